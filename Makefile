@@ -1,0 +1,90 @@
+# libagenttrace - build, test, sanitize, bench.
+#
+#   make            build/libagenttrace.so and build/agenttrace-agent (example)
+#   make demo       install missing packages, build, run the example agent
+#                   under the shim against the mock server, show its trace
+#   make test       install missing packages, unit + integration tests, then
+#                   the same under ASan+UBSan and the unit tests under valgrind
+#   make unit       Criterion unit tests only
+#   make asan       unit + integration tests with AddressSanitizer + UBSan
+#   make valgrind   unit tests under valgrind memcheck
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?=
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
+           -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+           -Wmissing-prototypes -Werror=implicit-function-declaration \
+           -I. $(SAN)
+LDFLAGS += $(SAN)
+
+CORE_SRC  := $(wildcard decode/*.c sink/*.c) preload/log.c
+SHIM_SRC  := $(filter-out preload/log.c,$(wildcard preload/*.c hooks/*.c))
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+# zlib comes from its PIC static archive with its symbols hidden, so it can
+# never clash with the host's zlib; jansson's archive is not PIC, so it is
+# linked dynamically and used only on the sink thread.
+SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lz -Wl,-Bdynamic \
+             -ljansson -ldl -lpthread
+
+.PHONY: all demo test unit asan valgrind integration bench clean deps
+all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libatcore.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
+	    -Wl,--version-script=preload/exports.map -Wl,-z,now \
+	    -Wl,-z,nodelete $(SHIM_LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libatcore.a $(LDFLAGS) \
+	    -lcriterion -ljansson -lz -lm
+
+$(BUILD)/agenttrace-agent: scripts/example_agent.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl -ljansson
+
+deps:
+	@scripts/install-deps.sh
+
+unit: $(TEST_BIN)
+	@scripts/run-unit.sh $(TEST_BIN)
+
+integration: all
+	@scripts/run-integration.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory valgrind
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    unit integration
+
+valgrind: $(TEST_BIN)
+	@VALGRIND=1 scripts/run-unit.sh $(TEST_BIN)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

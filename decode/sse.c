@@ -1,0 +1,163 @@
+/* sse.c - incremental text/event-stream (Server-Sent Events) parser.
+ *
+ * Runs on the sink thread only: it allocates, through at_buf.  Bytes may
+ * arrive in pieces of any size, split anywhere (inside a line, inside the
+ * BOM, between the CR and the LF of one line end); the events and their
+ * contents do not depend on where the splits fall.
+ */
+#include "sse.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Longest `event:` name kept; longer names are cut. */
+#define AT_SSE_NAME_MAX 256
+
+/* Room for a field name, the colon and the space on top of max_event in
+ * the line buffer, so that a data line is only cut when its value is. */
+#define AT_SSE_LINE_SLACK 64
+
+/* The UTF-8 byte order mark, skipped at the very start of a stream.
+ * `bom_checked` counts how many of its bytes have been matched; BOM_DONE
+ * means the start of the stream is behind us. */
+static const unsigned char sse_bom[3] = { 0xEF, 0xBB, 0xBF };
+#define BOM_DONE 3
+
+void at_sse_init(at_sse *p, size_t max_event)
+{
+    size_t line_max = max_event > SIZE_MAX - AT_SSE_LINE_SLACK
+                          ? SIZE_MAX
+                          : max_event + AT_SSE_LINE_SLACK;
+
+    memset(p, 0, sizeof(*p));
+    at_buf_init(&p->line, line_max);
+    at_buf_init(&p->event, AT_SSE_NAME_MAX);
+    at_buf_init(&p->data, max_event);
+    p->max_event = max_event;
+}
+
+/* start_event: forget the event being built (after a dispatch, or at an
+ * empty line when it had no data). */
+static void start_event(at_sse *p)
+{
+    at_buf_reset(&p->event);
+    at_buf_reset(&p->data);
+    p->has_data = 0;
+}
+
+/* dispatch: an empty line ends the event; hand it to `cb` if it has data
+ * (even empty data: "data:" alone makes an event whose data is ""). */
+static void dispatch(at_sse *p, at_sse_cb cb, void *ud)
+{
+    if (p->has_data) {
+        p->events++;
+        if (p->data.truncated)
+            p->oversized++;
+        if (cb != NULL)
+            cb(ud, p->event.p ? p->event.p : "", p->event.len,
+               p->data.p ? p->data.p : "", p->data.len);
+    }
+    start_event(p);
+}
+
+/* field_is: whether the field name f[0 .. n) is `name`. */
+static int field_is(const char *f, size_t n, const char *name)
+{
+    return strlen(name) == n && memcmp(f, name, n) == 0;
+}
+
+/* process_line: act on the complete line held in p->line.  Returns 0, or
+ * -1 when memory ran out. */
+static int process_line(at_sse *p, at_sse_cb cb, void *ud)
+{
+    const char *l = p->line.p ? p->line.p : "";
+    size_t n = p->line.len;
+    const char *colon, *value;
+    size_t field_len, value_len;
+    int rc = 0;
+
+    if (n == 0 && !p->line.truncated) {
+        dispatch(p, cb, ud);
+        return 0;
+    }
+    if (l[0] == ':')
+        return 0;   /* comment */
+    colon = memchr(l, ':', n);
+    field_len = colon ? (size_t)(colon - l) : n;
+    value = colon ? colon + 1 : l + n;
+    if (value < l + n && *value == ' ')
+        value++;
+    value_len = (size_t)(l + n - value);
+
+    if (field_is(l, field_len, "data")) {
+        if (p->has_data && at_buf_append(&p->data, "\n", 1) < 0)
+            rc = -1;
+        if (at_buf_append(&p->data, value, value_len) < 0)
+            rc = -1;
+        if (p->line.truncated)
+            p->data.truncated = 1;   /* the value was cut with its line */
+        p->has_data = 1;
+    } else if (field_is(l, field_len, "event")) {
+        at_buf_reset(&p->event);
+        if (at_buf_append(&p->event, value, value_len) < 0)
+            rc = -1;
+    }
+    /* "id", "retry" and unknown fields are ignored */
+    return rc;
+}
+
+int at_sse_feed(at_sse *p, const char *buf, size_t len, at_sse_cb cb,
+                void *ud)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0;
+    int rc = 0;
+
+    /* the BOM, possibly split over several feeds */
+    while (p->bom_checked < BOM_DONE && i < len) {
+        if (s[i] == sse_bom[p->bom_checked]) {
+            p->bom_checked++;
+            i++;
+            continue;
+        }
+        /* not a BOM after all: the bytes matched so far are content */
+        if (p->bom_checked > 0 &&
+            at_buf_append(&p->line, sse_bom, (size_t)p->bom_checked) < 0)
+            rc = -1;
+        p->bom_checked = BOM_DONE;
+    }
+
+    while (i < len) {
+        size_t j;
+
+        if (p->last_was_cr) {
+            /* the LF of a CRLF whose CR ended the previous line */
+            p->last_was_cr = 0;
+            if (s[i] == '\n') {
+                i++;
+                continue;
+            }
+        }
+        j = i;
+        while (j < len && s[j] != '\r' && s[j] != '\n')
+            j++;
+        if (j > i && at_buf_append(&p->line, s + i, j - i) < 0)
+            rc = -1;
+        if (j == len)
+            break;   /* the line continues in the next feed */
+        p->last_was_cr = s[j] == '\r';
+        i = j + 1;
+        if (process_line(p, cb, ud) < 0)
+            rc = -1;
+        at_buf_reset(&p->line);
+    }
+    return rc;
+}
+
+void at_sse_free(at_sse *p)
+{
+    at_buf_free(&p->line);
+    at_buf_free(&p->event);
+    at_buf_free(&p->data);
+    p->has_data = 0;
+}

@@ -1,0 +1,180 @@
+/* ring.c - the lock-free capture ring (see ring.h).
+ *
+ * at_ring_push runs on host threads (hot path), at_ring_pop on the sink
+ * thread.  Position p lives in cell p & mask.  A cell's stored sequence is
+ * kept relative to its index (stored = seq - index), so that the zero page
+ * of a fresh mapping reads as "cell i is free for position i":
+ *
+ *   seq == p        the cell is free for a producer claiming position p
+ *   seq == p + 1    the cell holds published data for position p
+ *
+ * A record that spans several cells is published continuation cells first
+ * and first cell last, so a consumer that sees the first cell published can
+ * read the whole record.  The consumer frees cells in order, so a producer
+ * that finds the last cell of its claim free knows all of them are.
+ */
+#include "ring.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CELL_DATA (AT_RING_CELL - sizeof(uint64_t))
+
+typedef struct cell {
+    _Atomic uint64_t seq;
+    unsigned char data[CELL_DATA];
+} cell;
+
+struct at_ring {
+    _Alignas(64) _Atomic uint64_t head;   /* next position to claim */
+    _Alignas(64) uint64_t tail;           /* consumer's next position */
+    _Atomic uint64_t dropped;
+    uint64_t mask;
+    size_t map_len;
+    cell *cells;
+};
+
+_Static_assert(sizeof(cell) == AT_RING_CELL, "cell size");
+_Static_assert(sizeof(at_rec_hdr) == 32, "record header size");
+
+static inline uint64_t seq_load(at_ring *r, uint64_t pos)
+{
+    cell *c = &r->cells[pos & r->mask];
+
+    return atomic_load_explicit(&c->seq, memory_order_acquire) +
+           (pos & r->mask);
+}
+
+static inline void seq_store(at_ring *r, uint64_t pos, uint64_t seq)
+{
+    cell *c = &r->cells[pos & r->mask];
+
+    atomic_store_explicit(&c->seq, seq - (pos & r->mask),
+                          memory_order_release);
+}
+
+at_ring *at_ring_new(size_t bytes)
+{
+    size_t ncells = 64;
+    size_t len;
+    void *m;
+    at_ring *r;
+
+    while (ncells * AT_RING_CELL < bytes)
+        ncells *= 2;
+    len = sizeof(at_ring) + 64 + ncells * AT_RING_CELL;
+    m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    r = m;
+    r->mask = ncells - 1;
+    r->map_len = len;
+    r->cells = (cell *)(((uintptr_t)(r + 1) + 63) & ~(uintptr_t)63);
+    return r;
+}
+
+void at_ring_del(at_ring *r)
+{
+    if (r)
+        munmap(r, r->map_len);
+}
+
+uint64_t at_ring_dropped(const at_ring *r)
+{
+    return atomic_load_explicit(&((at_ring *)r)->dropped,
+                                memory_order_relaxed);
+}
+
+/* Copy `n` bytes into the cells of a claim starting at cell position `pos`,
+ * at byte offset `off` within the claim's data. */
+static void put(at_ring *r, uint64_t pos, size_t off, const void *src,
+                size_t n)
+{
+    const unsigned char *s = src;
+
+    while (n > 0) {
+        uint64_t p = pos + off / CELL_DATA;
+        size_t in = off % CELL_DATA;
+        size_t k = CELL_DATA - in;
+
+        if (k > n)
+            k = n;
+        memcpy(r->cells[p & r->mask].data + in, s, k);
+        s += k;
+        off += k;
+        n -= k;
+    }
+}
+
+static void get(at_ring *r, uint64_t pos, size_t off, void *dst, size_t n)
+{
+    unsigned char *d = dst;
+
+    while (n > 0) {
+        uint64_t p = pos + off / CELL_DATA;
+        size_t in = off % CELL_DATA;
+        size_t k = CELL_DATA - in;
+
+        if (k > n)
+            k = n;
+        memcpy(d, r->cells[p & r->mask].data + in, k);
+        d += k;
+        off += k;
+        n -= k;
+    }
+}
+
+int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload)
+{
+    size_t total = sizeof(*h) + h->len;
+    uint64_t ncells = (total + CELL_DATA - 1) / CELL_DATA;
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t i;
+
+    if (h->len > AT_RING_MAX_PAYLOAD || ncells > r->mask + 1)
+        goto full;
+    for (;;) {
+        uint64_t last = pos + ncells - 1;
+        int64_t diff = (int64_t)(seq_load(r, last) - last);
+
+        if (diff == 0) {
+            if (atomic_compare_exchange_weak_explicit(
+                    &r->head, &pos, pos + ncells, memory_order_relaxed,
+                    memory_order_relaxed))
+                break;
+        } else if (diff < 0) {
+            goto full;  /* the consumer is a lap behind */
+        } else {
+            pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+        }
+    }
+    put(r, pos, 0, h, sizeof(*h));
+    if (h->len)
+        put(r, pos, sizeof(*h), payload, h->len);
+    for (i = ncells; i-- > 0;)
+        seq_store(r, pos + i, pos + i + 1);
+    return 0;
+full:
+    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+    return -1;
+}
+
+int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf)
+{
+    uint64_t pos = r->tail;
+    uint64_t ncells, i;
+
+    if (seq_load(r, pos) != pos + 1)
+        return 0;
+    get(r, pos, 0, h, sizeof(*h));
+    ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA;
+    /* The first cell is published last, so the others are ready. */
+    if (h->len)
+        get(r, pos, sizeof(*h), buf, h->len);
+    for (i = 0; i < ncells; i++)
+        seq_store(r, pos + i, pos + i + r->mask + 1);
+    r->tail = pos + ncells;
+    return 1;
+}

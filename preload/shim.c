@@ -1,0 +1,385 @@
+/* shim.c - the library's life: constructor, activation, the sink thread,
+ * capture into the ring, fork and exit.
+ *
+ * Threads: the constructor runs on the loading thread; at_capture_* on host
+ * threads (hot path: no lock, no allocation, errno untouched); sink_main on
+ * the sink thread; the fork handlers on the forking thread; at_finish on the
+ * exiting thread.  The sink thread and the exiting thread meet through two
+ * futex words, never a mutex, so an exit in any state cannot deadlock: the
+ * exiting thread waits a bounded time and then goes on.
+ */
+#include "shim.h"
+#include "clock.h"
+#include "config.h"
+#include "identity.h"
+#include "log.h"
+#include "sink/sink.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Atomic int at_state = AT_OFF;
+__thread int at_in_hook __attribute__((tls_model("initial-exec")));
+
+static at_ring *ring;
+static _Atomic int sink_wake;      /* futex: 1 = work or exit requested */
+static _Atomic int exit_req;       /* the process is exiting */
+static _Atomic int sink_done;      /* futex: the sink wrote its last span */
+static _Atomic uint64_t sink_seen; /* records consumed by the sink */
+static _Atomic uint64_t pushed;    /* records pushed */
+static int exit_code = -1;
+static _Atomic int finished;
+
+static long futex(_Atomic int *addr, int op, int val,
+                  const struct timespec *ts)
+{
+    return syscall(SYS_futex, (int *)addr, op, val, ts, NULL, 0);
+}
+
+/* ---- capture (host threads) --------------------------------------------- */
+
+static inline void push(const at_rec_hdr *h, const void *payload)
+{
+    if (at_ring_push(ring, h, payload) == 0)
+        atomic_fetch_add_explicit(&pushed, 1, memory_order_relaxed);
+}
+
+void at_capture_open(int i, uint8_t transport, const at_open_info *info)
+{
+    at_rec_hdr h;
+
+    memset(&h, 0, sizeof(h));
+    h.conn = atomic_load_explicit(&at_conn_table[i].id, memory_order_acquire);
+    h.t_ns = at_mono_ns();
+    h.len = sizeof(*info);
+    h.slot = (uint16_t)i;
+    h.kind = AT_REC_OPEN;
+    h.transport = transport;
+    push(&h, info);
+}
+
+void at_capture_event(int i, int kind, uint8_t transport, uint64_t arg)
+{
+    at_rec_hdr h;
+
+    memset(&h, 0, sizeof(h));
+    h.conn = atomic_load_explicit(&at_conn_table[i].id, memory_order_acquire);
+    if (h.conn == 0)
+        return;
+    h.t_ns = at_mono_ns();
+    h.arg = arg;
+    h.slot = (uint16_t)i;
+    h.kind = (uint8_t)kind;
+    h.transport = transport;
+    push(&h, NULL);
+}
+
+void at_capture_data(int i, int dir, uint8_t transport, const void *buf,
+                     size_t n)
+{
+    at_conn_slot *s = &at_conn_table[i];
+    uint64_t id = atomic_load_explicit(&s->id, memory_order_acquire);
+    uint64_t off, until = 0;
+    const char *p = buf;
+    at_rec_hdr h;
+
+    if (id == 0 || n == 0)
+        return;
+    off = atomic_fetch_add_explicit(&s->off[dir], n, memory_order_relaxed);
+    if (atomic_load_explicit(&s->advice_id, memory_order_acquire) == id) {
+        until = atomic_load_explicit(&s->skip_in_until,
+                                     memory_order_relaxed);
+        if (until == AT_CONN_IGNORE)
+            return;
+        if (dir == 0)
+            until = 0;
+    }
+    memset(&h, 0, sizeof(h));
+    h.conn = id;
+    h.t_ns = at_mono_ns();
+    h.slot = (uint16_t)i;
+    h.transport = transport;
+    if (off < until) {
+        uint64_t skip = until - off;
+
+        if (skip > n)
+            return;          /* entirely inside the unwanted body */
+        h.kind = AT_REC_SKIPPED;
+        h.arg = until;
+        push(&h, NULL);
+        p += skip;
+        n -= (size_t)skip;
+        off = until;
+    }
+    h.kind = dir ? AT_REC_IN : AT_REC_OUT;
+    while (n > 0) {
+        size_t k = n < AT_RING_MAX_PAYLOAD ? n : AT_RING_MAX_PAYLOAD;
+
+        h.arg = off;
+        h.len = (uint32_t)k;
+        push(&h, p);
+        p += k;
+        off += k;
+        n -= k;
+    }
+}
+
+/* ---- the sink thread ---------------------------------------------------- */
+
+static void advise(void *ud, int slot, uint64_t conn, uint64_t until)
+{
+    (void)ud;
+    if (slot >= 0 && slot < (int)AT_CONN_SLOTS)
+        at_conn_advise(slot, conn, until);
+}
+
+static void set_current(void *ud, uint64_t span)
+{
+    (void)ud;
+    at_identity_set_current(span);
+}
+
+static int drain(at_sink *s, void *buf)
+{
+    at_rec_hdr h;
+    int n = 0;
+
+    while (at_ring_pop(ring, &h, buf)) {
+        at_sink_record(s, &h, buf);
+        atomic_fetch_add_explicit(&sink_seen, 1, memory_order_release);
+        n++;
+    }
+    return n;
+}
+
+static void *sink_main(void *arg)
+{
+    at_sink_opts o;
+    at_sink *s;
+    void *buf = malloc(AT_RING_MAX_PAYLOAD);
+    long idle_ms = 1;
+
+    (void)arg;
+    at_in_hook = 1;  /* nothing this thread does is captured */
+    prctl(PR_SET_NAME, "agenttrace", 0, 0, 0);
+    memset(&o, 0, sizeof(o));
+    o.proc = &at_self;
+    o.output = at_cfg.output;
+    o.agent_name = at_cfg.agent_name;
+    o.capture_content = at_cfg.capture_content;
+    o.max_body = at_cfg.max_body;
+    o.advise = advise;
+    o.set_current = set_current;
+    s = buf ? at_sink_new(&o) : NULL;
+    if (s == NULL) {
+        at_log("out of memory starting the sink; tracing off");
+        atomic_store(&at_state, AT_OFF);
+        atomic_store(&sink_done, 1);
+        futex(&sink_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+        free(buf);
+        return NULL;
+    }
+    for (;;) {
+        struct timespec ts;
+        int n = drain(s, buf);
+
+        if (atomic_load(&exit_req)) {
+            drain(s, buf);
+            at_sink_finish(s, at_mono_ns(), exit_code);
+            if (at_log_enabled) {
+                at_sink_stats st;
+
+                at_sink_stats_get(s, &st);
+                at_log("%llu records, %llu exchanges, %llu spans, %llu "
+                       "dropped records, %llu desynced, %llu lines lost",
+                       (unsigned long long)st.records,
+                       (unsigned long long)st.exchanges,
+                       (unsigned long long)st.spans,
+                       (unsigned long long)at_ring_dropped(ring),
+                       (unsigned long long)st.desyncs,
+                       (unsigned long long)st.writer.failed);
+            }
+            atomic_store(&sink_done, 1);
+            futex(&sink_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+            return NULL;  /* the sink's memory goes with the process */
+        }
+        at_sink_flush(s);
+        /* Sleep: short after activity, up to 50 ms when idle, so a span
+         * reaches the file within 200 ms without waking an idle process
+         * more than 20 times a second. */
+        idle_ms = n ? 1 : (idle_ms * 2 > 50 ? 50 : idle_ms * 2);
+        ts.tv_sec = 0;
+        ts.tv_nsec = idle_ms * 1000000L;
+        futex(&sink_wake, FUTEX_WAIT_PRIVATE, 0, &ts);
+        atomic_store(&sink_wake, 0);
+    }
+}
+
+int at_shim_activate(void)
+{
+    int expect = AT_IDLE;
+    pthread_t th;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int rc, st;
+
+    st = atomic_load_explicit(&at_state, memory_order_acquire);
+    if (st == AT_RUNNING)
+        return 1;
+    if (st != AT_IDLE ||
+        !atomic_compare_exchange_strong(&at_state, &expect, AT_STARTING)) {
+        /* another thread is starting it; don't wait for it */
+        return atomic_load(&at_state) == AT_RUNNING;
+    }
+    ring = at_ring_new(at_cfg.ring_size);
+    if (ring == NULL) {
+        at_log("cannot map the capture ring; tracing off");
+        atomic_store(&at_state, AT_OFF);
+        return 0;
+    }
+    /* The sink thread takes no signal of the host's. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    atomic_store(&at_state, AT_RUNNING);
+    rc = pthread_create(&th, &attr, sink_main, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        at_log("cannot start the sink thread (%s); tracing off",
+               strerror(rc));
+        atomic_store(&at_state, AT_OFF);
+        return 0;
+    }
+    at_log("capturing; spans go to %s", at_cfg.output);
+    return 1;
+}
+
+/* ---- exit --------------------------------------------------------------- */
+
+static void write_process_span_alone(void)
+{
+    at_buf b;
+    at_writer_stats st;
+
+    memset(&st, 0, sizeof(st));
+    at_buf_init(&b, 64 * 1024);
+    at_span_process_line(&b, &at_self, at_cfg.agent_name,
+                         !at_self.traced_parent, at_mono_ns(), exit_code);
+    if (!b.truncated)
+        at_writer_write(at_cfg.output, b.p, b.len, &st);
+    at_buf_free(&b);
+    if (st.failed)
+        at_log("cannot write %s: %s", at_cfg.output,
+               strerror(st.last_errno));
+}
+
+static void at_finish(void)
+{
+    int saved = errno, prev;
+
+    if (atomic_exchange(&finished, 1))
+        return;
+    prev = atomic_exchange(&at_state, AT_OFF);
+    if (prev == AT_RUNNING) {
+        struct timespec ts = {0, 100 * 1000000L};
+        int i;
+
+        atomic_store(&exit_req, 1);
+        atomic_store(&sink_wake, 1);
+        futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+        /* At most 2 s: a host must never hang in exit because of us. */
+        for (i = 0; i < 20 && !atomic_load(&sink_done); i++)
+            futex(&sink_done, FUTEX_WAIT_PRIVATE, 0, &ts);
+        if (!atomic_load(&sink_done))
+            at_log("the sink did not finish in time; spans may be lost");
+    } else if (prev == AT_IDLE) {
+        write_process_span_alone();
+    }
+    errno = saved;
+}
+
+static void on_exit_cb(int status, void *arg)
+{
+    (void)arg;
+    exit_code = status & 0xff;
+    at_finish();
+}
+
+__attribute__((destructor)) static void at_destructor(void)
+{
+    at_finish();
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static void fork_prepare(void)
+{
+    uint64_t target;
+    int i;
+
+    if (atomic_load(&at_state) != AT_RUNNING || at_in_hook)
+        return;
+    /* Let the sink catch up (at most 20 ms), so that the child hangs under
+     * the span that is open now (an execute_tool span, typically). */
+    target = atomic_load(&pushed);
+    if (atomic_load(&sink_seen) >= target)
+        return;
+    atomic_store(&sink_wake, 1);
+    futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+    for (i = 0; i < 100 && atomic_load(&sink_seen) < target; i++) {
+        struct timespec ts = {0, 200 * 1000L};
+
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void fork_child(void)
+{
+    int st = atomic_load(&at_state);
+
+    /* The parent's sink thread does not exist here and its ring and
+     * connection table describe the parent: start afresh, lazily. */
+    at_ring_del(ring);
+    ring = NULL;
+    at_conn_reset();
+    atomic_store(&sink_wake, 0);
+    atomic_store(&exit_req, 0);
+    atomic_store(&sink_done, 0);
+    atomic_store(&sink_seen, 0);
+    atomic_store(&pushed, 0);
+    atomic_store(&finished, 0);
+    exit_code = -1;
+    at_identity_fork_child();
+    if (st == AT_RUNNING || st == AT_STARTING || st == AT_IDLE)
+        atomic_store(&at_state, AT_IDLE);
+}
+
+/* ---- constructor -------------------------------------------------------- */
+
+__attribute__((constructor)) static void at_constructor(void)
+{
+    int saved = errno;
+
+    at_config_load();
+    if (at_cfg.disabled) {
+        errno = saved;
+        return;
+    }
+    setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
+    at_identity_init();
+    pthread_atfork(fork_prepare, NULL, fork_child);
+    on_exit(on_exit_cb, NULL);
+    atomic_store(&at_state, AT_IDLE);
+    errno = saved;
+}

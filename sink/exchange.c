@@ -1,0 +1,638 @@
+/* exchange.c - HTTP/1.1 reassembly: a connection's byte streams become
+ * request/response exchanges.  Sink thread only.
+ *
+ * The request side (bytes the host sent) parses heads and bodies and queues
+ * each finished request; the response side takes responses in order,
+ * skipping interim 1xx heads, and feeds each body through the transfer
+ * decoding (chunked), the content decoding (gzip, deflate) and, for a model
+ * stream, the SSE parser and the provider's stream decoder.  Bodies that
+ * nobody needs (an HTML page, a download) are not kept; when their length is
+ * known the hooks are told to stop copying them at all.
+ */
+#include "internal.h"
+#include "preload/log.h"
+#include "sink/ids.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_HEAD (64u * 1024u)
+#define MAX_HEADERS 128
+#define MAX_SSE_EVENT (16u * 1024u * 1024u)
+
+void at_exch_del(at_exch *e)
+{
+    if (e == NULL)
+        return;
+    free(e->target);
+    at_buf_free(&e->req_body);
+    at_buf_free(&e->resp_body);
+    json_decref(e->attrs);
+    at_enc_del(e->enc);
+    if (e->sse_on)
+        at_sse_free(&e->sse);
+    at_llm_stream_del(e->stream);
+    free(e);
+}
+
+static void finish(at_sink *s, at_exch *e)
+{
+    e->t_end = s->now;
+    at_sink_exchange_done(s, e);
+    at_exch_del(e);
+}
+
+static void queue_push(at_sconn *c, at_exch *e)
+{
+    e->next = NULL;
+    if (c->qtail)
+        c->qtail->next = e;
+    else
+        c->qhead = e;
+    c->qtail = e;
+}
+
+static at_exch *queue_pop(at_sconn *c)
+{
+    at_exch *e = c->qhead;
+
+    if (e) {
+        c->qhead = e->next;
+        if (c->qhead == NULL)
+            c->qtail = NULL;
+        e->next = NULL;
+    }
+    return e;
+}
+
+/* Media type of a Content-Type value, lowercased, without parameters. */
+static void media_type(const at_h1_header *h, char *out, size_t cap)
+{
+    size_t i = 0, j;
+
+    out[0] = '\0';
+    if (h == NULL)
+        return;
+    for (j = 0; j < h->value_len && i + 1 < cap; j++) {
+        char ch = h->value[j];
+
+        if (ch == ';' || ch == ' ' || ch == '\t')
+            break;
+        out[i++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    out[i] = '\0';
+}
+
+static int is_json_type(const char *mt)
+{
+    size_t n = strlen(mt);
+
+    return !strcmp(mt, "application/json") ||
+           (n > 5 && !strcmp(mt + n - 5, "+json")) ||
+           !strcmp(mt, "application/x-ndjson");
+}
+
+void at_sx_ignore(at_sink *s, at_sconn *c, const char *why)
+{
+    at_exch *e;
+
+    if (c->mode == AT_MODE_IGNORED)
+        return;
+    at_log("connection %llu (%s:%u): not decoded: %s",
+           (unsigned long long)c->id, c->info.sni[0] ? c->info.sni
+                                                     : c->info.addr,
+           c->info.port, why);
+    c->mode = AT_MODE_IGNORED;
+    s->stats.ignored++;
+    if (s->o.advise)
+        s->o.advise(s->o.ud, c->slot, c->id, UINT64_MAX);
+    /* Exchanges in flight end here; nothing more will be seen of them. */
+    if (c->resp) {
+        c->resp->error_type = c->resp->error_type ? c->resp->error_type
+                                                  : "truncated";
+        finish(s, c->resp);
+        c->resp = NULL;
+    }
+    while ((e = queue_pop(c)) != NULL) {
+        e->error_type = "truncated";
+        finish(s, e);
+    }
+    at_exch_del(c->req);
+    c->req = NULL;
+    at_buf_free(&c->head[0]);
+    at_buf_free(&c->head[1]);
+}
+
+void at_sx_desync(at_sink *s, at_sconn *c)
+{
+    s->stats.desyncs++;
+    if (c->resp)
+        c->resp->desync = 1;
+    for (at_exch *e = c->qhead; e; e = e->next)
+        e->desync = 1;
+    at_sx_ignore(s, c, "bytes were lost (capture ring full)");
+}
+
+/* ---- request side ------------------------------------------------------ */
+
+static void host_port(at_exch *e, const at_sconn *c, const at_h1_header *h)
+{
+    const char *v;
+    size_t n, hl;
+    const char *colon;
+
+    e->port = c->info.port ? c->info.port : (e->tls ? 443 : 80);
+    if (h && h->value_len > 0 && h->value_len < sizeof(e->host)) {
+        v = h->value;
+        n = h->value_len;
+        if (v[0] == '[') {  /* [v6]:port */
+            const char *rb = memchr(v, ']', n);
+
+            hl = rb ? (size_t)(rb - v) + 1 : n;
+            colon = rb && (size_t)(rb - v) + 1 < n && rb[1] == ':' ? rb + 1
+                                                                  : NULL;
+        } else {
+            colon = memchr(v, ':', n);
+            hl = colon ? (size_t)(colon - v) : n;
+        }
+        memcpy(e->host, v, hl);
+        e->host[hl] = '\0';
+        if (colon) {
+            long p = strtol(colon + 1, NULL, 10);
+
+            if (p > 0 && p < 65536)
+                e->port = (int)p;
+        } else {
+            e->port = e->tls ? 443 : 80;
+        }
+    } else if (c->info.sni[0]) {
+        strcpy(e->host, c->info.sni);
+    } else {
+        strcpy(e->host, c->info.addr);
+    }
+}
+
+static at_exch *request_start(at_sink *s, at_sconn *c,
+                              const at_h1_request *rq)
+{
+    at_exch *e = calloc(1, sizeof(*e));
+    const at_h1_header *ct;
+    char path[2048], mt[128];
+    size_t pl, ml;
+
+    if (e == NULL)
+        return NULL;
+    e->target = malloc(rq->target_len + 1);
+    if (e->target == NULL) {
+        free(e);
+        return NULL;
+    }
+    memcpy(e->target, rq->target, rq->target_len);
+    e->target[rq->target_len] = '\0';
+    ml = rq->method_len < sizeof(e->method) ? rq->method_len
+                                            : sizeof(e->method) - 1;
+    memcpy(e->method, rq->method, ml);
+    e->method[ml] = '\0';
+    e->conn = c->id;
+    e->transport = c->transport;
+    e->tls = c->transport == AT_TRANSPORT_OPENSSL;
+    host_port(e, c, at_h1_find_header(rq->headers, rq->num_headers,
+                                      "host"));
+    e->t_req_start = c->head_t0[0];
+    e->span_id = at_ids_span();
+    e->parent_id = at_sink_current_parent(s);
+    /* path without query; absolute-form targets keep only their path */
+    {
+        const char *t = e->target, *q;
+
+        if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
+            const char *sl = strchr(strstr(t, "//") + 2, '/');
+
+            t = sl ? sl : "/";
+        }
+        q = strpbrk(t, "?#");
+        pl = q ? (size_t)(q - t) : strlen(t);
+        if (pl >= sizeof(path))
+            pl = sizeof(path) - 1;
+        memcpy(path, t, pl);
+        path[pl] = '\0';
+    }
+    at_llm_route_find(e->method, e->host, path, &e->route);
+    ct = at_h1_find_header(rq->headers, rq->num_headers, "content-type");
+    media_type(ct, mt, sizeof(mt));
+    e->req_json = is_json_type(mt);
+    e->keep_req = e->route.api != AT_API_NONE ||
+                  (s->o.capture_content && e->req_json);
+    at_buf_init(&e->req_body, s->o.max_body);
+    at_buf_init(&e->resp_body, s->o.max_body);
+    return e;
+}
+
+static void request_done(at_sink *s, at_sconn *c)
+{
+    at_exch *e = c->req;
+
+    c->req = NULL;
+    c->rstate = AT_RS_HEAD;
+    if (e == NULL)
+        return;
+    e->t_req_end = s->now;
+    at_sink_request_done(s, e);
+    queue_push(c, e);
+}
+
+/* Consume request body bytes; returns how many were consumed. */
+static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
+{
+    at_exch *e = c->req;
+
+    if (c->rkind == AT_H1_BODY_LENGTH) {
+        size_t k = n < c->rremain ? n : (size_t)c->rremain;
+
+        if (e && e->keep_req)
+            at_buf_append(&e->req_body, p, k);
+        c->rremain -= k;
+        if (c->rremain == 0)
+            request_done(s, c);
+        return k;
+    }
+    /* chunked */
+    {
+        size_t len = n;
+        ssize_t rest = at_h1_chunked_decode(&c->rchunk, p, &len);
+
+        if (rest == AT_H1_ERROR) {
+            at_sx_ignore(s, c, "malformed chunked request body");
+            return n;
+        }
+        if (e && e->keep_req)
+            at_buf_append(&e->req_body, p, len);
+        if (rest == AT_H1_NEED_MORE)
+            return n;
+        request_done(s, c);
+        return n - (size_t)rest;
+    }
+}
+
+static int looks_like_method(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < 16; i++) {
+        if (p[i] == ' ')
+            return i > 0 ? 1 : 0;
+        if (!((p[i] >= 'A' && p[i] <= 'Z') || p[i] == '-' || p[i] == '_'))
+            return 0;
+    }
+    return i < 16 ? 2 : 0;   /* 2: can't tell yet */
+}
+
+void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
+{
+    while (n > 0 && c->mode != AT_MODE_IGNORED) {
+        if (c->rstate == AT_RS_HEAD) {
+            at_h1_header hdrs[MAX_HEADERS];
+            at_h1_request rq;
+            at_buf *h = &c->head[0];
+            size_t extra;
+            int r;
+            uint64_t len;
+
+            if (h->len == 0) {
+                if (c->mode == AT_MODE_NEW && n >= 4 &&
+                    !memcmp(p, "PRI ", 4)) {
+                    at_sx_ignore(s, c, "HTTP/2 (not decoded yet)");
+                    return;
+                }
+                c->head_t0[0] = s->now;
+            }
+            if (h->len + n > MAX_HEAD) {
+                at_sx_ignore(s, c, "request head over 64 KiB");
+                return;
+            }
+            at_buf_append(h, p, n);
+            if (looks_like_method(h->p, h->len) == 0) {
+                at_sx_ignore(s, c, "not HTTP/1.x");
+                return;
+            }
+            memset(&rq, 0, sizeof(rq));
+            rq.headers = hdrs;
+            rq.num_headers = MAX_HEADERS;
+            r = at_h1_parse_request(h->p, h->len, &rq);
+            if (r == AT_H1_NEED_MORE)
+                return;
+            if (r < 0) {
+                at_sx_ignore(s, c, "not an HTTP/1.x request");
+                return;
+            }
+            c->mode = AT_MODE_H1;
+            extra = h->len - (size_t)r;
+            c->req = request_start(s, c, &rq);
+            c->rkind = at_h1_request_body(&rq, &len);
+            at_buf_reset(h);
+            p += n - extra;
+            n = extra;
+            if (c->req == NULL) {
+                at_sx_ignore(s, c, "out of memory");
+                return;
+            }
+            if (c->rkind == AT_H1_BODY_INVALID) {
+                at_sx_ignore(s, c, "invalid request body framing");
+                return;
+            }
+            if (c->rkind == AT_H1_BODY_NONE ||
+                (c->rkind == AT_H1_BODY_LENGTH && len == 0)) {
+                request_done(s, c);
+                continue;
+            }
+            c->rstate = AT_RS_BODY;
+            c->rremain = len;
+            at_h1_chunked_init(&c->rchunk);
+        } else {
+            size_t k = request_body(s, c, p, n);
+
+            p += k;
+            n -= k;
+        }
+    }
+}
+
+/* ---- response side ----------------------------------------------------- */
+
+static void sse_event(void *ud, const char *ev, size_t evlen,
+                      const char *data, size_t dlen)
+{
+    at_sink *s = ud;
+    at_exch *e = s->cur_exch;
+
+    if (e->stream && at_llm_stream_event(e->stream, ev, evlen, data, dlen) == 1
+        && e->t_first_chunk == 0)
+        e->t_first_chunk = s->now;
+}
+
+static void body_decoded(void *ud, const char *data, size_t len)
+{
+    at_sink *s = ud;
+    at_exch *e = s->cur_exch;
+
+    e->resp_bytes += len;
+    if (e->sse_on)
+        at_sse_feed(&e->sse, data, len, sse_event, s);
+    else if (e->keep_resp)
+        at_buf_append(&e->resp_body, data, len);
+}
+
+static void body_raw(at_sink *s, at_exch *e, const char *p, size_t n)
+{
+    if (n == 0 || (!e->keep_resp && !e->sse_on))
+        return;
+    s->cur_exch = e;
+    if (e->enc) {
+        if (!e->enc_failed && at_enc_feed(e->enc, p, n, body_decoded, s) < 0)
+            e->enc_failed = 1;
+    } else if (!e->undecoded) {
+        body_decoded(s, p, n);
+    }
+    s->cur_exch = NULL;
+}
+
+static void response_done(at_sink *s, at_sconn *c)
+{
+    at_exch *e = c->resp;
+
+    c->resp = NULL;
+    c->sstate = AT_SS_HEAD;
+    if (e)
+        finish(s, e);
+}
+
+static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
+                           uint64_t body_off)
+{
+    at_exch *e = queue_pop(c);
+    const at_h1_header *ce;
+    char mt[128];
+    uint64_t len = 0;
+    size_t rl;
+
+    c->resp = e;
+    e->t_resp_start = c->head_t0[1];
+    e->status = rs->status;
+    rl = rs->reason_len < sizeof(e->reason) ? rs->reason_len
+                                            : sizeof(e->reason) - 1;
+    memcpy(e->reason, rs->reason, rl);
+    e->reason[rl] = '\0';
+    media_type(at_h1_find_header(rs->headers, rs->num_headers,
+                                 "content-type"), mt, sizeof(mt));
+    e->resp_json = is_json_type(mt);
+    ce = at_h1_find_header(rs->headers, rs->num_headers, "content-encoding");
+    if (e->route.api != AT_API_NONE) {
+        e->keep_resp = 1;
+        if (!strcmp(mt, "text/event-stream") && e->status < 300) {
+            e->resp_sse = 1;
+            e->stream = at_llm_stream_new(e->route.api);
+            at_sse_init(&e->sse, MAX_SSE_EVENT);
+            e->sse_on = 1;
+            e->keep_resp = 0;
+        }
+    } else {
+        e->keep_resp = s->o.capture_content && e->resp_json;
+    }
+    if (ce && (e->keep_resp || e->sse_on)) {
+        at_enc_kind k = at_enc_parse(ce->value, ce->value_len);
+
+        if (k == AT_ENC_UNKNOWN) {
+            e->undecoded = 1;
+        } else if (k != AT_ENC_IDENTITY) {
+            e->enc = at_enc_new(k, s->o.max_body);
+            if (e->enc == NULL)
+                e->undecoded = 1;
+        }
+    }
+    c->skind = at_h1_response_body(rs, e->method, strlen(e->method), &len);
+    c->sremain = len;
+    at_h1_chunked_init(&c->schunk);
+    if (c->skind == AT_H1_BODY_INVALID) {
+        e->error_type = "truncated";
+        e->error_message = "invalid response body framing";
+        at_sx_ignore(s, c, "invalid response body framing");
+        return;
+    }
+    if (c->skind == AT_H1_BODY_NONE ||
+        (c->skind == AT_H1_BODY_LENGTH && len == 0)) {
+        response_done(s, c);
+        return;
+    }
+    c->sstate = AT_SS_BODY;
+    if (!e->keep_resp && !e->sse_on) {
+        /* Nobody wants this body: have the hooks stop copying it. */
+        if (c->skind == AT_H1_BODY_LENGTH) {
+            c->sstate = AT_SS_SKIP;
+            c->skip_until = body_off + len;
+            if (s->o.advise)
+                s->o.advise(s->o.ud, c->slot, c->id, c->skip_until);
+        } else if (c->skind == AT_H1_BODY_UNTIL_CLOSE && s->o.advise) {
+            s->o.advise(s->o.ud, c->slot, c->id, UINT64_MAX);
+        }
+    }
+}
+
+/* Consume response body bytes at stream offset `off`; returns how many. */
+static size_t response_body(at_sink *s, at_sconn *c, uint64_t off, char *p,
+                            size_t n)
+{
+    at_exch *e = c->resp;
+
+    if (c->sstate == AT_SS_SKIP) {
+        size_t k = off >= c->skip_until ? 0
+                   : c->skip_until - off < n ? (size_t)(c->skip_until - off)
+                                             : n;
+        if (off + k >= c->skip_until)
+            response_done(s, c);
+        return k;
+    }
+    if (c->skind == AT_H1_BODY_LENGTH) {
+        size_t k = n < c->sremain ? n : (size_t)c->sremain;
+
+        body_raw(s, e, p, k);
+        c->sremain -= k;
+        if (c->sremain == 0)
+            response_done(s, c);
+        return k;
+    }
+    if (c->skind == AT_H1_BODY_CHUNKED) {
+        size_t len = n;
+        ssize_t rest = at_h1_chunked_decode(&c->schunk, p, &len);
+
+        if (rest == AT_H1_ERROR) {
+            e->error_type = "truncated";
+            e->error_message = "malformed chunked response body";
+            at_sx_ignore(s, c, "malformed chunked response body");
+            return n;
+        }
+        body_raw(s, e, p, len);
+        if (rest == AT_H1_NEED_MORE)
+            return n;
+        response_done(s, c);
+        return n - (size_t)rest;
+    }
+    body_raw(s, e, p, n);  /* until close */
+    return n;
+}
+
+void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
+{
+    while (n > 0 && c->mode != AT_MODE_IGNORED) {
+        if (c->sstate == AT_SS_HEAD) {
+            at_h1_header hdrs[MAX_HEADERS];
+            at_h1_response rs;
+            at_buf *h = &c->head[1];
+            size_t extra;
+            int r;
+
+            if (c->qhead == NULL) {
+                at_sx_ignore(s, c, c->mode == AT_MODE_NEW
+                                       ? "the server spoke first"
+                                       : "response without a request");
+                return;
+            }
+            if (h->len == 0)
+                c->head_t0[1] = s->now;
+            if (h->len + n > MAX_HEAD) {
+                at_sx_ignore(s, c, "response head over 64 KiB");
+                return;
+            }
+            at_buf_append(h, p, n);
+            memset(&rs, 0, sizeof(rs));
+            rs.headers = hdrs;
+            rs.num_headers = MAX_HEADERS;
+            r = at_h1_parse_response(h->p, h->len, &rs);
+            if (r == AT_H1_NEED_MORE)
+                return;
+            if (r < 0) {
+                at_sx_ignore(s, c, "not an HTTP/1.x response");
+                return;
+            }
+            extra = h->len - (size_t)r;
+            p += n - extra;
+            off += n - extra;
+            n = extra;
+            if (rs.status >= 100 && rs.status < 200 && rs.status != 101) {
+                at_buf_reset(h);   /* 100 Continue and friends */
+                continue;
+            }
+            response_start(s, c, &rs, off);
+            at_buf_reset(h);
+            if (rs.status == 101) {
+                response_done(s, c);
+                at_sx_ignore(s, c, "switched protocols");
+                return;
+            }
+        } else {
+            size_t k = response_body(s, c, off, p, n);
+
+            p += k;
+            off += k;
+            n -= k;
+        }
+    }
+}
+
+void at_sx_skipped(at_sink *s, at_sconn *c, uint64_t off)
+{
+    if (c->sstate == AT_SS_SKIP && off == c->skip_until) {
+        c->off[1] = off;
+        response_done(s, c);
+    }
+}
+
+void at_sx_end(at_sink *s, at_sconn *c, const char *error_type, int closed)
+{
+    at_exch *e;
+
+    if (c->mode != AT_MODE_IGNORED) {
+        if (c->resp) {
+            if (c->skind == AT_H1_BODY_UNTIL_CLOSE && error_type == NULL &&
+                c->sstate == AT_SS_BODY) {
+                response_done(s, c);
+            } else {
+                c->resp->error_type = error_type ? error_type : "truncated";
+                response_done(s, c);
+            }
+        }
+        while ((e = queue_pop(c)) != NULL) {
+            e->error_type = error_type ? error_type : "truncated";
+            e->error_message = closed ? "connection closed before the "
+                                        "response was complete"
+                                      : "the server closed the connection "
+                                        "before responding";
+            finish(s, e);
+        }
+        if (c->req) {
+            /* a request whose body was never completely sent */
+            c->req->error_type = error_type ? error_type : "truncated";
+            c->req->t_req_end = s->now;
+            finish(s, c->req);
+            c->req = NULL;
+        }
+    }
+    c->eof = 1;
+    c->rstate = AT_RS_HEAD;
+    c->sstate = AT_SS_HEAD;
+    at_buf_reset(&c->head[0]);
+    at_buf_reset(&c->head[1]);
+}
+
+void at_sx_free_conn(at_sconn *c)
+{
+    at_exch *e;
+
+    at_exch_del(c->req);
+    at_exch_del(c->resp);
+    while ((e = queue_pop(c)) != NULL)
+        at_exch_del(e);
+    at_buf_free(&c->head[0]);
+    at_buf_free(&c->head[1]);
+    free(c);
+}

@@ -1,0 +1,112 @@
+/* ids.c - random ids (see ids.h).  Any thread. */
+#include "ids.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t base;
+static _Atomic uint64_t counter;
+
+static uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void at_ids_seed(void)
+{
+    uint64_t r = 0;
+    struct timespec ts;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+    }
+    base = r ^ ((uint64_t)getpid() << 32);
+    atomic_store(&counter, 0);
+}
+
+uint64_t at_ids_span(void)
+{
+    uint64_t v;
+
+    do {
+        /* mix is a bijection, so distinct inputs give distinct ids */
+        v = mix(base + atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ull);
+    } while (v == 0);
+    return v;
+}
+
+void at_ids_trace(unsigned char out[16])
+{
+    uint64_t a = at_ids_span(), b = at_ids_span();
+
+    memcpy(out, &a, 8);
+    memcpy(out + 8, &b, 8);
+}
+
+void at_hex(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void at_hex64(char out[17], uint64_t v)
+{
+    unsigned char b[8];
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        b[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+    at_hex(out, b, 8);
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int at_unhex(const char *s, unsigned char *out, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        int hi = nibble(s[2 * i]), lo = hi < 0 ? -1 : nibble(s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int at_unhex64(const char *s, uint64_t *v)
+{
+    unsigned char b[8];
+    int i;
+
+    if (at_unhex(s, b, 8) < 0)
+        return -1;
+    *v = 0;
+    for (i = 0; i < 8; i++)
+        *v = *v << 8 | b[i];
+    return 0;
+}

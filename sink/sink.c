@@ -1,0 +1,646 @@
+/* sink.c - records in, span lines out (see sink.h).  Sink thread only.
+ *
+ * Connections are found by id in a small hash table; their bytes go to
+ * exchange.c, which calls back here when a request is complete (decode it,
+ * close the execute_tool spans whose results it carries) and when an
+ * exchange is complete (write its inference or HTTP span, open execute_tool
+ * spans for the tool calls the model asked for).
+ */
+#include "internal.h"
+#include "preload/log.h"
+#include "sink/ids.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LINES_MAX (256u << 20)
+#define FLUSH_AT (1u << 20)
+
+typedef struct at_tool {
+    struct at_tool *next;
+    uint64_t span_id, parent_id, start;
+    char *call_id;
+    char *name;
+    json_t *args;
+} at_tool;
+
+/* ---- connections -------------------------------------------------------- */
+
+static at_sconn **bucket(at_sink *s, uint64_t id)
+{
+    return &s->buckets[(id * 0x9E3779B97F4A7C15ull) >> 56];
+}
+
+static at_sconn *conn_get(at_sink *s, uint64_t id)
+{
+    at_sconn *c;
+
+    for (c = *bucket(s, id); c; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static void conn_remove(at_sink *s, at_sconn *c)
+{
+    at_sconn **pp;
+
+    for (pp = bucket(s, c->id); *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    at_sx_free_conn(c);
+}
+
+at_sink *at_sink_new(const at_sink_opts *o)
+{
+    at_sink *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->o = *o;
+    at_buf_init(&s->lines, LINES_MAX);
+    return s;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void set_str(json_t *a, const char *k, const char *v)
+{
+    json_t *j = json_string(v);
+
+    if (j == NULL)  /* not UTF-8 */
+        j = json_string("\xEF\xBF\xBD");
+    json_object_set_new(a, k, j);
+}
+
+static int secret_param(const char *k, size_t n)
+{
+    static const char *const names[] = {
+        "key", "api_key", "apikey", "api-key", "token", "access_token",
+        "auth", "authorization", "password", "passwd", "secret",
+        "client_secret", "signature", "sig", "x-goog-api-key", "code",
+        "refresh_token", "id_token", "session", NULL};
+    int i;
+
+    for (i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && !strncasecmp(k, names[i], n))
+            return 1;
+    return 0;
+}
+
+char *at_url_full(int tls, const char *host, int port, const char *target);
+
+/* url.full with secrets in the query replaced by REDACTED (malloc). */
+char *at_url_full(int tls, const char *host, int port, const char *target)
+{
+    at_buf b;
+    const char *q, *frag, *p;
+    char tmp[16];
+    int v6 = strchr(host, ':') != NULL;
+
+    at_buf_init(&b, 1u << 20);
+    at_buf_append(&b, tls ? "https://" : "http://", tls ? 8 : 7);
+    if (v6)
+        at_buf_append(&b, "[", 1);
+    at_buf_append(&b, host, strlen(host));
+    if (v6)
+        at_buf_append(&b, "]", 1);
+    if (port != (tls ? 443 : 80)) {
+        snprintf(tmp, sizeof(tmp), ":%d", port);
+        at_buf_append(&b, tmp, strlen(tmp));
+    }
+    if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
+        const char *sl = strchr(strstr(target, "//") + 2, '/');
+
+        target = sl ? sl : "";
+    }
+    q = strchr(target, '?');
+    frag = strchr(target, '#');
+    if (q == NULL || (frag && frag < q)) {
+        at_buf_append(&b, target, frag ? (size_t)(frag - target)
+                                       : strlen(target));
+        return b.p;
+    }
+    at_buf_append(&b, target, (size_t)(q - target) + 1);
+    p = q + 1;
+    while (*p && *p != '#') {
+        size_t len = strcspn(p, "&#");
+        const char *eq = memchr(p, '=', len);
+
+        if (eq && secret_param(p, (size_t)(eq - p))) {
+            at_buf_append(&b, p, (size_t)(eq - p) + 1);
+            at_buf_append(&b, "REDACTED", 8);
+        } else {
+            at_buf_append(&b, p, len);
+        }
+        p += len;
+        if (*p == '&') {
+            at_buf_append(&b, "&", 1);
+            p++;
+        }
+    }
+    return b.p;
+}
+
+static void http_attrs(at_sink *s, at_exch *e, json_t *a)
+{
+    char *url = at_url_full(e->tls, e->host, e->port, e->target);
+
+    set_str(a, "http.request.method", e->method);
+    if (e->status)
+        json_object_set_new(a, "http.response.status_code",
+                            json_integer(e->status));
+    if (url)
+        set_str(a, "url.full", url);
+    free(url);
+    set_str(a, "server.address", e->host);
+    json_object_set_new(a, "server.port", json_integer(e->port));
+    set_str(a, "agenttrace.transport",
+            e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
+            : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
+    set_str(a, "agenttrace.http.version", "1.1");
+    if (e->undecoded)
+        json_object_set_new(a, "agenttrace.undecoded", json_true());
+    if (e->req_body.truncated || e->resp_body.truncated ||
+        (e->enc && at_enc_truncated(e->enc)) ||
+        (e->sse_on && e->sse.oversized))
+        json_object_set_new(a, "agenttrace.truncated", json_true());
+    if (e->desync)
+        json_object_set_new(a, "agenttrace.desynchronized", json_true());
+    (void)s;
+}
+
+static void strip_content(json_t *a)
+{
+    static const char *const keys[] = {
+        "gen_ai.input.messages", "gen_ai.output.messages",
+        "gen_ai.system_instructions", "gen_ai.tool.definitions",
+        "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
+        "agenttrace.http.request.body", "agenttrace.http.response.body",
+        NULL};
+    int i;
+
+    for (i = 0; keys[i]; i++)
+        json_object_del(a, keys[i]);
+}
+
+static void emit(at_sink *s, const at_span *sp)
+{
+    if (!s->o.capture_content && sp->attrs)
+        strip_content(sp->attrs);
+    if (at_span_line(&s->lines, s->o.proc, sp) == 0)
+        s->stats.spans++;
+    else
+        at_log("a span could not be serialised; dropped");
+    if (s->lines.len >= FLUSH_AT)
+        at_sink_flush(s);
+}
+
+/* ---- execute_tool spans ------------------------------------------------- */
+
+uint64_t at_sink_current_parent(at_sink *s)
+{
+    return s->tools ? s->tools->span_id : s->o.proc->span_id;
+}
+
+static void update_current(at_sink *s)
+{
+    uint64_t cur = s->tools ? s->tools->span_id : 0;
+
+    if (cur != s->current) {
+        s->current = cur;
+        if (s->o.set_current)
+            s->o.set_current(s->o.ud, cur);
+    }
+}
+
+static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
+                      int status)
+{
+    json_t *a = json_object();
+    char name[300];
+    at_span sp;
+
+    if (a == NULL)
+        return;
+    snprintf(name, sizeof(name), "execute_tool %s", t->name);
+    set_str(a, "gen_ai.operation.name", "execute_tool");
+    set_str(a, "gen_ai.tool.name", t->name);
+    set_str(a, "gen_ai.tool.call.id", t->call_id);
+    set_str(a, "gen_ai.tool.type", "function");
+    if (t->args)
+        json_object_set(a, "gen_ai.tool.call.arguments", t->args);
+    if (result)
+        json_object_set(a, "gen_ai.tool.call.result", result);
+    json_object_set_new(a, "agenttrace.inferred", json_true());
+    memset(&sp, 0, sizeof(sp));
+    sp.span_id = t->span_id;
+    sp.parent_id = t->parent_id;
+    sp.name = name;
+    sp.start_mono = t->start;
+    sp.end_mono = end;
+    sp.status = status;
+    sp.attrs = a;
+    emit(s, &sp);
+    json_decref(a);
+}
+
+static void tool_free(at_tool *t)
+{
+    free(t->call_id);
+    free(t->name);
+    json_decref(t->args);
+    free(t);
+}
+
+/* Each message of `msgs`, each part of type `type`: call fn. */
+static void each_part(json_t *msgs, const char *type,
+                      void (*fn)(at_sink *, at_exch *, json_t *),
+                      at_sink *s, at_exch *e)
+{
+    size_t i, j;
+    json_t *m, *parts, *part;
+
+    if (!json_is_array(msgs))
+        return;
+    json_array_foreach(msgs, i, m) {
+        parts = json_object_get(m, "parts");
+        if (!json_is_array(parts))
+            continue;
+        json_array_foreach(parts, j, part) {
+            const char *t = json_string_value(json_object_get(part, "type"));
+
+            if (t && !strcmp(t, type))
+                fn(s, e, part);
+        }
+    }
+}
+
+static void tool_open(at_sink *s, at_exch *e, json_t *part)
+{
+    const char *id = json_string_value(json_object_get(part, "id"));
+    const char *name = json_string_value(json_object_get(part, "name"));
+    at_tool *t;
+
+    if (id == NULL || *id == '\0')
+        return;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->call_id = strdup(id);
+    t->name = strdup(name ? name : "unknown");
+    t->args = json_incref(json_object_get(part, "arguments"));
+    t->span_id = at_ids_span();
+    t->parent_id = e->parent_id;
+    t->start = e->t_end;
+    if (t->call_id == NULL || t->name == NULL) {
+        tool_free(t);
+        return;
+    }
+    t->next = s->tools;
+    s->tools = t;
+}
+
+static void tool_close(at_sink *s, at_exch *e, json_t *part)
+{
+    const char *id = json_string_value(json_object_get(part, "id"));
+    at_tool **pp, *t;
+
+    if (id == NULL)
+        return;
+    for (pp = &s->tools; (t = *pp) != NULL; pp = &t->next) {
+        if (!strcmp(t->call_id, id)) {
+            *pp = t->next;
+            tool_emit(s, t, e->t_req_start, json_object_get(part, "response"),
+                      AT_STATUS_OK);
+            tool_free(t);
+            return;
+        }
+    }
+}
+
+/* ---- exchanges ---------------------------------------------------------- */
+
+void at_sink_request_done(at_sink *s, at_exch *e)
+{
+    if (e->route.api == AT_API_NONE)
+        return;
+    e->attrs = json_object();
+    if (e->attrs == NULL)
+        return;
+    if (e->req_body.truncated) {
+        at_log("model request body over AGENTTRACE_MAX_BODY; "
+               "request attributes left out");
+    } else if (at_llm_request_decode(e->route.api, e->req_body.p ? e->req_body.p
+                                                                 : "",
+                                     e->req_body.len, e->attrs) < 0) {
+        at_log("model request body to %s%s is not a JSON object", e->host,
+               e->target);
+    }
+    each_part(json_object_get(e->attrs, "gen_ai.input.messages"),
+              "tool_call_response", tool_close, s, e);
+    update_current(s);
+    e->parent_id = at_sink_current_parent(s);
+}
+
+static void llm_span(at_sink *s, at_exch *e)
+{
+    json_t *a = e->attrs ? e->attrs : json_object();
+    at_llm_status st;
+    const char *model, *msg = NULL;
+    char name[300], code[16];
+    int status = AT_STATUS_OK;
+    at_span sp;
+
+    e->attrs = a;
+    if (a == NULL)
+        return;
+    memset(&st, 0, sizeof(st));
+    set_str(a, "gen_ai.operation.name", e->route.operation);
+    set_str(a, "gen_ai.provider.name", e->route.provider);
+    if (e->stream) {
+        at_llm_stream_finish(e->stream, a, &st);
+        json_object_set_new(a, "gen_ai.request.stream", json_true());
+        if (e->t_first_chunk && e->t_first_chunk >= e->t_req_end)
+            json_object_set_new(
+                a, "gen_ai.response.time_to_first_chunk",
+                json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
+    } else if (e->status >= 200 && e->status < 300 && e->resp_body.len &&
+               !e->undecoded && !e->error_type) {
+        if (at_llm_response_decode(e->route.api, e->resp_body.p,
+                                   e->resp_body.len, a) < 0)
+            at_log("model response from %s is not JSON", e->host);
+    } else if (e->status >= 400 && e->resp_body.len) {
+        at_llm_error_decode(e->route.api, e->resp_body.p, e->resp_body.len,
+                            &st);
+    }
+    http_attrs(s, e, a);
+    if (e->status >= 400) {
+        snprintf(code, sizeof(code), "%d", e->status);
+        set_str(a, "error.type", code);
+        status = AT_STATUS_ERROR;
+        msg = st.error_message[0] ? st.error_message : e->reason;
+    } else if (e->error_type) {
+        set_str(a, "error.type", e->error_type);
+        status = AT_STATUS_ERROR;
+        msg = e->error_message ? e->error_message
+              : !strcmp(e->error_type, "connection_reset")
+                  ? "connection reset by peer"
+                  : "the response ended early";
+    } else if (st.error_type[0]) {
+        set_str(a, "error.type", st.error_type);
+        status = AT_STATUS_ERROR;
+        msg = st.error_message[0] ? st.error_message : st.error_type;
+    } else if (e->status == 0) {
+        status = AT_STATUS_ERROR;
+        set_str(a, "error.type", "truncated");
+        msg = "no response";
+    }
+    at_llm_cost(a);
+    model = json_string_value(json_object_get(a, "gen_ai.request.model"));
+    if (model == NULL)
+        model = json_string_value(json_object_get(a,
+                                                  "gen_ai.response.model"));
+    if (model)
+        snprintf(name, sizeof(name), "%s %s", e->route.operation, model);
+    else
+        snprintf(name, sizeof(name), "%s", e->route.operation);
+    if (status == AT_STATUS_OK)
+        each_part(json_object_get(a, "gen_ai.output.messages"), "tool_call",
+                  tool_open, s, e);
+    memset(&sp, 0, sizeof(sp));
+    sp.span_id = e->span_id;
+    sp.parent_id = e->parent_id;
+    sp.name = name;
+    sp.client = 1;
+    sp.start_mono = e->t_req_start;
+    sp.end_mono = e->t_end;
+    sp.status = status;
+    sp.status_message = msg;
+    sp.attrs = a;
+    emit(s, &sp);
+    s->made_inference = 1;
+    update_current(s);
+}
+
+static void http_span(at_sink *s, at_exch *e)
+{
+    json_t *a = json_object();
+    char name[300], code[16];
+    at_span sp;
+
+    if (a == NULL)
+        return;
+    http_attrs(s, e, a);
+    if (s->o.capture_content) {
+        if (e->req_json && e->req_body.len)
+            set_str(a, "agenttrace.http.request.body", e->req_body.p);
+        if (e->resp_json && e->resp_body.len)
+            set_str(a, "agenttrace.http.response.body", e->resp_body.p);
+    }
+    memset(&sp, 0, sizeof(sp));
+    sp.status = AT_STATUS_UNSET;
+    if (e->status >= 400) {
+        snprintf(code, sizeof(code), "%d", e->status);
+        set_str(a, "error.type", code);
+        sp.status = AT_STATUS_ERROR;
+        sp.status_message = e->reason;
+    } else if (e->error_type || e->status == 0) {
+        set_str(a, "error.type", e->error_type ? e->error_type : "truncated");
+        sp.status = AT_STATUS_ERROR;
+        sp.status_message = e->error_message;
+    }
+    snprintf(name, sizeof(name), "%s %s", e->method, e->host);
+    sp.span_id = e->span_id;
+    sp.parent_id = e->parent_id;
+    sp.name = name;
+    sp.client = 1;
+    sp.start_mono = e->t_req_start;
+    sp.end_mono = e->t_end;
+    sp.attrs = a;
+    emit(s, &sp);
+    json_decref(a);
+}
+
+void at_sink_exchange_done(at_sink *s, at_exch *e)
+{
+    s->stats.exchanges++;
+    if (e->route.api != AT_API_NONE)
+        llm_span(s, e);
+    else
+        http_span(s, e);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static const char *errno_type(uint64_t err)
+{
+    switch (err) {
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+        return "connection_reset";
+    case ETIMEDOUT:
+        return "timeout";
+    default:
+        return NULL;
+    }
+}
+
+void at_sink_record(at_sink *s, const at_rec_hdr *h, void *payload)
+{
+    at_sconn *c;
+    int dir;
+
+    if (s->finished)
+        return;
+    s->stats.records++;
+    s->now = h->t_ns;
+    if (h->kind == AT_REC_OPEN) {
+        c = conn_get(s, h->conn);
+        if (c)
+            conn_remove(s, c);
+        c = calloc(1, sizeof(*c));
+        if (c == NULL)
+            return;
+        c->id = h->conn;
+        c->slot = h->slot;
+        c->transport = h->transport;
+        if (h->len >= sizeof(c->info))
+            memcpy(&c->info, payload, sizeof(c->info));
+        c->info.sni[sizeof(c->info.sni) - 1] = '\0';
+        c->info.addr[sizeof(c->info.addr) - 1] = '\0';
+        at_buf_init(&c->head[0], 64u * 1024u);
+        at_buf_init(&c->head[1], 64u * 1024u);
+        c->next = *bucket(s, c->id);
+        *bucket(s, c->id) = c;
+        if (c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2))
+            at_sx_ignore(s, c, "HTTP/2 (not decoded yet)");
+        return;
+    }
+    c = conn_get(s, h->conn);
+    if (c == NULL) {
+        /* Its OPEN was lost, or it predates a fork: leave it alone. */
+        if (s->o.advise && h->kind != AT_REC_CLOSE)
+            s->o.advise(s->o.ud, h->slot, h->conn, UINT64_MAX);
+        return;
+    }
+    switch (h->kind) {
+    case AT_REC_OUT:
+    case AT_REC_IN:
+        dir = h->kind == AT_REC_IN;
+        if (c->mode == AT_MODE_IGNORED)
+            return;
+        if (h->arg != c->off[dir]) {
+            at_log("connection %llu lost %lld bytes",
+                   (unsigned long long)c->id,
+                   (long long)(h->arg - c->off[dir]));
+            at_sx_desync(s, c);
+            return;
+        }
+        c->off[dir] += h->len;
+        if (dir)
+            at_sx_in(s, c, h->arg, payload, h->len);
+        else
+            at_sx_out(s, c, payload, h->len);
+        break;
+    case AT_REC_SKIPPED:
+        at_sx_skipped(s, c, h->arg);
+        break;
+    case AT_REC_EOF:
+        if (!c->eof)
+            at_sx_end(s, c, NULL, 0);
+        break;
+    case AT_REC_ERR:
+        if (!c->eof)
+            at_sx_end(s, c, errno_type(h->arg), 0);
+        break;
+    case AT_REC_CLOSE:
+        at_sx_end(s, c, NULL, 1);
+        conn_remove(s, c);
+        break;
+    default:
+        break;
+    }
+}
+
+void at_sink_flush(at_sink *s)
+{
+    int lost;
+
+    if (s->lines.len == 0)
+        return;
+    lost = at_writer_write(s->o.output, s->lines.p, s->lines.len,
+                           &s->stats.writer);
+    if (lost)
+        at_log("%d span line(s) lost writing %s: %s", lost, s->o.output,
+               strerror(s->stats.writer.last_errno));
+    if (s->lines.truncated)
+        at_log("span lines dropped: more than %u MiB pending",
+               LINES_MAX >> 20);
+    at_buf_reset(&s->lines);
+}
+
+void at_sink_finish(at_sink *s, uint64_t now, int exit_code)
+{
+    size_t i;
+    at_tool *t;
+
+    if (s->finished)
+        return;
+    s->now = now;
+    for (i = 0; i < 256; i++) {
+        while (s->buckets[i]) {
+            at_sconn *c = s->buckets[i];
+
+            at_sx_end(s, c, NULL, 1);
+            conn_remove(s, c);
+        }
+    }
+    while ((t = s->tools) != NULL) {
+        s->tools = t->next;
+        tool_emit(s, t, now, NULL, AT_STATUS_UNSET);
+        tool_free(t);
+    }
+    update_current(s);
+    at_span_process_line(&s->lines, s->o.proc, s->o.agent_name,
+                         s->made_inference || !s->o.proc->traced_parent, now,
+                         exit_code);
+    s->stats.spans++;
+    at_sink_flush(s);
+    s->finished = 1;
+}
+
+void at_sink_stats_get(const at_sink *s, at_sink_stats *st)
+{
+    *st = s->stats;
+}
+
+void at_sink_del(at_sink *s)
+{
+    size_t i;
+    at_tool *t;
+
+    if (s == NULL)
+        return;
+    for (i = 0; i < 256; i++) {
+        while (s->buckets[i]) {
+            at_sconn *c = s->buckets[i];
+
+            s->buckets[i] = c->next;
+            at_sx_free_conn(c);
+        }
+    }
+    while ((t = s->tools) != NULL) {
+        s->tools = t->next;
+        tool_free(t);
+    }
+    at_buf_free(&s->lines);
+    free(s);
+}

@@ -1,0 +1,65 @@
+/* span.h - turning spans into JSONL lines (../shared/SPANS.md).
+ *
+ * The outer shape of a line (ids, name, kind, times, status, resource) is
+ * written with the jw writer; attributes come as a jansson object.  The
+ * process span has no jansson attributes, so it can be written at exit by a
+ * thread that never started the sink.  Sink thread, or the exiting thread.
+ */
+#ifndef AT_SPAN_H
+#define AT_SPAN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "decode/buf.h"
+
+/* The process this library runs in, as the trace sees it. */
+typedef struct at_proc {
+    unsigned char trace_id[16];
+    uint64_t span_id;         /* the process span */
+    uint64_t parent_span_id;  /* 0: a root span */
+    int traced_parent;        /* started by a traced process */
+    pid_t pid, ppid;
+    uint64_t start_wall_ns;   /* CLOCK_REALTIME at start */
+    uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at the same moment */
+    /* filled by at_proc_describe */
+    int described;
+    char exe[256];            /* process.executable.name */
+    char service[256];        /* service.name: the script for interpreters */
+    char cmdline[4096];       /* process.command_line, args joined by ' ' */
+} at_proc;
+
+/* at_proc_describe: read /proc/self/cmdline into exe, service, cmdline
+ * (once; later calls do nothing).  Never fails: unknown stays "". */
+void at_proc_describe(at_proc *p);
+
+/* at_proc_wall: wall-clock ns of monotonic instant `mono`. */
+uint64_t at_proc_wall(const at_proc *p, uint64_t mono);
+
+enum { AT_STATUS_UNSET = 0, AT_STATUS_OK, AT_STATUS_ERROR };
+
+typedef struct at_span {
+    uint64_t span_id;
+    uint64_t parent_id;       /* 0: root */
+    const char *name;
+    int client;               /* kind "client", else "internal" */
+    uint64_t start_mono, end_mono;
+    int status;               /* AT_STATUS_* */
+    const char *status_message;  /* with AT_STATUS_ERROR; may be NULL */
+    json_t *attrs;            /* borrowed; may be NULL */
+} at_span;
+
+/* at_span_line: append one span line (with its '\n') to `out`.  Returns 0,
+ * or -1 when the attributes could not be serialised (out is then left as it
+ * was). */
+int at_span_line(at_buf *out, const at_proc *p, const at_span *s);
+
+/* at_span_process_line: append this process's span line: invoke_agent when
+ * `agent` (it made an inference call, or has no traced parent), else
+ * "process <exe>".  `agent_name` overrides gen_ai.agent.name when not "".
+ * exit_code < 0: unknown. */
+void at_span_process_line(at_buf *out, at_proc *p, const char *agent_name,
+                          int agent, uint64_t end_mono, int exit_code);
+
+#endif
