@@ -20,8 +20,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
            -I. $(SAN)
 LDFLAGS += $(SAN)
 
-CORE_SRC  := $(wildcard decode/*.c sink/*.c) preload/log.c
-SHIM_SRC  := $(filter-out preload/log.c,$(wildcard preload/*.c hooks/*.c))
+CORE_SRC  := $(wildcard decode/*.c sink/*.c) preload/log.c preload/ring.c
+SHIM_SRC  := $(filter-out preload/log.c preload/ring.c,$(wildcard preload/*.c hooks/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)

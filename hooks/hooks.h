@@ -17,4 +17,10 @@ int SSL_shutdown(SSL *ssl);
 int SSL_clear(SSL *ssl);
 void SSL_free(SSL *ssl);
 
+int __libc_start_main(int (*main)(int, char **, char **), int argc,
+                      char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end);
+void _exit(int status) __attribute__((noreturn));
+void _Exit(int status) __attribute__((noreturn));
+
 #endif

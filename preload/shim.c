@@ -316,6 +316,22 @@ static void on_exit_cb(int status, void *arg)
     at_finish();
 }
 
+void at_shim_main_started(void)
+{
+    if (atomic_load(&at_state) != AT_OFF)
+        on_exit(on_exit_cb, NULL);
+}
+
+void at_shim_exiting(int status)
+{
+    /* A vfork child runs in its parent's memory: leave it alone. */
+    if (atomic_load(&at_state) == AT_OFF || getpid() != at_self.pid)
+        return;
+    exit_code = status & 0xff;
+    at_finish();
+}
+
+/* The last resort, for hosts whose main did not start through us. */
 __attribute__((destructor)) static void at_destructor(void)
 {
     at_finish();
@@ -379,7 +395,6 @@ __attribute__((constructor)) static void at_constructor(void)
     setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
     at_identity_init();
     pthread_atfork(fork_prepare, NULL, fork_child);
-    on_exit(on_exit_cb, NULL);
     atomic_store(&at_state, AT_IDLE);
     errno = saved;
 }

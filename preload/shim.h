@@ -46,4 +46,12 @@ void at_capture_data(int i, int dir, uint8_t transport, const void *buf,
 /* at_capture_event: push an EOF, ERR (arg = errno) or CLOSE record. */
 void at_capture_event(int i, int kind, uint8_t transport, uint64_t arg);
 
+/* at_shim_main_started: main is about to run: register the exit handler
+ * (from here it runs before the libraries' destructors). */
+void at_shim_main_started(void);
+
+/* at_shim_exiting: _exit(status) is about to end this process: write what
+ * is left, unless this is a vfork child. */
+void at_shim_exiting(int status);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define SDK_VERSION "0.1.0"
@@ -48,6 +49,88 @@ static int is_interpreter(const char *exe)
     return 0;
 }
 
+/* Credentials in a command line: header arguments such as
+ * "Authorization: Bearer sk-..." (curl -H), "--api-key X" options, secret
+ * query parameters and bearer tokens.  The secret part becomes REDACTED in
+ * place; the string can only get shorter. */
+static const char *const secret_headers[] = {
+    "authorization:", "proxy-authorization:", "x-api-key:", "api-key:",
+    "x-goog-api-key:", "cookie:", "set-cookie:", NULL};
+static const char *const secret_options[] = {
+    "--api-key", "--api_key", "--apikey", "--token", "--password",
+    "--secret", "--key", "--auth", "--user", "-u", "--oauth2-bearer", NULL};
+static const char *const secret_params[] = {
+    "key=", "api_key=", "apikey=", "api-key=", "token=", "access_token=",
+    "password=", "secret=", "sig=", "signature=", NULL};
+
+static void redact_tail(char *arg, size_t from)
+{
+    strcpy(arg + from, "REDACTED");
+}
+
+static int redact_arg(char *arg, int after_secret_option)
+{
+    size_t i, n;
+    int k;
+
+    if (after_secret_option) {
+        redact_tail(arg, 0);
+        return 0;
+    }
+    for (k = 0; secret_options[k]; k++) {
+        n = strlen(secret_options[k]);
+        if (!strncmp(arg, secret_options[k], n)) {
+            if (arg[n] == '\0')
+                return 1;       /* the value is the next argument */
+            if (arg[n] == '=') {
+                redact_tail(arg, n + 1);
+                return 0;
+            }
+        }
+    }
+    for (k = 0; secret_headers[k]; k++) {
+        n = strlen(secret_headers[k]);
+        if (!strncasecmp(arg, secret_headers[k], n)) {
+            redact_tail(arg, n + (arg[n] == ' ' ? 1 : 0));
+            return 0;
+        }
+    }
+    for (i = 0; arg[i]; i++) {
+        /* secret query parameters inside URLs */
+        if (i == 0 || arg[i - 1] == '?' || arg[i - 1] == '&') {
+            for (k = 0; secret_params[k]; k++) {
+                n = strlen(secret_params[k]);
+                if (!strncasecmp(arg + i, secret_params[k], n) &&
+                    strlen(arg + i + n) >= 8) {
+                    size_t e = i + n + strcspn(arg + i + n, "&# ");
+
+                    memmove(arg + i + n + 8, arg + e, strlen(arg + e) + 1);
+                    memcpy(arg + i + n, "REDACTED", 8);
+                    break;
+                }
+            }
+        }
+        /* "Bearer <token>" anywhere, and OpenAI/Anthropic-style keys */
+        if (!strncasecmp(arg + i, "bearer ", 7) && strlen(arg + i + 7) > 8) {
+            redact_tail(arg, i + 7);
+            break;
+        }
+        if ((i == 0 || arg[i - 1] == ' ' || arg[i - 1] == '=' ||
+             arg[i - 1] == '"' || arg[i - 1] == '\'') &&
+            !strncmp(arg + i, "sk-", 3) &&
+            strspn(arg + i + 3, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                "OPQRSTUVWXYZ0123456789_-") >= 8) {
+            size_t e = i + 3 + strspn(arg + i + 3,
+                                      "abcdefghijklmnopqrstuvwxyzABCDEFGH"
+                                      "IJKLMNOPQRSTUVWXYZ0123456789_-");
+
+            memmove(arg + i + 8, arg + e, strlen(arg + e) + 1);
+            memcpy(arg + i, "REDACTED", 8);
+        }
+    }
+    return 0;
+}
+
 void at_proc_describe(at_proc *p)
 {
     char raw[4096];
@@ -71,14 +154,29 @@ void at_proc_describe(at_proc *p)
     raw[n] = '\0';
     if (raw[n - 1] == '\0')
         n--;
-    /* split */
+    /* split, scrub credentials, join with spaces */
     argv[argc++] = raw;
     for (i = 0; i < (size_t)n && argc < 64; i++)
         if (raw[i] == '\0')
             argv[argc++] = raw + i + 1;
-    for (i = 0; i < (size_t)n; i++)
-        p->cmdline[i] = raw[i] ? raw[i] : ' ';
-    p->cmdline[n < (ssize_t)sizeof(p->cmdline) ? n : 0] = '\0';
+    {
+        int after = 0;
+        size_t out = 0, k;
+
+        for (k = 0; k < argc; k++) {
+            size_t len;
+
+            after = redact_arg((char *)argv[k], after);
+            len = strlen(argv[k]);
+            if (out + len + 2 > sizeof(p->cmdline))
+                break;
+            if (k)
+                p->cmdline[out++] = ' ';
+            memcpy(p->cmdline + out, argv[k], len);
+            out += len;
+        }
+        p->cmdline[out] = '\0';
+    }
     copy_str(p->exe, sizeof(p->exe), base_name(argv[0]));
     copy_str(p->service, sizeof(p->service), p->exe);
     if (is_interpreter(p->exe)) {

@@ -147,6 +147,9 @@ struct sse_case {
 /* LIT: a string literal that may hold NUL bytes, with its length. */
 #define LIT(s) s, .in_len = sizeof(s) - 1
 
+/* LOGLIT: the same for an expected log. */
+#define LOGLIT(s) s, .log_len = sizeof(s) - 1
+
 static const struct sse_case sse_cases[] = {
     { .name = "lf", .in = "data: hello\n\n", .log = "[]hello|",
       .events = 1 },
@@ -202,7 +205,7 @@ static const struct sse_case sse_cases[] = {
     { .name = "incomplete_final_line",
       .in = "data: a\n\nevent: x\ndata: b", .log = "[]a|", .events = 1 },
     { .name = "nul_in_data", .in = LIT("data: a\0b\n\n"),
-      .log = "[]a\0b|", .log_len = 7, .events = 1 },
+      .log = LOGLIT("[]a\0b|"), .events = 1 },
     { .name = "oversized", .max_event = 8,
       .in = "data: 0123456789abc\n\ndata: short\n\ndata: 12345678\n\n",
       .log = "[]01234567|[]short|[]12345678|", .events = 3,
@@ -419,18 +422,22 @@ static void check_corpus(const char *dir, struct sse_result *whole)
     free(json);
 }
 
+/* starts_with: s begins with prefix. */
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 Test(sse, corpus_anthropic_messages_streaming)
 {
     struct sse_result res;
 
     check_corpus("anthropic/messages_streaming", &res);
-    cr_assert_eq(strncmp(res.log.p, "[message_start]{\"type\":"
-                                    "\"message_start\"", 37), 0);
+    cr_assert(starts_with(res.log.p,
+                          "[message_start]{\"type\":\"message_start\""));
     cr_assert_not_null(strstr(res.log.p, "[ping]{\"type\": \"ping\"}|"));
     cr_assert_not_null(
         strstr(res.log.p, "|[message_stop]{\"type\":\"message_stop\" }|"));
-    cr_assert_eq(res.log.p[res.log.len - 1], '|');
-    cr_assert_not_null(strstr(res.log.p, "[message_stop]"));
     free(res.log.p);
 }
 
@@ -440,7 +447,7 @@ Test(sse, corpus_openai_chat_streaming)
     size_t n;
 
     check_corpus("openai/chat_streaming", &res);
-    cr_assert_eq(strncmp(res.log.p, "[]{\"id\":\"chatcmpl-", 18), 0);
+    cr_assert(starts_with(res.log.p, "[]{\"id\":\"chatcmpl-"));
     n = strlen("|[][DONE]|");
     cr_assert(res.log.len >= n &&
               strcmp(res.log.p + res.log.len - n, "|[][DONE]|") == 0);

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages the build, the demo and the tests need, when
+# they are missing.  Runs apt-get only if something is missing; uses sudo
+# when not root.
+set -eu
+PKGS="build-essential pkg-config libssl-dev libjansson-dev libcriterion-dev
+zlib1g-dev libcurl4-openssl-dev curl openssl python3 python3-requests
+python3-httpx valgrind"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
