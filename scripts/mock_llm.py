@@ -1205,9 +1205,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             meta = json.loads((d / "response.json").read_text())
             body = (d / "response.body").read_bytes()
         except (OSError, ValueError):
-            return self.send_json(404, openai_error(
-                404, None, "no corpus exchange %s in %s" %
-                (opts["corpus"], self.server.state.corpus)), {})
+            return self.send_json(404, {"error": {
+                "message": "no corpus exchange %s in %s" %
+                (opts["corpus"], self.server.state.corpus),
+                "type": "invalid_request_error", "param": None,
+                "code": "unknown_corpus"}}, {})
         try:
             exp = json.loads((d / "expected.json").read_text())
         except (OSError, ValueError):

@@ -295,7 +295,7 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             at_h1_header hdrs[MAX_HEADERS];
             at_h1_request rq;
             at_buf *h = &c->head[0];
-            size_t extra;
+            size_t extra, take;
             int r;
             uint64_t len;
 
@@ -307,11 +307,8 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
                 }
                 c->head_t0[0] = s->now;
             }
-            if (h->len + n > MAX_HEAD) {
-                at_sx_ignore(s, c, "request head over 64 KiB");
-                return;
-            }
-            at_buf_append(h, p, n);
+            take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
+            at_buf_append(h, p, take);
             if (looks_like_method(h->p, h->len) == 0) {
                 at_sx_ignore(s, c, "not HTTP/1.x");
                 return;
@@ -320,6 +317,10 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             rq.headers = hdrs;
             rq.num_headers = MAX_HEADERS;
             r = at_h1_parse_request(h->p, h->len, &rq);
+            if (r == AT_H1_NEED_MORE && h->len >= MAX_HEAD) {
+                at_sx_ignore(s, c, "request head over 64 KiB");
+                return;
+            }
             if (r == AT_H1_NEED_MORE)
                 return;
             if (r < 0) {
@@ -327,12 +328,12 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
                 return;
             }
             c->mode = AT_MODE_H1;
-            extra = h->len - (size_t)r;
+            extra = h->len - (size_t)r;   /* body bytes taken with the head */
             c->req = request_start(s, c, &rq);
             c->rkind = at_h1_request_body(&rq, &len);
             at_buf_reset(h);
-            p += n - extra;
-            n = extra;
+            p += take - extra;
+            n -= take - extra;
             if (c->req == NULL) {
                 at_sx_ignore(s, c, "out of memory");
                 return;
@@ -528,10 +529,10 @@ void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
             at_h1_header hdrs[MAX_HEADERS];
             at_h1_response rs;
             at_buf *h = &c->head[1];
-            size_t extra;
+            size_t extra, take;
             int r;
 
-            if (c->qhead == NULL) {
+            if (c->qhead == NULL && c->req == NULL) {
                 at_sx_ignore(s, c, c->mode == AT_MODE_NEW
                                        ? "the server spoke first"
                                        : "response without a request");
@@ -539,15 +540,16 @@ void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
             }
             if (h->len == 0)
                 c->head_t0[1] = s->now;
-            if (h->len + n > MAX_HEAD) {
-                at_sx_ignore(s, c, "response head over 64 KiB");
-                return;
-            }
-            at_buf_append(h, p, n);
+            take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
+            at_buf_append(h, p, take);
             memset(&rs, 0, sizeof(rs));
             rs.headers = hdrs;
             rs.num_headers = MAX_HEADERS;
             r = at_h1_parse_response(h->p, h->len, &rs);
+            if (r == AT_H1_NEED_MORE && h->len >= MAX_HEAD) {
+                at_sx_ignore(s, c, "response head over 64 KiB");
+                return;
+            }
             if (r == AT_H1_NEED_MORE)
                 return;
             if (r < 0) {
@@ -555,12 +557,21 @@ void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
                 return;
             }
             extra = h->len - (size_t)r;
-            p += n - extra;
-            off += n - extra;
-            n = extra;
+            p += take - extra;
+            off += take - extra;
+            n -= take - extra;
             if (rs.status >= 100 && rs.status < 200 && rs.status != 101) {
                 at_buf_reset(h);   /* 100 Continue and friends */
                 continue;
+            }
+            if (c->qhead == NULL) {
+                /* A final answer before the request body was sent (413,
+                 * 401 to Expect: 100-continue): the request ends here. */
+                c->rstate = AT_RS_HEAD;
+                c->req->t_req_end = s->now;
+                at_sink_request_done(s, c->req);
+                queue_push(c, c->req);
+                c->req = NULL;
             }
             response_start(s, c, &rs, off);
             at_buf_reset(h);

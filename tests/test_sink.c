@@ -1,0 +1,969 @@
+/* test_sink.c - the sink, from capture records to span lines.
+ *
+ * Each test plays the records the hooks would push for one or more
+ * connections (OPEN, bytes out, bytes in, EOF/ERR/CLOSE) into a real sink
+ * writing a real file, then reads the file back and checks the spans.
+ * Every exchange is played twice: in the largest pieces and one byte per
+ * record, which must give the same spans.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "preload/log.h"
+#include "sink/sink.h"
+
+/* ---- harness ------------------------------------------------------------ */
+
+typedef struct advice {
+    int slot;
+    uint64_t conn, until;
+} advice;
+
+typedef struct harness {
+    at_proc proc;
+    at_sink *sink;
+    char path[64];
+    uint64_t t;         /* monotonic clock of the next record */
+    uint64_t off[16][2];
+    size_t split;       /* bytes per record */
+    advice adv[32];
+    int nadv;
+    uint64_t current;
+    json_t *spans;      /* array, after finish */
+} harness;
+
+static void on_advise(void *ud, int slot, uint64_t conn, uint64_t until)
+{
+    harness *h = ud;
+
+    if (h->nadv < 32)
+        h->adv[h->nadv++] = (advice){slot, conn, until};
+}
+
+static void on_current(void *ud, uint64_t span)
+{
+    ((harness *)ud)->current = span;
+}
+
+static void h_init(harness *h, size_t split, int capture, uint64_t max_body)
+{
+    at_sink_opts o;
+    int fd;
+
+    memset(h, 0, sizeof(*h));
+    at_log_enabled = getenv("AGENTTRACE_DEBUG") != NULL;
+    strcpy(h->path, "/tmp/at_test_sink_XXXXXX");
+    fd = mkstemp(h->path);
+    cr_assert(fd >= 0);
+    close(fd);
+    unlink(h->path);
+    h->proc.pid = getpid();
+    h->proc.ppid = getppid();
+    memset(h->proc.trace_id, 0xab, 16);
+    h->proc.span_id = 0x1111111111111111ull;
+    h->proc.start_wall_ns = 1700000000000000000ull;
+    h->proc.start_mono_ns = 1000;
+    h->t = 1000000;
+    h->split = split;
+    memset(&o, 0, sizeof(o));
+    o.proc = &h->proc;
+    o.output = h->path;
+    o.agent_name = "";
+    o.capture_content = capture;
+    o.max_body = max_body;
+    o.advise = on_advise;
+    o.set_current = on_current;
+    o.ud = h;
+    h->sink = at_sink_new(&o);
+    cr_assert_not_null(h->sink);
+}
+
+static void h_rec(harness *h, int kind, uint64_t conn, uint64_t arg,
+                  const void *data, size_t len)
+{
+    at_rec_hdr r;
+    char *copy = malloc(len + 1);
+
+    memset(&r, 0, sizeof(r));
+    r.conn = conn;
+    r.t_ns = h->t;
+    r.arg = arg;
+    r.len = (uint32_t)len;
+    r.slot = (uint16_t)conn;
+    r.kind = (uint8_t)kind;
+    r.transport = AT_TRANSPORT_OPENSSL;
+    if (len)
+        memcpy(copy, data, len);
+    at_sink_record(h->sink, &r, copy);
+    free(copy);
+    h->t += 1000;
+}
+
+static void h_open(harness *h, uint64_t conn, const char *sni, int port)
+{
+    at_open_info info;
+
+    memset(&info, 0, sizeof(info));
+    strcpy(info.sni, sni);
+    strcpy(info.addr, "127.0.0.1");
+    info.port = (uint16_t)port;
+    info.family = 2;
+    h_rec(h, AT_REC_OPEN, conn, 0, &info, sizeof(info));
+}
+
+static void h_bytes(harness *h, uint64_t conn, int dir, const char *data,
+                    size_t len)
+{
+    size_t i, k;
+
+    for (i = 0; i < len; i += k) {
+        k = len - i < h->split ? len - i : h->split;
+        h_rec(h, dir ? AT_REC_IN : AT_REC_OUT, conn, h->off[conn][dir],
+              data + i, k);
+        h->off[conn][dir] += k;
+    }
+}
+
+static void h_out(harness *h, uint64_t conn, const char *s)
+{
+    h_bytes(h, conn, 0, s, strlen(s));
+}
+
+static void h_in(harness *h, uint64_t conn, const char *s)
+{
+    h_bytes(h, conn, 1, s, strlen(s));
+}
+
+static void h_finish(harness *h)
+{
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0;
+
+    at_sink_finish(h->sink, h->t, 0);
+    at_sink_del(h->sink);
+    h->sink = NULL;
+    h->spans = json_array();
+    f = fopen(h->path, "r");
+    cr_assert_not_null(f, "no span file");
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+
+        cr_assert_not_null(j, "invalid JSON line: %s (%s)", line, err.text);
+        json_array_append_new(h->spans, j);
+    }
+    free(line);
+    fclose(f);
+    if (getenv("AT_TEST_KEEP"))
+        fprintf(stderr, "spans in %s\n", h->path);
+    else
+        unlink(h->path);
+}
+
+static void h_free(harness *h)
+{
+    json_decref(h->spans);
+    at_sink_del(h->sink);
+}
+
+/* The n-th span (0-based) whose name starts with `prefix`. */
+static json_t *span_nth(harness *h, const char *prefix, int n)
+{
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(h->spans, i, s) {
+        const char *name = json_string_value(json_object_get(s, "name"));
+
+        if (name && !strncmp(name, prefix, strlen(prefix)) && n-- == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static int count_prefix(harness *h, const char *prefix)
+{
+    int n = 0;
+
+    while (span_nth(h, prefix, n))
+        n++;
+    return n;
+}
+
+static json_t *attr(json_t *span, const char *k)
+{
+    return json_object_get(json_object_get(span, "attributes"), k);
+}
+
+static const char *attr_s(json_t *span, const char *k)
+{
+    return json_string_value(attr(span, k));
+}
+
+static json_int_t attr_i(json_t *span, const char *k)
+{
+    json_t *v = attr(span, k);
+
+    cr_assert(json_is_integer(v), "attribute %s missing or not an int", k);
+    return json_integer_value(v);
+}
+
+static const char *status_code(json_t *span)
+{
+    return json_string_value(json_object_get(json_object_get(span, "status"),
+                                             "code"));
+}
+
+/* All text of all output messages. */
+static void output_text(json_t *span, char *out, size_t cap)
+{
+    json_t *msgs = attr(span, "gen_ai.output.messages"), *m, *p;
+    size_t i, j;
+
+    out[0] = '\0';
+    json_array_foreach(msgs, i, m) {
+        json_array_foreach(json_object_get(m, "parts"), j, p) {
+            const char *t = json_string_value(json_object_get(p, "type"));
+            const char *c = json_string_value(json_object_get(p, "content"));
+
+            if (t && !strcmp(t, "text") && c)
+                strncat(out, c, cap - strlen(out) - 1);
+        }
+    }
+}
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+#define OPENAI_REQ_BODY                                                   \
+    "{\"model\":\"gpt-4o-mini\",\"temperature\":0.5,\"max_tokens\":50,"     \
+    "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"        \
+    "{\"role\":\"user\",\"content\":\"Hello\"}]}"
+
+#define OPENAI_RESP_BODY                                                  \
+    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\","                \
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,"       \
+    "\"message\":{\"role\":\"assistant\",\"content\":\"Hi there!\"},"       \
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":11,"         \
+    "\"completion_tokens\":3,\"total_tokens\":14}}"
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *s = NULL;
+
+    va_start(ap, f);
+    cr_assert(vasprintf(&s, f, ap) >= 0);
+    va_end(ap);
+    return s;
+}
+
+static char *openai_request(const char *body)
+{
+    return fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+               "Authorization: Bearer sk-test-SECRET-KEY-0123456789\r\n"
+               "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+               "\r\n%s", strlen(body), body);
+}
+
+static char *json_response(const char *body)
+{
+    return fmt("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               "Set-Cookie: session=SECRET-COOKIE\r\n"
+               "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+}
+
+static void check_openai_basic(json_t *s)
+{
+    cr_assert_not_null(s);
+    cr_expect_str_eq(json_string_value(json_object_get(s, "name")),
+                     "chat gpt-4o-mini");
+    cr_expect_str_eq(json_string_value(json_object_get(s, "kind")), "client");
+    cr_expect_str_eq(status_code(s), "ok");
+    cr_expect_str_eq(attr_s(s, "gen_ai.provider.name"), "openai");
+    cr_expect_str_eq(attr_s(s, "gen_ai.operation.name"), "chat");
+    cr_expect_str_eq(attr_s(s, "gen_ai.request.model"), "gpt-4o-mini");
+    cr_expect_str_eq(attr_s(s, "gen_ai.response.model"),
+                     "gpt-4o-mini-2024-07-18");
+    cr_expect_str_eq(attr_s(s, "gen_ai.response.id"), "chatcmpl-1");
+    cr_expect_eq(attr_i(s, "gen_ai.usage.input_tokens"), 11);
+    cr_expect_eq(attr_i(s, "gen_ai.usage.output_tokens"), 3);
+    cr_expect_eq(attr_i(s, "gen_ai.request.max_tokens"), 50);
+    cr_expect_str_eq(attr_s(s, "server.address"), "api.openai.com");
+    cr_expect_eq(attr_i(s, "server.port"), 443);
+    cr_expect_eq(attr_i(s, "http.response.status_code"), 200);
+    cr_expect_str_eq(attr_s(s, "url.full"),
+                     "https://api.openai.com/v1/chat/completions");
+    cr_expect_str_eq(attr_s(s, "agenttrace.transport"), "openssl");
+    cr_expect_str_eq(attr_s(s, "agenttrace.http.version"), "1.1");
+    cr_expect_str_eq(json_string_value(json_array_get(
+                         attr(s, "gen_ai.response.finish_reasons"), 0)),
+                     "stop");
+}
+
+/* ---- parameterisation: whole records and one byte per record ----------- */
+
+static size_t splits[] = {1 << 20, 1, 7};
+
+ParameterizedTestParameters(sink, openai_plain)
+{
+    return cr_make_param_array(size_t, splits, 3);
+}
+
+ParameterizedTest(size_t *split, sink, openai_plain)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    char *rs = json_response(OPENAI_RESP_BODY);
+    char text[256];
+    json_t *s, *proc;
+
+    h_init(&h, *split, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_rec(&h, AT_REC_CLOSE, 1, 0, NULL, 0);
+    h_finish(&h);
+    cr_assert_eq(json_array_size(h.spans), 2);
+    s = json_array_get(h.spans, 0);
+    check_openai_basic(s);
+    output_text(s, text, sizeof(text));
+    cr_expect_str_eq(text, "Hi there!");
+    proc = json_array_get(h.spans, 1);
+    cr_expect(!strncmp(json_string_value(json_object_get(proc, "name")),
+                       "invoke_agent ", 13), "process span is last");
+    cr_expect_str_eq(json_string_value(json_object_get(s, "parent_span_id")),
+                     "1111111111111111");
+    /* wall clock: start = process start + (t - mono start) */
+    cr_expect(json_integer_value(json_object_get(s, "start_time_unix_nano"))
+              > 1700000000000000000ll);
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* chunked + gzip response, several chunks, head and first chunk in one
+ * record */
+static char *gzip_bytes(const char *in, size_t *outlen)
+{
+    z_stream z;
+    size_t cap = strlen(in) + 128;
+    char *out = malloc(cap);
+
+    memset(&z, 0, sizeof(z));
+    cr_assert(deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8,
+                           Z_DEFAULT_STRATEGY) == Z_OK);
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (unsigned)strlen(in);
+    z.next_out = (unsigned char *)out;
+    z.avail_out = (unsigned)cap;
+    cr_assert(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    *outlen = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+ParameterizedTestParameters(sink, chunked_gzip)
+{
+    return cr_make_param_array(size_t, splits, 3);
+}
+
+ParameterizedTest(size_t *split, sink, chunked_gzip)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    size_t gzlen, i;
+    char *gz = gzip_bytes(OPENAI_RESP_BODY, &gzlen);
+    char *rs = malloc(gzlen * 2 + 512);
+    size_t n = 0;
+
+    n += (size_t)sprintf(rs, "HTTP/1.1 200 OK\r\nContent-Type: "
+                             "application/json\r\nContent-Encoding: gzip\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n");
+    for (i = 0; i < gzlen; i += 10) {
+        size_t k = gzlen - i < 10 ? gzlen - i : 10;
+
+        n += (size_t)sprintf(rs + n, "%zx;ext=1\r\n", k);
+        memcpy(rs + n, gz + i, k);
+        n += k;
+        memcpy(rs + n, "\r\n", 2);
+        n += 2;
+    }
+    n += (size_t)sprintf(rs + n, "0\r\n\r\n");
+    h_init(&h, *split, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_bytes(&h, 1, 1, rs, n);
+    h_finish(&h);
+    cr_assert_eq(json_array_size(h.spans), 2);
+    check_openai_basic(json_array_get(h.spans, 0));
+    free(rq);
+    free(rs);
+    free(gz);
+    h_free(&h);
+}
+
+/* An OpenAI stream: headers and the first event in one read, fragments of
+ * tool-call arguments, the usage chunk, [DONE]. */
+#define SSE_HEAD                                                          \
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n" \
+    "Transfer-Encoding: chunked\r\n\r\n"
+
+static char *chunk(const char *s)
+{
+    return fmt("%zx\r\n%s\r\n", strlen(s), s);
+}
+
+static const char *stream_events[] = {
+    "data: {\"id\":\"chatcmpl-9\",\"model\":\"gpt-4o-mini-2024-07-18\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-9\",\"model\":\"gpt-4o-mini-2024-07-18\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},"
+    "\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-9\",\"model\":\"gpt-4o-mini-2024-07-18\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo!\"},"
+    "\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-9\",\"model\":\"gpt-4o-mini-2024-07-18\","
+    "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+    "\n\n",
+    "data: {\"id\":\"chatcmpl-9\",\"model\":\"gpt-4o-mini-2024-07-18\","
+    "\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":"
+    "2,\"total_tokens\":22}}\n\n",
+    "data: [DONE]\n\n",
+};
+
+ParameterizedTestParameters(sink, openai_stream)
+{
+    return cr_make_param_array(size_t, splits, 3);
+}
+
+ParameterizedTest(size_t *split, sink, openai_stream)
+{
+    harness h;
+    char *rq = openai_request("{\"model\":\"gpt-4o-mini\",\"stream\":true,"
+                              "\"stream_options\":{\"include_usage\":true},"
+                              "\"messages\":[{\"role\":\"user\","
+                              "\"content\":\"Hi\"}]}");
+    char *first = chunk(stream_events[0]);
+    char *head_and_first = fmt("%s%s", SSE_HEAD, first);
+    char text[64];
+    json_t *s;
+    double ttfc;
+    size_t i;
+
+    h_init(&h, *split, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h.t += 5000000;   /* the model thinks for 5 ms */
+    h_in(&h, 1, head_and_first);
+    for (i = 1; i < 6; i++) {
+        char *c = chunk(stream_events[i]);
+
+        h.t += 1000000;
+        h_in(&h, 1, c);
+        free(c);
+    }
+    h_in(&h, 1, "0\r\n\r\n");
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(status_code(s), "ok");
+    cr_expect(json_is_true(attr(s, "gen_ai.request.stream")));
+    cr_expect_eq(attr_i(s, "gen_ai.usage.input_tokens"), 20);
+    cr_expect_eq(attr_i(s, "gen_ai.usage.output_tokens"), 2);
+    cr_expect_str_eq(attr_s(s, "gen_ai.response.id"), "chatcmpl-9");
+    output_text(s, text, sizeof(text));
+    cr_expect_str_eq(text, "Hello!");
+    /* first content chunk ("Hel") came 5 ms + 1 ms after the request */
+    ttfc = json_real_value(attr(s, "gen_ai.response.time_to_first_chunk"));
+    cr_expect(ttfc >= 0.005 && ttfc < 0.0075, "ttfc %f", ttfc);
+    free(rq);
+    free(first);
+    free(head_and_first);
+    h_free(&h);
+}
+
+/* Five exchanges on one kept-alive connection, 100 Continue in one. */
+Test(sink, keep_alive_and_continue)
+{
+    harness h;
+    int i;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    char *rs = json_response(OPENAI_RESP_BODY);
+
+    h_init(&h, 3, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    for (i = 0; i < 5; i++) {
+        if (i == 2) {
+            /* head, 100 Continue, then the body */
+            char *body = strstr(rq, "\r\n\r\n") + 4;
+
+            h_bytes(&h, 1, 0, rq, (size_t)(body - rq));
+            h_in(&h, 1, "HTTP/1.1 100 Continue\r\n\r\n");
+            h_out(&h, 1, body);
+        } else {
+            h_out(&h, 1, rq);
+        }
+        h_in(&h, 1, rs);
+    }
+    h_finish(&h);
+    cr_assert_eq(count_prefix(&h, "chat gpt-4o-mini"), 5);
+    for (i = 0; i < 5; i++)
+        check_openai_basic(span_nth(&h, "chat ", i));
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* HEAD, 204 and 304 have no body; a body ended by close. */
+Test(sink, bodiless_and_close_delimited)
+{
+    harness h;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "tools.example", 443);
+    h_out(&h, 1, "HEAD /a HTTP/1.1\r\nHost: tools.example\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n");
+    h_out(&h, 1, "DELETE /b HTTP/1.1\r\nHost: tools.example\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 204 No Content\r\n\r\n");
+    h_out(&h, 1, "GET /c HTTP/1.1\r\nHost: tools.example\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n");
+    h_out(&h, 1, "GET /d?api_key=SECRET123&x=1 HTTP/1.1\r\n"
+                 "Host: tools.example:8443\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Connection: close\r\n\r\n{\"ok\":");
+    h_in(&h, 1, "true}");
+    h_rec(&h, AT_REC_EOF, 1, 0, NULL, 0);
+    h_finish(&h);
+    cr_assert_eq(count_prefix(&h, "HEAD tools.example"), 1);
+    cr_assert_eq(count_prefix(&h, "DELETE tools.example"), 1);
+    cr_assert_eq(count_prefix(&h, "GET tools.example"), 2);
+    {
+        json_t *d = span_nth(&h, "GET ", 1);
+
+        cr_expect_str_eq(attr_s(d, "url.full"),
+                         "https://tools.example:8443/d?api_key=REDACTED&x=1");
+        cr_expect_str_eq(attr_s(d, "agenttrace.http.response.body"),
+                         "{\"ok\":true}");
+        cr_expect_eq(attr_i(d, "server.port"), 8443);
+        cr_expect_str_neq(status_code(d), "error");
+    }
+}
+
+/* A stream cut short by EOF: the span is written with what arrived. */
+Test(sink, truncated_stream)
+{
+    harness h;
+    char *rq = openai_request("{\"model\":\"gpt-4o-mini\",\"stream\":true,"
+                              "\"messages\":[]}");
+    char *c1 = chunk(stream_events[1]);
+    char text[64];
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, SSE_HEAD);
+    h_in(&h, 1, c1);
+    h_rec(&h, AT_REC_EOF, 1, 0, NULL, 0);
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(status_code(s), "error");
+    cr_expect_str_eq(attr_s(s, "error.type"), "truncated");
+    output_text(s, text, sizeof(text));
+    cr_expect_str_eq(text, "Hel");
+    free(rq);
+    free(c1);
+    h_free(&h);
+}
+
+Test(sink, connection_reset)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"");
+    h_rec(&h, AT_REC_ERR, 1, ECONNRESET, NULL, 0);
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(status_code(s), "error");
+    cr_expect_str_eq(attr_s(s, "error.type"), "connection_reset");
+    free(rq);
+    h_free(&h);
+}
+
+Test(sink, http_error_status)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    const char *body = "{\"error\":{\"message\":\"Rate limit reached\","
+                       "\"type\":\"rate_limit_exceeded\"}}";
+    char *rs = fmt("HTTP/1.1 429 Too Many Requests\r\nContent-Type: "
+                   "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   strlen(body), body);
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(status_code(s), "error");
+    cr_expect_str_eq(attr_s(s, "error.type"), "429");
+    cr_expect_str_eq(json_string_value(json_object_get(
+                         json_object_get(s, "status"), "message")),
+                     "Rate limit reached");
+    cr_expect_eq(attr_i(s, "http.response.status_code"), 429);
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* Lost bytes (a gap in the offsets): the connection stops being decoded. */
+Test(sink, gap_desynchronises)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n{");
+    h.off[1][1] += 50;   /* 50 bytes never reached the sink */
+    h_in(&h, 1, "\"x\":1}");
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(status_code(s), "error");
+    cr_expect(json_is_true(attr(s, "agenttrace.desynchronized")));
+    cr_assert_eq(h.nadv, 1);
+    cr_expect_eq(h.adv[0].until, UINT64_MAX);
+    free(rq);
+    h_free(&h);
+}
+
+/* Not HTTP at all, and HTTP/2: ignored, hooks told so, no span. */
+Test(sink, not_http_is_ignored)
+{
+    harness h;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "imap.example", 993);
+    h_in(&h, 1, "* OK IMAP4rev1 ready\r\n");
+    h_open(&h, 2, "db.example", 5432);
+    h_bytes(&h, 2, 0, "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8);
+    h_open(&h, 3, "api.openai.com", 443);
+    h_out(&h, 3, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    h_finish(&h);
+    cr_expect_eq(json_array_size(h.spans), 1, "only the process span");
+    cr_expect_eq(h.nadv, 3);
+    h_free(&h);
+}
+
+/* A download nobody wants: the hooks are told to skip its body. */
+Test(sink, unwanted_body_is_skipped)
+{
+    harness h;
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "files.example", 443);
+    h_out(&h, 1, "GET /big.tar HTTP/1.1\r\nHost: files.example\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\n"
+                "Content-Length: 1000000\r\n\r\nABCD");
+    cr_assert_eq(h.nadv, 1);
+    cr_expect_eq(h.adv[0].conn, 1);
+    /* the body started at offset (head length); skip to its end */
+    cr_expect_eq(h.adv[0].until, h.off[1][1] - 4 + 1000000);
+    /* the hook skips the rest and says so; the next exchange follows */
+    h_rec(&h, AT_REC_SKIPPED, 1, h.adv[0].until, NULL, 0);
+    h.off[1][1] = h.adv[0].until;
+    h_out(&h, 1, "GET /small HTTP/1.1\r\nHost: files.example\r\n\r\n");
+    h_in(&h, 1, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
+    h_finish(&h);
+    s = span_nth(&h, "GET files.example", 0);
+    cr_assert_not_null(s);
+    cr_expect_eq(attr_i(s, "http.response.status_code"), 200);
+    s = span_nth(&h, "GET files.example", 1);
+    cr_assert_not_null(s);
+    cr_expect_eq(attr_i(s, "http.response.status_code"), 404);
+    cr_expect_str_eq(status_code(s), "error");
+    h_free(&h);
+}
+
+/* The tool loop: a tool call, an HTTP call made by the tool, the result
+ * sent back.  execute_tool spans the gap and parents the HTTP call. */
+Test(sink, tool_loop)
+{
+    harness h;
+    const char *b1 = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+                     "\"content\":\"Weather in Paris?\"}],\"tools\":[{\"type\":"
+                     "\"function\",\"function\":{\"name\":\"get_weather\","
+                     "\"parameters\":{\"type\":\"object\"}}}]}";
+    const char *r1 = "{\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{"
+                     "\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"content\":null,\"tool_calls\":[{\"id\":\"call_42\","
+                     "\"type\":\"function\",\"function\":{\"name\":"
+                     "\"get_weather\",\"arguments\":\"{\\\"city\\\":"
+                     "\\\"Paris\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                     "\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":"
+                     "10}}";
+    const char *b2 = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+                     "\"content\":\"Weather in Paris?\"},{\"role\":"
+                     "\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+                     "\"call_42\",\"type\":\"function\",\"function\":{\"name\":"
+                     "\"get_weather\",\"arguments\":\"{}\"}}]},{\"role\":"
+                     "\"tool\",\"tool_call_id\":\"call_42\",\"content\":"
+                     "\"21C sunny\"}]}";
+    char *rq1 = openai_request(b1), *rs1 = json_response(r1);
+    char *rq2 = openai_request(b2), *rs2 = json_response(OPENAI_RESP_BODY);
+    json_t *c1, *c2, *tool, *get;
+    const char *tool_id;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq1);
+    h_in(&h, 1, rs1);
+    cr_expect_neq(h.current, 0, "children now hang under the tool");
+    h_open(&h, 2, "weather.example", 443);
+    h_out(&h, 2, "GET /now?city=Paris HTTP/1.1\r\nHost: weather.example\r\n"
+                 "\r\n");
+    h_in(&h, 2, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Content-Length: 9\r\n\r\n{\"t\":21}\n");
+    h_out(&h, 1, rq2);
+    h_in(&h, 1, rs2);
+    cr_expect_eq(h.current, 0, "the tool span closed");
+    h_finish(&h);
+    c1 = span_nth(&h, "chat gpt-4o", 0);
+    c2 = span_nth(&h, "chat gpt-4o", 1);
+    tool = span_nth(&h, "execute_tool get_weather", 0);
+    get = span_nth(&h, "GET weather.example", 0);
+    cr_assert(c1 && c2 && tool && get);
+    tool_id = json_string_value(json_object_get(tool, "span_id"));
+    cr_expect_str_eq(json_string_value(json_object_get(get,
+                                                       "parent_span_id")),
+                     tool_id);
+    cr_expect_str_eq(json_string_value(json_object_get(tool,
+                                                       "parent_span_id")),
+                     "1111111111111111");
+    cr_expect_str_eq(json_string_value(json_object_get(c2, "parent_span_id")),
+                     "1111111111111111");
+    cr_expect_str_eq(attr_s(tool, "gen_ai.tool.call.id"), "call_42");
+    cr_expect_str_eq(attr_s(tool, "gen_ai.operation.name"), "execute_tool");
+    cr_expect_str_eq(json_string_value(json_object_get(
+                         attr(tool, "gen_ai.tool.call.arguments"), "city")),
+                     "Paris");
+    cr_expect_str_eq(attr_s(tool, "gen_ai.tool.call.result"), "21C sunny");
+    cr_expect(json_is_true(attr(tool, "agenttrace.inferred")));
+    cr_expect_str_eq(status_code(tool), "ok");
+    /* the tool runs from the end of c1 to the start of c2 */
+    cr_expect_eq(json_integer_value(json_object_get(tool,
+                                                    "start_time_unix_nano")),
+                 json_integer_value(json_object_get(c1,
+                                                    "end_time_unix_nano")));
+    cr_expect_eq(json_integer_value(json_object_get(tool,
+                                                    "end_time_unix_nano")),
+                 json_integer_value(json_object_get(c2,
+                                                    "start_time_unix_nano")));
+    free(rq1);
+    free(rs1);
+    free(rq2);
+    free(rs2);
+    h_free(&h);
+}
+
+/* An unanswered tool call is closed at exit with status unset. */
+Test(sink, tool_open_at_exit)
+{
+    harness h;
+    const char *r1 = "{\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{"
+                     "\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"tool_calls\":[{\"id\":\"call_7\",\"type\":"
+                     "\"function\",\"function\":{\"name\":\"ls\","
+                     "\"arguments\":\"{}\"}}]},\"finish_reason\":"
+                     "\"tool_calls\"}]}";
+    char *rq = openai_request(OPENAI_REQ_BODY), *rs = json_response(r1);
+    json_t *tool, *last;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    tool = span_nth(&h, "execute_tool ls", 0);
+    cr_assert_not_null(tool);
+    cr_expect_str_eq(status_code(tool), "unset");
+    last = json_array_get(h.spans, json_array_size(h.spans) - 1);
+    cr_expect(!strncmp(json_string_value(json_object_get(last, "name")),
+                       "invoke_agent", 12));
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* Content capture off: no prompts, outputs or bodies; the rest stays. */
+Test(sink, capture_off)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    char *rs = json_response(OPENAI_RESP_BODY);
+    json_t *s;
+
+    h_init(&h, 1 << 20, 0, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    s = span_nth(&h, "chat ", 0);
+    check_openai_basic(s);
+    cr_expect_null(attr(s, "gen_ai.input.messages"));
+    cr_expect_null(attr(s, "gen_ai.output.messages"));
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* A body over the capture limit: marked truncated, memory stays bounded. */
+Test(sink, max_body)
+{
+    harness h;
+    size_t big = 100000, i;
+    char *body = malloc(big + 200);
+    char *rq;
+    json_t *s;
+
+    strcpy(body, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"");
+    for (i = strlen(body); i < big; i++)
+        body[i] = 'a';
+    strcpy(body + big, "\"}]}");
+    rq = openai_request(body);
+    h_init(&h, 1 << 20, 1, 4096);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    {
+        char *rs = json_response(OPENAI_RESP_BODY);
+
+        h_in(&h, 1, rs);
+        free(rs);
+    }
+    h_finish(&h);
+    s = span_nth(&h, "chat", 0);
+    cr_assert_not_null(s);
+    cr_expect(json_is_true(attr(s, "agenttrace.truncated")));
+    cr_expect_eq(attr_i(s, "gen_ai.usage.output_tokens"), 3);
+    free(body);
+    free(rq);
+    h_free(&h);
+}
+
+/* Anthropic stream with an error event mid-way. */
+Test(sink, anthropic_stream_error_event)
+{
+    harness h;
+    const char *body = "{\"model\":\"claude-3-5-haiku-latest\",\"max_tokens\":"
+                       "100,\"stream\":true,\"system\":\"Be terse.\","
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    char *rq = fmt("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+                   "x-api-key: sk-ant-SECRET\r\nContent-Type: application/json"
+                   "\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    json_t *s;
+    char text[64];
+
+    h_init(&h, 5, 1, 8 << 20);
+    h_open(&h, 1, "api.anthropic.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                "Connection: close\r\n\r\n"
+                "event: message_start\ndata: {\"type\":\"message_start\","
+                "\"message\":{\"id\":\"msg_1\",\"model\":"
+                "\"claude-3-5-haiku-20241022\",\"usage\":{\"input_tokens\":9,"
+                "\"output_tokens\":1}}}\n\n"
+                "event: content_block_start\ndata: {\"type\":"
+                "\"content_block_start\",\"index\":0,\"content_block\":{"
+                "\"type\":\"text\",\"text\":\"\"}}\n\n"
+                "event: content_block_delta\ndata: {\"type\":"
+                "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+                "\"text_delta\",\"text\":\"Hey\"}}\n\n"
+                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+    h_rec(&h, AT_REC_EOF, 1, 0, NULL, 0);
+    h_finish(&h);
+    s = span_nth(&h, "chat claude", 0);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(attr_s(s, "gen_ai.provider.name"), "anthropic");
+    cr_expect_str_eq(status_code(s), "error");
+    cr_expect_str_eq(attr_s(s, "error.type"), "overloaded_error");
+    cr_expect_eq(attr_i(s, "gen_ai.usage.input_tokens"), 9);
+    output_text(s, text, sizeof(text));
+    cr_expect_str_eq(text, "Hey");
+    free(rq);
+    h_free(&h);
+}
+
+/* The file never sees a credential. */
+Test(sink, no_secrets_in_output)
+{
+    harness h;
+    char *rq = openai_request(OPENAI_REQ_BODY);
+    char *rs = json_response(OPENAI_RESP_BODY);
+    char *dump;
+    size_t i;
+    json_t *s;
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    json_array_foreach(h.spans, i, s) {
+        dump = json_dumps(s, 0);
+        cr_expect_null(strstr(dump, "SECRET"), "%s", dump);
+        free(dump);
+    }
+    free(rq);
+    free(rs);
+    h_free(&h);
+}
+
+/* An unwritable output: spans are lost, counted, nothing crashes. */
+Test(sink, unwritable_output)
+{
+    at_proc p;
+    at_sink_opts o;
+    at_sink *s;
+    at_sink_stats st;
+
+    memset(&p, 0, sizeof(p));
+    p.span_id = 1;
+    p.trace_id[0] = 1;
+    memset(&o, 0, sizeof(o));
+    o.proc = &p;
+    o.output = "/nonexistent-dir/agenttrace.jsonl";
+    o.agent_name = "";
+    o.max_body = 1024;
+    s = at_sink_new(&o);
+    at_sink_finish(s, 10, 0);
+    at_sink_stats_get(s, &st);
+    cr_expect_eq(st.writer.failed, 1);
+    cr_expect_eq(st.writer.last_errno, ENOENT);
+    at_sink_del(s);
+}
