@@ -155,10 +155,19 @@ int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload)
         put(r, pos, sizeof(*h), payload, h->len);
     for (i = ncells; i-- > 0;)
         seq_store(r, pos + i, pos + i + 1);
-    return 0;
+    {
+        uint64_t eighth = (r->mask + 1) / 8;
+
+        return (pos / eighth != (pos + ncells) / eighth) ? 1 : 0;
+    }
 full:
     atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
     return -1;
+}
+
+int at_ring_empty(at_ring *r)
+{
+    return seq_load(r, r->tail) != r->tail + 1;
 }
 
 int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf)

@@ -66,8 +66,10 @@ at_ring *at_ring_new(size_t bytes);
 void at_ring_del(at_ring *r);
 
 /* at_ring_push: append one record: header `h` (h->len is the payload size,
- * at most AT_RING_MAX_PAYLOAD) and its payload.  Returns 0, or -1 when the
- * ring is full (nothing was written).  Lock-free, async-signal-safe. */
+ * at most AT_RING_MAX_PAYLOAD) and its payload.  Returns 0; 1 when the
+ * record crossed an eighth of the ring (the consumer should be woken if it
+ * sleeps, so that a burst cannot fill the ring while it does); or -1 when
+ * the ring is full (nothing was written).  Lock-free, async-signal-safe. */
 int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload);
 
 /* at_ring_pop: take the oldest published record.  Copies its header to *h
@@ -75,6 +77,9 @@ int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload);
  * Returns 1 when a record was taken, 0 when the ring is empty or the oldest
  * record is still being written.  Single consumer only. */
 int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf);
+
+/* at_ring_empty: 1 when no published record is waiting.  Consumer only. */
+int at_ring_empty(at_ring *r);
 
 /* at_ring_dropped: records refused because the ring was full. */
 uint64_t at_ring_dropped(const at_ring *r);

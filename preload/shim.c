@@ -48,8 +48,16 @@ static long futex(_Atomic int *addr, int op, int val,
 
 static inline void push(const at_rec_hdr *h, const void *payload)
 {
-    if (at_ring_push(ring, h, payload) == 0)
+    int r = at_ring_push(ring, h, payload);
+
+    if (r >= 0)
         atomic_fetch_add_explicit(&pushed, 1, memory_order_relaxed);
+    /* Wake a sleeping sink when the ring fills up (one syscall per eighth
+     * of the ring at most while it sleeps, none while it runs). */
+    if (r != 0 &&
+        atomic_load_explicit(&sink_wake, memory_order_relaxed) == 0 &&
+        atomic_exchange(&sink_wake, 1) == 0)
+        futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 void at_capture_open(int i, uint8_t transport, const at_open_info *info)
@@ -218,8 +226,10 @@ static void *sink_main(void *arg)
         idle_ms = n ? 1 : (idle_ms * 2 > 50 ? 50 : idle_ms * 2);
         ts.tv_sec = 0;
         ts.tv_nsec = idle_ms * 1000000L;
-        futex(&sink_wake, FUTEX_WAIT_PRIVATE, 0, &ts);
         atomic_store(&sink_wake, 0);
+        if (atomic_load(&exit_req) || !at_ring_empty(ring))
+            continue;
+        futex(&sink_wake, FUTEX_WAIT_PRIVATE, 0, &ts);
     }
 }
 
