@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "sink/ids.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,51 @@ at_proc at_self;
 #define CTX_NAME "AGENTTRACE_CONTEXT="
 #define CTX_CUR (sizeof(CTX_NAME) - 1 + 33)
 static char ctx_env[160];
+
+/* The kernel's start time of process `pid` (clock ticks since boot), the
+ * 22nd field of /proc/PID/stat; 0 when unreadable.  It survives exec and
+ * differs between two processes that had the same pid. */
+static unsigned long long proc_starttime(pid_t pid)
+{
+    char path[48], buf[1024];
+    ssize_t n;
+    int fd, field;
+    char *p;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');   /* the command name may hold spaces */
+    if (p == NULL)
+        return 0;
+    for (field = 2; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    return strtoull(p, NULL, 10);
+}
+
+/* A process's span id: the same before and after exec, so whichever image
+ * ends the process writes the span its children already point to, even
+ * when a shell hands its children a stale copy of the environment. */
+static uint64_t process_span_id(const unsigned char trace[16], pid_t pid)
+{
+    uint64_t a, b, z;
+
+    memcpy(&a, trace, 8);
+    memcpy(&b, trace + 8, 8);
+    z = a ^ (b * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)pid << 40) ^
+        (proc_starttime(pid) * 0xC2B2AE3D27D4EB4Full);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
 
 static void write_ctx(uint64_t current)
 {
@@ -80,21 +126,23 @@ void at_identity_init(void)
     at_self.ppid = getppid();
     at_self.start_wall_ns = at_clock_ns(CLOCK_REALTIME);
     at_self.start_mono_ns = at_mono_ns();
-    at_self.span_id = at_ids_span();
     if (v && parse_ctx(v, trace, &cur, &own, &par, &pid, &start) == 0) {
         memcpy(at_self.trace_id, trace, 16);
         at_self.traced_parent = 1;
         if (pid == at_self.pid) {
             /* the same process after exec: keep the span its fork began */
-            at_self.span_id = own;
             at_self.parent_span_id = par;
             at_self.traced_parent = par != 0;
             if (start && start <= at_self.start_wall_ns) {
                 at_self.start_mono_ns -= at_self.start_wall_ns - start;
                 at_self.start_wall_ns = start;
             }
+        } else if (pid == at_self.ppid) {
+            at_self.parent_span_id = cur;   /* possibly an execute_tool */
         } else {
-            at_self.parent_span_id = cur;
+            /* The context is an older ancestor's (a shell passed on its
+             * own copy of the environment): hang under the real parent. */
+            at_self.parent_span_id = process_span_id(trace, at_self.ppid);
         }
     } else if (((v = getenv("AGENTTRACE_TRACEPARENT")) && *v &&
                 parse_traceparent(v, trace, &par) == 0) ||
@@ -103,8 +151,13 @@ void at_identity_init(void)
         memcpy(at_self.trace_id, trace, 16);
         at_self.parent_span_id = par;
     } else {
+        const char *c = getenv("AGENTTRACE_CONTEXT");
+
+        if (c && *c)
+            at_log("AGENTTRACE_CONTEXT not understood: %.120s", c);
         at_ids_trace(at_self.trace_id);
     }
+    at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);
     write_ctx(0);
     putenv(ctx_env);
 }
@@ -121,7 +174,7 @@ void at_identity_fork_child(void)
     at_self.ppid = getppid();
     at_self.start_wall_ns = at_proc_wall(&at_self, mono);
     at_self.start_mono_ns = mono;
-    at_self.span_id = at_ids_span();
+    at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);
     at_self.described = 0;
     write_ctx(0);
 }

@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""clients.py - real, unmodified HTTP clients that the integration tests run
+under the shim (never imported by the test runner, only executed).
+
+Every client takes a URL and a CA file and prints what it received on
+stdout.  Transport errors are caught and printed as one line
+"ERROR <ExceptionClass> <errno>" so that a test can compare traced and
+untraced behaviour; the exit status is then 0 as well.
+
+    clients.py call LIB URL CA BODY [stream] [HEADERS_JSON]
+        LIB: stdlib (http.client), urllib, requests, httpx.
+        Prints the response body (streams: the bytes of each line as read).
+    clients.py keepalive URL CA N          one HTTPSConnection, N requests
+    clients.py threads URL CA THREADS REPS one connection per thread
+    clients.py tree URL CA PYTHON SCRIPT   model call, sh -c true, child
+    clients.py child URL CA                a model call (run by `tree`)
+    clients.py slow URL CA                 call, print done-call, sleep 1 s
+    clients.py wantread URL CA             non-blocking SSL read, no data
+    clients.py bodyerr URL CA              read a body cut by an RST
+"""
+
+import http.client
+import json
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+
+def err_line(e):
+    return "ERROR %s %s" % (type(e).__name__, getattr(e, "errno", None))
+
+
+def context(ca):
+    return ssl.create_default_context(cafile=ca)
+
+
+def chat_body(prompt, model="gpt-4o-mini", stream=False):
+    body = {"model": model,
+            "messages": [{"role": "user", "content": prompt}]}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return json.dumps(body)
+
+
+def split(url):
+    u = urllib.parse.urlsplit(url)
+    path = u.path + ("?" + u.query if u.query else "")
+    return u.hostname, u.port, path
+
+
+def out(data):
+    if isinstance(data, str):
+        data = data.encode()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+# ------------------------------------------------------------- one call
+
+def call_stdlib(url, ca, body, stream, headers):
+    host, port, path = split(url)
+    conn = http.client.HTTPSConnection(host, port, context=context(ca),
+                                       timeout=30)
+    conn.request("POST", path, body=body.encode(), headers=headers)
+    resp = conn.getresponse()
+    if stream:
+        for line in resp:
+            out(line)
+    else:
+        out(resp.read())
+    conn.close()
+
+
+def call_urllib(url, ca, body, stream, headers):
+    req = urllib.request.Request(url, data=body.encode(), headers=headers,
+                                 method="POST")
+    try:
+        resp = urllib.request.urlopen(req, context=context(ca), timeout=30)
+    except urllib.error.HTTPError as e:
+        resp = e
+    with resp:
+        if stream:
+            for line in resp:
+                out(line)
+        else:
+            out(resp.read())
+
+
+def call_requests(url, ca, body, stream, headers):
+    import requests
+    with requests.Session() as s:
+        s.trust_env = False
+        r = s.post(url, data=body.encode(), headers=headers, verify=ca,
+                   stream=stream, timeout=30)
+        if stream:
+            for line in r.iter_lines():
+                out(line + b"\n")
+        else:
+            out(r.content)
+
+
+def call_httpx(url, ca, body, stream, headers):
+    import httpx
+    with httpx.Client(verify=context(ca), trust_env=False,
+                      timeout=30) as c:
+        if stream:
+            with c.stream("POST", url, content=body.encode(),
+                          headers=headers) as r:
+                for line in r.iter_lines():
+                    out(line + "\n")
+        else:
+            r = c.post(url, content=body.encode(), headers=headers)
+            out(r.content)
+
+
+CALLS = {"stdlib": call_stdlib, "urllib": call_urllib,
+         "requests": call_requests, "httpx": call_httpx}
+
+
+def cmd_call(lib, url, ca, body, stream="", headers="{}"):
+    h = {"Content-Type": "application/json"}
+    h.update(json.loads(headers or "{}"))
+    try:
+        CALLS[lib](url, ca, body, stream == "stream", h)
+    except Exception as e:  # the test compares what the client saw
+        out("\n" + err_line(e) + "\n")
+
+
+# ------------------------------------------------------ connection tests
+
+def post_json(conn, path, body):
+    conn.request("POST", path, body=body.encode(),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200:
+        raise RuntimeError("status %d: %r" % (resp.status, data))
+    return json.loads(data)
+
+
+def cmd_keepalive(url, ca, n):
+    host, port, path = split(url)
+    conn = http.client.HTTPSConnection(host, port, context=context(ca),
+                                       timeout=30)
+    for i in range(int(n)):
+        r = post_json(conn, path, chat_body("request %d" % i))
+        print(r["choices"][0]["message"]["content"], flush=True)
+    conn.close()
+
+
+def cmd_threads(url, ca, nthreads, reps):
+    host, port, path = split(url)
+    ctx = context(ca)
+    results = {}
+    failures = []
+    start = threading.Barrier(int(nthreads))
+
+    def work(t):
+        try:
+            conn = http.client.HTTPSConnection(host, port, context=ctx,
+                                               timeout=30)
+            start.wait(30)
+            got = []
+            for _ in range(int(reps)):
+                r = post_json(conn, path, chat_body("thread %d" % t))
+                got.append(r["choices"][0]["message"]["content"])
+            conn.close()
+            results[t] = got
+        except Exception as e:
+            failures.append("thread %d: %s" % (t, err_line(e)))
+
+    ts = [threading.Thread(target=work, args=(t,))
+          for t in range(int(nthreads))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for t in sorted(results):
+        for text in results[t]:
+            print("%d\t%s" % (t, text))
+    if failures:
+        print("\n".join(failures), file=sys.stderr)
+        sys.exit(1)
+
+
+def one_call(url, ca, prompt):
+    host, port, path = split(url)
+    conn = http.client.HTTPSConnection(host, port, context=context(ca),
+                                       timeout=30)
+    r = post_json(conn, path, chat_body(prompt))
+    conn.close()
+    return r["choices"][0]["message"]["content"]
+
+
+def cmd_tree(url, ca, python, script):
+    print(one_call(url, ca, "parent call"), flush=True)
+    r = subprocess.run(["/bin/sh", "-c", "true"], timeout=60)
+    print("sh", r.returncode, flush=True)
+    r = subprocess.run([python, script, "child", url, ca], cwd="/",
+                       timeout=60)
+    print("child", r.returncode, flush=True)
+    sys.exit(r.returncode)
+
+
+def cmd_child(url, ca):
+    print(one_call(url, ca, "child call"), flush=True)
+
+
+def cmd_slow(url, ca):
+    print(one_call(url, ca, "slow call"), flush=True)
+    print("done-call", flush=True)
+    time.sleep(1.0)
+    print("bye", flush=True)
+
+
+def cmd_wantread(url, ca):
+    """An SSL_read with nothing to read on a non-blocking socket must fail
+    with SSL_ERROR_WANT_READ, traced or not."""
+    import socket
+    host, port, _ = split(url)
+    raw = socket.create_connection((host, port), timeout=10)
+    s = context(ca).wrap_socket(raw, server_hostname=host)
+    s.setblocking(False)
+    for _ in range(3):
+        try:
+            s.recv(100)
+            print("read something")
+        except Exception as e:
+            print(err_line(e))
+    s.close()
+
+
+def cmd_bodyerr(url, ca):
+    """Read a response whose body the server cuts with an RST: the error
+    the client reports (class and errno) must not change under the
+    shim."""
+    host, port, path = split(url)
+    conn = http.client.HTTPSConnection(host, port, context=context(ca),
+                                       timeout=30)
+    try:
+        conn.request("POST", path, body=chat_body("reset me").encode(),
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        print("status", resp.status)
+        resp.read()
+        print("read whole body")
+    except Exception as e:
+        print(err_line(e))
+
+
+def main(argv):
+    cmds = {"call": cmd_call, "keepalive": cmd_keepalive,
+            "threads": cmd_threads, "tree": cmd_tree, "child": cmd_child,
+            "slow": cmd_slow, "wantread": cmd_wantread,
+            "bodyerr": cmd_bodyerr}
+    cmds[argv[0]](*argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
