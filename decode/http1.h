@@ -68,7 +68,8 @@ const at_h1_header *at_h1_find_header(const at_h1_header *h, size_t n,
 
 /* at_h1_header_has_token: 1 when the comma-separated value of header `h`
  * contains `token` (case-insensitive, e.g. "chunked" in Transfer-Encoding,
- * "close" in Connection), else 0.  h may be NULL (returns 0). */
+ * "close" in Connection; parameters after ';' are not compared), else 0.
+ * h may be NULL (returns 0). */
 int at_h1_header_has_token(const at_h1_header *h, const char *token);
 
 /* How a message's body is delimited (RFC 9112 section 6.3). */
@@ -104,9 +105,11 @@ at_h1_body_kind at_h1_response_body(const at_h1_response *resp,
 typedef struct at_h1_chunked {
     uint64_t remaining;  /* bytes left in the current chunk's data */
     int state;           /* private */
-    int ext_len;         /* private: bounds chunk-size line length */
+    int ext_len;         /* private: length of the current size or
+                            trailer line, to bound it */
 } at_h1_chunked;
 
+/* at_h1_chunked_init: ready `c` for a new body.  Cannot fail. */
 void at_h1_chunked_init(at_h1_chunked *c);
 
 /* at_h1_chunked_decode: decode `*len` bytes at `buf` in place: on return
@@ -120,9 +123,10 @@ void at_h1_chunked_init(at_h1_chunked *c);
  * trailer fields are skipped; bare LF is accepted for CRLF; hex digits may
  * be either case.  Errors: a size with no digit or more than 16 hex digits,
  * a size or trailer line longer than 8192 bytes, a control byte in one,
- * anything but CRLF after chunk data.  After AT_H1_ERROR buf[0 .. *len)
- * still holds the data decoded before the error, and the decoder stays
- * failed.  Once complete, further calls output nothing and return *len. */
+ * anything but CRLF (or LF) after chunk data.  After AT_H1_ERROR
+ * buf[0 .. *len) still holds the data decoded before the error, and the
+ * decoder stays failed.  Once complete, further calls output nothing and
+ * return *len. */
 ssize_t at_h1_chunked_decode(at_h1_chunked *c, char *buf, size_t *len);
 
 #endif

@@ -8,13 +8,23 @@ pass=0
 fail=0
 for t in "$@"; do
     if [ "${VALGRIND:-0}" = 1 ]; then
-        out=$(valgrind -q --error-exitcode=99 --leak-check=full \
-            --errors-for-leak-kinds=definite --trace-children=yes \
-            --child-silent-after-fork=yes "$t" --jobs=1 2>&1)
+        # Criterion runs each test in a child process, whose valgrind errors
+        # never reach the runner's exit code: read every child's log.
+        vgdir=$(mktemp -d)
+        out=$(valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+            --trace-children=yes --log-file="$vgdir/vg.%p" "$t" --jobs=1 2>&1)
+        rc=$?
+        if grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)|uninitialised' \
+                "$vgdir"/vg.* >/dev/null 2>&1; then
+            cat "$vgdir"/vg.* | grep -v '^==[0-9]*== *$' | head -n 60
+            echo "valgrind found errors in $t"
+            rc=98
+        fi
+        rm -rf "$vgdir"
     else
         out=$("$t" --jobs=2 2>&1)
+        rc=$?
     fi
-    rc=$?
     syn=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -n 1)
     n_pass=$(printf '%s' "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
     n_fail=$(printf '%s' "$syn" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')

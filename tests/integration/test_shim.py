@@ -1,0 +1,1534 @@
+#!/usr/bin/python3
+"""test_shim.py - integration tests of libagenttrace: real, unmodified
+clients (Debian's curl, Python's http.client and urllib, requests, httpx,
+the example agent) run as child processes under LD_PRELOAD against the mock
+LLM server over TLS; the spans they leave in the JSONL file are checked
+against SPANS.md and against the facts the mock logged about what it sent.
+
+Run from the repository root:
+
+    /usr/bin/python3 -m unittest discover -s tests/integration -v
+    /usr/bin/python3 tests/integration/test_shim.py [-k PATTERN]
+
+Environment:
+    AT_SHIM           the shim (default build/libagenttrace.so)
+    AT_AGENT          the example agent (default build/agenttrace-agent)
+    AT_PRELOAD_EXTRA  libraries preloaded before the shim (the ASan runtime
+                      for a build-asan/ shim; found with gcc when unset)
+
+The test runner itself is never preloaded.  Standard library only.
+"""
+
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import ssl
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PY = "/usr/bin/python3"
+CLIENTS = str(HERE / "clients.py")
+MOCK = str(REPO / "scripts" / "mock_llm.py")
+TIMEOUT = 60
+
+
+def _abs(p):
+    return str(Path(p) if os.path.isabs(p) else (REPO / p).resolve())
+
+
+SHIM = _abs(os.environ.get("AT_SHIM") or "build/libagenttrace.so")
+AGENT = _abs(os.environ.get("AT_AGENT") or "build/agenttrace-agent")
+
+
+def _preload_extra():
+    v = os.environ.get("AT_PRELOAD_EXTRA")
+    if v is not None:
+        return v.strip()
+    if "build-asan" in Path(SHIM).parts:
+        try:
+            r = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                               stdout=subprocess.PIPE, timeout=30)
+            return r.stdout.decode().strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return ""
+
+
+PRELOAD_EXTRA = _preload_extra()
+PRELOAD = (PRELOAD_EXTRA + " " + SHIM).strip()
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+RESOURCE_KEYS = ("service.name", "process.pid", "process.parent_pid",
+                 "process.executable.name", "process.command_line",
+                 "telemetry.sdk.name", "telemetry.sdk.version")
+CONTENT_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages",
+                "gen_ai.system_instructions", "gen_ai.tool.definitions",
+                "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
+                "agenttrace.http.request.body",
+                "agenttrace.http.response.body")
+BAD_STDERR = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|"
+                        r"^agenttrace[:\[]", re.M)
+
+WEATHER_TOOL_OPENAI = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER_TOOL_ANTHROPIC = {
+    "name": "get_weather", "description": "Get the current weather.",
+    "input_schema": {"type": "object", "properties": {
+        "city": {"type": "string"}}, "required": ["city"]}}
+
+
+# ------------------------------------------------------------- processes
+
+def base_env():
+    """The test's environment without anything that would change how a
+    client behaves or what the shim does."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AGENTTRACE_", "AT_", "ASAN_", "UBSAN_"))
+           and k not in ("LD_PRELOAD", "TRACEPARENT", "http_proxy",
+                         "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                         "all_proxy", "ALL_PROXY", "CURL_CA_BUNDLE",
+                         "SSL_CERT_FILE", "SSL_CERT_DIR",
+                         "REQUESTS_CA_BUNDLE", "PYTHONPATH",
+                         "PYTHONSTARTUP", "CURL_HOME")}
+    env["NO_PROXY"] = env["no_proxy"] = "*"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+class Result:
+    def __init__(self, argv, rc, stdout, stderr, path):
+        self.argv = argv
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.path = path
+
+    @property
+    def text(self):
+        return self.stdout.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.stdout)
+
+    def describe(self):
+        return "%s: rc=%s stderr=%r" % (" ".join(map(str, self.argv)),
+                                        self.rc, self.stderr[-2000:])
+
+
+def traced_env(output, extra=None):
+    env = base_env()
+    env["LD_PRELOAD"] = PRELOAD
+    if PRELOAD_EXTRA:
+        env["ASAN_OPTIONS"] = "detect_leaks=0"
+    if output is not None:
+        env["AGENTTRACE_OUTPUT"] = str(output)
+    env.update(extra or {})
+    return env
+
+
+def run(argv, output=None, traced=True, env=None, cwd=None, timeout=TIMEOUT,
+        stdin=None):
+    """Run `argv` to its end, under the shim when `traced`, writing spans
+    to `output`.  Returns a Result."""
+    if traced:
+        e = traced_env(output, env)
+    else:
+        e = base_env()
+        e.update(env or {})
+    p = subprocess.run([str(a) for a in argv], env=e, cwd=cwd,
+                       stdin=subprocess.DEVNULL if stdin is None else stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return Result(argv, p.returncode, p.stdout, p.stderr, output)
+
+
+def read_spans(tc, path):
+    """Every line of `path` parsed; fails the test on a bad line."""
+    spans = []
+    with open(path, "rb") as f:
+        data = f.read()
+    tc.assertTrue(data == b"" or data.endswith(b"\n"),
+                  "the file does not end with a newline")
+    for i, line in enumerate(data.split(b"\n")[:-1]):
+        try:
+            s = json.loads(line.decode("utf-8"))
+        except ValueError as e:
+            tc.fail("line %d is not a JSON object (%s): %r" %
+                    (i + 1, e, line[:300]))
+        tc.assertIsInstance(s, dict, "line %d" % (i + 1))
+        spans.append(s)
+    return spans
+
+
+# ------------------------------------------------------------ span facts
+
+def is_process_span(s):
+    return s["name"].startswith(("invoke_agent ", "process ")) and \
+        s.get("kind") == "internal" and \
+        s.get("attributes", {}).get("gen_ai.operation.name") \
+        != "execute_tool"
+
+
+def dur(s):
+    return (s["end_time_unix_nano"] - s["start_time_unix_nano"]) / 1e9
+
+
+def parts(msgs, kind):
+    for m in msgs or []:
+        for p in m.get("parts") or []:
+            if isinstance(p, dict) and p.get("type") == kind:
+                yield m, p
+
+
+def text_of(msgs):
+    """The text parts of messages, joined; None when there are none."""
+    t = [p.get("content") or "" for _, p in parts(msgs, "text")]
+    return "".join(t) if t else None
+
+
+def calls_of(msgs):
+    return [{"id": p.get("id"), "name": p.get("name"),
+             "arguments": p.get("arguments")}
+            for _, p in parts(msgs, "tool_call")]
+
+
+def content_text(content):
+    if isinstance(content, str):
+        return content
+    out = []
+    for p in content or []:
+        if isinstance(p, dict) and isinstance(p.get("text"), str):
+            out.append(p["text"])
+    return "".join(out)
+
+
+def as_json(v):
+    """A JSON value given either as a value or as a JSON string."""
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+# ------------------------------------------------------------ mock server
+
+class Mock:
+    """One mock_llm.py process with its port file."""
+
+    def __init__(self, tls=True):
+        self.tls = tls
+        self.dir = tempfile.mkdtemp(prefix="at-mock.")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        pf = os.path.join(self.dir, "port")
+        argv = [PY, MOCK, "--port", "0", "--port-file", pf]
+        if tls:
+            argv += ["--tls", "--cert-dir", self.dir]
+        self.errf = open(os.path.join(self.dir, "stderr"), "wb")
+        self.proc = subprocess.Popen(argv, env=base_env(),
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.errf)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(pf):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("mock_llm.py did not start")
+            time.sleep(0.02)
+        with open(pf) as f:
+            self.port = int(f.read())
+        ctx = ssl.create_default_context(cafile=self.cert) if tls else None
+        handlers = [urllib.request.ProxyHandler({})]
+        if ctx:
+            handlers.append(urllib.request.HTTPSHandler(context=ctx))
+        self.opener = urllib.request.build_opener(*handlers)
+
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    def url(self, path, opts=None):
+        pre = "/mock/" + opts if opts else ""
+        return "%s://127.0.0.1:%d%s%s" % (self.scheme, self.port, pre, path)
+
+    def _req(self, method, path):
+        req = urllib.request.Request(self.url(path), method=method,
+                                     data=b"" if method == "POST" else None)
+        with self.opener.open(req, timeout=30) as r:
+            return r.read()
+
+    def reset(self):
+        self._req("POST", "/mock/reset")
+
+    def log(self):
+        return json.loads(self._req("GET", "/mock/log"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errf.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -------------------------------------------------------------- the base
+
+class ShimTest(unittest.TestCase):
+    """One TLS mock server per class; a fresh log and directory per
+    test."""
+
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(SHIM):
+            raise unittest.SkipTest("no shim at %s (run make)" % SHIM)
+        cls.mock = Mock(tls=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        self.mock.reset()
+        self.tmp = tempfile.mkdtemp(prefix="at-test.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.out = os.path.join(self.tmp, "t.jsonl")
+
+    # -- running clients
+
+    def traced(self, argv, clean=True, output=None, **kw):
+        """Run a client under the shim; check its exit status (0) and its
+        stderr (empty when `clean`, never sanitizer or shim output).
+        Returns (Result, spans)."""
+        output = output or self.out
+        r = run(argv, output=output, **kw)
+        self.check_stderr(r, clean)
+        if clean:
+            self.assertEqual(r.rc, 0, r.describe())
+        spans = read_spans(self, output) if os.path.exists(output) else []
+        return r, spans
+
+    def check_stderr(self, r, clean=True):
+        err = r.stderr.decode("utf-8", "replace")
+        self.assertIsNone(BAD_STDERR.search(err),
+                          "shim or sanitizer output on stderr: " + err)
+        if clean:
+            self.assertEqual(err, "", r.describe())
+
+    def curl(self, url, body=None, headers=(), extra=(), stream=False):
+        argv = ["curl", "-sS", "--http1.1", "--max-time", "30"]
+        if self.mock.tls:
+            argv += ["--cacert", self.mock.cert]
+        if stream:
+            argv.append("-N")
+        for h in headers:
+            argv += ["-H", h]
+        if body is not None:
+            if not isinstance(body, str):
+                body = json.dumps(body)
+            argv += ["-H", "Content-Type: application/json",
+                     "--data-binary", body]
+        return argv + list(extra) + [url]
+
+    def client(self, *args):
+        return [PY, CLIENTS] + [str(a) for a in args]
+
+    # -- checking spans
+
+    def check_spans(self, spans, external_parents=(), one_trace=True):
+        """SPANS.md rules that hold for every span of a file.  Returns
+        {pid: process span}."""
+        self.assertTrue(spans, "no span written")
+        ids = {}
+        for i, s in enumerate(spans):
+            with self.subTest(span=i, name=s.get("name")):
+                for k in ("trace_id", "span_id", "name", "kind",
+                          "start_time_unix_nano", "end_time_unix_nano",
+                          "status", "resource", "attributes"):
+                    self.assertIn(k, s)
+                self.assertRegex(s["trace_id"], HEX32)
+                self.assertNotEqual(s["trace_id"], "0" * 32)
+                self.assertRegex(s["span_id"], HEX16)
+                self.assertNotEqual(s["span_id"], "0" * 16)
+                self.assertNotIn(s["span_id"], ids, "span_id not unique")
+                ids[s["span_id"]] = s
+                if "parent_span_id" in s:
+                    self.assertRegex(s["parent_span_id"], HEX16)
+                    self.assertNotEqual(s["parent_span_id"], "0" * 16)
+                self.assertIsInstance(s["name"], str)
+                self.assertIn(s["kind"], ("client", "internal"))
+                for k in ("start_time_unix_nano", "end_time_unix_nano"):
+                    self.assertIsInstance(s[k], int)
+                    self.assertGreater(s[k], 1.5e18)
+                self.assertLessEqual(s["start_time_unix_nano"],
+                                     s["end_time_unix_nano"])
+                st = s["status"]
+                self.assertIsInstance(st, dict)
+                self.assertIn(st.get("code"), ("ok", "unset", "error"))
+                if st["code"] == "error":
+                    self.assertIsInstance(st.get("message"), str)
+                    if s["kind"] == "client":
+                        self.assertIn("error.type", s["attributes"])
+                res = s["resource"]
+                for k in RESOURCE_KEYS:
+                    self.assertIn(k, res)
+                self.assertIsInstance(res["process.pid"], int)
+                self.assertEqual(res["telemetry.sdk.name"], "agenttrace")
+                self.assertIsInstance(s["attributes"], dict)
+                for ev in s.get("events") or []:
+                    for k in ("name", "time_unix_nano"):
+                        self.assertIn(k, ev)
+                op = s["attributes"].get("gen_ai.operation.name")
+                if op in ("chat", "text_completion", "embeddings",
+                          "generate_content") or \
+                        re.match(r"^[A-Z]+ ", s["name"]):
+                    self.assertEqual(s["kind"], "client")
+                if op in ("execute_tool", "invoke_agent"):
+                    self.assertEqual(s["kind"], "internal")
+        if one_trace:
+            self.assertEqual(len({s["trace_id"] for s in spans}), 1,
+                             "spans of one run are in more than one trace")
+        # The last line of each process is its only process span.
+        by_pid = {}
+        for s in spans:
+            by_pid.setdefault(s["resource"]["process.pid"], []).append(s)
+        procs = {}
+        for pid, ss in by_pid.items():
+            with self.subTest(pid=pid):
+                ps = [s for s in ss if is_process_span(s)]
+                self.assertEqual(len(ps), 1,
+                                 "pid %d: %d process spans" % (pid, len(ps)))
+                self.assertIs(ss[-1], ps[0], "pid %d: the process span is "
+                              "not its last line" % pid)
+                p = ps[0]
+                procs[pid] = p
+                a = p["attributes"]
+                self.assertEqual(a.get("process.pid"), pid)
+                self.assertIn("process.command_line", a)
+                if p["name"].startswith("invoke_agent "):
+                    self.assertEqual(a.get("gen_ai.operation.name"),
+                                     "invoke_agent")
+                    self.assertEqual(p["name"], "invoke_agent " +
+                                     str(a.get("gen_ai.agent.name")))
+                else:
+                    self.assertEqual(p["name"], "process " +
+                                     str(p["resource"].get(
+                                         "process.executable.name")))
+        # Parents: present only when they exist; every span descends from
+        # its process span; the process span of a child of a traced
+        # process has a parent in that process.
+        for s in spans:
+            with self.subTest(parent_of=s["name"]):
+                pid = s["resource"]["process.pid"]
+                par = s.get("parent_span_id")
+                if par is None:
+                    self.assertTrue(is_process_span(s),
+                                    "a root span that is not a process span")
+                    self.assertNotIn(s["resource"]["process.parent_pid"],
+                                     procs, "no parent, but the parent "
+                                     "process was traced")
+                    continue
+                if par in external_parents:
+                    self.assertTrue(is_process_span(s))
+                    continue
+                self.assertIn(par, ids, "parent_span_id names no span")
+                parent = ids[par]
+                self.assertEqual(parent["trace_id"], s["trace_id"])
+                if is_process_span(s):
+                    self.assertEqual(parent["resource"]["process.pid"],
+                                     s["resource"]["process.parent_pid"])
+                else:
+                    cur, hops = s, 0
+                    while not is_process_span(cur) and hops < 50:
+                        cur = ids.get(cur.get("parent_span_id"))
+                        self.assertIsNotNone(cur, "broken parent chain")
+                        hops += 1
+                    self.assertIs(cur, procs[pid],
+                                  "does not descend from its process span")
+                    p = procs[pid]
+                    self.assertLessEqual(p["start_time_unix_nano"],
+                                         s["start_time_unix_nano"])
+                    self.assertLessEqual(s["end_time_unix_nano"],
+                                         p["end_time_unix_nano"])
+        return procs
+
+    def only(self, spans, prefix, n=1):
+        got = [s for s in spans if s["name"].startswith(prefix)]
+        self.assertEqual(len(got), n, "%d spans named %s*, want %d: %s" %
+                         (len(got), prefix, n, [s["name"] for s in spans]))
+        return got if n != 1 else got[0]
+
+    def chats(self, spans):
+        return [s for s in spans
+                if s["attributes"].get("gen_ai.operation.name") == "chat"]
+
+    def assert_chat(self, span, entry, port=None, content=True,
+                    input_check=True):
+        """A successful inference span against the mock's log entry."""
+        a = span["attributes"]
+        req = entry["request"]
+        f = entry["facts"]
+        port = port or self.mock.port
+        self.assertEqual(span["name"], "chat " + req["model"])
+        self.assertEqual(span["kind"], "client")
+        self.assertEqual(a.get("gen_ai.operation.name"), "chat")
+        self.assertEqual(a.get("gen_ai.provider.name"), entry["provider"])
+        self.assertEqual(a.get("gen_ai.request.model"), req["model"])
+        self.assertEqual(a.get("gen_ai.response.model"), f["model"])
+        self.assertEqual(a.get("gen_ai.response.id"), f["id"])
+        self.assertEqual(a.get("gen_ai.usage.input_tokens"),
+                         f["input_tokens"])
+        self.assertEqual(a.get("gen_ai.usage.output_tokens"),
+                         f["output_tokens"])
+        self.assertEqual(a.get("gen_ai.response.finish_reasons", []),
+                         f["finish_reasons"])
+        self.assertEqual(a.get("server.address"), "127.0.0.1")
+        self.assertEqual(a.get("server.port"), port)
+        self.assertEqual(a.get("url.full"), "%s://127.0.0.1:%d%s" % (
+            self.mock.scheme, port, entry["path"]))
+        self.assertEqual(a.get("http.request.method"), "POST")
+        self.assertEqual(a.get("http.response.status_code"),
+                         entry["status"])
+        self.assertEqual(a.get("agenttrace.transport"), "openssl")
+        self.assertEqual(a.get("agenttrace.http.version"), "1.1")
+        if entry["stream"]:
+            self.assertIs(a.get("gen_ai.request.stream"), True)
+            ttfc = a.get("gen_ai.response.time_to_first_chunk")
+            self.assertIsInstance(ttfc, (int, float))
+            self.assertGreater(ttfc, 0)
+            self.assertLess(ttfc, dur(span))
+        else:
+            self.assertIn(a.get("gen_ai.request.stream"), (None, False))
+        params = [("temperature", "gen_ai.request.temperature"),
+                  ("top_p", "gen_ai.request.top_p"),
+                  ("seed", "gen_ai.request.seed")]
+        mt = req.get("max_tokens", req.get("max_completion_tokens"))
+        if mt is not None:
+            self.assertEqual(a.get("gen_ai.request.max_tokens"), mt)
+        else:
+            self.assertNotIn("gen_ai.request.max_tokens", a)
+        for key, attr in params:
+            if key in req:
+                self.assertEqual(a.get(attr), req[key], attr)
+            else:
+                self.assertNotIn(attr, a)
+        stop = req.get("stop", req.get("stop_sequences"))
+        if stop is not None:
+            self.assertEqual(a.get("gen_ai.request.stop_sequences"),
+                             [stop] if isinstance(stop, str) else stop)
+        else:
+            self.assertNotIn("gen_ai.request.stop_sequences", a)
+        if not entry.get("truncated") and not f.get("error"):
+            self.assertIn(span["status"]["code"], ("ok", "unset"))
+            self.assertNotIn("error.type", a)
+        if not content:
+            for k in CONTENT_KEYS:
+                self.assertNotIn(k, a)
+            return
+        out = a.get("gen_ai.output.messages")
+        self.assertIsInstance(out, list)
+        self.assertEqual(text_of(out), f["output_text"])
+        self.assertEqual(calls_of(out), f["tool_calls"])
+        for m in out:
+            self.assertEqual(m.get("role"), "assistant")
+        if f["finish_reasons"]:
+            self.assertEqual([m.get("finish_reason") for m in out],
+                             f["finish_reasons"])
+        if req.get("tools"):
+            defs = a.get("gen_ai.tool.definitions")
+            self.assertIsInstance(defs, list)
+            self.assertEqual(len(defs), len(req["tools"]))
+            self.assertIn("get_weather", json.dumps(defs))
+        else:
+            self.assertNotIn("gen_ai.tool.definitions", a)
+        if entry["provider"] == "anthropic" and "system" in req:
+            si = a.get("gen_ai.system_instructions")
+            self.assertIsInstance(si, list)
+            self.assertEqual("".join(p.get("content", "") for p in si
+                                     if p.get("type") == "text"),
+                             content_text(req["system"]))
+        if input_check:
+            msgs = a.get("gen_ai.input.messages")
+            self.assertIsInstance(msgs, list)
+            self.assertEqual(
+                [(m.get("role"), text_of([m]) or "") for m in msgs],
+                [(m["role"], content_text(m.get("content")))
+                 for m in req["messages"]])
+
+    def assert_error_span(self, span, etype, message=None):
+        a = span["attributes"]
+        self.assertEqual(span["status"]["code"], "error", span["status"])
+        self.assertEqual(a.get("error.type"), etype)
+        if message is not None:
+            self.assertEqual(span["status"].get("message"), message)
+
+    def run_chat(self, argv, n=1, **kw):
+        """Run a client that makes `n` model calls; check the file and
+        return (result, spans, chat spans, log entries)."""
+        r, spans = self.traced(argv, **kw)
+        self.check_spans(spans)
+        chats = self.chats(spans)
+        log = self.mock.log()
+        self.assertEqual(len(log), n)
+        self.assertEqual(len(chats), n, [s["name"] for s in spans])
+        chats.sort(key=lambda s: s["start_time_unix_nano"])
+        return r, spans, chats, log
+
+    def openai_body(self, prompt="Hello from the test.", stream=False,
+                    tools=False, **extra):
+        body = {"model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": prompt}]}
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        if tools:
+            body["tools"] = [WEATHER_TOOL_OPENAI]
+        body.update(extra)
+        return body
+
+    def anthropic_body(self, prompt="Hello from the test.", stream=False,
+                       tools=False, system=None):
+        body = {"model": "claude-sonnet-4-5", "max_tokens": 256,
+                "messages": [{"role": "user", "content": prompt}]}
+        if system is not None:
+            body["system"] = system
+        if stream:
+            body["stream"] = True
+        if tools:
+            body["tools"] = [WEATHER_TOOL_ANTHROPIC]
+        return body
+
+    ANTHROPIC_HEADERS = ("x-api-key: sk-ant-not-a-real-key",
+                         "anthropic-version: 2023-06-01")
+
+
+# ------------------------------------------------------------ 1, 2, 16
+
+class TestCurlOpenAI(ShimTest):
+
+    def test_01_plain_chat(self):
+        body = self.openai_body(
+            "Hello Paris, how are you?", temperature=0.5, max_tokens=50,
+            top_p=0.9, seed=7, stop=["END"])
+        body["messages"].insert(0, {"role": "system",
+                                    "content": "Be brief."})
+        r, spans, (chat,), (entry,) = self.run_chat(
+            self.curl(self.mock.url("/v1/chat/completions"), body))
+        self.assertEqual(r.json()["id"], entry["facts"]["id"])
+        self.assertEqual(len(spans), 2)
+        proc = spans[-1]
+        self.assertEqual(proc["name"], "invoke_agent curl")
+        self.assertEqual(proc["attributes"].get("process.exit_code"), 0)
+        a = chat["attributes"]
+        for k in ("gen_ai.operation.name", "gen_ai.provider.name",
+                  "gen_ai.request.model", "gen_ai.response.model",
+                  "gen_ai.response.id", "gen_ai.usage.input_tokens",
+                  "gen_ai.usage.output_tokens",
+                  "gen_ai.response.finish_reasons", "gen_ai.input.messages",
+                  "gen_ai.output.messages", "server.address", "server.port",
+                  "url.full", "http.request.method",
+                  "http.response.status_code", "agenttrace.transport",
+                  "agenttrace.http.version", "gen_ai.request.temperature",
+                  "gen_ai.request.max_tokens", "gen_ai.request.top_p",
+                  "gen_ai.request.seed", "gen_ai.request.stop_sequences"):
+            with self.subTest(attribute=k):
+                self.assertIn(k, a)
+        self.assert_chat(chat, entry)
+        self.assertEqual(a["gen_ai.provider.name"], "openai")
+        self.assertEqual(chat["parent_span_id"], proc["span_id"])
+        self.assertEqual(chat["trace_id"], proc["trace_id"])
+
+    def test_02_streamed_chat(self):
+        for tools in (False, True):
+            with self.subTest(tools=tools):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                prompt = "What is the weather in Paris?" if tools else \
+                    "Tell me a story about Lyon."
+                body = self.openai_body(prompt, stream=True, tools=tools)
+                r, spans, (chat,), (entry,) = self.run_chat(self.curl(
+                    self.mock.url("/v1/chat/completions", "delay=20"),
+                    body, stream=True))
+                self.assertIn(b"data: [DONE]", r.stdout)
+                self.assertTrue(entry["stream"])
+                self.assert_chat(chat, entry)
+                a = chat["attributes"]
+                self.assertIs(a.get("gen_ai.request.stream"), True)
+                self.assertIsNotNone(a.get("gen_ai.usage.input_tokens"))
+                if tools:
+                    calls = calls_of(a["gen_ai.output.messages"])
+                    self.assertEqual(len(calls), 1)
+                    self.assertIsInstance(calls[0]["arguments"], dict)
+                    self.assertEqual(calls[0]["arguments"],
+                                     entry["facts"]["tool_calls"][0]
+                                     ["arguments"])
+                    self.assertEqual(a["gen_ai.response.finish_reasons"],
+                                     ["tool_calls"])
+                else:
+                    self.assertTrue(entry["facts"]["output_text"])
+                    self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                                     entry["facts"]["output_text"])
+                # delay=20 between events: the first chunk comes well
+                # before the end.
+                self.assertLess(a["gen_ai.response.time_to_first_chunk"],
+                                dur(chat) - 0.05)
+
+    def test_16_tool_endpoint_get(self):
+        r, spans = self.traced(self.curl(
+            self.mock.url("/tool/weather?city=Paris")))
+        self.check_spans(spans)
+        self.assertEqual(self.chats(spans), [])
+        get = self.only(spans, "GET ")
+        a = get["attributes"]
+        self.assertEqual(get["name"], "GET 127.0.0.1")
+        self.assertEqual(get["kind"], "client")
+        self.assertEqual(a.get("http.request.method"), "GET")
+        self.assertEqual(a.get("http.response.status_code"), 200)
+        self.assertEqual(a.get("server.address"), "127.0.0.1")
+        self.assertEqual(a.get("server.port"), self.mock.port)
+        self.assertEqual(a.get("url.full"),
+                         self.mock.url("/tool/weather?city=Paris"))
+        self.assertIn(get["status"]["code"], ("ok", "unset"))
+        self.assertIn("agenttrace.http.response.body", a)
+        self.assertEqual(as_json(a["agenttrace.http.response.body"]),
+                         r.json())
+        self.assertEqual(get["parent_span_id"], spans[-1]["span_id"])
+
+
+# ------------------------------------------------------------------- 3
+
+class TestAnthropic(ShimTest):
+
+    def test_03_messages(self):
+        for stream in (False, True):
+            for tools in (False, True):
+                with self.subTest(stream=stream, tools=tools):
+                    self.mock.reset()
+                    if os.path.exists(self.out):
+                        os.unlink(self.out)
+                    body = self.anthropic_body(
+                        "What is the weather in Paris?" if tools else
+                        "Say hello to Lyon.", stream=stream, tools=tools,
+                        system="You are terse.")
+                    r, spans, (chat,), (entry,) = self.run_chat(self.curl(
+                        self.mock.url("/v1/messages",
+                                      "delay=5" if stream else None),
+                        body, self.ANTHROPIC_HEADERS, stream=stream))
+                    self.assert_chat(chat, entry)
+                    a = chat["attributes"]
+                    self.assertEqual(a["gen_ai.provider.name"], "anthropic")
+                    self.assertEqual(a["gen_ai.system_instructions"],
+                                     [{"type": "text",
+                                       "content": "You are terse."}])
+                    self.assertEqual(a["gen_ai.response.finish_reasons"],
+                                     ["tool_use" if tools else "end_turn"])
+                    self.assertIsInstance(a["gen_ai.usage.input_tokens"],
+                                          int)
+                    self.assertIsInstance(a["gen_ai.usage.output_tokens"],
+                                          int)
+                    if tools:
+                        calls = calls_of(a["gen_ai.output.messages"])
+                        self.assertEqual(len(calls), 1)
+                        self.assertTrue(calls[0]["id"].startswith("toolu_"))
+                        self.assertEqual(calls[0]["arguments"],
+                                         {"city": "Paris"})
+                    self.assertEqual(chat["parent_span_id"],
+                                     spans[-1]["span_id"])
+
+
+# --------------------------------------------------------------- 4, 5
+
+class TestPythonClients(ShimTest):
+
+    def call(self, lib, url, body, stream):
+        return self.client("call", lib, url, self.mock.cert,
+                           json.dumps(body), "stream" if stream else "")
+
+    def test_04_libraries(self):
+        for lib in ("stdlib", "urllib", "requests", "httpx"):
+            for stream in (False, True):
+                with self.subTest(lib=lib, stream=stream):
+                    self.mock.reset()
+                    if os.path.exists(self.out):
+                        os.unlink(self.out)
+                    body = self.openai_body("Hello from %s in Nantes." % lib,
+                                            stream=stream)
+                    r, spans, (chat,), (entry,) = self.run_chat(self.call(
+                        lib, self.mock.url("/v1/chat/completions"), body,
+                        stream))
+                    self.assertNotIn(b"ERROR", r.stdout)
+                    if stream:
+                        self.assertIn(b"data: [DONE]", r.stdout)
+                    else:
+                        self.assertEqual(r.json()["id"],
+                                         entry["facts"]["id"])
+                    self.assert_chat(chat, entry)
+                    self.assertEqual(chat["parent_span_id"],
+                                     spans[-1]["span_id"])
+                    self.assertTrue(spans[-1]["name"].startswith(
+                        "invoke_agent "))
+
+    def test_04b_anthropic_httpx_streamed(self):
+        body = self.anthropic_body("Hello from httpx.", stream=True,
+                                   system="Be kind.")
+        argv = self.client("call", "httpx", self.mock.url("/v1/messages"),
+                           self.mock.cert, json.dumps(body), "stream",
+                           json.dumps({"x-api-key": "sk-ant-x",
+                                       "anthropic-version": "2023-06-01"}))
+        r, spans, (chat,), (entry,) = self.run_chat(argv)
+        self.assert_chat(chat, entry)
+
+    def test_05_encodings(self):
+        for opts in ("gzip", "deflate", "chunked", "gzip,chunked",
+                     "deflate,chunked", "close"):
+            for stream in (False, True):
+                with self.subTest(opts=opts, stream=stream):
+                    self.mock.reset()
+                    if os.path.exists(self.out):
+                        os.unlink(self.out)
+                    body = self.openai_body("Encoding test in Rennes.",
+                                            stream=stream, tools=False)
+                    r, spans, (chat,), (entry,) = self.run_chat(self.call(
+                        "requests",
+                        self.mock.url("/v1/chat/completions", opts), body,
+                        stream))
+                    self.assertNotIn(b"ERROR", r.stdout)
+                    if not stream:
+                        self.assertEqual(r.json()["id"],
+                                         entry["facts"]["id"])
+                    self.assert_chat(chat, entry)
+
+    def test_05b_gzip_tool_call_stream(self):
+        body = self.openai_body("What is the weather in Brest?",
+                                stream=True, tools=True)
+        r, spans, (chat,), (entry,) = self.run_chat(self.call(
+            "httpx", self.mock.url("/v1/chat/completions", "gzip"), body,
+            True))
+        self.assert_chat(chat, entry)
+        self.assertEqual(calls_of(chat["attributes"]
+                                  ["gen_ai.output.messages"])[0]
+                         ["arguments"], {"city": "Brest"})
+
+
+# ------------------------------------------------------------------- 6
+
+class TestErrors(ShimTest):
+
+    def test_06a_status_429(self):
+        for provider in ("openai", "anthropic"):
+            with self.subTest(provider=provider):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                if provider == "openai":
+                    argv = self.curl(self.mock.url("/v1/chat/completions",
+                                                   "status=429"),
+                                     self.openai_body())
+                else:
+                    argv = self.curl(self.mock.url("/v1/messages",
+                                                   "status=429"),
+                                     self.anthropic_body(),
+                                     self.ANTHROPIC_HEADERS)
+                r, spans, (chat,), (entry,) = self.run_chat(argv)
+                message = r.json()["error"]["message"]
+                a = chat["attributes"]
+                self.assert_error_span(chat, "429", message)
+                self.assertEqual(a.get("http.response.status_code"), 429)
+                self.assertEqual(a.get("gen_ai.provider.name"), provider)
+                self.assertEqual(chat["name"],
+                                 "chat " + entry["request"]["model"])
+
+    def cut_run(self, provider, opts, clean=False):
+        if provider == "openai":
+            argv = self.curl(self.mock.url("/v1/chat/completions", opts),
+                             self.openai_body("Tell me about Toulouse.",
+                                              stream=True), stream=True)
+        else:
+            argv = self.curl(self.mock.url("/v1/messages", opts),
+                             self.anthropic_body("Tell me about Toulouse.",
+                                                 stream=True),
+                             self.ANTHROPIC_HEADERS, stream=True)
+        r, spans = self.traced(argv, clean=clean)
+        self.check_spans(spans)
+        chats = self.chats(spans)
+        log = self.mock.log()
+        self.assertEqual(len(log), 1)
+        self.assertEqual(len(chats), 1, [s["name"] for s in spans])
+        return r, spans, chats[0], log[0]
+
+    def test_06b_cut_stream(self):
+        for provider, n in (("openai", 3), ("anthropic", 6)):
+            with self.subTest(provider=provider):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r, spans, chat, entry = self.cut_run(provider, "cut=%d" % n)
+                self.assertNotEqual(r.rc, 0)  # curl: partial transfer
+                self.assertEqual(entry["events_sent"], n)
+                f = entry["facts"]
+                self.assertTrue(f["output_text"])
+                self.assert_error_span(chat, "truncated")
+                a = chat["attributes"]
+                self.assertEqual(text_of(a.get("gen_ai.output.messages")),
+                                 f["output_text"])
+                self.assertEqual(a.get("gen_ai.response.id"), f["id"])
+                self.assertIs(a.get("gen_ai.request.stream"), True)
+
+    def test_06c_reset_stream(self):
+        for provider in ("openai", "anthropic"):
+            with self.subTest(provider=provider):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r, spans, chat, entry = self.cut_run(provider, "reset=4")
+                self.assertNotEqual(r.rc, 0)
+                self.assertEqual(chat["status"]["code"], "error")
+                self.assertIn(chat["attributes"].get("error.type"),
+                              ("connection_reset", "truncated"))
+
+    def test_06d_error_event(self):
+        for provider, etype in (("anthropic", "overloaded_error"),
+                                ("openai", "server_error")):
+            with self.subTest(provider=provider):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r, spans, chat, entry = self.cut_run(provider,
+                                                     "error_event",
+                                                     clean=True)
+                self.assertEqual(entry["facts"].get("error"), etype)
+                self.assert_error_span(chat, etype)
+                self.assertEqual(chat["attributes"].get(
+                    "http.response.status_code"), 200)
+
+
+# --------------------------------------------------------------- 7, 8
+
+class TestConnections(ShimTest):
+
+    def test_07_keepalive(self):
+        r, spans, chats, log = self.run_chat(self.client(
+            "keepalive", self.mock.url("/v1/chat/completions"),
+            self.mock.cert, 5), n=5)
+        self.assertEqual(len(r.text.splitlines()), 5)
+        file_order = self.chats(spans)
+        self.assertEqual([s["span_id"] for s in file_order],
+                         [s["span_id"] for s in chats],
+                         "chat spans not written in order")
+        for i, (chat, entry) in enumerate(zip(chats, log)):
+            with self.subTest(exchange=i):
+                self.assertEqual(entry["request"]["messages"][0]["content"],
+                                 "request %d" % i)
+                self.assert_chat(chat, entry)
+        for a, b in zip(chats, chats[1:]):
+            self.assertLessEqual(a["end_time_unix_nano"],
+                                 b["start_time_unix_nano"])
+
+    def test_08_threads(self):
+        nthreads, reps = 16, 3
+        r, spans, chats, log = self.run_chat(self.client(
+            "threads", self.mock.url("/v1/chat/completions"),
+            self.mock.cert, nthreads, reps), n=nthreads * reps)
+        by_id = {e["facts"]["id"]: e for e in log}
+        self.assertEqual(len(by_id), nthreads * reps)
+        seen = set()
+        for chat in chats:
+            a = chat["attributes"]
+            rid = a.get("gen_ai.response.id")
+            with self.subTest(response=rid):
+                self.assertIn(rid, by_id)
+                self.assertNotIn(rid, seen)
+                seen.add(rid)
+                entry = by_id[rid]
+                self.assert_chat(chat, entry)
+                prompt = text_of(a["gen_ai.input.messages"])
+                self.assertRegex(prompt, r"^thread \d+$")
+                self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                                 "This is a mock answer to: " + prompt)
+        counts = {}
+        for chat in chats:
+            p = text_of(chat["attributes"]["gen_ai.input.messages"])
+            counts[p] = counts.get(p, 0) + 1
+        self.assertEqual(counts, {"thread %d" % t: reps
+                                  for t in range(nthreads)})
+
+
+# ------------------------------------------------------------------- 9
+
+class TestAgent(ShimTest):
+
+    def agent(self, **env):
+        e = {"OPENAI_BASE_URL": "https://127.0.0.1:%d/v1" % self.mock.port,
+             "AGENT_CA_FILE": self.mock.cert}
+        e.update(env)
+        return e
+
+    def test_09_example_agent(self):
+        if not os.path.exists(AGENT):
+            self.skipTest("no agent at %s" % AGENT)
+        r, spans = self.traced([AGENT], env=self.agent())
+        self.assertIn("sunny", r.text)
+        procs = self.check_spans(spans)
+        self.assertEqual(len(procs), 1)
+        proc = spans[-1]
+        self.assertEqual(proc["name"], "invoke_agent agenttrace-agent")
+        self.assertEqual(proc["attributes"].get("process.exit_code"), 0)
+        log = self.mock.log()
+        self.assertEqual(len(log), 2)
+        chats = sorted(self.chats(spans),
+                       key=lambda s: s["start_time_unix_nano"])
+        self.assertEqual(len(chats), 2)
+        c1, c2 = chats
+        with self.subTest(span="chat 1"):
+            self.assert_chat(c1, log[0])
+            self.assertEqual(c1["attributes"]
+                             ["gen_ai.response.finish_reasons"],
+                             ["tool_calls"])
+            self.assertEqual(c1["parent_span_id"], proc["span_id"])
+        call = calls_of(c1["attributes"]["gen_ai.output.messages"])[0]
+        tool = self.only(spans, "execute_tool ")
+        get = self.only(spans, "GET ")
+        with self.subTest(span="execute_tool"):
+            a = tool["attributes"]
+            self.assertEqual(tool["name"], "execute_tool get_weather")
+            self.assertEqual(tool["kind"], "internal")
+            self.assertEqual(a.get("gen_ai.operation.name"), "execute_tool")
+            self.assertEqual(a.get("gen_ai.tool.name"), "get_weather")
+            self.assertIs(a.get("agenttrace.inferred"), True)
+            self.assertEqual(a.get("gen_ai.tool.call.id"), call["id"])
+            self.assertEqual(a.get("gen_ai.tool.call.id"),
+                             log[0]["facts"]["tool_calls"][0]["id"])
+            self.assertEqual(as_json(a.get("gen_ai.tool.call.arguments")),
+                             log[0]["facts"]["tool_calls"][0]["arguments"])
+            self.assertEqual(as_json(a.get("gen_ai.tool.call.result")),
+                             {"city": "Paris", "temperature_c": 21,
+                              "conditions": "sunny"})
+            self.assertEqual(tool["parent_span_id"], proc["span_id"])
+            self.assertEqual(tool["status"]["code"], "ok")
+            self.assertLessEqual(c1["end_time_unix_nano"],
+                                 tool["start_time_unix_nano"])
+            self.assertLessEqual(tool["end_time_unix_nano"],
+                                 c2["start_time_unix_nano"])
+        with self.subTest(span="GET"):
+            self.assertEqual(get["name"], "GET 127.0.0.1")
+            self.assertEqual(get["parent_span_id"], tool["span_id"])
+            self.assertLessEqual(tool["start_time_unix_nano"],
+                                 get["start_time_unix_nano"])
+            self.assertLessEqual(get["end_time_unix_nano"],
+                                 tool["end_time_unix_nano"])
+            self.assertEqual(get["attributes"].get(
+                "http.response.status_code"), 200)
+            self.assertEqual(as_json(get["attributes"].get(
+                "agenttrace.http.response.body")),
+                as_json(tool["attributes"].get("gen_ai.tool.call.result")))
+        with self.subTest(span="chat 2"):
+            self.assert_chat(c2, log[1], input_check=False)
+            self.assertIs(c2["attributes"].get("gen_ai.request.stream"),
+                          True)
+            self.assertEqual(c2["parent_span_id"], proc["span_id"])
+            msgs = c2["attributes"]["gen_ai.input.messages"]
+            self.assertEqual([m.get("role") for m in msgs],
+                             [m["role"] for m in
+                              log[1]["request"]["messages"]])
+            self.assertEqual([p.get("id") for _, p in
+                              parts(msgs, "tool_call_response")],
+                             [call["id"]])
+            self.assertEqual(calls_of(msgs), [call])
+            self.assertEqual(text_of(c2["attributes"]
+                                     ["gen_ai.output.messages"]) + "\n",
+                             r.text)
+        self.assertEqual([s["name"] for s in spans].index(proc["name"]),
+                         len(spans) - 1)
+
+
+# ------------------------------------------------------------- 10, 12
+
+class TestProcesses(ShimTest):
+
+    def test_10_subprocess_tree(self):
+        stray = "/t.jsonl"
+        existed = os.path.exists(stray)
+        argv = self.client("tree", self.mock.url("/v1/chat/completions"),
+                           self.mock.cert, PY, CLIENTS)
+        r = run(argv, output="t.jsonl", cwd=self.tmp)
+        self.check_stderr(r)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertTrue(os.path.exists(self.out), "no file in the cwd")
+        spans = read_spans(self, self.out)
+        if not existed and os.path.exists(stray):
+            os.unlink(stray)
+            self.fail("a child wrote %s: relative AGENTTRACE_OUTPUT not "
+                      "made absolute" % stray)
+        procs = self.check_spans(spans)
+        self.assertEqual(len(procs), 3, [s["name"] for s in spans])
+        top = [p for p in procs.values() if "parent_span_id" not in p]
+        self.assertEqual(len(top), 1)
+        top = top[0]
+        self.assertTrue(top["name"].startswith("invoke_agent "))
+        sh = [p for p in procs.values()
+              if p["resource"]["process.executable.name"] == "sh"]
+        self.assertEqual(len(sh), 1)
+        sh = sh[0]
+        self.assertEqual(sh["name"], "process sh")
+        self.assertEqual(sh["parent_span_id"], top["span_id"])
+        self.assertEqual(sh["attributes"].get("process.exit_code"), 0)
+        child = [p for p in procs.values() if p is not top and p is not sh]
+        self.assertEqual(len(child), 1)
+        child = child[0]
+        self.assertTrue(child["name"].startswith("invoke_agent "),
+                        "a process that made a model call: " + child["name"])
+        ids = {s["span_id"]: s for s in spans}
+        par = ids[child["parent_span_id"]]
+        self.assertIs(par, top)
+        log = self.mock.log()
+        self.assertEqual(len(log), 2)
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 2)
+        for chat in chats:
+            pid = chat["resource"]["process.pid"]
+            entry = log[0] if pid == top["resource"]["process.pid"] \
+                else log[1]
+            self.assert_chat(chat, entry)
+            self.assertEqual(chat["parent_span_id"], procs[pid]["span_id"])
+        self.assertEqual(child["resource"]["process.parent_pid"],
+                         top["resource"]["process.pid"])
+
+    def test_10b_w3c_traceparent(self):
+        tid, pid = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+        for var in ("AGENTTRACE_TRACEPARENT", "TRACEPARENT"):
+            with self.subTest(var=var):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r, spans = self.traced(
+                    self.curl(self.mock.url("/v1/chat/completions"),
+                              self.openai_body()),
+                    env={var: "00-%s-%s-01" % (tid, pid)})
+                self.check_spans(spans, external_parents={pid})
+                for s in spans:
+                    self.assertEqual(s["trace_id"], tid)
+                self.assertEqual(spans[-1]["parent_span_id"], pid)
+                self.assertEqual(len(self.chats(spans)), 1)
+
+    def test_12c_exit_codes(self):
+        cases = [(["sh", "-c", "exit 3"], 3),
+                 ([PY, "-c", "import sys; sys.exit(5)"], 5),
+                 ([PY, "-c", "import os; os._exit(7)"], 7),
+                 (["sh", "-c", "true"], 0)]
+        for argv, code in cases:
+            with self.subTest(argv=argv):
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r = run(argv, output=self.out)
+                self.assertEqual(r.rc, code)
+                self.check_stderr(r)
+                spans = read_spans(self, self.out)
+                self.check_spans(spans)
+                self.assertEqual(len(spans), 1)
+                self.assertEqual(spans[0]["attributes"].get(
+                    "process.exit_code"), code)
+
+
+# ------------------------------------------------------------------ 11
+
+class TestSecrets(ShimTest):
+
+    SECRETS = {"bearer": "sk-TESTSECRET-a1b2c3d4e5f6",
+               "xapikey": "XAPIKEY-SECRET-7788",
+               "apikey": "APIKEY-SECRET-9911",
+               "goog": "GOOG-SECRET-4455",
+               "cookie": "COOKIE-SECRET-2233",
+               "proxy": "PROXY-SECRET-6677",
+               "query": "QUERY-SECRET-5566",
+               "query2": "QUERY2-SECRET-1212"}
+
+    def headers(self):
+        s = self.SECRETS
+        return ["Authorization: Bearer " + s["bearer"],
+                "x-api-key: " + s["xapikey"],
+                "api-key: " + s["apikey"],
+                "x-goog-api-key: " + s["goog"],
+                "Cookie: session=" + s["cookie"],
+                "Proxy-Authorization: Basic " + s["proxy"]]
+
+    def grep(self):
+        with open(self.out, "rb") as f:
+            data = f.read()
+        for name, v in self.SECRETS.items():
+            with self.subTest(secret=name):
+                self.assertNotIn(v.encode(), data)
+        self.assertNotIn(b"TESTSECRET", data)
+        return data
+
+    def test_11_secrets_never_written(self):
+        q = "?key=%s&api_key=%s" % (self.SECRETS["query"],
+                                    self.SECRETS["query2"])
+        for client in ("curl-chat", "curl-get", "requests", "anthropic"):
+            with self.subTest(client=client):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                if client == "curl-chat":
+                    argv = self.curl(
+                        self.mock.url("/v1/chat/completions" + q),
+                        self.openai_body(), self.headers())
+                elif client == "anthropic":
+                    argv = self.curl(self.mock.url("/v1/messages" + q),
+                                     self.anthropic_body(stream=True),
+                                     self.headers() +
+                                     ["anthropic-version: 2023-06-01"],
+                                     stream=True)
+                elif client == "curl-get":
+                    argv = self.curl(self.mock.url("/tool/weather" + q +
+                                                   "&city=Paris"),
+                                     headers=self.headers())
+                else:
+                    h = dict(x.split(": ", 1) for x in self.headers())
+                    argv = self.client(
+                        "call", "requests",
+                        self.mock.url("/v1/chat/completions" + q),
+                        self.mock.cert, json.dumps(self.openai_body()), "",
+                        json.dumps(h))
+                r, spans = self.traced(argv)
+                self.check_spans(spans)
+                self.grep()
+                work = [s for s in spans if not is_process_span(s)]
+                self.assertEqual(len(work), 1, [s["name"] for s in spans])
+                url = work[0]["attributes"].get("url.full", "")
+                self.assertIn("REDACTED", url)
+                self.assertIn("127.0.0.1:%d" % self.mock.port, url)
+
+
+# ------------------------------------------------------------------ 12
+
+class TestHarmless(ShimTest):
+
+    def test_12a_commands_unchanged(self):
+        for argv in (["ls", "-l", "/etc/ssl", "/usr/share/doc/curl"],
+                     ["sh", "-c", "true"],
+                     [PY, "-c", "pass"],
+                     [PY, "-c", "import ssl, sys; print(ssl.OPENSSL_VERSION)"]):
+            with self.subTest(argv=argv):
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                plain = run(argv, traced=False)
+                t = run(argv, output=self.out)
+                self.assertEqual(t.rc, 0, t.describe())
+                self.assertEqual(t.stderr, b"")
+                self.assertEqual(t.stdout, plain.stdout)
+                spans = read_spans(self, self.out)
+                self.check_spans(spans)
+                self.assertEqual(len(spans), 1)
+
+    def test_12b_downloads_byte_identical(self):
+        for path, size in (("/page", None), ("/download?bytes=5000000",
+                                             5000000)):
+            with self.subTest(path=path):
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                argv = self.curl(self.mock.url(path))
+                plain = run(argv, traced=False)
+                self.assertEqual(plain.rc, 0, plain.describe())
+                r, spans = self.traced(argv)
+                if size:
+                    self.assertEqual(len(r.stdout), size)
+                self.assertEqual(hashlib.sha256(r.stdout).hexdigest(),
+                                 hashlib.sha256(plain.stdout).hexdigest())
+                self.check_spans(spans)
+                get = self.only(spans, "GET ")
+                self.assertEqual(get["name"], "GET 127.0.0.1")
+                a = get["attributes"]
+                self.assertEqual(a.get("http.response.status_code"), 200)
+                self.assertNotIn("agenttrace.http.response.body", a)
+                self.assertNotIn("agenttrace.http.request.body", a)
+                self.assertEqual(self.chats(spans), [])
+
+    def test_12c_chat_output_unchanged(self):
+        def norm(out):
+            o = json.loads(out)
+            o.pop("created", None)
+            return o
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                argv = self.curl(self.mock.url("/v1/chat/completions"),
+                                 self.openai_body(stream=stream),
+                                 stream=stream)
+                self.mock.reset()
+                plain = run(argv, traced=False)
+                self.mock.reset()
+                r, spans = self.traced(argv)
+                if stream:
+                    strip = re.compile(rb'"created":\d+')
+                    self.assertEqual(strip.sub(b"", r.stdout),
+                                     strip.sub(b"", plain.stdout))
+                else:
+                    self.assertEqual(norm(r.stdout), norm(plain.stdout))
+
+    def test_12d_errno_preserved(self):
+        for cmd, opts in (("wantread", None), ("bodyerr", "reset")):
+            with self.subTest(client=cmd):
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                argv = self.client(cmd, self.mock.url("/v1/chat/completions",
+                                                      opts), self.mock.cert)
+                plain = run(argv, traced=False)
+                self.assertEqual(plain.rc, 0, plain.describe())
+                r, spans = self.traced(argv)
+                self.assertEqual(r.text, plain.text)
+                self.assertIn("ERROR", r.text)
+                self.check_spans(spans)
+
+
+# ------------------------------------------------------------- 13, 14
+
+class TestConfig(ShimTest):
+
+    def chat_argv(self, body=None, stream=False):
+        return self.curl(self.mock.url("/v1/chat/completions"),
+                         body or self.openai_body(stream=stream),
+                         stream=stream)
+
+    def test_13a_disable(self):
+        r = run(self.chat_argv(), output=self.out,
+                env={"AGENTTRACE_DISABLE": "1"})
+        self.assertEqual(r.rc, 0, r.describe())
+        self.check_stderr(r)
+        self.assertEqual(r.json()["object"], "chat.completion")
+        self.assertFalse(os.path.exists(self.out), "a file was written")
+
+    def test_13b_no_content_capture(self):
+        env = {"AGENTTRACE_CAPTURE_CONTENT": "0"}
+        bodyf = os.path.join(self.tmp, "body.json")
+        with open(bodyf, "w") as f:
+            json.dump(self.anthropic_body("What is the weather in Paris?",
+                                          stream=True, tools=True,
+                                          system="You are terse."), f)
+        runs = [("anthropic", self.curl(
+            self.mock.url("/v1/messages"), "@" + bodyf,
+            self.ANTHROPIC_HEADERS, stream=True), {})]
+        if os.path.exists(AGENT):
+            runs.append(("agent", [AGENT], {
+                "OPENAI_BASE_URL": "https://127.0.0.1:%d/v1" %
+                self.mock.port, "AGENT_CA_FILE": self.mock.cert}))
+        runs.append(("get", self.curl(self.mock.url(
+            "/tool/weather?city=Paris")), {}))
+        for name, argv, e in runs:
+            with self.subTest(client=name):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                e = dict(e, **env)
+                r, spans = self.traced(argv, env=e)
+                self.check_spans(spans)
+                for s in spans:
+                    for k in CONTENT_KEYS:
+                        self.assertNotIn(k, s["attributes"], s["name"])
+                with open(self.out, "rb") as f:
+                    data = f.read()
+                for word in (b"weather in Paris", b"You are terse",
+                             b"sunny", b"mock answer", b"Based on the"):
+                    self.assertNotIn(word, data)
+                log = self.mock.log()
+                chats = sorted(self.chats(spans),
+                               key=lambda s: s["start_time_unix_nano"])
+                self.assertEqual(len(chats), len(log))
+                for chat, entry in zip(chats, log):
+                    self.assert_chat(chat, entry, content=False)
+                if name == "agent":
+                    tool = self.only(spans, "execute_tool ")
+                    self.assertEqual(tool["attributes"].get(
+                        "gen_ai.tool.call.id"),
+                        log[0]["facts"]["tool_calls"][0]["id"])
+
+    def test_13c_unwritable_output(self):
+        ro = os.path.join(self.tmp, "ro.jsonl")
+        with open(ro, "w"):
+            pass
+        os.chmod(ro, stat.S_IRUSR | stat.S_IRGRP)
+        cases = [("nonexistent dir", "/nonexistent/x.jsonl", {}),
+                 ("a directory", self.tmp, {}),
+                 ("read-only file", ro, {}),
+                 ("debug", "/nonexistent/x.jsonl",
+                  {"AGENTTRACE_DEBUG": "1"})]
+        for name, path, env in cases:
+            with self.subTest(output=name):
+                if name == "read-only file" and os.geteuid() == 0:
+                    self.skipTest("root can write a read-only file")
+                self.mock.reset()
+                r = run(self.chat_argv(), output=path, env=env)
+                self.assertEqual(r.rc, 0, r.describe())
+                self.assertEqual(r.json()["id"],
+                                 self.mock.log()[0]["facts"]["id"])
+                err = r.stderr.decode("utf-8", "replace")
+                if env.get("AGENTTRACE_DEBUG"):
+                    for line in err.splitlines():
+                        self.assertTrue(line.startswith("agenttrace"),
+                                        line)
+                else:
+                    self.assertEqual(err, "")
+                if name == "read-only file":
+                    self.assertEqual(os.path.getsize(ro), 0)
+
+    def test_13d_max_body(self):
+        prompt = "Long prompt from Bordeaux. " + "word " * 1200
+        bodyf = os.path.join(self.tmp, "body.json")
+        with open(bodyf, "w") as f:
+            json.dump(self.openai_body(prompt), f)
+        self.assertGreater(os.path.getsize(bodyf), 4096)
+        r, spans = self.traced(
+            self.curl(self.mock.url("/v1/chat/completions"), "@" + bodyf),
+            env={"AGENTTRACE_MAX_BODY": "1k"})
+        self.assertEqual(r.json()["choices"][0]["message"]["content"],
+                         "This is a mock answer to: " + prompt)
+        self.check_spans(spans)
+        work = [s for s in spans if not is_process_span(s)]
+        self.assertEqual(len(work), 1, [s["name"] for s in spans])
+        self.assertIs(work[0]["attributes"].get("agenttrace.truncated"),
+                      True)
+        self.assertEqual(work[0]["kind"], "client")
+
+    def test_13e_agent_name(self):
+        r, spans = self.traced(self.chat_argv(),
+                               env={"AGENTTRACE_AGENT_NAME": "my-agent"})
+        self.check_spans(spans)
+        self.assertEqual(spans[-1]["name"], "invoke_agent my-agent")
+        self.assertEqual(spans[-1]["attributes"].get("gen_ai.agent.name"),
+                         "my-agent")
+
+    def test_14_spans_written_promptly(self):
+        argv = self.client("slow", self.mock.url("/v1/chat/completions"),
+                           self.mock.cert)
+        p = subprocess.Popen(argv, env=traced_env(self.out),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            buf = b""
+            while b"done-call\n" not in buf:
+                left = deadline - time.monotonic()
+                self.assertGreater(left, 0, "no done-call from the client")
+                ready, _, _ = select.select([p.stdout], [], [], left)
+                if ready:
+                    chunk = os.read(p.stdout.fileno(), 4096)
+                    self.assertTrue(chunk, "client ended early")
+                    buf += chunk
+            t0 = time.monotonic()
+            seen = None
+            while time.monotonic() - t0 < 5:
+                if os.path.exists(self.out):
+                    with open(self.out, "rb") as f:
+                        if b'"chat gpt-4o-mini"' in f.read():
+                            seen = time.monotonic()
+                            break
+                time.sleep(0.02)
+            running = p.poll() is None
+            self.assertIsNotNone(seen, "no chat span within 5 s")
+            self.assertTrue(running, "the chat span appeared only at exit")
+            self.assertLess(seen - t0, 1.0)
+            rest, err = p.communicate(timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(err, b"")
+        self.assertIn(b"bye", rest)
+        spans = read_spans(self, self.out)
+        self.check_spans(spans)
+        (chat,) = self.chats(spans)
+        self.assert_chat(chat, self.mock.log()[0])
+
+
+# ------------------------------------------------------------------ 15
+
+class TestPlainHTTP(ShimTest):
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(SHIM):
+            raise unittest.SkipTest("no shim at %s (run make)" % SHIM)
+        cls.mock = Mock(tls=False)
+
+    def test_15_plain_http_not_captured(self):
+        for client in ("curl", "urllib"):
+            with self.subTest(client=client):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                body = self.openai_body("Plain HTTP from Lille.")
+                if client == "curl":
+                    argv = self.curl(self.mock.url("/v1/chat/completions"),
+                                     body)
+                else:
+                    argv = self.client(
+                        "call", "urllib",
+                        self.mock.url("/v1/chat/completions"), "",
+                        json.dumps(body))
+                r, spans = self.traced(argv)
+                self.assertEqual(r.json()["id"],
+                                 self.mock.log()[0]["facts"]["id"])
+                self.check_spans(spans)
+                self.assertEqual(len(spans), 1, [s["name"] for s in spans])
+                self.assertTrue(is_process_span(spans[0]))
+                self.assertEqual(self.chats(spans), [])
+
+
+# -------------------------------------------------------------- runner
+
+def main(argv):
+    """Run the suite (or the tests named in argv) and print
+    "integration: N passed, N failed"."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", dest="patterns")
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args(argv)
+    loader = unittest.TestLoader()
+    if args.patterns:
+        loader.testNamePatterns = ["*%s*" % p for p in args.patterns]
+    module = sys.modules[__name__]
+    suite = loader.loadTestsFromNames(args.names, module) if args.names \
+        else loader.loadTestsFromModule(module)
+    print("shim: %s\nagent: %s\npreload: %s" % (SHIM, AGENT, PRELOAD),
+          flush=True)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(
+        suite)
+    failed = set()
+    for test, _ in result.failures + result.errors:
+        test = getattr(test, "test_case", test)
+        failed.add(test.id())
+    failed.update(t.id() for t in result.unexpectedSuccesses)
+    holders = {t for t in failed if " " in t}  # setUpClass errors
+    skipped = {t.id() for t, _ in result.skipped
+               if not hasattr(t, "test_case")} - failed
+    passed = result.testsRun - len(failed - holders) - len(skipped)
+    if skipped:
+        print("integration: %d skipped" % len(skipped))
+    print("integration: %d passed, %d failed" % (max(passed, 0),
+                                                  len(failed)))
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
