@@ -409,7 +409,7 @@ at_llm_choice *at_llm_stream_choice(at_llm_stream *s, long index)
         s->cap = cap;
     }
     memmove(&s->choices[i + 1], &s->choices[i],
-            (s->nchoices - i) * sizeof(*c));
+            (s->nchoices - i) * sizeof(*s->choices));
     s->nchoices++;
     c = &s->choices[i];
     memset(c, 0, sizeof(*c));

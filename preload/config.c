@@ -54,8 +54,10 @@ static void make_output_path(void)
         v = "agenttrace.jsonl";
     if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL) {
         n = strlen(v);
-        if (n >= sizeof(at_cfg.output))
-            n = sizeof(at_cfg.output) - 1;
+        if (n >= sizeof(at_cfg.output)) {
+            at_cfg.output[0] = '\0';   /* refused, as a relative one is */
+            return;
+        }
         memcpy(at_cfg.output, v, n);
         at_cfg.output[n] = '\0';
     } else {

@@ -51,83 +51,120 @@ static int is_interpreter(const char *exe)
 
 /* Credentials in a command line: header arguments such as
  * "Authorization: Bearer sk-..." (curl -H), "--api-key X" options, secret
- * query parameters and bearer tokens.  The secret part becomes REDACTED in
- * place; the string can only get shorter. */
+ * query parameters, bearer tokens and sk- keys.  The scrubbed text is
+ * written to a bounded output; the argument itself is never modified. */
 static const char *const secret_headers[] = {
     "authorization:", "proxy-authorization:", "x-api-key:", "api-key:",
     "x-goog-api-key:", "cookie:", "set-cookie:", NULL};
 static const char *const secret_options[] = {
     "--api-key", "--api_key", "--apikey", "--token", "--password",
-    "--secret", "--key", "--auth", "--user", "-u", "--oauth2-bearer", NULL};
+    "--secret", "--auth-token", "--oauth2-bearer", NULL};
+/* curl's and wget's "-u user:password" */
+static const char *const user_options[] = {"-u", "--user", "--password",
+                                           "--http-password", NULL};
 static const char *const secret_params[] = {
     "key=", "api_key=", "apikey=", "api-key=", "token=", "access_token=",
     "password=", "secret=", "sig=", "signature=", NULL};
+static const char key_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                "OPQRSTUVWXYZ0123456789_-";
 
-static void redact_tail(char *arg, size_t from)
+typedef struct scrub_out {
+    char *p;
+    size_t len, cap;   /* cap counts the terminating NUL */
+} scrub_out;
+
+static void put(scrub_out *o, const char *s, size_t n)
 {
-    strcpy(arg + from, "REDACTED");
+    if (o->len + 1 >= o->cap)
+        return;
+    if (n > o->cap - 1 - o->len)
+        n = o->cap - 1 - o->len;
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
 }
 
-static int redact_arg(char *arg, int after_secret_option)
+static int option_match(const char *arg, const char *const *opts,
+                        size_t *n)
 {
-    size_t i, n;
     int k;
 
-    if (after_secret_option) {
-        redact_tail(arg, 0);
+    for (k = 0; opts[k]; k++) {
+        *n = strlen(opts[k]);
+        if (!strncmp(arg, opts[k], *n) &&
+            (arg[*n] == '\0' || arg[*n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
+/* Append `arg` scrubbed to o.  Returns 1 when the next argument is the
+ * value of a secret option. */
+static int scrub_arg(scrub_out *o, const char *arg, int secret_value, int is_curl)
+{
+    size_t i, n, run = 0;
+    int k;
+
+    if (secret_value) {
+        put(o, "REDACTED", 8);
         return 0;
     }
-    for (k = 0; secret_options[k]; k++) {
-        n = strlen(secret_options[k]);
-        if (!strncmp(arg, secret_options[k], n)) {
-            if (arg[n] == '\0')
-                return 1;       /* the value is the next argument */
-            if (arg[n] == '=') {
-                redact_tail(arg, n + 1);
-                return 0;
-            }
+    if (option_match(arg, secret_options, &n) ||
+        (is_curl && option_match(arg, user_options, &n))) {
+        if (arg[n] == '\0') {
+            put(o, arg, n);
+            return 1;         /* the value is the next argument */
         }
+        put(o, arg, n + 1);
+        put(o, "REDACTED", 8);
+        return 0;
     }
     for (k = 0; secret_headers[k]; k++) {
         n = strlen(secret_headers[k]);
         if (!strncasecmp(arg, secret_headers[k], n)) {
-            redact_tail(arg, n + (arg[n] == ' ' ? 1 : 0));
+            put(o, arg, n);
+            put(o, " REDACTED", 9);
             return 0;
         }
     }
-    for (i = 0; arg[i]; i++) {
+    for (i = 0; arg[i];) {
+        size_t skip = 0;
+
         /* secret query parameters inside URLs */
         if (i == 0 || arg[i - 1] == '?' || arg[i - 1] == '&') {
             for (k = 0; secret_params[k]; k++) {
                 n = strlen(secret_params[k]);
-                if (!strncasecmp(arg + i, secret_params[k], n) &&
-                    strlen(arg + i + n) >= 8) {
-                    size_t e = i + n + strcspn(arg + i + n, "&# ");
-
-                    memmove(arg + i + n + 8, arg + e, strlen(arg + e) + 1);
-                    memcpy(arg + i + n, "REDACTED", 8);
+                if (!strncasecmp(arg + i, secret_params[k], n)) {
+                    skip = n + strcspn(arg + i + n, "&# ");
+                    put(o, arg + i - run, run + n);
+                    put(o, "REDACTED", 8);
                     break;
                 }
             }
         }
-        /* "Bearer <token>" anywhere, and OpenAI/Anthropic-style keys */
-        if (!strncasecmp(arg + i, "bearer ", 7) && strlen(arg + i + 7) > 8) {
-            redact_tail(arg, i + 7);
-            break;
+        /* "Bearer <token>" */
+        if (!skip && !strncasecmp(arg + i, "bearer ", 7) && arg[i + 7]) {
+            put(o, arg + i - run, run + 7);
+            put(o, "REDACTED", 8);
+            return 0;
         }
-        if ((i == 0 || arg[i - 1] == ' ' || arg[i - 1] == '=' ||
-             arg[i - 1] == '"' || arg[i - 1] == '\'') &&
-            !strncmp(arg + i, "sk-", 3) &&
-            strspn(arg + i + 3, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
-                                "OPQRSTUVWXYZ0123456789_-") >= 8) {
-            size_t e = i + 3 + strspn(arg + i + 3,
-                                      "abcdefghijklmnopqrstuvwxyzABCDEFGH"
-                                      "IJKLMNOPQRSTUVWXYZ0123456789_-");
-
-            memmove(arg + i + 8, arg + e, strlen(arg + e) + 1);
-            memcpy(arg + i, "REDACTED", 8);
+        /* OpenAI/Anthropic-style keys: sk-<at least 8 key characters> */
+        if (!skip && !strncmp(arg + i, "sk-", 3) &&
+            (i == 0 || strchr(" =\"':", arg[i - 1])) &&
+            strspn(arg + i + 3, key_chars) >= 8) {
+            skip = 3 + strspn(arg + i + 3, key_chars);
+            put(o, arg + i - run, run);
+            put(o, "REDACTED", 8);
+        }
+        if (skip) {
+            i += skip;
+            run = 0;
+        } else {
+            i++;
+            run++;
         }
     }
+    put(o, arg + i - run, run);
     return 0;
 }
 
@@ -160,22 +197,17 @@ void at_proc_describe(at_proc *p)
         if (raw[i] == '\0')
             argv[argc++] = raw + i + 1;
     {
-        int after = 0;
-        size_t out = 0, k;
+        scrub_out o = {p->cmdline, 0, sizeof(p->cmdline)};
+        int after = 0, is_curl = !strcmp(base_name(argv[0]), "curl") ||
+                                 !strcmp(base_name(argv[0]), "wget");
+        size_t k;
 
+        p->cmdline[0] = '\0';
         for (k = 0; k < argc; k++) {
-            size_t len;
-
-            after = redact_arg((char *)argv[k], after);
-            len = strlen(argv[k]);
-            if (out + len + 2 > sizeof(p->cmdline))
-                break;
             if (k)
-                p->cmdline[out++] = ' ';
-            memcpy(p->cmdline + out, argv[k], len);
-            out += len;
+                put(&o, " ", 1);
+            after = scrub_arg(&o, argv[k], after, is_curl);
         }
-        p->cmdline[out] = '\0';
     }
     copy_str(p->exe, sizeof(p->exe), base_name(argv[0]));
     copy_str(p->service, sizeof(p->service), p->exe);
@@ -275,6 +307,7 @@ int at_span_line(at_buf *out, const at_proc *cp, const at_span *s)
 {
     at_proc *p = (at_proc *)cp;  /* describe() caches into it */
     size_t mark = out->len;
+    int was_truncated = out->truncated;
     char *attrs = NULL;
 
     if (s->attrs) {
@@ -291,9 +324,11 @@ int at_span_line(at_buf *out, const at_proc *cp, const at_span *s)
     at_jw_key(out, "events", 0);
     at_jw_raw(out, "[]}\n");
     free(attrs);
-    if (out->truncated) {
-        out->len = mark;
+    if (out->truncated && !was_truncated) {
+        out->len = mark;     /* roll the partial line back */
         out->truncated = 0;
+        if (out->p)
+            out->p[mark] = '\0';
         return -1;
     }
     return 0;

@@ -153,6 +153,44 @@ def cmd_keepalive(url, ca, n):
     conn.close()
 
 
+MIXED = [("", "openai", False), ("", "openai", True),
+         ("gzip", "openai", False), ("chunked", "openai", False),
+         ("gzip", "openai", True), ("", "anthropic", False),
+         ("deflate", "anthropic", True), ("chunked,delay=5", "openai", False),
+         ("", "openai", False)]
+
+
+def cmd_mixed(base, ca):
+    """One kept-alive connection, exchanges of every framing and encoding
+    in turn (see MIXED), read to their end."""
+    host, port, _ = split(base)
+    conn = http.client.HTTPSConnection(host, port, context=context(ca),
+                                       timeout=30)
+    for i, (opts, provider, stream) in enumerate(MIXED):
+        path = ("/mock/%s" % opts if opts else "") + (
+            "/v1/chat/completions" if provider == "openai" else
+            "/v1/messages")
+        body = {"model": "gpt-4o-mini" if provider == "openai" else
+                "claude-haiku-4-5", "max_tokens": 64,
+                "messages": [{"role": "user",
+                              "content": "mixed exchange %d" % i}]}
+        if stream:
+            body["stream"] = True
+            if provider == "openai":
+                body["stream_options"] = {"include_usage": True}
+        conn.request("POST", path, body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json",
+                              "Accept-Encoding": "gzip, deflate",
+                              "anthropic-version": "2023-06-01"})
+        resp = conn.getresponse()
+        data = resp.read()
+        print(i, resp.status, resp.getheader("Content-Encoding"), len(data),
+              flush=True)
+        if resp.status != 200:
+            sys.exit(1)
+    conn.close()
+
+
 def cmd_threads(url, ca, nthreads, reps):
     host, port, path = split(url)
     ctx = context(ca)
@@ -255,7 +293,7 @@ def cmd_bodyerr(url, ca):
 
 def main(argv):
     cmds = {"call": cmd_call, "keepalive": cmd_keepalive,
-            "threads": cmd_threads, "tree": cmd_tree, "child": cmd_child,
+            "threads": cmd_threads, "mixed": cmd_mixed, "tree": cmd_tree, "child": cmd_child,
             "slow": cmd_slow, "wantread": cmd_wantread,
             "bodyerr": cmd_bodyerr}
     cmds[argv[0]](*argv[1:])

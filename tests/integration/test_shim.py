@@ -111,7 +111,8 @@ def base_env():
 
 
 class Result:
-    def __init__(self, argv, rc, stdout, stderr, path):
+    def __init__(self, argv, rc, stdout, stderr, path, window=None):
+        self.window = window
         self.argv = argv
         self.rc = rc
         self.stdout = stdout
@@ -150,11 +151,13 @@ def run(argv, output=None, traced=True, env=None, cwd=None, timeout=TIMEOUT,
     else:
         e = base_env()
         e.update(env or {})
+    t0 = time.time_ns()
     p = subprocess.run([str(a) for a in argv], env=e, cwd=cwd,
                        stdin=subprocess.DEVNULL if stdin is None else stdin,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
-    return Result(argv, p.returncode, p.stdout, p.stderr, output)
+    return Result(argv, p.returncode, p.stdout, p.stderr, output,
+                  (t0, time.time_ns()))
 
 
 def read_spans(tc, path):
@@ -309,6 +312,7 @@ class ShimTest(unittest.TestCase):
         cls.mock.stop()
 
     def setUp(self):
+        self.window = None
         self.mock.reset()
         self.tmp = tempfile.mkdtemp(prefix="at-test.")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -322,6 +326,7 @@ class ShimTest(unittest.TestCase):
         Returns (Result, spans)."""
         output = output or self.out
         r = run(argv, output=output, **kw)
+        self.window = r.window
         self.check_stderr(r, clean)
         if clean:
             self.assertEqual(r.rc, 0, r.describe())
@@ -382,6 +387,13 @@ class ShimTest(unittest.TestCase):
                     self.assertGreater(s[k], 1.5e18)
                 self.assertLessEqual(s["start_time_unix_nano"],
                                      s["end_time_unix_nano"])
+                if self.window:
+                    # CLOCK_REALTIME, inside the client's lifetime (1 ms
+                    # of slack for clock granularity).
+                    self.assertGreaterEqual(s["start_time_unix_nano"],
+                                            self.window[0] - 1000000)
+                    self.assertLessEqual(s["end_time_unix_nano"],
+                                         self.window[1] + 1000000)
                 st = s["status"]
                 self.assertIsInstance(st, dict)
                 self.assertIn(st.get("code"), ("ok", "unset", "error"))
@@ -655,6 +667,12 @@ class TestCurlOpenAI(ShimTest):
                 self.assertIn(k, a)
         self.assert_chat(chat, entry)
         self.assertEqual(a["gen_ai.provider.name"], "openai")
+        u = r.json()["usage"]
+        self.assertEqual(a.get("gen_ai.usage.cache_read.input_tokens"),
+                         u["prompt_tokens_details"]["cached_tokens"])
+        self.assertEqual(a.get("gen_ai.usage.reasoning.output_tokens"),
+                         u["completion_tokens_details"]["reasoning_tokens"])
+        self.assertNotIn("gen_ai.usage.cache_creation.input_tokens", a)
         self.assertEqual(chat["parent_span_id"], proc["span_id"])
         self.assertEqual(chat["trace_id"], proc["trace_id"])
 
@@ -693,6 +711,26 @@ class TestCurlOpenAI(ShimTest):
                 # before the end.
                 self.assertLess(a["gen_ai.response.time_to_first_chunk"],
                                 dur(chat) - 0.05)
+
+    def test_02b_latency(self):
+        """Durations and time to first chunk measure the exchange."""
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                body = self.openai_body("Slow answer please.", stream=stream)
+                r, spans, (chat,), (entry,) = self.run_chat(self.curl(
+                    self.mock.url("/v1/chat/completions",
+                                  "latency=300,delay=30"), body,
+                    stream=stream))
+                self.assert_chat(chat, entry)
+                self.assertGreaterEqual(dur(chat), 0.3)
+                if stream:
+                    ttfc = chat["attributes"][
+                        "gen_ai.response.time_to_first_chunk"]
+                    self.assertGreaterEqual(ttfc, 0.3)
+                    self.assertLess(ttfc, dur(chat) - 0.1)
 
     def test_16_tool_endpoint_get(self):
         r, spans = self.traced(self.curl(
@@ -747,6 +785,14 @@ class TestAnthropic(ShimTest):
                                           int)
                     self.assertIsInstance(a["gen_ai.usage.output_tokens"],
                                           int)
+                    if not stream:
+                        u = r.json()["usage"]
+                        self.assertEqual(
+                            a.get("gen_ai.usage.cache_read.input_tokens"),
+                            u["cache_read_input_tokens"])
+                        self.assertEqual(a.get(
+                            "gen_ai.usage.cache_creation.input_tokens"),
+                            u["cache_creation_input_tokens"])
                     if tools:
                         calls = calls_of(a["gen_ai.output.messages"])
                         self.assertEqual(len(calls), 1)
@@ -918,9 +964,57 @@ class TestErrors(ShimTest):
                                                      "error_event",
                                                      clean=True)
                 self.assertEqual(entry["facts"].get("error"), etype)
-                self.assert_error_span(chat, etype)
+                sent = [json.loads(line[6:]) for line in
+                        r.text.splitlines() if line.startswith("data: {")]
+                err = [o["error"] for o in sent if "error" in o]
+                self.assertEqual(len(err), 1)
+                self.assert_error_span(chat, etype, err[0]["message"])
                 self.assertEqual(chat["attributes"].get(
                     "http.response.status_code"), 200)
+
+    def test_06e_cut_plain_body(self):
+        """A non-stream body cut in the middle (Content-Length framing)."""
+        for provider in ("openai", "anthropic"):
+            for opts in ("cut", "reset"):
+                with self.subTest(provider=provider, opts=opts):
+                    self.mock.reset()
+                    if os.path.exists(self.out):
+                        os.unlink(self.out)
+                    if provider == "openai":
+                        argv = self.curl(
+                            self.mock.url("/v1/chat/completions", opts),
+                            self.openai_body())
+                    else:
+                        argv = self.curl(self.mock.url("/v1/messages", opts),
+                                         self.anthropic_body(),
+                                         self.ANTHROPIC_HEADERS)
+                    r, spans = self.traced(argv, clean=False)
+                    self.assertNotEqual(r.rc, 0)
+                    self.check_spans(spans)
+                    (chat,) = self.chats(spans)
+                    self.assertEqual(chat["status"]["code"], "error")
+                    self.assertIn(chat["attributes"].get("error.type"),
+                                  ("truncated", "connection_reset")
+                                  if opts == "reset" else ("truncated",))
+                    self.assertEqual(chat["attributes"].get(
+                        "http.response.status_code"), 200)
+
+    def test_06f_client_gives_up(self):
+        """The client times out before the answer: the request is still
+        reported, as a failed span, when the process exits."""
+        argv = self.curl(self.mock.url("/v1/chat/completions",
+                                       "latency=3000"), self.openai_body(),
+                         extra=["--max-time", "1"])
+        r, spans = self.traced(argv, clean=False)
+        self.assertEqual(r.rc, 28)  # curl: operation timed out
+        self.check_spans(spans)
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 1, [s["name"] for s in spans])
+        chat = chats[0]
+        self.assertEqual(chat["name"], "chat gpt-4o-mini")
+        self.assertEqual(chat["status"]["code"], "error")
+        self.assertIn("error.type", chat["attributes"])
+        self.assertNotIn("http.response.status_code", chat["attributes"])
 
 
 # --------------------------------------------------------------- 7, 8
@@ -944,6 +1038,22 @@ class TestConnections(ShimTest):
         for a, b in zip(chats, chats[1:]):
             self.assertLessEqual(a["end_time_unix_nano"],
                                  b["start_time_unix_nano"])
+
+    def test_07b_mixed_framings_one_connection(self):
+        """Every framing and encoding in turn on one connection."""
+        r, spans = self.traced(self.client(
+            "mixed", "https://127.0.0.1:%d" % self.mock.port,
+            self.mock.cert))
+        self.check_spans(spans)
+        log = self.mock.log()
+        chats = sorted(self.chats(spans),
+                       key=lambda s: s["start_time_unix_nano"])
+        self.assertEqual(len(log), len(r.text.splitlines()))
+        self.assertEqual(len(chats), len(log))
+        for i, (chat, entry) in enumerate(zip(chats, log)):
+            with self.subTest(exchange=i, options=entry["options"],
+                              stream=entry["stream"]):
+                self.assert_chat(chat, entry)
 
     def test_08_threads(self):
         nthreads, reps = 16, 3
@@ -1072,6 +1182,7 @@ class TestProcesses(ShimTest):
         argv = self.client("tree", self.mock.url("/v1/chat/completions"),
                            self.mock.cert, PY, CLIENTS)
         r = run(argv, output="t.jsonl", cwd=self.tmp)
+        self.window = r.window
         self.check_stderr(r)
         self.assertEqual(r.rc, 0, r.describe())
         self.assertTrue(os.path.exists(self.out), "no file in the cwd")
@@ -1141,6 +1252,7 @@ class TestProcesses(ShimTest):
                 if os.path.exists(self.out):
                     os.unlink(self.out)
                 r = run(argv, output=self.out)
+                self.window = r.window
                 self.assertEqual(r.rc, code)
                 self.check_stderr(r)
                 spans = read_spans(self, self.out)
@@ -1234,6 +1346,7 @@ class TestHarmless(ShimTest):
                     os.unlink(self.out)
                 plain = run(argv, traced=False)
                 t = run(argv, output=self.out)
+                self.window = t.window
                 self.assertEqual(t.rc, 0, t.describe())
                 self.assertEqual(t.stderr, b"")
                 self.assertEqual(t.stdout, plain.stdout)
@@ -1407,6 +1520,19 @@ class TestConfig(ShimTest):
         self.assertIs(work[0]["attributes"].get("agenttrace.truncated"),
                       True)
         self.assertEqual(work[0]["kind"], "client")
+
+    def test_13f_large_request(self):
+        """A 1.5 MB prompt (curl sends Expect: 100-continue) and its echo,
+        under the default capture limit."""
+        prompt = "Large prompt from Dijon. " + "lorem ipsum " * 130000
+        bodyf = os.path.join(self.tmp, "body.json")
+        with open(bodyf, "w") as f:
+            json.dump(self.openai_body(prompt), f)
+        r, spans, (chat,), (entry,) = self.run_chat(
+            self.curl(self.mock.url("/v1/chat/completions"), "@" + bodyf))
+        self.assertEqual(r.json()["id"], entry["facts"]["id"])
+        self.assert_chat(chat, entry)
+        self.assertNotIn("agenttrace.truncated", chat["attributes"])
 
     def test_13e_agent_name(self):
         r, spans = self.traced(self.chat_argv(),
