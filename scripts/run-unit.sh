@@ -11,8 +11,8 @@ for t in "$@"; do
         # Criterion runs each test in a child process, whose valgrind errors
         # never reach the runner's exit code: read every child's log.
         vgdir=$(mktemp -d)
-        out=$(valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
-            --trace-children=yes --log-file="$vgdir/vg.%p" "$t" --jobs=1 2>&1)
+        out=$(AT_UNDER_VALGRIND=1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+            --trace-children=yes --log-file="$vgdir/vg.%p" "$t" --jobs=2 2>&1)
         rc=$?
         if grep -l -E 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|Invalid (read|write)|uninitialised' \
                 "$vgdir"/vg.* >/dev/null 2>&1; then
