@@ -17,6 +17,10 @@ untraced behaviour; the exit status is then 0 as well.
     clients.py slow URL CA                 call, print done-call, sleep 1 s
     clients.py wantread URL CA             non-blocking SSL read, no data
     clients.py bodyerr URL CA              read a body cut by an RST
+    clients.py fetch CURL-ARGS...          the subset of curl's command line
+                                           the tests use, with curl's exit
+                                           codes (a stand-in where curl
+                                           cannot run, see test_shim.py)
 """
 
 import http.client
@@ -291,11 +295,77 @@ def cmd_bodyerr(url, ca):
         print(err_line(e))
 
 
+def cmd_fetch(*argv):
+    """curl -sS --http1.1 [--max-time S] [--cacert F] [-N] [-H H]...
+    [--data-binary D|@F] URL: the body on stdout, as curl writes it
+    (de-chunked, not decompressed); exit 18 on a partial body, 56 on a
+    reset, 28 on a timeout."""
+    import socket
+    headers, data, url, ca, max_time = [], None, None, None, 300.0
+    it = iter(argv)
+    for a in it:
+        if a in ("-s", "-S", "-sS", "--http1.1", "-N"):
+            continue
+        if a == "--max-time":
+            max_time = float(next(it))
+        elif a == "--cacert":
+            ca = next(it)
+        elif a == "-H":
+            headers.append(next(it).split(":", 1))
+        elif a == "--data-binary":
+            data = next(it)
+            if data.startswith("@"):
+                with open(data[1:], "rb") as f:
+                    data = f.read()
+            else:
+                data = data.encode()
+        elif a.startswith("-"):
+            raise SystemExit("fetch: unsupported option " + a)
+        else:
+            url = a
+    u = urllib.parse.urlsplit(url)
+    path = (u.path or "/") + ("?" + u.query if u.query else "")
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port,
+                                           context=context(ca),
+                                           timeout=max_time)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port,
+                                          timeout=max_time)
+    hdrs = {"User-Agent": "curl/7.88.1", "Accept": "*/*"}
+    if data is not None:
+        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+    for k, v in headers:
+        hdrs[k.strip()] = v.strip()
+    try:
+        conn.request("POST" if data is not None else "GET", path, body=data,
+                     headers=hdrs)
+        resp = conn.getresponse()
+        while True:
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            out(chunk)
+        if resp.length:
+            raise http.client.IncompleteRead(b"")
+    except (socket.timeout, TimeoutError) as e:
+        sys.stderr.write("curl: (28) %s\n" % e)
+        sys.exit(28)
+    except http.client.IncompleteRead as e:
+        sys.stderr.write("curl: (18) %r\n" % e)
+        sys.exit(18)
+    except (ConnectionError, ssl.SSLError, OSError) as e:
+        sys.stderr.write("curl: (56) %s\n" % e)
+        sys.exit(56)
+    conn.close()
+
+
 def main(argv):
     cmds = {"call": cmd_call, "keepalive": cmd_keepalive,
-            "threads": cmd_threads, "mixed": cmd_mixed, "tree": cmd_tree, "child": cmd_child,
+            "threads": cmd_threads, "mixed": cmd_mixed, "tree": cmd_tree,
+            "child": cmd_child,
             "slow": cmd_slow, "wantread": cmd_wantread,
-            "bodyerr": cmd_bodyerr}
+            "bodyerr": cmd_bodyerr, "fetch": cmd_fetch}
     cmds[argv[0]](*argv[1:])
 
 
