@@ -12,7 +12,7 @@ void at_log_impl(const char *fmt, ...)
 {
     char buf[1024];
     int saved = errno;
-    int n = snprintf(buf, sizeof(buf), "agenttrace[%d]: ", (int)getpid());
+    int n = snprintf(buf, sizeof(buf), "agenttrace: [%d] ", (int)getpid());
     va_list ap;
 
     va_start(ap, fmt);

@@ -1,7 +1,7 @@
 /* log.h - diagnostics on stderr, only when AGENTTRACE_DEBUG=1.
  *
  * Any thread.  Formats into a stack buffer and writes it with one write(2)
- * to fd 2, prefixed "agenttrace[pid]: "; errno is preserved.  Never call it
+ * to fd 2, prefixed "agenttrace: [pid] "; errno is preserved.  Never call it
  * from a hook's fast path. */
 #ifndef AT_LOG_H
 #define AT_LOG_H

@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "preload/log.h"
 #include "sink/ids.h"
+#include "sink/salvage.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,22 @@ void at_exch_del(at_exch *e)
     free(e->target);
     at_buf_free(&e->req_body);
     at_buf_free(&e->resp_body);
+    at_buf_free(&e->req_tail);
+    at_buf_free(&e->resp_tail);
     json_decref(e->attrs);
     at_enc_del(e->enc);
     if (e->sse_on)
         at_sse_free(&e->sse);
     at_llm_stream_del(e->stream);
     free(e);
+}
+
+/* Keep body bytes up to the limit, and past it their last bytes. */
+static void keep(at_buf *body, at_buf *tail, const char *p, size_t n)
+{
+    at_buf_append(body, p, n);
+    if (body->truncated)
+        at_salvage_tail(tail, p, n);
 }
 
 static void finish(at_sink *s, at_exch *e)
@@ -226,6 +237,8 @@ static at_exch *request_start(at_sink *s, at_sconn *c,
                   (s->o.capture_content && e->req_json);
     at_buf_init(&e->req_body, s->o.max_body);
     at_buf_init(&e->resp_body, s->o.max_body);
+    at_buf_init(&e->req_tail, 2 * AT_SALVAGE_TAIL);
+    at_buf_init(&e->resp_tail, 2 * AT_SALVAGE_TAIL);
     return e;
 }
 
@@ -251,7 +264,7 @@ static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
         size_t k = n < c->rremain ? n : (size_t)c->rremain;
 
         if (e && e->keep_req)
-            at_buf_append(&e->req_body, p, k);
+            keep(&e->req_body, &e->req_tail, p, k);
         c->rremain -= k;
         if (c->rremain == 0)
             request_done(s, c);
@@ -267,7 +280,7 @@ static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
             return n;
         }
         if (e && e->keep_req)
-            at_buf_append(&e->req_body, p, len);
+            keep(&e->req_body, &e->req_tail, p, len);
         if (rest == AT_H1_NEED_MORE)
             return n;
         request_done(s, c);
@@ -381,7 +394,7 @@ static void body_decoded(void *ud, const char *data, size_t len)
     if (e->sse_on)
         at_sse_feed(&e->sse, data, len, sse_event, s);
     else if (e->keep_resp)
-        at_buf_append(&e->resp_body, data, len);
+        keep(&e->resp_body, &e->resp_tail, data, len);
 }
 
 static void body_raw(at_sink *s, at_exch *e, const char *p, size_t n)

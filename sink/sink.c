@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "preload/log.h"
 #include "sink/ids.h"
+#include "sink/salvage.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -327,6 +328,26 @@ static void tool_close(at_sink *s, at_exch *e, json_t *part)
 
 /* ---- exchanges ---------------------------------------------------------- */
 
+/* A body over the capture limit: decode the facts its two ends hold. */
+static void salvage_decode(at_exch *e, const at_buf *head,
+                           const at_buf *tail, const char *const *keys,
+                           const char *const *tail_keys, int request)
+{
+    json_t *o = at_salvage(head->p, head->len, tail->p, tail->len, keys,
+                           tail_keys);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    if (text) {
+        if (request)
+            at_llm_request_decode(e->route.api, text, strlen(text), e->attrs);
+        else
+            at_llm_response_decode(e->route.api, text, strlen(text),
+                                   e->attrs);
+    }
+    free(text);
+    json_decref(o);
+}
+
 void at_sink_request_done(at_sink *s, at_exch *e)
 {
     if (e->route.api == AT_API_NONE)
@@ -335,8 +356,13 @@ void at_sink_request_done(at_sink *s, at_exch *e)
     if (e->attrs == NULL)
         return;
     if (e->req_body.truncated) {
-        at_log("model request body over AGENTTRACE_MAX_BODY; "
-               "request attributes left out");
+        static const char *const keys[] = {
+            "model", "stream", "max_tokens", "max_completion_tokens",
+            "temperature", "top_p", "seed", "stop", "stop_sequences", NULL};
+
+        at_log("model request body over AGENTTRACE_MAX_BODY; decoding what "
+               "its two ends say");
+        salvage_decode(e, &e->req_body, &e->req_tail, keys, NULL, 1);
     } else if (at_llm_request_decode(e->route.api, e->req_body.p ? e->req_body.p
                                                                  : "",
                                      e->req_body.len, e->attrs) < 0) {
@@ -371,6 +397,12 @@ static void llm_span(at_sink *s, at_exch *e)
             json_object_set_new(
                 a, "gen_ai.response.time_to_first_chunk",
                 json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
+    } else if (e->resp_body.truncated && e->status >= 200 &&
+               e->status < 300 && !e->undecoded) {
+        static const char *const keys[] = {"id", "model", "usage", NULL};
+        static const char *const tail_keys[] = {"usage", NULL};
+
+        salvage_decode(e, &e->resp_body, &e->resp_tail, keys, tail_keys, 0);
     } else if (e->status >= 200 && e->status < 300 && e->resp_body.len &&
                !e->undecoded && !e->error_type) {
         if (at_llm_response_decode(e->route.api, e->resp_body.p,

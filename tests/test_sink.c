@@ -967,3 +967,52 @@ Test(sink, unwritable_output)
     cr_expect_eq(st.writer.last_errno, ENOENT);
     at_sink_del(s);
 }
+
+/* Bodies over the capture limit keep what their two ends say: the model
+ * (even after a huge messages array, as the Python SDK orders keys) and
+ * the usage at the end of the response. */
+Test(sink, max_body_keeps_model_and_usage)
+{
+    harness h;
+    size_t big = 200000, i;
+    char *content = malloc(big + 1);
+    char *rqb, *rsb, *rq, *rs;
+    json_t *s;
+
+    for (i = 0; i < big; i++)
+        content[i] = (char)('a' + i % 26);
+    content[big] = '\0';
+    rqb = fmt("{\"messages\":[{\"role\":\"user\",\"content\":\"%s \\\"model\\\""
+              ": \\\"fake\\\"\"}],\"model\":\"gpt-4o\",\"stream\":false,"
+              "\"temperature\":0.25}", content);
+    rsb = fmt("{\"id\":\"chatcmpl-big\",\"model\":\"gpt-4o-2024-08-06\","
+              "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+              "\"content\":\"%s\"},\"finish_reason\":\"length\"}],"
+              "\"usage\":{\"prompt_tokens\":50000,\"completion_tokens\":"
+              "4096,\"total_tokens\":54096}}", content);
+    rq = openai_request(rqb);
+    rs = json_response(rsb);
+    h_init(&h, 16384, 1, 4096);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    s = span_nth(&h, "chat gpt-4o", 0);
+    cr_assert_not_null(s, "the model survives the cut");
+    cr_expect(json_is_true(attr(s, "agenttrace.truncated")));
+    cr_expect_str_eq(attr_s(s, "gen_ai.request.model"), "gpt-4o");
+    cr_expect_eq(json_real_value(attr(s, "gen_ai.request.temperature")),
+                 0.25);
+    cr_expect_str_eq(attr_s(s, "gen_ai.response.id"), "chatcmpl-big");
+    cr_expect_str_eq(attr_s(s, "gen_ai.response.model"),
+                     "gpt-4o-2024-08-06");
+    cr_expect_eq(attr_i(s, "gen_ai.usage.input_tokens"), 50000);
+    cr_expect_eq(attr_i(s, "gen_ai.usage.output_tokens"), 4096);
+    cr_expect_str_eq(status_code(s), "ok");
+    free(content);
+    free(rqb);
+    free(rsb);
+    free(rq);
+    free(rs);
+    h_free(&h);
+}

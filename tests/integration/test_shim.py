@@ -1583,6 +1583,17 @@ class TestConfig(ShimTest):
         self.assertIs(work[0]["attributes"].get("agenttrace.truncated"),
                       True)
         self.assertEqual(work[0]["kind"], "client")
+        # What the two ends of the cut bodies hold survives the cut.
+        entry = self.mock.log()[-1]
+        a = work[0]["attributes"]
+        self.assertEqual(work[0]["name"], "chat " + entry["request"]["model"])
+        self.assertEqual(a.get("gen_ai.request.model"),
+                         entry["request"]["model"])
+        self.assertEqual(a.get("gen_ai.response.id"), entry["facts"]["id"])
+        self.assertEqual(a.get("gen_ai.usage.input_tokens"),
+                         entry["facts"]["input_tokens"])
+        self.assertEqual(a.get("gen_ai.usage.output_tokens"),
+                         entry["facts"]["output_tokens"])
 
     def test_13f_large_request(self):
         """A 1.5 MB prompt (curl sends Expect: 100-continue) and its echo,
