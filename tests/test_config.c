@@ -319,7 +319,7 @@ Test(config, bad_max_body_logged_when_debugging, .init = cr_redirect_stderr)
         fflush(stderr);
         n = fread(text, 1, sizeof(text) - 1, f);
         text[n] = '\0';
-        cr_assert_not_null(strstr(text, "agenttrace["), "stderr: %s", text);
+        cr_assert_not_null(strstr(text, "agenttrace: ["), "stderr: %s", text);
         cr_assert_not_null(strstr(text, "AGENTTRACE_MAX_BODY=lots"),
                            "stderr: %s", text);
     }
