@@ -4,6 +4,7 @@
 #define AT_HOOKS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct ssl_st SSL;
 
@@ -21,6 +22,15 @@ int __libc_start_main(int (*main)(int, char **, char **), int argc,
                       char **argv, void (*init)(void), void (*fini)(void),
                       void (*rtld_fini)(void), void *stack_end);
 void _exit(int status) __attribute__((noreturn));
+
+/* socket.c: read, write, send, recv, ... have libc's prototypes; these
+ * fortified variants have none in a public header. */
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
+struct sockaddr;
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen,
+                       int flags, struct sockaddr *from,
+                       unsigned int *fromlen);
 void _Exit(int status) __attribute__((noreturn));
 
 #endif

@@ -322,6 +322,11 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             }
             take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
             at_buf_append(h, p, take);
+            if (h->len >= 2 && h->p[0] == 0x16 && h->p[1] == 0x03) {
+                at_sx_ignore(s, c, "TLS (its plaintext is captured above "
+                                   "the socket, if at all)");
+                return;
+            }
             if (looks_like_method(h->p, h->len) == 0) {
                 at_sx_ignore(s, c, "not HTTP/1.x");
                 return;

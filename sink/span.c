@@ -219,7 +219,10 @@ void at_proc_describe(at_proc *p)
                     copy_str(p->service, sizeof(p->service), argv[i + 1]);
                     break;
                 }
-                if (!strcmp(argv[i], "-c"))
+                /* inline code: the interpreter names the service */
+                if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-e") ||
+                    !strcmp(argv[i], "--eval") || !strcmp(argv[i], "-p") ||
+                    !strcmp(argv[i], "--print"))
                     break;
                 continue;
             }

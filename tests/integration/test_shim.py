@@ -560,7 +560,8 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(a.get("http.request.method"), "POST")
         self.assertEqual(a.get("http.response.status_code"),
                          entry["status"])
-        self.assertEqual(a.get("agenttrace.transport"), "openssl")
+        self.assertEqual(a.get("agenttrace.transport"),
+                         "openssl" if self.mock.tls else "socket")
         self.assertEqual(a.get("agenttrace.http.version"), "1.1")
         if entry["stream"]:
             self.assertIs(a.get("gen_ai.request.stream"), True)
@@ -1815,7 +1816,49 @@ s.handle_request()
         self.assertNotIn("gen_ai.output.messages", a)
 
 
+NODE_DIR = HERE / "node"
+NODE_CLIENT = r"""
+// The official openai package, unmodified, against OPENAI_BASE_URL.
+const OpenAI = require("openai");
+const client = new OpenAI({apiKey: "sk-node-SECRET-0123456789",
+                           baseURL: process.env.OPENAI_BASE_URL});
+async function main() {
+  const body = {model: "gpt-4o-mini",
+                messages: [{role: "user", content: process.argv[2]}]};
+  if (process.argv[3] === "stream") {
+    const s = await client.chat.completions.create(
+        {...body, stream: true, stream_options: {include_usage: true}});
+    let text = "";
+    for await (const c of s)
+      if (c.choices.length && c.choices[0].delta.content)
+        text += c.choices[0].delta.content;
+    console.log(text);
+  } else {
+    const r = await client.chat.completions.create(body);
+    console.log(r.choices[0].message.content);
+  }
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def node_openai():
+    """Path of a node_modules with the official openai package, installed
+    from the npm registry on first use (git-ignored); None without node."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return None
+    if not (NODE_DIR / "node_modules" / "openai").exists():
+        NODE_DIR.mkdir(exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit",
+                        "--no-fund", "--prefix", str(NODE_DIR),
+                        "openai@4"], check=True, timeout=300,
+                       stdout=subprocess.DEVNULL)
+    return NODE_DIR
+
+
 class TestPlainHTTP(ShimTest):
+    """Plain HTTP (local model servers, statically linked TLS): captured at
+    the socket layer."""
 
     @classmethod
     def setUpClass(cls):
@@ -1823,28 +1866,78 @@ class TestPlainHTTP(ShimTest):
             raise unittest.SkipTest("no shim at %s (run make)" % SHIM)
         cls.mock = Mock(tls=False)
 
-    def test_15_plain_http_not_captured(self):
-        for client in ("curl", "urllib"):
-            with self.subTest(client=client):
+    def test_15_plain_http_clients(self):
+        cases = [("curl", ""), ("curl", "stream"), ("urllib", ""),
+                 ("urllib", "stream"), ("requests", ""),
+                 ("requests", "stream"), ("httpx", ""), ("httpx", "stream")]
+        for client, stream in cases:
+            with self.subTest(client=client, stream=stream):
                 self.mock.reset()
                 if os.path.exists(self.out):
                     os.unlink(self.out)
-                body = self.openai_body("Plain HTTP from Lille.")
+                body = self.openai_body("Plain HTTP from Lille via %s."
+                                        % client, stream=bool(stream))
+                url = self.mock.url("/v1/chat/completions", "delay=5")
                 if client == "curl":
-                    argv = self.curl(self.mock.url("/v1/chat/completions"),
-                                     body)
+                    argv = self.curl(url, body, stream=bool(stream))
                 else:
-                    argv = self.client(
-                        "call", "urllib",
-                        self.mock.url("/v1/chat/completions"), "",
-                        json.dumps(body))
+                    argv = self.client("call", client, url, "",
+                                       json.dumps(body), stream)
                 r, spans = self.traced(argv)
-                self.assertEqual(r.json()["id"],
-                                 self.mock.log()[0]["facts"]["id"])
                 self.check_spans(spans)
-                self.assertEqual(len(spans), 1, [s["name"] for s in spans])
-                self.assertTrue(is_process_span(spans[0]))
-                self.assertEqual(self.chats(spans), [])
+                chats = self.chats(spans)
+                self.assertEqual(len(chats), 1, [s["name"] for s in spans])
+                entry = self.mock.log()[0]
+                self.assert_chat(chats[0], entry)
+                self.assertTrue(chats[0]["attributes"]["url.full"]
+                                .startswith("http://127.0.0.1:"))
+
+    def test_15b_node_openai_package(self):
+        d = node_openai()
+        if d is None:
+            self.skipTest("node/npm not installed")
+        script = os.path.join(self.tmp, "client.js")
+        with open(script, "w") as f:
+            f.write(NODE_CLIENT)
+        env = {"NODE_PATH": str(d / "node_modules"),
+               "OPENAI_BASE_URL": self.mock.url("/v1", "delay=5")}
+        for stream in ("", "stream"):
+            with self.subTest(stream=stream):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                prompt = "Node says hello%s" % (" (streamed)" if stream
+                                                else "")
+                r, spans = self.traced(["node", script, prompt, stream],
+                                       env=env)
+                entry = self.mock.log()[0]
+                self.assertEqual(r.text.strip(), entry["facts"]
+                                 ["output_text"])
+                self.check_spans(spans)
+                chats = self.chats(spans)
+                self.assertEqual(len(chats), 1, [s["name"] for s in spans])
+                self.assert_chat(chats[0], entry)
+                self.assertNotIn("SECRET", open(self.out).read())
+
+    def test_15c_non_http_tcp_is_left_alone(self):
+        """A TCP peer that speaks first (not HTTP): no span, no harm."""
+        script = r"""
+import socket, sys, threading
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+def serve():
+    c, _ = srv.accept(); c.sendall(b"220 smtp.example ESMTP\r\n")
+    c.recv(100); c.sendall(b"221 bye\r\n"); c.close()
+threading.Thread(target=serve).start()
+s = socket.create_connection(srv.getsockname())
+print(s.recv(100).decode().strip()); s.sendall(b"QUIT\r\n")
+print(s.recv(100).decode().strip())
+"""
+        r, spans = self.traced([PY, "-c", script])
+        self.assertEqual(r.text.split("\n")[:2],
+                         ["220 smtp.example ESMTP", "221 bye"])
+        self.assertEqual(self.chats(spans), [])
+        self.assertEqual([s["name"] for s in spans if not
+                          is_process_span(s)], [])
 
 
 # -------------------------------------------------------------- runner
