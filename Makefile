@@ -46,7 +46,7 @@ $(BUILD)/libatcore.a: $(CORE_OBJ)
 
 $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
-	    -Wl,--version-script=preload/exports.map -Wl,-z,now \
+	    -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
 	    -Wl,-z,nodelete $(SHIM_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a

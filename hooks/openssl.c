@@ -82,6 +82,7 @@ static int slot_of(const at_ssl_fns *f, SSL *ssl)
     i = at_conn_claim((uintptr_t)ssl, &is_new);
     if (i >= 0 && is_new) {
         describe(f, ssl, &info);
+        info.tls = 1;
         at_capture_open(i, AT_TRANSPORT_OPENSSL, &info);
     }
     return i;
@@ -122,9 +123,9 @@ static void ended(SSL *ssl)
     }
 }
 
-#define CAPTURING() \
-    (!at_in_hook && atomic_load_explicit(&at_state, memory_order_relaxed) \
-                        >= AT_IDLE)
+#define CAPTURING()                                                      \
+    (!at_in_hook && !at_in_curl &&                                       \
+     atomic_load_explicit(&at_state, memory_order_relaxed) >= AT_IDLE)
 
 AT_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 {

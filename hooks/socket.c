@@ -101,7 +101,7 @@ static void data(int fd, int dir, const void *buf, ssize_t n, int err)
 {
     int i;
 
-    if (at_in_hook ||
+    if (at_in_hook || at_in_curl ||
         atomic_load_explicit(&at_state, memory_order_relaxed) != AT_RUNNING)
         return;
     at_in_hook = 1;

@@ -47,6 +47,7 @@ typedef struct at_rec_hdr {
 typedef struct at_open_info {
     uint16_t port;      /* peer port, 0 when unknown */
     uint8_t family;     /* AF_INET, AF_INET6 or 0 */
+    uint8_t tls;        /* the bytes are TLS plaintext (https) */
     uint8_t alpn_len;
     char alpn[24];      /* negotiated ALPN protocol, not NUL-terminated */
     char addr[46];      /* peer address as text, "" when unknown */

@@ -28,6 +28,7 @@
 
 _Atomic int at_state = AT_OFF;
 __thread int at_in_hook __attribute__((tls_model("initial-exec")));
+__thread int at_in_curl __attribute__((tls_model("initial-exec")));
 
 static at_ring *ring;
 static _Atomic int sink_wake;      /* futex: 1 = work or exit requested */

@@ -28,6 +28,10 @@ extern _Atomic int at_state;
  * hooked calls pass straight through. */
 extern __thread int at_in_hook __attribute__((tls_model("initial-exec")));
 
+/* Above zero while libcurl runs a transfer on this thread: the libcurl
+ * hooks capture it, so the OpenSSL and socket hooks stay out of the way. */
+extern __thread int at_in_curl __attribute__((tls_model("initial-exec")));
+
 /* at_shim_activate: make the shim AT_RUNNING if it is AT_IDLE.  Returns 1
  * when running (now or already), 0 when capture is off or activation
  * failed.  Host threads; once per process (and once per forked child). */

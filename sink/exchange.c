@@ -207,7 +207,8 @@ static at_exch *request_start(at_sink *s, at_sconn *c,
     e->method[ml] = '\0';
     e->conn = c->id;
     e->transport = c->transport;
-    e->tls = c->transport == AT_TRANSPORT_OPENSSL;
+    e->tls = c->info.tls;
+    e->h2 = c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2);
     host_port(e, c, at_h1_find_header(rq->headers, rq->num_headers,
                                       "host"));
     e->t_req_start = c->head_t0[0];

@@ -21,6 +21,7 @@ typedef struct at_exch {
     char host[256];            /* server.address */
     int port;                  /* server.port */
     int tls;
+    int h2;                    /* the exchange went over HTTP/2 */
     int transport;
     at_llm_route route;        /* route.api != AT_API_NONE: a model call */
     int keep_req, keep_resp;   /* bodies worth buffering */

@@ -165,7 +165,7 @@ static void http_attrs(at_sink *s, at_exch *e, json_t *a)
     set_str(a, "agenttrace.transport",
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
-    set_str(a, "agenttrace.http.version", "1.1");
+    set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
     if (e->undecoded)
         json_object_set_new(a, "agenttrace.undecoded", json_true());
     if (e->req_body.truncated || e->resp_body.truncated ||
@@ -552,7 +552,8 @@ void at_sink_record(at_sink *s, const at_rec_hdr *h, void *payload)
         at_buf_init(&c->head[1], 64u * 1024u);
         c->next = *bucket(s, c->id);
         *bucket(s, c->id) = c;
-        if (c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2))
+        if (c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2) &&
+            c->transport != AT_TRANSPORT_LIBCURL)
             at_sx_ignore(s, c, "HTTP/2 (not decoded yet)");
         return;
     }
