@@ -34,7 +34,8 @@ SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lz -Wl,-Bdynamic \
              -ljansson -ldl -lpthread
 
 .PHONY: all demo test unit asan valgrind integration bench clean deps
-all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent
+all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent \
+     $(BUILD)/curl-gnutls-client
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,6 +58,13 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 $(BUILD)/agenttrace-agent: scripts/example_agent.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl -ljansson
+
+# A test client on Debian's GnuTLS flavour of libcurl (same API, same
+# headers): linked against the library file itself.
+$(BUILD)/curl-gnutls-client: tests/integration/curl_gnutls_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) \
+	    /usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4
 
 deps:
 	@scripts/install-deps.sh

@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcriterion-dev
 zlib1g-dev libcurl4-openssl-dev curl openssl python3 python3-requests
-python3-httpx valgrind"
+python3-httpx valgrind libcurl3-gnutls nghttp2-proxy nodejs npm"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

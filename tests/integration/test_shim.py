@@ -37,6 +37,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -62,6 +63,7 @@ def _abs(p):
 
 SHIM = _abs(os.environ.get("AT_SHIM") or "build/libagenttrace.so")
 AGENT = _abs(os.environ.get("AT_AGENT") or "build/agenttrace-agent")
+GNUTLS_CLIENT = os.path.join(os.path.dirname(AGENT), "curl-gnutls-client")
 
 
 def _preload_extra():
@@ -1820,6 +1822,103 @@ s.handle_request()
         self.assertEqual(a.get("http.response.status_code"), 200)
         self.assertEqual(a.get("gen_ai.request.model"), "gpt-4o-mini")
         self.assertNotIn("gen_ai.output.messages", a)
+
+
+class TestLibcurl(ShimTest):
+    """libcurl programs: captured at the libcurl layer whatever their TLS
+    library (GnuTLS here) and HTTP version (HTTP/2 through nghttpx)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.h2 = None
+        if shutil.which("nghttpx"):
+            # nghttpx: TLS + HTTP/2 (ALPN h2) in front of a plain mock
+            cls.backend = Mock(tls=False)
+            with socket.socket() as sk:
+                sk.bind(("127.0.0.1", 0))
+                cls.h2_port = sk.getsockname()[1]
+            key = os.path.join(os.path.dirname(cls.mock.cert), "key.pem")
+            cls.h2 = subprocess.Popen(
+                ["nghttpx", "--conf=/dev/null",
+                 "-f127.0.0.1,%d" % cls.h2_port,
+                 "-b127.0.0.1,%d" % cls.backend.port, "--workers=1",
+                 "--no-ocsp", key, cls.mock.cert],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", cls.h2_port),
+                                             timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.h2:
+            cls.h2.terminate()
+            cls.h2.wait(timeout=10)
+            cls.backend.stop()
+        super().tearDownClass()
+
+    def test_17_gnutls_client(self):
+        if not os.path.exists(GNUTLS_CLIENT):
+            self.skipTest("no %s (run make)" % GNUTLS_CLIENT)
+        for mode in ("easy", "multi"):
+            with self.subTest(mode=mode):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                body = self.openai_body("GnuTLS via the %s interface" % mode)
+                r, spans = self.traced([GNUTLS_CLIENT, mode, self.mock.url(
+                    "/v1/chat/completions", "gzip,chunked"),
+                    self.mock.cert, json.dumps(body)])
+                entry = self.mock.log()[0]
+                self.assertEqual(r.json()["id"], entry["facts"]["id"])
+                self.check_spans(spans)
+                chats = self.chats(spans)
+                self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+                a = chats[0]["attributes"]
+                self.assertEqual(a["agenttrace.transport"], "libcurl")
+                self.assertEqual(a["gen_ai.response.id"], entry["facts"]["id"])
+                self.assertEqual(a["gen_ai.usage.output_tokens"],
+                                 entry["facts"]["output_tokens"])
+                self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                                 entry["facts"]["output_text"])
+                self.assertNotIn("SECRET", open(self.out).read())
+
+    def test_18_curl_http2(self):
+        if self.h2 is None or not curl_usable():
+            self.skipTest("needs nghttpx and a runnable curl")
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                self.backend.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                body = self.openai_body("Over HTTP/2", stream=stream)
+                url = "https://127.0.0.1:%d/mock/delay=5/v1/chat/completions" \
+                    % self.h2_port
+                argv = ["curl", "-sS", "--cacert", self.mock.cert, "-w",
+                        "\n%{http_version}", url, "-d", json.dumps(body)]
+                if stream:
+                    argv.insert(1, "-N")
+                r, spans = self.traced(argv)
+                self.assertTrue(r.text.endswith("\n2"), r.text[-40:])
+                entry = self.backend.log()[0]
+                self.check_spans(spans)
+                chats = self.chats(spans)
+                self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+                a = chats[0]["attributes"]
+                self.assertEqual(a["agenttrace.http.version"], "2")
+                self.assertEqual(a["agenttrace.transport"], "libcurl")
+                self.assertEqual(a["url.full"], url)
+                f = entry["facts"]
+                self.assertEqual(a["gen_ai.response.id"], f["id"])
+                self.assertEqual(a.get("gen_ai.usage.input_tokens"),
+                                 f["input_tokens"])
+                self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                                 f["output_text"])
+                self.assertEqual(bool(a.get("gen_ai.request.stream")), stream)
 
 
 NODE_DIR = HERE / "node"
