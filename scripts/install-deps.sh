@@ -5,7 +5,8 @@
 set -eu
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcriterion-dev
 zlib1g-dev libcurl4-openssl-dev curl openssl python3 python3-requests
-python3-httpx valgrind libcurl3-gnutls nghttp2-proxy nodejs npm"
+python3-httpx valgrind libcurl3-gnutls nghttp2-proxy nghttp2-client python3-h2
+libnghttp2-dev libbrotli-dev libzstd-dev"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -13,6 +14,10 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# Node and npm: an image may bring its own (with npm inside), which
+# Debian's npm package conflicts with; install Debian's only when absent.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 SUDO=""
