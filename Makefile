@@ -27,10 +27,13 @@ SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-# zlib comes from its PIC static archive with its symbols hidden, so it can
-# never clash with the host's zlib; jansson's archive is not PIC, so it is
-# linked dynamically and used only on the sink thread.
-SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lz -Wl,-Bdynamic \
+# libnghttp2, zlib, brotli (decoder) and zstd come from their PIC static
+# archives with their symbols hidden, so they can never clash with the
+# host's copies; jansson's archive is not PIC, so it is linked dynamically
+# and used only on the sink thread.
+SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lnghttp2 -lz \
+             -lbrotlidec -lbrotlicommon \
+             -lzstd -Wl,-Bdynamic \
              -ljansson -ldl -lpthread
 
 .PHONY: all demo test unit asan valgrind integration bench clean deps
@@ -53,7 +56,8 @@ $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libatcore.a $(LDFLAGS) \
-	    -lcriterion -ljansson -lz -lm
+	    -lcriterion -ljansson -lnghttp2 -lz -lbrotlienc -lbrotlidec \
+	    -lbrotlicommon -lzstd -lm
 
 $(BUILD)/agenttrace-agent: scripts/example_agent.c
 	@mkdir -p $(dir $@)
@@ -96,3 +100,4 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+

@@ -1,6 +1,7 @@
-/* encoding.c - streaming Content-Encoding decoders (gzip, deflate) on zlib.
+/* encoding.c - streaming Content-Encoding decoders: gzip and deflate on
+ * zlib, br on libbrotlidec, zstd on libzstd.
  *
- * Runs on the sink thread only: it allocates (the decoder, zlib's window).
+ * Runs on the sink thread only: it allocates (the decoder, the window).
  * Output goes to the caller's callback in pieces of at most
  * AT_ENC_OUT_CHUNK bytes and stops for good at max_out, so a decompression
  * bomb costs no more than max_out bytes of inflating.
@@ -8,14 +9,20 @@
 #define ZLIB_CONST
 #include "encoding.h"
 
+#include <brotli/decode.h>
 #include <stdlib.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* Size of the output piece inflated at a time. */
 #define AT_ENC_OUT_CHUNK 16384
 
 /* Most input handed to one inflate() call (avail_in is an unsigned int). */
 #define AT_ENC_IN_SLICE (1u << 30)
+
+/* Largest zstd window accepted: 2^23 = 8 MiB, the limit RFC 9659 sets for
+ * "zstd" in HTTP; a frame asking for more is refused as corrupt. */
+#define AT_ENC_ZSTD_WINDOW_LOG 23
 
 struct at_enc {
     at_enc_kind kind;
@@ -28,8 +35,30 @@ struct at_enc {
     unsigned char head[2];  /* deflate: first bytes, held until the */
     size_t head_len;        /* wrapper (zlib, gzip or raw) is known */
     z_stream zs;
+    BrotliDecoderState *br;  /* AT_ENC_BROTLI */
+    ZSTD_DStream *zd;        /* AT_ENC_ZSTD */
     unsigned char out[AT_ENC_OUT_CHUNK];
 };
+
+/* libzstd calls these tracing hooks when they exist: the static archive
+ * refers to them weakly, so an unresolved reference would be looked up in
+ * the host program.  Defined here (hidden, as every symbol of the shim)
+ * and declining to trace, they keep the shim's copy of libzstd from ever
+ * calling into the host. */
+unsigned long long ZSTD_trace_decompress_begin(const void *dctx);
+void ZSTD_trace_decompress_end(unsigned long long ctx, const void *trace);
+
+unsigned long long ZSTD_trace_decompress_begin(const void *dctx)
+{
+    (void)dctx;
+    return 0; /* no tracing: _end is then never called */
+}
+
+void ZSTD_trace_decompress_end(unsigned long long ctx, const void *trace)
+{
+    (void)ctx;
+    (void)trace;
+}
 
 /* is_ows: SP or HTAB. */
 static int is_ows(char c)
@@ -82,6 +111,10 @@ at_enc_kind at_enc_parse(const char *value, size_t len)
             k = AT_ENC_GZIP;
         else if (name_is(value + s, e - s, "deflate"))
             k = AT_ENC_DEFLATE;
+        else if (name_is(value + s, e - s, "br"))
+            k = AT_ENC_BROTLI;
+        else if (name_is(value + s, e - s, "zstd"))
+            k = AT_ENC_ZSTD;
         else
             return AT_ENC_UNKNOWN;
         if (++codings > 1)
@@ -96,13 +129,33 @@ at_enc *at_enc_new(at_enc_kind kind, uint64_t max_out)
     at_enc *d;
 
     if (kind != AT_ENC_IDENTITY && kind != AT_ENC_GZIP &&
-        kind != AT_ENC_DEFLATE)
+        kind != AT_ENC_DEFLATE && kind != AT_ENC_BROTLI &&
+        kind != AT_ENC_ZSTD)
         return NULL;
     d = calloc(1, sizeof(*d));
     if (d == NULL)
         return NULL;
     d->kind = kind;
     d->max_out = max_out;
+    if (kind == AT_ENC_BROTLI) {
+        d->br = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+        if (d->br == NULL) {
+            free(d);
+            return NULL;
+        }
+        return d;
+    }
+    if (kind == AT_ENC_ZSTD) {
+        d->zd = ZSTD_createDStream();
+        if (d->zd == NULL ||
+            ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax,
+                                                AT_ENC_ZSTD_WINDOW_LOG))) {
+            ZSTD_freeDStream(d->zd);
+            free(d);
+            return NULL;
+        }
+        return d;
+    }
     if (kind == AT_ENC_GZIP) {
         /* 32: accept a gzip or a zlib header, as "gzip" is sometimes
          * zlib-wrapped in practice */
@@ -200,6 +253,70 @@ static int deflate_window_bits(const unsigned char h[2])
     return -MAX_WBITS;
 }
 
+/* brotli_input: decode any amount of brotli input until it is used up,
+ * the stream ends (later bytes are ignored), output is cut at max_out, or
+ * the input is found corrupt (sets failed). */
+static void brotli_input(at_enc *d, const unsigned char *in, size_t n,
+                         at_enc_out_cb cb, void *ud)
+{
+    while (!d->failed && !d->finished && !d->truncated) {
+        uint8_t *next_out = d->out;
+        size_t avail_out = sizeof(d->out);
+        BrotliDecoderResult r;
+        size_t have;
+
+        r = BrotliDecoderDecompressStream(d->br, &n, &in, &avail_out,
+                                          &next_out, NULL);
+        have = sizeof(d->out) - avail_out;
+        if (r == BROTLI_DECODER_RESULT_ERROR) {
+            d->failed = 1;
+            return;
+        }
+        if (have > 0 && emit(d, d->out, have, cb, ud))
+            return;
+        if (r == BROTLI_DECODER_RESULT_SUCCESS) {
+            d->finished = 1;
+            return;
+        }
+        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+            return; /* n is 0: all input taken */
+        /* NEEDS_MORE_OUTPUT: go round with an empty buffer */
+    }
+}
+
+/* zstd_input: decode any amount of zstd input (frames one after the
+ * other) until it is used up and flushed, output is cut at max_out, or
+ * the input is found corrupt (sets failed).  `finished` tells whether the
+ * input so far ends with a whole frame. */
+static void zstd_input(at_enc *d, const unsigned char *in, size_t n,
+                       at_enc_out_cb cb, void *ud)
+{
+    ZSTD_inBuffer ib = {in, n, 0};
+
+    while (!d->failed && !d->truncated) {
+        ZSTD_outBuffer ob = {d->out, sizeof(d->out), 0};
+        size_t before = ib.pos;
+        size_t r = ZSTD_decompressStream(d->zd, &ob, &ib);
+
+        if (ZSTD_isError(r)) {
+            d->failed = 1;
+            return;
+        }
+        d->finished = r == 0;
+        if (ob.pos > 0 && emit(d, d->out, ob.pos, cb, ud))
+            return;
+        /* done when the input is used up and nothing more is held back:
+         * a frame ended and was flushed (0; asking again would start the
+         * next frame), or the output buffer was not filled */
+        if (ib.pos == ib.size && (r == 0 || ob.pos < ob.size))
+            return;
+        if (ib.pos == before && ob.pos == 0) { /* no progress: cannot be */
+            d->failed = 1;
+            return;
+        }
+    }
+}
+
 int at_enc_feed(at_enc *d, const char *in, size_t len, at_enc_out_cb cb,
                 void *ud)
 {
@@ -207,11 +324,21 @@ int at_enc_feed(at_enc *d, const char *in, size_t len, at_enc_out_cb cb,
 
     if (d == NULL || d->failed)
         return -1;
-    if (d->truncated || d->finished || len == 0)
+    if (d->truncated || len == 0)
+        return 0;
+    if (d->kind == AT_ENC_ZSTD) { /* a frame may follow a finished one */
+        zstd_input(d, s, len, cb, ud);
+        return d->failed ? -1 : 0;
+    }
+    if (d->finished)
         return 0;
     if (d->kind == AT_ENC_IDENTITY) {
         emit(d, s, len, cb, ud);
         return 0;
+    }
+    if (d->kind == AT_ENC_BROTLI) {
+        brotli_input(d, s, len, cb, ud);
+        return d->failed ? -1 : 0;
     }
     if (!d->started) {
         /* deflate: wait for two bytes to tell zlib-wrapped from raw */
@@ -250,5 +377,8 @@ void at_enc_del(at_enc *d)
         return;
     if (d->started)
         inflateEnd(&d->zs);
+    if (d->br != NULL)
+        BrotliDecoderDestroyInstance(d->br);
+    ZSTD_freeDStream(d->zd); /* NULL is fine */
     free(d);
 }

@@ -10,9 +10,10 @@
  * the caller keeps what it wants.
  *
  * Errors: a malformed frame or a header block that does not decompress
- * makes the direction "failed": at_h2_feed returns -1 then and for every
- * later call, and nothing more is reported for that connection (HPACK
- * state is lost, so decoding further could only be wrong).
+ * makes the connection "failed": at_h2_feed returns -1 then and for every
+ * later call, on either direction (each side's SETTINGS size the other
+ * side's HPACK table), and nothing more is reported for that connection
+ * (HPACK state is lost, so decoding further could only be wrong).
  */
 #ifndef AT_H2_H
 #define AT_H2_H
@@ -38,7 +39,11 @@ typedef struct at_h2_callbacks {
      * is the END_STREAM flag of the HEADERS frame. */
     void (*headers)(void *ud, uint32_t stream, int from_client,
                     const at_h2_field *fields, size_t n, int end_stream);
-    /* DATA payload (padding removed); `end_stream` on the last. */
+    /* DATA payload (padding removed), in pieces as the bytes arrive,
+     * pointing into the buffer given to at_h2_feed; `end_stream` on the
+     * last, which has `n` 0 when no payload byte was left to go with it
+     * (an empty DATA frame, or padding after the last byte).  Never
+     * called with `n` 0 otherwise. */
     void (*data)(void *ud, uint32_t stream, int from_client,
                  const char *p, size_t n, int end_stream);
     /* RST_STREAM from either side, with its error code. */

@@ -1,6 +1,7 @@
 /* llm.c - model API calls: routing a request to its decoder, dispatch to
- * the provider files (openai.c, anthropic.c), provider error bodies, the
- * built-in price table, and the helpers those files share (llm_int.h).
+ * the provider files (openai.c, anthropic.c, responses.c, gemini.c,
+ * ollama.c), provider error bodies, the built-in price table, and the
+ * helpers those files share (llm_int.h).
  *
  * Runs on the sink thread only: it allocates and uses jansson.
  */
@@ -16,14 +17,15 @@
 /* Routing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* A known host (exact name, or a suffix when it starts with '.') and the
- * gen_ai.provider.name its OpenAI-shaped or Messages-shaped API gets. */
+/* A known host (exact name, or a suffix when it starts with '.' or '-')
+ * and the gen_ai.provider.name its APIs get. */
 typedef struct at_llm_host {
     const char *name;
     const char *provider;
 } at_llm_host;
 
-/* Hosts whose provider has a well-known name in the GenAI conventions. */
+/* Hosts whose provider has a well-known name in the GenAI conventions (or
+ * a lowercase name of its own). */
 static const at_llm_host llm_hosts[] = {
     {"api.openai.com", "openai"},
     {"api.anthropic.com", "anthropic"},
@@ -31,10 +33,18 @@ static const at_llm_host llm_hosts[] = {
     {"api.mistral.ai", "mistral_ai"},
     {"api.deepseek.com", "deepseek"},
     {"api.x.ai", "x_ai"},
+    {"openrouter.ai", "openrouter"},
+    {"api.together.xyz", "together_ai"},
+    {"api.together.ai", "together_ai"},
     {"generativelanguage.googleapis.com", "gcp.gemini"},
+    {"aiplatform.googleapis.com", "gcp.vertex_ai"},
+    {"-aiplatform.googleapis.com", "gcp.vertex_ai"},
     {".openai.azure.com", "azure.ai.openai"},
     {".cognitiveservices.azure.com", "azure.ai.openai"},
 };
+
+/* Ollama's port: a host given with it is Ollama's whatever the path. */
+#define OLLAMA_PORT ":11434"
 
 /* ends_with: whether the `n` bytes of `s` end with `suffix`. */
 static int ends_with(const char *s, size_t n, const char *suffix)
@@ -45,19 +55,30 @@ static int ends_with(const char *s, size_t n, const char *suffix)
 }
 
 /* host_provider: the provider of a known host, else NULL.  The host is
- * compared without case, without a trailing dot and without a ":port". */
+ * compared without case, without a trailing dot and without a ":port";
+ * port 11434 is Ollama's. */
 static const char *host_provider(const char *host)
 {
     char h[256];
     size_t n, i;
     const char *colon;
 
-    if (host == NULL || *host == '\0' || *host == '[')
+    if (host == NULL || *host == '\0')
         return NULL;
     n = strlen(host);
+    if (*host == '[') { /* [v6] or [v6]:port */
+        const char *rb = strchr(host, ']');
+
+        if (rb != NULL && strcmp(rb + 1, OLLAMA_PORT) == 0)
+            return "ollama";
+        return NULL;
+    }
     colon = strchr(host, ':');
-    if (colon != NULL && strchr(colon + 1, ':') == NULL)
+    if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+        if (strcmp(colon, OLLAMA_PORT) == 0)
+            return "ollama";
         n = (size_t)(colon - host);
+    }
     if (n == 0 || n >= sizeof(h))
         return NULL;
     for (i = 0; i < n; i++) {
@@ -71,41 +92,235 @@ static const char *host_provider(const char *host)
     for (i = 0; i < sizeof(llm_hosts) / sizeof(llm_hosts[0]); i++) {
         const char *name = llm_hosts[i].name;
 
-        if (name[0] == '.' ? ends_with(h, n, name) && n > strlen(name)
-                           : strcmp(h, name) == 0)
+        if (name[0] == '.' || name[0] == '-'
+                ? ends_with(h, n, name) && n > strlen(name)
+                : strcmp(h, name) == 0)
             return llm_hosts[i].provider;
     }
     return NULL;
 }
 
+/* hexval: the value of a hex digit, or -1. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* url_decode: percent-decode the `n` bytes of `src` into dst[size]
+ * (NUL-terminated, cut to fit but never inside a UTF-8 sequence; a "%"
+ * not followed by two hex digits stays as it is; decoding stops at an
+ * encoded NUL).  With `decode` 0, a plain copy with the same cut.  Returns
+ * the length. */
+static size_t url_decode(char *dst, size_t size, const char *src, size_t n,
+                         int decode)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n && o + 1 < size && src[i] != '\0') {
+        char c = src[i];
+
+        if (decode && c == '%' && i + 2 < n && hexval(src[i + 1]) >= 0 &&
+            hexval(src[i + 2]) >= 0) {
+            c = (char)(hexval(src[i + 1]) * 16 + hexval(src[i + 2]));
+            i += 3;
+            if (c == '\0')
+                break;
+        } else {
+            i++;
+        }
+        dst[o++] = c;
+    }
+    /* never end inside a UTF-8 sequence that the cut split */
+    if (i < n && o > 0) {
+        size_t k = o, need;
+        unsigned char lead;
+
+        while (k > 0 && o - k < 3 &&
+               ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0) {
+            lead = (unsigned char)dst[k - 1];
+            need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            if (o - (k - 1) < need)
+                o = k - 1;
+        }
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* segment_before: the path segment that ends at byte `end` of `p` (its
+ * start in *start).  Returns its length. */
+static size_t segment_before(const char *p, size_t end, size_t *start)
+{
+    size_t b = end;
+
+    while (b > 0 && p[b - 1] != '/')
+        b--;
+    *start = b;
+    return end - b;
+}
+
+/* seg_is: whether p[b .. b+n) is `lit`. */
+static int seg_is(const char *p, size_t b, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(p + b, lit, n) == 0;
+}
+
+/* gemini_route: a Gemini path ".../models/{model}:{method}" (or
+ * "tunedModels/{model}").  Fills api, stream and model; returns 1 when the
+ * path is one. */
+static int gemini_route(const char *p, size_t n, at_llm_route *out)
+{
+    static const struct {
+        const char *method;
+        at_api api;
+        int stream;
+    } methods[] = {
+        {"generateContent", AT_API_GEMINI_GENERATE, 0},
+        {"streamGenerateContent", AT_API_GEMINI_GENERATE, 1},
+        {"embedContent", AT_API_GEMINI_EMBED, 0},
+        {"batchEmbedContents", AT_API_GEMINI_EMBED, 0},
+    };
+    char seg[2 * AT_LLM_MODEL_MAX + 64];
+    size_t b, len, pb, plen, i;
+    char *colon;
+
+    len = segment_before(p, n, &b);
+    if (len == 0 || b < 2)
+        return 0;
+    plen = segment_before(p, b - 1, &pb);
+    if (!seg_is(p, pb, plen, "models") && !seg_is(p, pb, plen, "tunedModels"))
+        return 0;
+    /* the colon may come percent-encoded: decode the segment first */
+    url_decode(seg, sizeof(seg), p + b, len, 1);
+    colon = strrchr(seg, ':');
+    if (colon == NULL || colon == seg)
+        return 0;
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(colon + 1, methods[i].method) != 0)
+            continue;
+        *colon = '\0';
+        url_decode(out->model, sizeof(out->model), seg,
+                   (size_t)(colon - seg), 0);
+        out->api = methods[i].api;
+        out->stream = methods[i].stream;
+        return 1;
+    }
+    return 0;
+}
+
+/* azure_deployment: the {deployment} of an Azure OpenAI path
+ * ".../deployments/{deployment}/<op>" whose <op> starts at `op`, into
+ * model. */
+static void azure_deployment(const char *p, size_t op, char *model,
+                             size_t size)
+{
+    size_t b, len, pb, plen;
+
+    if (op < 2)
+        return;
+    len = segment_before(p, op - 1, &b);
+    if (len == 0 || b < 2)
+        return;
+    plen = segment_before(p, b - 1, &pb);
+    if (seg_is(p, pb, plen, "deployments"))
+        url_decode(model, size, p + b, len, 1);
+}
+
+/* ends_op: whether p[0 .. n) ends with "/" + one of the `k` prefixes
+ * + "/" + `op` ("v1/responses"...) or with "/deployments/{d}/" + `op`
+ * when `deploy` is set.  *op_at gets the offset of `op`. */
+static int ends_op(const char *p, size_t n, const char *op,
+                   const char *const *prefixes, int deploy, size_t *op_at)
+{
+    size_t k = strlen(op), i, b, len, pb, plen;
+
+    if (n < k + 1 || memcmp(p + n - k, op, k) != 0 || p[n - k - 1] != '/')
+        return 0;
+    *op_at = n - k;
+    len = segment_before(p, n - k - 1, &b);
+    for (i = 0; prefixes[i] != NULL; i++)
+        if (seg_is(p, b, len, prefixes[i]))
+            return 1;
+    if (!deploy || len == 0 || b < 2)
+        return 0;
+    plen = segment_before(p, b - 1, &pb);
+    return seg_is(p, pb, plen, "deployments");
+}
+
 int at_llm_route_find(const char *method, const char *host, const char *path,
                       at_llm_route *out)
 {
-    const char *provider;
-    size_t n;
-    at_api api;
+    static const char *const v1[] = {"v1", "openai", NULL};
+    static const char *const v1_only[] = {"v1", NULL};
+    const char *provider, *shape;
+    size_t n, op = 0;
+    at_llm_route r;
 
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
     if (method == NULL || path == NULL || out == NULL)
         return 0;
     if (strcmp(method, "POST") != 0)
         return 0;
+    memset(&r, 0, sizeof(r));
     /* The contract says no query; be lenient anyway (a recorded URL may
      * carry a fragment, as Mistral's "#stream"). */
     n = strcspn(path, "?#");
     if (n > 1 && path[n - 1] == '/')
         n--;
-    if (ends_with(path, n, "/chat/completions"))
-        api = AT_API_OPENAI_CHAT;
-    else if (ends_with(path, n, "/v1/messages"))
-        api = AT_API_ANTHROPIC_MESSAGES;
-    else
+    shape = "openai";
+    r.operation = "chat";
+    if (ends_with(path, n, "/chat/completions")) {
+        r.api = AT_API_OPENAI_CHAT;
+        azure_deployment(path, n - strlen("chat/completions"), r.model,
+                         sizeof(r.model));
+    } else if (ends_with(path, n, "/v1/messages")) {
+        r.api = AT_API_ANTHROPIC_MESSAGES;
+        shape = "anthropic";
+    } else if (ends_op(path, n, "responses", v1, 0, &op)) {
+        r.api = AT_API_OPENAI_RESPONSES;
+    } else if (ends_with(path, n, "/api/chat")) {
+        r.api = AT_API_OLLAMA_CHAT;
+        shape = "ollama";
+    } else if (ends_with(path, n, "/api/generate")) {
+        r.api = AT_API_OLLAMA_GENERATE;
+        r.operation = "text_completion";
+        shape = "ollama";
+    } else if (ends_with(path, n, "/api/embed") ||
+               ends_with(path, n, "/api/embeddings")) {
+        r.api = AT_API_OLLAMA_EMBED;
+        r.operation = "embeddings";
+        shape = "ollama";
+    } else if (ends_op(path, n, "completions", v1_only, 1, &op)) {
+        r.api = AT_API_OPENAI_COMPLETIONS;
+        r.operation = "text_completion";
+        azure_deployment(path, op, r.model, sizeof(r.model));
+    } else if (ends_op(path, n, "embeddings", v1, 1, &op)) {
+        r.api = AT_API_OPENAI_EMBEDDINGS;
+        r.operation = "embeddings";
+        azure_deployment(path, op, r.model, sizeof(r.model));
+    } else if (gemini_route(path, n, &r)) {
+        r.operation = r.api == AT_API_GEMINI_EMBED ? "embeddings"
+                                                   : "generate_content";
+        shape = strstr(path, "/publishers/google/") != NULL &&
+                        (size_t)(strstr(path, "/publishers/google/") -
+                                 path) < n
+                    ? "gcp.vertex_ai"
+                    : "gcp.gemini";
+    } else {
         return 0;
-    provider = host_provider(host);
-    if (provider == NULL)
-        provider = api == AT_API_OPENAI_CHAT ? "openai" : "anthropic";
-    out->api = api;
-    out->provider = provider;
-    out->operation = "chat";
+    }
+    provider = strcmp(shape, "ollama") == 0 ? shape : host_provider(host);
+    r.provider = provider != NULL ? provider : shape;
+    *out = r;
     return 1;
 }
 
@@ -275,11 +490,101 @@ void at_llm_request_params(const json_t *root, json_t *attrs)
         json_object_set_new(attrs, "gen_ai.request.stream", json_true());
 }
 
+void at_llm_set_real(json_t *attrs, const char *key, const json_t *v)
+{
+    if (json_is_number(v))
+        json_object_set_new(attrs, key, json_real(json_number_value(v)));
+}
+
+void at_llm_set_count(json_t *attrs, const char *key, const json_t *v)
+{
+    int64_t n;
+
+    if (at_llm_count(v, &n))
+        json_object_set_new(attrs, key, json_integer((json_int_t)n));
+}
+
+void at_llm_set_int(json_t *attrs, const char *key, const json_t *v)
+{
+    if (json_is_integer(v))
+        json_object_set(attrs, key, (json_t *)v);
+}
+
+void at_llm_set_stop(json_t *attrs, const json_t *v)
+{
+    json_t *a, *s;
+    size_t i;
+
+    if (!json_is_string(v) && !json_is_array(v))
+        return;
+    a = json_array();
+    if (a == NULL)
+        return;
+    if (json_is_string(v))
+        json_array_append(a, (json_t *)v);
+    json_array_foreach(v, i, s) {
+        if (json_is_string(s))
+            json_array_append(a, s);
+    }
+    json_object_set_new(attrs, "gen_ai.request.stop_sequences", a);
+}
+
+int at_llm_add_text(json_t *parts, const char *type, const json_t *v)
+{
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return 0;
+    json_array_append_new(parts, at_llm_part_content(type, (json_t *)v));
+    return 1;
+}
+
+/* b64val: the value of a base64 digit (standard or URL alphabet), or
+ * -1. */
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+void at_llm_embedding_dims(json_t *attrs, const json_t *vec)
+{
+    size_t n = 0, i, len;
+    const char *s;
+
+    if (json_is_array(vec)) {
+        n = json_array_size(vec);
+    } else if (json_is_string(vec)) {
+        /* count the base64 digits: padding and whitespace say nothing;
+         * anything else means it is not base64 */
+        s = json_string_value(vec);
+        len = json_string_length(vec);
+        for (i = 0; i < len; i++) {
+            if (b64val(s[i]) >= 0)
+                n++;
+            else if (s[i] != '=' && s[i] != '\n' && s[i] != '\r')
+                return;
+        }
+        n = n * 6 / 8 / 4;
+    }
+    if (n > 0)
+        json_object_set_new(attrs, "gen_ai.embeddings.dimension.count",
+                            json_integer((json_int_t)n));
+}
+
 void at_llm_usage_init(at_llm_usage *u)
 {
     u->input = u->output = -1;
     u->cache_read = u->cache_creation = u->reasoning = -1;
     u->cache_apart = 0;
+    u->reasoning_apart = 0;
 }
 
 /* sat_add: a + b for non-negative counts, saturating at INT64_MAX. */
@@ -299,14 +604,18 @@ static void set_count(json_t *attrs, const char *key, int64_t v)
 
 void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
 {
-    int64_t in = u->input;
+    int64_t in = u->input, out = u->output;
 
     if (u->cache_apart && in >= 0) {
         in = sat_add(in, u->cache_read);
         in = sat_add(in, u->cache_creation);
     }
+    /* Gemini leaves candidatesTokenCount out when there were none (all
+     * thinking, then MAX_TOKENS): the thoughts are then the output */
+    if (u->reasoning_apart && (out >= 0 || u->reasoning >= 0))
+        out = sat_add(out >= 0 ? out : 0, u->reasoning);
     set_count(attrs, "gen_ai.usage.input_tokens", in);
-    set_count(attrs, "gen_ai.usage.output_tokens", u->output);
+    set_count(attrs, "gen_ai.usage.output_tokens", out);
     set_count(attrs, "gen_ai.usage.cache_read.input_tokens", u->cache_read);
     set_count(attrs, "gen_ai.usage.cache_creation.input_tokens",
               u->cache_creation);
@@ -341,6 +650,8 @@ int at_llm_error_fill(const json_t *root, at_llm_status *st)
         type = at_llm_str(err, "type");
         msg = at_llm_str(err, "message");
         code = json_object_get(err, "code");
+        if (type == NULL || *type == '\0') /* Gemini: "RESOURCE_EXHAUSTED" */
+            type = at_llm_str(err, "status");
         if (type == NULL || *type == '\0') {
             if (json_is_string(code)) {
                 type = json_string_value(code);
@@ -463,48 +774,141 @@ int at_llm_part_append_str(at_llm_part *p, const json_t *str)
                               json_string_length(str));
 }
 
+void at_llm_choice_reason(at_llm_choice *c, const json_t *fr)
+{
+    if (!json_is_string(fr) || json_string_length(fr) == 0)
+        return;
+    free(c->finish_reason);
+    c->finish_reason = NULL;
+    at_llm_keep(&c->finish_reason, fr);
+}
+
+long at_llm_choice_tools(const at_llm_choice *c)
+{
+    size_t i;
+    long n = 0;
+
+    for (i = 0; i < c->nparts; i++)
+        if (c->parts[i].kind == AT_PART_TOOL_CALL)
+            n++;
+    return n;
+}
+
+void at_llm_part_set_text(at_llm_part *p, const char *data, size_t n)
+{
+    at_buf_reset(&p->text);
+    if (n > 0)
+        at_buf_append(&p->text, data, n);
+}
+
+void at_llm_stream_status(at_llm_stream *s, const json_t *root)
+{
+    if (json_object_get(root, "error") != NULL &&
+        !json_is_null(json_object_get(root, "error")))
+        at_llm_error_fill(root, &s->st);
+}
+
 /* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 /* ------------------------------------------------------------------ */
 
-int at_llm_request_decode(at_api api, const char *body, size_t len,
-                          json_t *attrs)
+/* What each API has: a request decoder, a response decoder, a stream
+ * event decoder (NULL: the API does not stream), and whether a response
+ * may be a JSON array. */
+typedef struct at_llm_ops {
+    void (*request)(const json_t *root, json_t *attrs);
+    void (*response)(const json_t *root, json_t *attrs);
+    int (*stream)(at_llm_stream *s, const char *event, size_t event_len,
+                  const char *data, size_t data_len);
+    int array_ok;
+} at_llm_ops;
+
+/* ops_of: the decoders of an API, or NULL for AT_API_NONE and values
+ * outside the enum. */
+static const at_llm_ops *ops_of(at_api api)
 {
+    static const at_llm_ops ops[] = {
+        [AT_API_OPENAI_CHAT] = {at_openai_request, at_openai_response,
+                                at_openai_stream_event, 0},
+        [AT_API_ANTHROPIC_MESSAGES] = {at_anthropic_request,
+                                       at_anthropic_response,
+                                       at_anthropic_stream_event, 0},
+        [AT_API_OPENAI_RESPONSES] = {at_responses_request,
+                                     at_responses_response,
+                                     at_responses_stream_event, 0},
+        [AT_API_OPENAI_COMPLETIONS] = {at_openai_completions_request,
+                                       at_openai_completions_response,
+                                       at_openai_stream_event, 0},
+        [AT_API_OPENAI_EMBEDDINGS] = {at_openai_embeddings_request,
+                                      at_openai_embeddings_response, NULL,
+                                      0},
+        [AT_API_GEMINI_GENERATE] = {at_gemini_request, at_gemini_response,
+                                    at_gemini_stream_event, 1},
+        [AT_API_GEMINI_EMBED] = {at_gemini_embed_request,
+                                 at_gemini_embed_response, NULL, 0},
+        [AT_API_OLLAMA_CHAT] = {at_ollama_request, at_ollama_response,
+                                at_ollama_stream_event, 0},
+        [AT_API_OLLAMA_GENERATE] = {at_ollama_request, at_ollama_response,
+                                    at_ollama_stream_event, 0},
+        [AT_API_OLLAMA_EMBED] = {at_ollama_embed_request,
+                                 at_ollama_embed_response, NULL, 0},
+    };
+
+    if ((int)api <= (int)AT_API_NONE ||
+        (size_t)api >= sizeof(ops) / sizeof(ops[0]))
+        return NULL;
+    return &ops[api];
+}
+
+/* route_facts: what the route itself says: the model its path names (when
+ * the body named none) and a stream the path asks for. */
+static void route_facts(const at_llm_route *route, json_t *attrs)
+{
+    if (route->model[0] != '\0' &&
+        memchr(route->model, '\0', sizeof(route->model)) != NULL &&
+        json_object_get(attrs, "gen_ai.request.model") == NULL)
+        json_object_set_new(attrs, "gen_ai.request.model",
+                            at_llm_stringn(route->model,
+                                           strlen(route->model)));
+    if (route->stream)
+        json_object_set_new(attrs, "gen_ai.request.stream", json_true());
+}
+
+int at_llm_request_decode(const at_llm_route *route, const char *body,
+                          size_t len, json_t *attrs)
+{
+    const at_llm_ops *ops;
     json_t *root;
 
-    if (attrs == NULL || (api != AT_API_OPENAI_CHAT &&
-                          api != AT_API_ANTHROPIC_MESSAGES))
+    if (route == NULL || attrs == NULL ||
+        (ops = ops_of(route->api)) == NULL)
         return -1;
     root = at_llm_parse(body, len);
     if (!json_is_object(root)) {
         json_decref(root);
+        route_facts(route, attrs);
         return -1;
     }
-    if (api == AT_API_OPENAI_CHAT)
-        at_openai_request(root, attrs);
-    else
-        at_anthropic_request(root, attrs);
+    ops->request(root, attrs);
     json_decref(root);
+    route_facts(route, attrs);
     return 0;
 }
 
 int at_llm_response_decode(at_api api, const char *body, size_t len,
                            json_t *attrs)
 {
+    const at_llm_ops *ops = ops_of(api);
     json_t *root;
 
-    if (attrs == NULL || (api != AT_API_OPENAI_CHAT &&
-                          api != AT_API_ANTHROPIC_MESSAGES))
+    if (attrs == NULL || ops == NULL)
         return -1;
     root = at_llm_parse(body, len);
-    if (!json_is_object(root)) {
+    if (!json_is_object(root) && !(ops->array_ok && json_is_array(root))) {
         json_decref(root);
         return -1;
     }
-    if (api == AT_API_OPENAI_CHAT)
-        at_openai_response(root, attrs);
-    else
-        at_anthropic_response(root, attrs);
+    ops->response(root, attrs);
     json_decref(root);
     return 0;
 }
@@ -512,14 +916,20 @@ int at_llm_response_decode(at_api api, const char *body, size_t len,
 int at_llm_error_decode(at_api api, const char *body, size_t len,
                         at_llm_status *st)
 {
-    json_t *root;
+    json_t *root, *el;
     int rc;
 
-    (void)api; /* both shapes are recognised whatever the API */
     if (st == NULL)
         return -1;
     memset(st, 0, sizeof(*st));
     root = at_llm_parse(body, len);
+    /* Gemini's non-SSE stream wraps its error in an array */
+    if ((api == AT_API_GEMINI_GENERATE || api == AT_API_GEMINI_EMBED) &&
+        json_is_array(root) && json_array_size(root) > 0) {
+        el = json_incref(json_array_get(root, 0));
+        json_decref(root);
+        root = el;
+    }
     rc = at_llm_error_fill(root, st);
     json_decref(root);
     if (rc < 0)
@@ -541,20 +951,18 @@ at_llm_stream *at_llm_stream_new(at_api api)
 int at_llm_stream_event(at_llm_stream *s, const char *event,
                         size_t event_len, const char *data, size_t data_len)
 {
+    const at_llm_ops *ops;
+
     if (s == NULL || data == NULL)
         return -1;
-    if (event == NULL)
-        event_len = 0;
-    switch (s->api) {
-    case AT_API_OPENAI_CHAT:
-        return at_openai_stream_event(s, event ? event : "", event_len, data,
-                                      data_len);
-    case AT_API_ANTHROPIC_MESSAGES:
-        return at_anthropic_stream_event(s, event ? event : "", event_len,
-                                         data, data_len);
-    default:
+    ops = ops_of(s->api);
+    if (ops == NULL || ops->stream == NULL)
         return -1;
+    if (event == NULL) {
+        event = "";
+        event_len = 0;
     }
+    return ops->stream(s, event, event_len, data, data_len);
 }
 
 /* part_json: the output part a streamed part becomes.  NULL on allocation
@@ -718,6 +1126,13 @@ static const at_llm_price llm_prices[] = {
     {"o4-mini", 1.10, 0.275, 1.10, 4.40},
     {"gpt-3.5-turbo", 0.50, 0.50, 0.50, 1.50},
     {"gpt-35-turbo", 0.50, 0.50, 0.50, 1.50}, /* Azure's spelling */
+    {"gpt-3.5-turbo-instruct", 1.50, 1.50, 1.50, 2.00}, /* completions */
+    {"davinci-002", 2.00, 2.00, 2.00, 2.00},
+    {"babbage-002", 0.40, 0.40, 0.40, 0.40},
+    /* OpenAI embeddings: input only */
+    {"text-embedding-3-small", 0.02, 0.02, 0.02, 0.00},
+    {"text-embedding-3-large", 0.13, 0.13, 0.13, 0.00},
+    {"text-embedding-ada-002", 0.10, 0.10, 0.10, 0.00},
     /* Anthropic: cache read 0.1 x input, cache write 1.25 x input */
     {"claude-3-haiku", 0.25, 0.03, 0.30, 1.25},
     {"claude-3-5-haiku", 0.80, 0.08, 1.00, 4.00},

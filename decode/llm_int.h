@@ -1,4 +1,5 @@
-/* llm_int.h - private to decode/llm.c, openai.c and anthropic.c: the
+/* llm_int.h - private to decode/llm.c and the provider files (openai.c,
+ * anthropic.c, responses.c, gemini.c, ollama.c): the
  * state of a stream under reassembly, the usage record, and the small JSON
  * helpers the provider decoders share.
  *
@@ -58,7 +59,10 @@ typedef struct at_llm_choice {
 
 /* Token counts as reported; -1 when not reported.  `cache_apart` is set
  * when the provider reports cached input apart from `input` (Anthropic):
- * gen_ai.usage.input_tokens is then the sum of the three. */
+ * gen_ai.usage.input_tokens is then the sum of the three.
+ * `reasoning_apart` is set when the provider reports reasoning apart from
+ * `output` (Gemini's thoughtsTokenCount beside candidatesTokenCount):
+ * gen_ai.usage.output_tokens is then the sum of the two. */
 typedef struct at_llm_usage {
     int64_t input;
     int64_t output;
@@ -66,6 +70,7 @@ typedef struct at_llm_usage {
     int64_t cache_creation;
     int64_t reasoning;
     int cache_apart;
+    int reasoning_apart;
 } at_llm_usage;
 
 /* The stream under reassembly (opaque in llm.h). */
@@ -135,6 +140,47 @@ void at_llm_request_params(const json_t *root, json_t *attrs);
 void at_llm_set_string(json_t *attrs, const char *key, const json_t *obj,
                        const char *member);
 
+/* at_llm_set_real: attrs[key] = v as a real when v is a number. */
+void at_llm_set_real(json_t *attrs, const char *key, const json_t *v);
+
+/* at_llm_set_count: attrs[key] = v when v is a count (at_llm_count). */
+void at_llm_set_count(json_t *attrs, const char *key, const json_t *v);
+
+/* at_llm_set_int: attrs[key] = v when v is an integer (any sign: a
+ * seed). */
+void at_llm_set_int(json_t *attrs, const char *key, const json_t *v);
+
+/* at_llm_set_stop: gen_ai.request.stop_sequences from `v`: a string
+ * becomes a one-element array, an array keeps its strings; anything else
+ * sets nothing. */
+void at_llm_set_stop(json_t *attrs, const json_t *v);
+
+/* at_llm_add_text: append {"type":type,"content":v} to `parts` when v is a
+ * non-empty string.  Returns 1 when appended. */
+int at_llm_add_text(json_t *parts, const char *type, const json_t *v);
+
+/* at_llm_embedding_dims: set gen_ai.embeddings.dimension.count from one
+ * embedding vector: a JSON array (its length), or a base64 string of
+ * little-endian float32 values (decoded length / 4).  Nothing for any
+ * other value or an empty vector. */
+void at_llm_embedding_dims(json_t *attrs, const json_t *vec);
+
+/* at_llm_choice_reason: make `fr` (a non-empty string) the choice's
+ * finish reason, replacing an earlier one.  Anything else changes
+ * nothing. */
+void at_llm_choice_reason(at_llm_choice *c, const json_t *fr);
+
+/* at_llm_choice_tools: how many tool-call parts choice `c` holds. */
+long at_llm_choice_tools(const at_llm_choice *c);
+
+/* at_llm_part_set_text: make the part's text exactly `n` bytes of `p`
+ * (cut at AT_LLM_TEXT_MAX). */
+void at_llm_part_set_text(at_llm_part *p, const char *data, size_t n);
+
+/* at_llm_stream_status: the error an object reports ({"error":...} in any
+ * provider's shape) into s->st; nothing when it reports none. */
+void at_llm_stream_status(at_llm_stream *s, const json_t *root);
+
 /* at_llm_usage_init: all counts "not reported". */
 void at_llm_usage_init(at_llm_usage *u);
 
@@ -171,30 +217,53 @@ int at_llm_part_append(at_llm_part *p, const char *data, size_t n);
  * other value appends nothing and returns 0). */
 int at_llm_part_append_str(at_llm_part *p, const json_t *str);
 
-/* Provider decoders: the root is a JSON object; they fill attrs. */
+/* Provider decoders: the root is a JSON object (a Gemini response may also
+ * be an array); they fill attrs.  Stream event functions return what
+ * at_llm_stream_event returns. */
 
-/* at_openai_request: OpenAI Chat Completions request body. */
+/* openai.c: Chat Completions, legacy Completions and Embeddings. */
 void at_openai_request(const json_t *root, json_t *attrs);
-
-/* at_openai_response: OpenAI Chat Completions response body. */
 void at_openai_response(const json_t *root, json_t *attrs);
-
-/* at_openai_stream_event: one chat.completion.chunk (or [DONE]); the
- * return value is at_llm_stream_event's. */
 int at_openai_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len);
+void at_openai_completions_request(const json_t *root, json_t *attrs);
+void at_openai_completions_response(const json_t *root, json_t *attrs);
+void at_openai_embeddings_request(const json_t *root, json_t *attrs);
+void at_openai_embeddings_response(const json_t *root, json_t *attrs);
 
-/* at_anthropic_request: Anthropic Messages request body. */
+/* anthropic.c: Messages. */
 void at_anthropic_request(const json_t *root, json_t *attrs);
-
-/* at_anthropic_response: Anthropic Messages response body. */
 void at_anthropic_response(const json_t *root, json_t *attrs);
-
-/* at_anthropic_stream_event: one Messages stream event; the return value
- * is at_llm_stream_event's. */
 int at_anthropic_stream_event(at_llm_stream *s, const char *event,
                               size_t event_len, const char *data,
                               size_t data_len);
+
+/* responses.c: OpenAI Responses. */
+void at_responses_request(const json_t *root, json_t *attrs);
+void at_responses_response(const json_t *root, json_t *attrs);
+int at_responses_stream_event(at_llm_stream *s, const char *event,
+                              size_t event_len, const char *data,
+                              size_t data_len);
+
+/* gemini.c: generateContent / streamGenerateContent, embedContent /
+ * batchEmbedContents. */
+void at_gemini_request(const json_t *root, json_t *attrs);
+void at_gemini_response(const json_t *root, json_t *attrs);
+int at_gemini_stream_event(at_llm_stream *s, const char *event,
+                           size_t event_len, const char *data,
+                           size_t data_len);
+void at_gemini_embed_request(const json_t *root, json_t *attrs);
+void at_gemini_embed_response(const json_t *root, json_t *attrs);
+
+/* ollama.c: /api/chat, /api/generate (one function for both: the body
+ * tells them apart), /api/embed and /api/embeddings. */
+void at_ollama_request(const json_t *root, json_t *attrs);
+void at_ollama_response(const json_t *root, json_t *attrs);
+int at_ollama_stream_event(at_llm_stream *s, const char *event,
+                           size_t event_len, const char *data,
+                           size_t data_len);
+void at_ollama_embed_request(const json_t *root, json_t *attrs);
+void at_ollama_embed_response(const json_t *root, json_t *attrs);
 
 #endif

@@ -1,8 +1,9 @@
-/* openai.c - OpenAI Chat Completions: request body, response body and
- * streamed chunks to span attributes.  The same shape serves Azure OpenAI,
- * Groq (stream usage under `x_groq.usage`), Mistral (usage in the last
- * chunk, `p` padding), DeepSeek (`reasoning_content`) and other compatible
- * servers.
+/* openai.c - OpenAI Chat Completions, legacy Completions and Embeddings:
+ * request body, response body and streamed chunks to span attributes.  The
+ * same shapes serve Azure OpenAI, Groq (stream usage under
+ * `x_groq.usage`), Mistral (usage in the last chunk, `p` padding), DeepSeek
+ * (`reasoning_content`) and other compatible servers.  (The Responses API
+ * is responses.c.)
  *
  * Runs on the sink thread only.  Entered through llm.c's dispatch.
  */
@@ -224,37 +225,27 @@ static json_t *tool_definitions(const json_t *root)
     return defs;
 }
 
+/* request_params: the parameters Chat Completions and Completions share:
+ * model, max_tokens (max_completion_tokens preferred), temperature, top_p,
+ * stream, seed, stop. */
+static void request_params(const json_t *root, json_t *attrs)
+{
+    at_llm_request_params(root, attrs);
+    /* max_completion_tokens replaced max_tokens; prefer it when both. */
+    at_llm_set_count(attrs, "gen_ai.request.max_tokens",
+                     json_object_get(root, "max_completion_tokens"));
+    at_llm_set_int(attrs, "gen_ai.request.seed",
+                   json_object_get(root, "seed"));
+    at_llm_set_stop(attrs, json_object_get(root, "stop"));
+}
+
 void at_openai_request(const json_t *root, json_t *attrs)
 {
     const json_t *v;
     json_t *msgs, *m, *defs;
-    int64_t n;
     size_t i;
 
-    at_llm_request_params(root, attrs);
-    /* max_completion_tokens replaced max_tokens; prefer it when both. */
-    if (at_llm_count(json_object_get(root, "max_completion_tokens"), &n))
-        json_object_set_new(attrs, "gen_ai.request.max_tokens",
-                            json_integer((json_int_t)n));
-    v = json_object_get(root, "seed");
-    if (json_is_integer(v))
-        json_object_set(attrs, "gen_ai.request.seed", (json_t *)v);
-    v = json_object_get(root, "stop");
-    if (json_is_string(v)) {
-        json_t *a = json_array();
-
-        json_array_append(a, (json_t *)v);
-        json_object_set_new(attrs, "gen_ai.request.stop_sequences", a);
-    } else if (json_is_array(v)) {
-        json_t *a = json_array();
-        json_t *s;
-
-        json_array_foreach(v, i, s) {
-            if (json_is_string(s))
-                json_array_append(a, s);
-        }
-        json_object_set_new(attrs, "gen_ai.request.stop_sequences", a);
-    }
+    request_params(root, attrs);
     v = json_object_get(root, "messages");
     if (json_is_array(v)) {
         msgs = json_array();
@@ -269,6 +260,54 @@ void at_openai_request(const json_t *root, json_t *attrs)
     defs = tool_definitions(root);
     if (defs != NULL)
         json_object_set_new(attrs, "gen_ai.tool.definitions", defs);
+}
+
+/* text_inputs: one user message whose text parts are the strings of `v`
+ * (a string, or an array of strings; token arrays are left out), set as
+ * gen_ai.input.messages when there is at least one. */
+static void text_inputs(const json_t *v, json_t *attrs)
+{
+    json_t *parts = json_array(), *it;
+    size_t i;
+
+    if (parts == NULL)
+        return;
+    at_llm_add_text(parts, "text", v);
+    json_array_foreach(v, i, it)
+        at_llm_add_text(parts, "text", it);
+    if (json_array_size(parts) == 0) {
+        json_decref(parts);
+        return;
+    }
+    v = json_array();
+    if (v == NULL) {
+        json_decref(parts);
+        return;
+    }
+    json_array_append_new((json_t *)v, at_llm_message("user", parts));
+    json_object_set_new(attrs, "gen_ai.input.messages", (json_t *)v);
+}
+
+void at_openai_completions_request(const json_t *root, json_t *attrs)
+{
+    request_params(root, attrs);
+    text_inputs(json_object_get(root, "prompt"), attrs);
+}
+
+void at_openai_embeddings_request(const json_t *root, json_t *attrs)
+{
+    const json_t *v = json_object_get(root, "encoding_format");
+    json_t *a;
+
+    at_llm_set_string(attrs, "gen_ai.request.model", root, "model");
+    if (json_is_string(v) && json_string_length(v) > 0 &&
+        (a = json_array()) != NULL) {
+        json_array_append(a, (json_t *)v);
+        json_object_set_new(attrs, "gen_ai.request.encoding_formats", a);
+    }
+    at_llm_set_count(attrs, "gen_ai.embeddings.dimension.count",
+                     json_object_get(root, "dimensions"));
+    text_inputs(json_object_get(root, "input"), attrs);
 }
 
 /* read_usage: the counts an OpenAI `usage` object reports, over *u (a
@@ -307,7 +346,8 @@ static int choice_cmp(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* output_message: the output message of one response choice. */
+/* output_message: the output message of one response choice (a Chat
+ * Completions `message`, or a Completions `text`). */
 static json_t *output_message(const json_t *choice)
 {
     const json_t *msg = json_object_get(choice, "message");
@@ -317,6 +357,7 @@ static json_t *output_message(const json_t *choice)
 
     if (parts == NULL)
         return NULL;
+    at_llm_add_text(parts, "text", json_object_get(choice, "text"));
     add_string_part(parts, "reasoning",
                     json_object_get(msg, "reasoning_content"));
     if (json_object_get(msg, "reasoning_content") == NULL)
@@ -386,16 +427,26 @@ void at_openai_response(const json_t *root, json_t *attrs)
         json_decref(reasons);
 }
 
-/* count_tool_parts: how many tool-call parts choice `c` holds. */
-static long count_tool_parts(const at_llm_choice *c)
+void at_openai_completions_response(const json_t *root, json_t *attrs)
 {
-    size_t i;
-    long n = 0;
+    /* the same shape, with `text` in place of `message` */
+    at_openai_response(root, attrs);
+}
 
-    for (i = 0; i < c->nparts; i++)
-        if (c->parts[i].kind == AT_PART_TOOL_CALL)
-            n++;
-    return n;
+void at_openai_embeddings_response(const json_t *root, json_t *attrs)
+{
+    const json_t *data = json_object_get(root, "data");
+    at_llm_usage u;
+
+    at_llm_set_string(attrs, "gen_ai.response.model", root, "model");
+    at_llm_set_string(attrs, "gen_ai.response.id", root, "id");
+    at_llm_usage_init(&u);
+    read_usage(json_object_get(root, "usage"), &u);
+    /* embeddings produce no tokens: a completion count is not output */
+    u.output = -1;
+    at_llm_usage_emit(&u, attrs);
+    at_llm_embedding_dims(attrs, json_object_get(json_array_get(data, 0),
+                                                 "embedding"));
 }
 
 /* find_tool_by_id: the tool-call part of `c` with this id, or NULL. */
@@ -445,7 +496,7 @@ static at_llm_part *stream_tool_part(at_llm_choice *c, const json_t *tc)
         if (p != NULL)
             return p;
         return at_llm_choice_part(c, AT_PART_TOOL_CALL,
-                                  KEY_UNINDEXED_BASE - count_tool_parts(c),
+                                  KEY_UNINDEXED_BASE - at_llm_choice_tools(c),
                                   1);
     }
     p = last_tool(c);
@@ -566,8 +617,7 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
         json_decref(root);
         return -1;
     }
-    if (json_object_get(root, "error") != NULL)
-        at_llm_error_fill(root, &s->st);
+    at_llm_stream_status(s, root);
     at_llm_keep(&s->id, json_object_get(root, "id"));
     at_llm_keep(&s->model, json_object_get(root, "model"));
     read_usage(json_object_get(root, "usage"), &s->usage);
@@ -591,11 +641,16 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
         if (ch == NULL)
             continue;
         out |= stream_delta(ch, json_object_get(c, "delta"));
-        if (json_is_string(fr) && json_string_length(fr) > 0) {
-            free(ch->finish_reason);
-            ch->finish_reason = NULL;
-            at_llm_keep(&ch->finish_reason, fr);
+        /* legacy Completions: the choice's own `text` */
+        if (json_is_string(json_object_get(c, "text")) &&
+            json_string_length(json_object_get(c, "text")) > 0) {
+            at_llm_part *p = at_llm_choice_part(ch, AT_PART_TEXT, KEY_TEXT,
+                                                1);
+
+            if (p != NULL)
+                out |= at_llm_part_append_str(p, json_object_get(c, "text"));
         }
+        at_llm_choice_reason(ch, fr);
     }
     json_decref(root);
     return out;

@@ -78,15 +78,15 @@ static at_exch *queue_pop(at_sconn *c)
 }
 
 /* Media type of a Content-Type value, lowercased, without parameters. */
-static void media_type(const at_h1_header *h, char *out, size_t cap)
+static void media_type(const char *v, size_t vlen, char *out, size_t cap)
 {
     size_t i = 0, j;
 
     out[0] = '\0';
-    if (h == NULL)
+    if (v == NULL)
         return;
-    for (j = 0; j < h->value_len && i + 1 < cap; j++) {
-        char ch = h->value[j];
+    for (j = 0; j < vlen && i + 1 < cap; j++) {
+        char ch = v[j];
 
         if (ch == ';' || ch == ' ' || ch == '\t')
             break;
@@ -114,6 +114,8 @@ void at_sx_ignore(at_sink *s, at_sconn *c, const char *why)
            (unsigned long long)c->id, c->info.sni[0] ? c->info.sni
                                                      : c->info.addr,
            c->info.port, why);
+    if (c->h2)
+        at_h2conn_end(c->h2, "truncated", 0);
     c->mode = AT_MODE_IGNORED;
     s->stats.ignored++;
     if (s->o.advise)
@@ -138,6 +140,8 @@ void at_sx_ignore(at_sink *s, at_sconn *c, const char *why)
 void at_sx_desync(at_sink *s, at_sconn *c)
 {
     s->stats.desyncs++;
+    if (c->h2)
+        at_h2conn_end(c->h2, "truncated", 1);
     if (c->resp)
         c->resp->desync = 1;
     for (at_exch *e = c->qhead; e; e = e->next)
@@ -147,16 +151,13 @@ void at_sx_desync(at_sink *s, at_sconn *c)
 
 /* ---- request side ------------------------------------------------------ */
 
-static void host_port(at_exch *e, const at_sconn *c, const at_h1_header *h)
+static void host_port(at_exch *e, const at_sconn *c, const char *v, size_t n)
 {
-    const char *v;
-    size_t n, hl;
+    size_t hl;
     const char *colon;
 
     e->port = c->info.port ? c->info.port : (e->tls ? 443 : 80);
-    if (h && h->value_len > 0 && h->value_len < sizeof(e->host)) {
-        v = h->value;
-        n = h->value_len;
+    if (v && n > 0 && n < sizeof(e->host)) {
         if (v[0] == '[') {  /* [v6]:port */
             const char *rb = memchr(v, ']', n);
 
@@ -184,34 +185,38 @@ static void host_port(at_exch *e, const at_sconn *c, const at_h1_header *h)
     }
 }
 
-static at_exch *request_start(at_sink *s, at_sconn *c,
-                              const at_h1_request *rq)
+at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
+                        size_t mlen, const char *target, size_t tlen,
+                        const char *host, size_t hostlen, const char *ctype,
+                        size_t ctlen)
 {
     at_exch *e = calloc(1, sizeof(*e));
-    const at_h1_header *ct;
     char path[2048], mt[128];
     size_t pl, ml;
 
     if (e == NULL)
         return NULL;
-    e->target = malloc(rq->target_len + 1);
+    if (target == NULL)
+        tlen = 0;
+    e->target = malloc(tlen + 1);
     if (e->target == NULL) {
         free(e);
         return NULL;
     }
-    memcpy(e->target, rq->target, rq->target_len);
-    e->target[rq->target_len] = '\0';
-    ml = rq->method_len < sizeof(e->method) ? rq->method_len
-                                            : sizeof(e->method) - 1;
-    memcpy(e->method, rq->method, ml);
+    if (tlen)
+        memcpy(e->target, target, tlen);
+    e->target[tlen] = '\0';
+    ml = method == NULL ? 0 : mlen < sizeof(e->method) ? mlen
+                                                       : sizeof(e->method) - 1;
+    if (ml)
+        memcpy(e->method, method, ml);
     e->method[ml] = '\0';
     e->conn = c->id;
     e->transport = c->transport;
     e->tls = c->info.tls;
     e->h2 = c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2);
-    host_port(e, c, at_h1_find_header(rq->headers, rq->num_headers,
-                                      "host"));
-    e->t_req_start = c->head_t0[0];
+    host_port(e, c, host, hostlen);
+    e->t_req_start = s->now;
     e->span_id = at_ids_span();
     e->parent_id = at_sink_current_parent(s);
     /* path without query; absolute-form targets keep only their path */
@@ -231,8 +236,7 @@ static at_exch *request_start(at_sink *s, at_sconn *c,
         path[pl] = '\0';
     }
     at_llm_route_find(e->method, e->host, path, &e->route);
-    ct = at_h1_find_header(rq->headers, rq->num_headers, "content-type");
-    media_type(ct, mt, sizeof(mt));
+    media_type(ctype, ctlen, mt, sizeof(mt));
     e->req_json = is_json_type(mt);
     e->keep_req = e->route.api != AT_API_NONE ||
                   (s->o.capture_content && e->req_json);
@@ -243,6 +247,39 @@ static at_exch *request_start(at_sink *s, at_sconn *c,
     return e;
 }
 
+#define HV(h) ((h) ? (h)->value : NULL), ((h) ? (h)->value_len : 0)
+
+static at_exch *request_start(at_sink *s, at_sconn *c,
+                              const at_h1_request *rq)
+{
+    at_exch *e = at_sx_exch_new(
+        s, c, rq->method, rq->method_len, rq->target, rq->target_len,
+        HV(at_h1_find_header(rq->headers, rq->num_headers, "host")),
+        HV(at_h1_find_header(rq->headers, rq->num_headers, "content-type")));
+
+    if (e)
+        e->t_req_start = c->head_t0[0];
+    return e;
+}
+
+void at_sx_req_body(at_sink *s, at_exch *e, const char *p, size_t n)
+{
+    (void)s;
+    if (e->keep_req)
+        keep(&e->req_body, &e->req_tail, p, n);
+}
+
+void at_sx_req_done(at_sink *s, at_exch *e)
+{
+    e->t_req_end = s->now;
+    at_sink_request_done(s, e);
+}
+
+void at_sx_exch_finish(at_sink *s, at_exch *e)
+{
+    finish(s, e);
+}
+
 static void request_done(at_sink *s, at_sconn *c)
 {
     at_exch *e = c->req;
@@ -251,8 +288,7 @@ static void request_done(at_sink *s, at_sconn *c)
     c->rstate = AT_RS_HEAD;
     if (e == NULL)
         return;
-    e->t_req_end = s->now;
-    at_sink_request_done(s, e);
+    at_sx_req_done(s, e);
     queue_push(c, e);
 }
 
@@ -264,8 +300,8 @@ static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
     if (c->rkind == AT_H1_BODY_LENGTH) {
         size_t k = n < c->rremain ? n : (size_t)c->rremain;
 
-        if (e && e->keep_req)
-            keep(&e->req_body, &e->req_tail, p, k);
+        if (e)
+            at_sx_req_body(s, e, p, k);
         c->rremain -= k;
         if (c->rremain == 0)
             request_done(s, c);
@@ -280,8 +316,8 @@ static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
             at_sx_ignore(s, c, "malformed chunked request body");
             return n;
         }
-        if (e && e->keep_req)
-            keep(&e->req_body, &e->req_tail, p, len);
+        if (e)
+            at_sx_req_body(s, e, p, len);
         if (rest == AT_H1_NEED_MORE)
             return n;
         request_done(s, c);
@@ -302,8 +338,31 @@ static int looks_like_method(const char *p, size_t n)
     return i < 16 ? 2 : 0;   /* 2: can't tell yet */
 }
 
+/* Switch connection `c` to HTTP/2 (ALPN said h2, or the preface came). */
+int at_sx_h2(at_sink *s, at_sconn *c)
+{
+    c->h2 = at_h2conn_new(s, c);
+    if (c->h2 == NULL) {
+        at_sx_ignore(s, c, "out of memory for HTTP/2");
+        return -1;
+    }
+    c->mode = AT_MODE_H2;
+    return 0;
+}
+
+static void h2_feed(at_sink *s, at_sconn *c, int from_client, const char *p,
+                    size_t n)
+{
+    if (at_h2conn_feed(c->h2, from_client, p, n) < 0)
+        at_sx_ignore(s, c, "malformed HTTP/2 (decoding stopped)");
+}
+
 void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
 {
+    if (c->mode == AT_MODE_H2) {
+        h2_feed(s, c, 1, p, n);
+        return;
+    }
     while (n > 0 && c->mode != AT_MODE_IGNORED) {
         if (c->rstate == AT_RS_HEAD) {
             at_h1_header hdrs[MAX_HEADERS];
@@ -313,16 +372,31 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             int r;
             uint64_t len;
 
-            if (h->len == 0) {
-                if (c->mode == AT_MODE_NEW && n >= 4 &&
-                    !memcmp(p, "PRI ", 4)) {
-                    at_sx_ignore(s, c, "HTTP/2 (not decoded yet)");
-                    return;
-                }
+            if (h->len == 0)
                 c->head_t0[0] = s->now;
-            }
             take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
             at_buf_append(h, p, take);
+            if (c->mode == AT_MODE_NEW &&
+                !memcmp(h->p, "PRI ", h->len < 4 ? h->len : 4)) {
+                char first[4];
+                size_t k = h->len;
+
+                if (k < 4)
+                    return;   /* could still be the HTTP/2 preface */
+                /* It is: hand what was gathered to the HTTP/2 decoder. */
+                memcpy(first, h->p, 4);
+                at_buf_reset(h);
+                if (at_sx_h2(s, c) < 0)
+                    return;
+                h2_feed(s, c, 1, first, 4);
+                if (k - take < 4) {
+                    /* the rest of this record, after what the head held */
+                    size_t held = k - take, used = 4 - held;
+
+                    h2_feed(s, c, 1, p + used, n - used);
+                }
+                return;
+            }
             if (h->len >= 2 && h->p[0] == 0x16 && h->p[1] == 0x03) {
                 at_sx_ignore(s, c, "TLS (its plaintext is captured above "
                                    "the socket, if at all)");
@@ -403,7 +477,7 @@ static void body_decoded(void *ud, const char *data, size_t len)
         keep(&e->resp_body, &e->resp_tail, data, len);
 }
 
-static void body_raw(at_sink *s, at_exch *e, const char *p, size_t n)
+void at_sx_resp_body(at_sink *s, at_exch *e, const char *p, size_t n)
 {
     if (n == 0 || (!e->keep_resp && !e->sse_on))
         return;
@@ -427,26 +501,15 @@ static void response_done(at_sink *s, at_sconn *c)
         finish(s, e);
 }
 
-static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
-                           uint64_t body_off)
+void at_sx_resp_begin(at_sink *s, at_exch *e, int status, const char *ctype,
+                      size_t ctlen, const char *cenc, size_t celen)
 {
-    at_exch *e = queue_pop(c);
-    const at_h1_header *ce;
     char mt[128];
-    uint64_t len = 0;
-    size_t rl;
 
-    c->resp = e;
-    e->t_resp_start = c->head_t0[1];
-    e->status = rs->status;
-    rl = rs->reason_len < sizeof(e->reason) ? rs->reason_len
-                                            : sizeof(e->reason) - 1;
-    memcpy(e->reason, rs->reason, rl);
-    e->reason[rl] = '\0';
-    media_type(at_h1_find_header(rs->headers, rs->num_headers,
-                                 "content-type"), mt, sizeof(mt));
+    e->t_resp_start = e->t_resp_start ? e->t_resp_start : s->now;
+    e->status = status;
+    media_type(ctype, ctlen, mt, sizeof(mt));
     e->resp_json = is_json_type(mt);
-    ce = at_h1_find_header(rs->headers, rs->num_headers, "content-encoding");
     if (e->route.api != AT_API_NONE) {
         e->keep_resp = 1;
         if (!strcmp(mt, "text/event-stream") && e->status < 300) {
@@ -459,8 +522,8 @@ static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
     } else {
         e->keep_resp = s->o.capture_content && e->resp_json;
     }
-    if (ce && (e->keep_resp || e->sse_on)) {
-        at_enc_kind k = at_enc_parse(ce->value, ce->value_len);
+    if (cenc && (e->keep_resp || e->sse_on)) {
+        at_enc_kind k = at_enc_parse(cenc, celen);
 
         if (k == AT_ENC_UNKNOWN) {
             e->undecoded = 1;
@@ -470,6 +533,26 @@ static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
                 e->undecoded = 1;
         }
     }
+}
+
+static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
+                           uint64_t body_off)
+{
+    at_exch *e = queue_pop(c);
+    uint64_t len = 0;
+    size_t rl;
+
+    c->resp = e;
+    e->t_resp_start = c->head_t0[1];
+    rl = rs->reason_len < sizeof(e->reason) ? rs->reason_len
+                                            : sizeof(e->reason) - 1;
+    memcpy(e->reason, rs->reason, rl);
+    e->reason[rl] = '\0';
+    at_sx_resp_begin(
+        s, e, rs->status,
+        HV(at_h1_find_header(rs->headers, rs->num_headers, "content-type")),
+        HV(at_h1_find_header(rs->headers, rs->num_headers,
+                             "content-encoding")));
     c->skind = at_h1_response_body(rs, e->method, strlen(e->method), &len);
     c->sremain = len;
     at_h1_chunked_init(&c->schunk);
@@ -515,7 +598,7 @@ static size_t response_body(at_sink *s, at_sconn *c, uint64_t off, char *p,
     if (c->skind == AT_H1_BODY_LENGTH) {
         size_t k = n < c->sremain ? n : (size_t)c->sremain;
 
-        body_raw(s, e, p, k);
+        at_sx_resp_body(s, e, p, k);
         c->sremain -= k;
         if (c->sremain == 0)
             response_done(s, c);
@@ -531,18 +614,22 @@ static size_t response_body(at_sink *s, at_sconn *c, uint64_t off, char *p,
             at_sx_ignore(s, c, "malformed chunked response body");
             return n;
         }
-        body_raw(s, e, p, len);
+        at_sx_resp_body(s, e, p, len);
         if (rest == AT_H1_NEED_MORE)
             return n;
         response_done(s, c);
         return n - (size_t)rest;
     }
-    body_raw(s, e, p, n);  /* until close */
+    at_sx_resp_body(s, e, p, n);  /* until close */
     return n;
 }
 
 void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
 {
+    if (c->mode == AT_MODE_H2) {
+        h2_feed(s, c, 0, p, n);
+        return;
+    }
     while (n > 0 && c->mode != AT_MODE_IGNORED) {
         if (c->sstate == AT_SS_HEAD) {
             at_h1_header hdrs[MAX_HEADERS];
@@ -621,6 +708,8 @@ void at_sx_end(at_sink *s, at_sconn *c, const char *error_type, int closed)
 {
     at_exch *e;
 
+    if (c->h2 && c->mode == AT_MODE_H2)
+        at_h2conn_end(c->h2, error_type, 0);
     if (c->mode != AT_MODE_IGNORED) {
         if (c->resp) {
             if (c->skind == AT_H1_BODY_UNTIL_CLOSE && error_type == NULL &&
@@ -658,6 +747,7 @@ void at_sx_free_conn(at_sconn *c)
 {
     at_exch *e;
 
+    at_h2conn_del(c->h2);
     at_exch_del(c->req);
     at_exch_del(c->resp);
     while ((e = queue_pop(c)) != NULL)

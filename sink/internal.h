@@ -46,7 +46,7 @@ typedef struct at_exch {
     int desync;
 } at_exch;
 
-enum { AT_MODE_NEW = 0, AT_MODE_H1, AT_MODE_IGNORED };
+enum { AT_MODE_NEW = 0, AT_MODE_H1, AT_MODE_H2, AT_MODE_IGNORED };
 enum { AT_RS_HEAD = 0, AT_RS_BODY };
 enum { AT_SS_HEAD = 0, AT_SS_BODY, AT_SS_SKIP };
 
@@ -59,6 +59,7 @@ typedef struct at_sconn {
     at_open_info info;
     int mode;
     int eof;
+    struct at_h2conn *h2;      /* AT_MODE_H2 */
     uint64_t off[2];           /* next expected stream offset per direction */
     at_buf head[2];            /* unfinished message heads */
     uint64_t head_t0[2];       /* time of a head's first byte */
@@ -91,8 +92,11 @@ struct at_sink {
     at_exch *cur_exch;         /* the exchange a decoder callback serves */
 };
 
-/* exchange.c */
+struct at_h2conn;
+
+/* exchange.c: the HTTP/1.1 streams of a connection */
 void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n);
+int at_sx_h2(at_sink *s, at_sconn *c);
 void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n);
 void at_sx_skipped(at_sink *s, at_sconn *c, uint64_t off);
 void at_sx_end(at_sink *s, at_sconn *c, const char *error_type, int closed);
@@ -100,6 +104,30 @@ void at_sx_ignore(at_sink *s, at_sconn *c, const char *why);
 void at_sx_desync(at_sink *s, at_sconn *c);
 void at_sx_free_conn(at_sconn *c);
 void at_exch_del(at_exch *e);
+
+/* exchange.c: one exchange, whatever the HTTP version.  at_sx_exch_new
+ * starts one at the current record's time from the request's method,
+ * target, Host/:authority and Content-Type (each may be NULL); the body
+ * functions feed the request and (transfer-decoded) response bodies;
+ * at_sx_resp_begin sets up the response's decoding from its status and
+ * headers; at_sx_exch_finish writes the span and frees the exchange. */
+at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
+                        size_t mlen, const char *target, size_t tlen,
+                        const char *host, size_t hostlen, const char *ctype,
+                        size_t ctlen);
+void at_sx_req_body(at_sink *s, at_exch *e, const char *p, size_t n);
+void at_sx_req_done(at_sink *s, at_exch *e);
+void at_sx_resp_begin(at_sink *s, at_exch *e, int status, const char *ctype,
+                      size_t ctlen, const char *cenc, size_t celen);
+void at_sx_resp_body(at_sink *s, at_exch *e, const char *p, size_t n);
+void at_sx_exch_finish(at_sink *s, at_exch *e);
+
+/* h2conn.c: an HTTP/2 connection's streams */
+struct at_h2conn *at_h2conn_new(at_sink *s, at_sconn *c);
+int at_h2conn_feed(struct at_h2conn *h, int from_client, const char *p,
+                   size_t n);
+void at_h2conn_end(struct at_h2conn *h, const char *error_type, int desync);
+void at_h2conn_del(struct at_h2conn *h);
 
 /* sink.c: an exchange's request is complete / the exchange is complete */
 void at_sink_request_done(at_sink *s, at_exch *e);

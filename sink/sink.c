@@ -166,7 +166,7 @@ static void http_attrs(at_sink *s, at_exch *e, json_t *a)
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
     set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
-    if (e->undecoded)
+    if (e->undecoded || e->enc_failed)
         json_object_set_new(a, "agenttrace.undecoded", json_true());
     if (e->req_body.truncated || e->resp_body.truncated ||
         (e->enc && at_enc_truncated(e->enc)) ||
@@ -339,7 +339,7 @@ static void salvage_decode(at_exch *e, const at_buf *head,
 
     if (text) {
         if (request)
-            at_llm_request_decode(e->route.api, text, strlen(text), e->attrs);
+            at_llm_request_decode(&e->route, text, strlen(text), e->attrs);
         else
             at_llm_response_decode(e->route.api, text, strlen(text),
                                    e->attrs);
@@ -363,8 +363,8 @@ void at_sink_request_done(at_sink *s, at_exch *e)
         at_log("model request body over AGENTTRACE_MAX_BODY; decoding what "
                "its two ends say");
         salvage_decode(e, &e->req_body, &e->req_tail, keys, NULL, 1);
-    } else if (at_llm_request_decode(e->route.api, e->req_body.p ? e->req_body.p
-                                                                 : "",
+    } else if (at_llm_request_decode(&e->route, e->req_body.p ? e->req_body.p
+                                                              : "",
                                      e->req_body.len, e->attrs) < 0) {
         at_log("model request body to %s%s is not a JSON object", e->host,
                e->target);
@@ -552,9 +552,10 @@ void at_sink_record(at_sink *s, const at_rec_hdr *h, void *payload)
         at_buf_init(&c->head[1], 64u * 1024u);
         c->next = *bucket(s, c->id);
         *bucket(s, c->id) = c;
+        /* libcurl's HTTP/2 arrives re-framed as HTTP/1.1 (hooks/curl.c) */
         if (c->info.alpn_len == 2 && !memcmp(c->info.alpn, "h2", 2) &&
             c->transport != AT_TRANSPORT_LIBCURL)
-            at_sx_ignore(s, c, "HTTP/2 (not decoded yet)");
+            at_sx_h2(s, c);
         return;
     }
     c = conn_get(s, h->conn);

@@ -10,6 +10,10 @@
 
 #include "decode/llm.h"
 
+/* AT_ROUTE: a route of API `a` whose path names no model and asks for no
+ * stream, as at_llm_request_decode takes it. */
+#define AT_ROUTE(a) (&(const at_llm_route){.api = (a)})
+
 /* finish: finish a stream into a new attrs object and free it. */
 static json_t *finish(at_llm_stream *s, at_llm_status *st)
 {

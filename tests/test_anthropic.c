@@ -13,6 +13,9 @@
 #include "decode/llm.h"
 #include "llm_expect.h"
 
+/* The route the request decoder gets. */
+#define R_MSG AT_ROUTE(AT_API_ANTHROPIC_MESSAGES)
+
 /* A body or event text as a Criterion parameter (Criterion runs each
  * parameter in a new process image: parameters hold their strings). */
 struct body {
@@ -24,7 +27,7 @@ static json_t *req(const char *body)
 {
     json_t *a = json_object();
 
-    cr_assert_eq(at_llm_request_decode(AT_API_ANTHROPIC_MESSAGES, body,
+    cr_assert_eq(at_llm_request_decode(R_MSG, body,
                                        strlen(body), a),
                  0);
     return a;
@@ -183,7 +186,7 @@ ParameterizedTest(struct body *b, anthropic_request, wrong_types)
     json_t *a = json_object();
     char *dump;
 
-    cr_expect_eq(at_llm_request_decode(AT_API_ANTHROPIC_MESSAGES, b->s,
+    cr_expect_eq(at_llm_request_decode(R_MSG, b->s,
                                        strlen(b->s), a),
                  0);
     expect_absent(a, "gen_ai.request.model");
@@ -209,7 +212,7 @@ ParameterizedTest(struct body *b, anthropic_request, not_an_object)
 {
     json_t *a = json_object();
 
-    cr_expect_eq(at_llm_request_decode(AT_API_ANTHROPIC_MESSAGES, b->s,
+    cr_expect_eq(at_llm_request_decode(R_MSG, b->s,
                                        strlen(b->s), a),
                  -1);
     cr_expect_eq(at_llm_response_decode(AT_API_ANTHROPIC_MESSAGES, b->s,

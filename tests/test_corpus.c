@@ -1,12 +1,15 @@
 /* test_corpus.c - decode the recorded real exchanges of ../shared/corpus
- * (Chat Completions and Messages only) with decode/llm.h and compare what
- * comes out with each recording's expected.json; then decode the flat
- * recordings of ../shared/corpus/wire and check the facts they show.
+ * (every API decode/llm.h knows: Chat Completions, Messages, Responses,
+ * legacy Completions, Embeddings, Gemini, Ollama; not Cohere nor Bedrock)
+ * with decode/llm.h and compare what comes out with each recording's
+ * expected.json; then decode the flat recordings of ../shared/corpus/wire
+ * and check the facts they show.
  *
  * Runs as a Criterion test program, with the repository root as the
  * working directory.  Gzip bodies are inflated here with zlib, and SSE
  * bodies are cut into events here (blank-line separated, "event:" and
- * "data:" fields), so that only the provider decoders are under test.
+ * "data:" fields), so that only the provider decoders are under test;
+ * NDJSON bodies go through decode/ndjson.c, whole and byte by byte.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -20,6 +23,7 @@
 #include <zlib.h>
 
 #include "decode/llm.h"
+#include "decode/ndjson.h"
 
 #define CORPUS "../shared/corpus"
 
@@ -214,6 +218,50 @@ static struct feed_result feed_sse(at_llm_stream *s, const char *body,
     return r;
 }
 
+/* ndjson_line: the at_ndjson_cb of feed_ndjson: one line to the
+ * stream. */
+static void ndjson_line(void *ud, const char *line, size_t len)
+{
+    void **ctx = ud;
+    at_llm_stream *s = ctx[0];
+    struct feed_result *r = ctx[1];
+    int rc = at_llm_stream_event(s, "", 0, line, len);
+
+    r->events++;
+    if (rc == 1) {
+        r->output++;
+        if (r->first == 0)
+            r->first = r->events;
+    } else if (rc < 0) {
+        r->failed++;
+    }
+}
+
+/* feed_ndjson: cut an NDJSON body into lines with decode/ndjson.c, in
+ * pieces of `step` bytes (0: whole), and feed them to the stream. */
+static struct feed_result feed_ndjson(at_llm_stream *s, const char *body,
+                                      size_t len, size_t step)
+{
+    struct feed_result r = {0, 0, 0, 0};
+    void *ctx[2] = {s, &r};
+    at_ndjson nd;
+    size_t i;
+
+    at_ndjson_init(&nd, 1 << 20);
+    if (step == 0)
+        step = len ? len : 1;
+    for (i = 0; i < len; i += step)
+        cr_assert_eq(at_ndjson_feed(&nd, body + i,
+                                    len - i < step ? len - i : step,
+                                    ndjson_line, ctx),
+                     0);
+    at_ndjson_finish(&nd, ndjson_line, ctx);
+    cr_expect_eq(nd.oversized, 0);
+    cr_expect_eq(nd.lines, (unsigned long)r.events);
+    at_ndjson_free(&nd);
+    return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading the decoded attributes back                                 */
 /* ------------------------------------------------------------------ */
@@ -318,7 +366,7 @@ struct folder {
     char name[64];
 };
 
-/* Every Chat Completions and Messages recording of the corpus.  The test
+/* Every recording of the corpus whose API llm.h decodes.  The test
  * corpus.covers_every_folder fails when a new one is not listed here. */
 static struct folder folders[] = {
     {"anthropic/messages_basic"},
@@ -330,10 +378,16 @@ static struct folder folders[] = {
     {"anthropic/messages_tool_use"},
     {"anthropic/messages_tool_use_streaming"},
     {"azure_openai/chat_streaming_content_filter"},
+    {"gemini/generate_content"},
     {"groq/chat"},
     {"groq/chat_streaming"},
     {"mistral/chat"},
     {"mistral/chat_streaming"},
+    {"ollama/chat"},
+    {"ollama/chat_streaming"},
+    {"ollama/chat_tool_result_followup"},
+    {"ollama/generate"},
+    {"ollama/generate_streaming"},
     {"openai/chat_basic_2024"},
     {"openai/chat_basic_2026"},
     {"openai/chat_reasoning_gpt5"},
@@ -341,21 +395,55 @@ static struct folder folders[] = {
     {"openai/chat_tool_calls"},
     {"openai/chat_tool_calls_streaming"},
     {"openai/chat_tool_result_followup"},
+    {"openai/completion_legacy"},
+    {"openai/embeddings_base64"},
+    {"openai/responses_basic_2025"},
+    {"openai/responses_basic_2026"},
+    {"openai/responses_function_calls"},
+    {"openai/responses_streaming"},
 };
 
 #define NFOLDERS (sizeof(folders) / sizeof(folders[0]))
 
+/* The expected.json "api" values llm.h decodes, and their at_api. */
+static const struct {
+    const char *name;
+    at_api api;
+} our_apis[] = {
+    {"openai.chat_completions", AT_API_OPENAI_CHAT},
+    {"anthropic.messages", AT_API_ANTHROPIC_MESSAGES},
+    {"openai.responses", AT_API_OPENAI_RESPONSES},
+    {"openai.completions", AT_API_OPENAI_COMPLETIONS},
+    {"openai.embeddings", AT_API_OPENAI_EMBEDDINGS},
+    {"gemini.generateContent", AT_API_GEMINI_GENERATE},
+    {"ollama.chat", AT_API_OLLAMA_CHAT},
+    {"ollama.generate", AT_API_OLLAMA_GENERATE},
+};
+
+/* api_of: the at_api of an expected.json "api", AT_API_NONE when llm.h
+ * does not decode it (Cohere, Bedrock). */
+static at_api api_of(const char *api)
+{
+    size_t i;
+
+    for (i = 0; api != NULL && i < sizeof(our_apis) / sizeof(our_apis[0]);
+         i++)
+        if (strcmp(api, our_apis[i].name) == 0)
+            return our_apis[i].api;
+    return AT_API_NONE;
+}
+
 /* is_our_api: whether an expected.json "api" is decoded by llm.h. */
 static int is_our_api(const char *api)
 {
-    return api != NULL && (strcmp(api, "openai.chat_completions") == 0 ||
-                           strcmp(api, "anthropic.messages") == 0);
+    return api_of(api) != AT_API_NONE;
 }
 
 Test(corpus, covers_every_folder)
 {
     static const char *providers[] = {"openai", "anthropic", "azure_openai",
-                                      "groq", "mistral"};
+                                      "groq", "mistral", "gemini", "ollama",
+                                      "cohere", "bedrock"};
     size_t i, j, found = 0;
 
     for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
@@ -409,7 +497,7 @@ ParameterizedTest(struct folder *f, corpus, folder)
     size_t blen, rlen;
     at_llm_route route;
     at_llm_status st;
-    int streamed;
+    int streamed, ndjson;
 
     snprintf(path, sizeof(path), CORPUS "/%s/expected.json", f->name);
     exp = load_json(path);
@@ -434,17 +522,15 @@ ParameterizedTest(struct folder *f, corpus, folder)
                      json_string_value(json_object_get(exp, "operation")),
                      "%s: operation", f->name);
     cr_expect_eq(route.api,
-                 strcmp(json_string_value(json_object_get(exp, "api")),
-                        "anthropic.messages") == 0
-                     ? AT_API_ANTHROPIC_MESSAGES
-                     : AT_API_OPENAI_CHAT);
+                 api_of(json_string_value(json_object_get(exp, "api"))),
+                 "%s: api %d", f->name, (int)route.api);
 
     /* request */
     attrs = json_object();
     snprintf(path, sizeof(path), CORPUS "/%s/request.body", f->name);
     body = read_all(path, &blen);
     cr_assert_not_null(body, "%s", path);
-    cr_assert_eq(at_llm_request_decode(route.api, body, blen, attrs), 0,
+    cr_assert_eq(at_llm_request_decode(&route, body, blen, attrs), 0,
                  "%s: request not decoded", f->name);
     free(body);
     expect_same(f->name, attrs, "gen_ai.request.model", exp,
@@ -471,8 +557,10 @@ ParameterizedTest(struct folder *f, corpus, folder)
         rlen = n;
     }
     ctype = header(json_object_get(rs, "headers"), "Content-Type");
-    streamed = ctype != NULL &&
-               strncasecmp(ctype, "text/event-stream", 17) == 0;
+    ndjson = ctype != NULL &&
+             strncasecmp(ctype, "application/x-ndjson", 20) == 0;
+    streamed = ndjson || (ctype != NULL &&
+                          strncasecmp(ctype, "text/event-stream", 17) == 0);
     cr_expect_eq(streamed,
                  json_is_true(json_object_get(exp, "streamed")),
                  "%s: streamed", f->name);
@@ -487,7 +575,7 @@ ParameterizedTest(struct folder *f, corpus, folder)
         int has_stop = 0;
 
         cr_assert_not_null(s);
-        r = feed_sse(s, resp, rlen);
+        r = ndjson ? feed_ndjson(s, resp, rlen, 0) : feed_sse(s, resp, rlen);
         at_llm_stream_finish(s, attrs, &st);
         at_llm_stream_del(s);
         cr_expect_eq(r.events,
@@ -495,13 +583,35 @@ ParameterizedTest(struct folder *f, corpus, folder)
                      "%s: %d events", f->name, r.events);
         cr_expect_eq(r.failed, 0, "%s: %d events failed", f->name,
                      r.failed);
+        /* the end markers: [DONE], message_stop, response.completed,
+         * Ollama's done:true line */
         json_array_foreach(types, i, t)
-            has_stop |= strcmp(json_string_value(t), "message_stop") == 0;
+            has_stop |= strcmp(json_string_value(t), "message_stop") == 0 ||
+                        strcmp(json_string_value(t), "response.completed") ==
+                            0;
         cr_expect_eq(st.done,
                      json_is_true(json_object_get(sx, "done_marker")) ||
-                         has_stop,
+                         has_stop || ndjson,
                      "%s: done flag", f->name);
         cr_expect_gt(r.output, 0, "%s: no event carried output", f->name);
+        if (ndjson) { /* the same, fed one byte at a time */
+            json_t *b = json_object();
+            at_llm_status st2;
+
+            s = at_llm_stream_new(route.api);
+            r = feed_ndjson(s, resp, rlen, 1);
+            at_llm_stream_finish(s, b, &st2);
+            at_llm_stream_del(s);
+            {
+                const char *k;
+                json_t *bv;
+
+                json_object_foreach(b, k, bv)
+                    cr_expect(json_equal(bv, json_object_get(attrs, k)),
+                              "%s: %s differs fed byte by byte", f->name, k);
+            }
+            json_decref(b);
+        }
     } else {
         cr_assert_eq(at_llm_response_decode(route.api, resp, rlen, attrs),
                      0, "%s: response not decoded", f->name);
@@ -555,6 +665,11 @@ ParameterizedTest(struct folder *f, corpus, folder)
                       "%s: message %zu has no finish_reason", f->name, i);
         }
     }
+    if (route.api == AT_API_OPENAI_EMBEDDINGS)
+        /* 1536 float32 values, base64 as the SDK asks */
+        cr_expect_eq(json_integer_value(json_object_get(
+                         attrs, "gen_ai.embeddings.dimension.count")),
+                     1536, "%s: dimension count", f->name);
     at_llm_cost(attrs); /* must not fail on any of them */
     json_decref(attrs);
     json_decref(exp);
@@ -566,8 +681,11 @@ ParameterizedTest(struct folder *f, corpus, folder)
 /* wire/                                                               */
 /* ------------------------------------------------------------------ */
 
+/* ROUTE: a route of API `a` whose path names no model. */
+#define ROUTE(a) (&(const at_llm_route){.api = (a)})
+
 /* wire_request: decode wire/<name>.request.json. */
-static json_t *wire_request(at_api api, const char *name)
+static json_t *wire_request(const at_llm_route *route, const char *name)
 {
     char path[512];
     size_t n;
@@ -577,13 +695,14 @@ static json_t *wire_request(at_api api, const char *name)
     snprintf(path, sizeof(path), CORPUS "/wire/%s.request.json", name);
     body = read_all(path, &n);
     cr_assert_not_null(body, "%s", path);
-    cr_assert_eq(at_llm_request_decode(api, body, n, a), 0, "%s", path);
+    cr_assert_eq(at_llm_request_decode(route, body, n, a), 0, "%s", path);
     free(body);
     return a;
 }
 
-/* wire_response: decode wire/<file> (a JSON body, or an .sse stream) into
- * attrs; *st gets the stream status. */
+/* wire_response: decode wire/<file> (a JSON body, an .sse stream, or an
+ * .ndjson stream fed in 7-byte pieces) into attrs; *st gets the stream
+ * status. */
 static void wire_response(at_api api, const char *file, json_t *a,
                           at_llm_status *st)
 {
@@ -595,9 +714,11 @@ static void wire_response(at_api api, const char *file, json_t *a,
     body = read_all(path, &n);
     cr_assert_not_null(body, "%s", path);
     memset(st, 0, sizeof(*st));
-    if (strstr(file, ".sse") != NULL) {
+    if (strstr(file, ".sse") != NULL || strstr(file, ".ndjson") != NULL) {
         at_llm_stream *s = at_llm_stream_new(api);
-        struct feed_result r = feed_sse(s, body, n);
+        struct feed_result r = strstr(file, ".sse") != NULL
+                                   ? feed_sse(s, body, n)
+                                   : feed_ndjson(s, body, n, 7);
 
         cr_expect_eq(r.failed, 0);
         cr_expect_gt(r.first, 0);
@@ -653,7 +774,7 @@ static void expect_tools(const json_t *attrs, const char *want)
 
 Test(wire, openai_chat)
 {
-    json_t *a = wire_request(AT_API_OPENAI_CHAT, "openai_chat");
+    json_t *a = wire_request(ROUTE(AT_API_OPENAI_CHAT), "openai_chat");
     at_llm_status st;
 
     expect_json(a, "gen_ai.request.model", "\"gpt-3.5-turbo\"");
@@ -684,7 +805,7 @@ Test(wire, openai_chat)
 
 Test(wire, openai_tool_call_and_final)
 {
-    json_t *a = wire_request(AT_API_OPENAI_CHAT, "openai_tool_call");
+    json_t *a = wire_request(ROUTE(AT_API_OPENAI_CHAT), "openai_tool_call");
     json_t *b = json_object();
     at_llm_status st;
 
@@ -715,7 +836,7 @@ Test(wire, openai_tool_call_and_final)
 
 Test(wire, openai_stream_with_usage)
 {
-    json_t *a = wire_request(AT_API_OPENAI_CHAT, "openai_stream");
+    json_t *a = wire_request(ROUTE(AT_API_OPENAI_CHAT), "openai_stream");
     at_llm_status st;
 
     expect_json(a, "gen_ai.request.stream", "true");
@@ -740,7 +861,7 @@ Test(wire, openai_stream_with_usage)
 
 Test(wire, openai_stream_without_usage)
 {
-    json_t *a = wire_request(AT_API_OPENAI_CHAT, "openai_stream_joke");
+    json_t *a = wire_request(ROUTE(AT_API_OPENAI_CHAT), "openai_stream_joke");
     at_llm_status st;
 
     wire_response(AT_API_OPENAI_CHAT, "openai_stream_joke.sse", a, &st);
@@ -758,7 +879,8 @@ Test(wire, openai_stream_without_usage)
 
 Test(wire, openai_stream_tool_call)
 {
-    json_t *a = wire_request(AT_API_OPENAI_CHAT, "openai_stream_tool_call");
+    json_t *a = wire_request(ROUTE(AT_API_OPENAI_CHAT),
+                             "openai_stream_tool_call");
     at_llm_status st;
 
     expect_json(a, "gen_ai.tool.definitions",
@@ -780,7 +902,7 @@ Test(wire, openai_stream_tool_call)
 
 Test(wire, anthropic_tool_use)
 {
-    json_t *a = wire_request(AT_API_ANTHROPIC_MESSAGES,
+    json_t *a = wire_request(ROUTE(AT_API_ANTHROPIC_MESSAGES),
                              "anthropic_tool_use");
     at_llm_status st;
     const json_t *defs;
@@ -813,7 +935,7 @@ Test(wire, anthropic_tool_use)
 
 Test(wire, anthropic_stream_tool_use)
 {
-    json_t *a = wire_request(AT_API_ANTHROPIC_MESSAGES,
+    json_t *a = wire_request(ROUTE(AT_API_ANTHROPIC_MESSAGES),
                              "anthropic_stream_tool_use");
     at_llm_status st;
 
@@ -832,5 +954,153 @@ Test(wire, anthropic_stream_tool_use)
                     "{\"id\":\"toolu_0121kXsENLvoDZ72LCuAnCCz\","
                     "\"name\":\"get_time\",\"arguments\":{\"timezone\":"
                     "\"America/Los_Angeles\"}}]");
+    json_decref(a);
+}
+
+Test(wire, gemini_generate)
+{
+    at_llm_route r;
+    json_t *a;
+    at_llm_status st;
+
+    cr_assert_eq(at_llm_route_find("POST", "generativelanguage.googleapis.com",
+                                   "/v1beta/models/gemini-2.5-flash:"
+                                   "generateContent",
+                                   &r),
+                 1);
+    a = wire_request(&r, "gemini_generate");
+    expect_json(a, "gen_ai.request.model", "\"gemini-2.5-flash\"");
+    expect_json(a, "gen_ai.request.temperature", "0.2");
+    expect_json(a, "gen_ai.request.top_p", "0.95");
+    expect_json(a, "gen_ai.request.max_tokens", "4096");
+    cr_expect_null(json_object_get(a, "gen_ai.request.stream"));
+    expect_json(a, "gen_ai.input.messages",
+                "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
+                "\"content\":\"What is ai?\"}]}]");
+    wire_response(AT_API_GEMINI_GENERATE, "gemini_generate.json", a, &st);
+    expect_json(a, "gen_ai.response.model", "\"gemini-2.5-flash\"");
+    expect_json(a, "gen_ai.response.id", "\"-hk4afOSMZKkjuMPnJWGkAk\"");
+    expect_json(a, "gen_ai.usage.input_tokens", "5");
+    expect_json(a, "gen_ai.usage.output_tokens", "1935"); /* 877 + 1058 */
+    expect_json(a, "gen_ai.usage.reasoning.output_tokens", "1058");
+    cr_expect_null(json_object_get(a, "gen_ai.usage.cache_read.input_tokens"));
+    expect_json(a, "gen_ai.response.finish_reasons", "[\"STOP\"]");
+    {
+        json_t *t = parts_text(a, "text");
+
+        cr_expect(json_is_string(t));
+        cr_expect_eq(strncmp(json_string_value(t),
+                             "AI stands for **Artificial Intelligence**.",
+                             42),
+                     0);
+        json_decref(t);
+    }
+    expect_tools(a, "[]");
+    json_decref(a);
+}
+
+Test(wire, openai_responses_stream)
+{
+    at_llm_route r;
+    json_t *a;
+    at_llm_status st;
+
+    cr_assert_eq(at_llm_route_find("POST", "api.openai.com", "/v1/responses",
+                                   &r),
+                 1);
+    a = wire_request(&r, "openai_responses_stream");
+    expect_json(a, "gen_ai.request.model", "\"gpt-4.1-nano\"");
+    expect_json(a, "gen_ai.request.stream", "true");
+    expect_json(a, "gen_ai.input.messages",
+                "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
+                "\"content\":\"Tell me a three sentence bedtime story about "
+                "a unicorn.\"}]}]");
+    wire_response(AT_API_OPENAI_RESPONSES, "openai_responses_stream.sse", a,
+                  &st);
+    cr_expect_eq(st.done, 1);
+    cr_expect_str_eq(st.error_type, "");
+    expect_json(a, "gen_ai.response.model", "\"gpt-4.1-nano-2025-04-14\"");
+    expect_json(a, "gen_ai.response.id",
+                "\"resp_0fef0f8a68937870006911e9ecf124819491634b434678464a\"");
+    expect_json(a, "gen_ai.usage.input_tokens", "18");
+    expect_json(a, "gen_ai.usage.output_tokens", "79");
+    expect_json(a, "gen_ai.usage.cache_read.input_tokens", "0");
+    expect_json(a, "gen_ai.usage.reasoning.output_tokens", "0");
+    expect_json(a, "gen_ai.response.finish_reasons", "[\"completed\"]");
+    expect_text(a, "Once upon a time, in a enchanted forest, there was a "
+                   "gentle unicorn named Luna who loved to weave dreams into "
+                   "sparkling stardust. One night, she gathered all her "
+                   "shimmering magic to create a special dream for a little "
+                   "girl who believed in kindness and hope. As the girl slept "
+                   "peacefully, Luna\xe2\x80\x99s dreams floated down like "
+                   "glowing clouds, filling her heart with joy and wonder "
+                   "until morning.");
+    /* one message, one text part: the output_text.done and
+     * response.completed copies do not double it */
+    cr_expect_eq(json_array_size(json_object_get(json_array_get(
+                     json_object_get(a, "gen_ai.output.messages"), 0),
+                                                 "parts")),
+                 1);
+    cr_expect_eq(at_llm_cost(a), 1);
+    json_decref(a);
+}
+
+Test(wire, ollama_chat_stream)
+{
+    at_llm_route r;
+    json_t *a;
+    at_llm_status st;
+
+    cr_assert_eq(at_llm_route_find("POST", "127.0.0.1", "/api/chat", &r), 1);
+    a = wire_request(&r, "ollama_chat_stream");
+    expect_json(a, "gen_ai.request.model", "\"llama3\"");
+    expect_json(a, "gen_ai.request.stream", "true");
+    expect_json(a, "gen_ai.request.temperature", "0.1");
+    expect_json(a, "gen_ai.request.seed", "7");
+    expect_json(a, "gen_ai.input.messages",
+                "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
+                "\"content\":\"Tell me a joke about OpenTelemetry\"}]}]");
+    wire_response(AT_API_OLLAMA_CHAT, "ollama_chat_stream.ndjson", a, &st);
+    cr_expect_eq(st.done, 1);
+    expect_json(a, "gen_ai.response.model", "\"llama3\"");
+    cr_expect_null(json_object_get(a, "gen_ai.response.id"));
+    expect_json(a, "gen_ai.usage.input_tokens", "17");
+    expect_json(a, "gen_ai.usage.output_tokens", "50");
+    expect_json(a, "gen_ai.response.finish_reasons", "[\"stop\"]");
+    expect_text(a, "Why did the OpenTelemetry agent go to therapy?\n\n"
+                   "Because it was feeling traced out and needed some "
+                   "instrumentation in its life!\n\n(Sorry, I know it's a "
+                   "bit of a stretch, but I hope it brought a smile to your "
+                   "face!)");
+    cr_expect_eq(at_llm_cost(a), 0); /* a local model has no price */
+    json_decref(a);
+}
+
+Test(wire, openai_embeddings)
+{
+    at_llm_route r;
+    json_t *a;
+    at_llm_status st;
+
+    cr_assert_eq(at_llm_route_find("POST", "api.openai.com", "/v1/embeddings",
+                                   &r),
+                 1);
+    cr_expect_str_eq(r.operation, "embeddings");
+    a = wire_request(&r, "openai_embeddings");
+    expect_json(a, "gen_ai.request.model", "\"text-embedding-ada-002\"");
+    expect_json(a, "gen_ai.request.encoding_formats", "[\"base64\"]");
+    expect_json(a, "gen_ai.input.messages",
+                "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","
+                "\"content\":\"Tell me a joke about opentelemetry\"}]}]");
+    wire_response(AT_API_OPENAI_EMBEDDINGS, "openai_embeddings.json", a, &st);
+    expect_json(a, "gen_ai.response.model", "\"text-embedding-ada-002\"");
+    expect_json(a, "gen_ai.usage.input_tokens", "8");
+    cr_expect_null(json_object_get(a, "gen_ai.usage.output_tokens"));
+    cr_expect_null(json_object_get(a, "gen_ai.output.messages"));
+    cr_expect_null(json_object_get(a, "gen_ai.response.finish_reasons"));
+    expect_json(a, "gen_ai.embeddings.dimension.count", "1536");
+    cr_expect_eq(at_llm_cost(a), 1); /* 8 tokens at $0.10 per million */
+    cr_expect(json_real_value(json_object_get(a, "agenttrace.cost.usd")) >
+              7.9e-7);
     json_decref(a);
 }

@@ -1,10 +1,12 @@
-/* test_encoding.c - unit tests of decode/encoding.c (gzip, deflate).
+/* test_encoding.c - unit tests of decode/encoding.c (gzip, deflate, br,
+ * zstd).
  *
  * Runs in the Criterion test runner (one forked worker per test).  The
  * compressed inputs are made here with zlib (gzip, zlib-wrapped and raw
- * deflate) and fed whole, one byte at a time and in random pieces; the
- * output must be the original each way.  A recorded gzip body from
- * ../shared/corpus is decoded too (tests run from the repository root).
+ * deflate), libbrotlienc and libzstd, and fed whole, one byte at a time
+ * and in random pieces; the output must be the original each way.  A
+ * recorded gzip body from ../shared/corpus is decoded too (tests run from
+ * the repository root).
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -13,8 +15,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <brotli/encode.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "decode/encoding.h"
 
@@ -46,7 +50,37 @@ static void on_out(void *ud, const char *data, size_t len)
 }
 
 /* How the test compresses. */
-enum wrap { WRAP_GZIP, WRAP_ZLIB, WRAP_RAW };
+enum wrap { WRAP_GZIP, WRAP_ZLIB, WRAP_RAW, WRAP_BROTLI, WRAP_ZSTD };
+
+/* compress_zstd: one zstd frame of in[0 .. n), with the window 2^wlog (0:
+ * the library's choice, which for a one-shot call is the content size)
+ * and a content checksum when `check` is set.  Malloc'd; length in
+ * *out_len. */
+static unsigned char *compress_zstd(const void *in, size_t n, int wlog,
+                                    int check, size_t *out_len)
+{
+    size_t bound = ZSTD_compressBound(n);
+    unsigned char *out = malloc(bound);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t r;
+
+    cr_assert_not_null(out);
+    cr_assert_not_null(cc);
+    cr_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc,
+                                                   ZSTD_c_compressionLevel,
+                                                   3)));
+    cr_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag,
+                                                   check)));
+    if (wlog)
+        cr_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc,
+                                                       ZSTD_c_windowLog,
+                                                       wlog)));
+    r = ZSTD_compress2(cc, out, bound, in, n);
+    cr_assert(!ZSTD_isError(r), "%s", ZSTD_getErrorName(r));
+    ZSTD_freeCCtx(cc);
+    *out_len = r;
+    return out;
+}
 
 /* compress_with: compress in[0 .. n) with the given wrapper; returns a
  * malloc'd buffer, length in *out_len. */
@@ -56,6 +90,21 @@ static unsigned char *compress_with(enum wrap w, const void *in, size_t n,
     unsigned char *out;
     uLong bound = compressBound((uLong)n) + 64;
 
+    if (w == WRAP_ZSTD)
+        return compress_zstd(in, n, 20, 0, out_len);
+    if (w == WRAP_BROTLI) {
+        size_t len = BrotliEncoderMaxCompressedSize(n);
+
+        if (len == 0)
+            len = 64;
+        out = malloc(len);
+        cr_assert_not_null(out);
+        cr_assert(BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW,
+                                        BROTLI_MODE_GENERIC, n, in, &len,
+                                        out));
+        *out_len = len;
+        return out;
+    }
     out = malloc(bound);
     cr_assert_not_null(out);
     if (w == WRAP_ZLIB) {
@@ -211,6 +260,16 @@ static const struct rt_case rt_cases[] = {
     /* labels that do not match the wrapper, as some servers send */
     { "gzip_label_zlib_data", WRAP_ZLIB, AT_ENC_GZIP, 0, 5000 },
     { "deflate_label_gzip_data", WRAP_GZIP, AT_ENC_DEFLATE, 0, 5000 },
+    { "br_text", WRAP_BROTLI, AT_ENC_BROTLI, 0, 100000 },
+    { "br_random", WRAP_BROTLI, AT_ENC_BROTLI, 1, 70000 },
+    { "br_small", WRAP_BROTLI, AT_ENC_BROTLI, 0, 13 },
+    { "br_empty", WRAP_BROTLI, AT_ENC_BROTLI, 0, 0 },
+    { "br_zeros", WRAP_BROTLI, AT_ENC_BROTLI, 2, 300000 },
+    { "zstd_text", WRAP_ZSTD, AT_ENC_ZSTD, 0, 100000 },
+    { "zstd_random", WRAP_ZSTD, AT_ENC_ZSTD, 1, 70000 },
+    { "zstd_small", WRAP_ZSTD, AT_ENC_ZSTD, 0, 13 },
+    { "zstd_empty", WRAP_ZSTD, AT_ENC_ZSTD, 0, 0 },
+    { "zstd_zeros", WRAP_ZSTD, AT_ENC_ZSTD, 2, 300000 },
 };
 
 #define N_RT_CASES (sizeof(rt_cases) / sizeof(rt_cases[0]))
@@ -299,6 +358,107 @@ Test(encoding, trailing_bytes_ignored)
     }
 }
 
+/* Bytes after the end of a brotli stream are ignored; after a zstd frame
+ * they must be another frame (RFC 8878), so garbage there is corrupt
+ * input, but what came before stands. */
+Test(encoding, trailing_bytes_br_zstd)
+{
+    static const char text[] = "{\"ok\":true}";
+    size_t zlen, i;
+    unsigned char *z = compress_with(WRAP_BROTLI, text, sizeof(text) - 1,
+                                     &zlen);
+    unsigned char *zz = malloc(zlen + 10);
+    struct dec_result res;
+
+    cr_assert_not_null(zz);
+    memcpy(zz, z, zlen);
+    for (i = 0; i < 10; i++)
+        zz[zlen + i] = (unsigned char)(0xff - i);
+    feed_dec(AT_ENC_BROTLI, UINT64_MAX, zz, zlen + 10, SPLIT_ONE, 0, &res);
+    cr_assert(!res.failed && res.finished);
+    cr_assert_eq(res.out.len, sizeof(text) - 1);
+    cr_assert(memcmp(res.out.p, text, res.out.len) == 0);
+    free(res.out.p);
+    free(zz);
+    free(z);
+
+    z = compress_with(WRAP_ZSTD, text, sizeof(text) - 1, &zlen);
+    zz = malloc(zlen + 10);
+    cr_assert_not_null(zz);
+    memcpy(zz, z, zlen);
+    for (i = 0; i < 10; i++)
+        zz[zlen + i] = (unsigned char)(0xff - i);
+    feed_dec(AT_ENC_ZSTD, UINT64_MAX, zz, zlen + 10, SPLIT_WHOLE, 0, &res);
+    cr_assert(res.failed);
+    cr_assert_eq(res.out.len, sizeof(text) - 1);
+    cr_assert(memcmp(res.out.p, text, res.out.len) == 0);
+    free(res.out.p);
+    free(zz);
+    free(z);
+}
+
+/* zstd frames one after the other, a skippable frame between: all of
+ * them, finished at the end of each whole frame only. */
+Test(encoding, zstd_frames)
+{
+    static const unsigned char skip[] = {0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0,
+                                         'a', 'b', 'c'};
+    size_t l1, l2, n;
+    unsigned char *a = compress_zstd("first ", 6, 0, 1, &l1);
+    unsigned char *b = compress_zstd("second", 6, 0, 0, &l2);
+    unsigned char *ab = malloc(l1 + sizeof(skip) + l2);
+    enum split_mode m;
+    struct dec_result res;
+
+    cr_assert_not_null(ab);
+    memcpy(ab, a, l1);
+    memcpy(ab + l1, skip, sizeof(skip));
+    memcpy(ab + l1 + sizeof(skip), b, l2);
+    n = l1 + sizeof(skip) + l2;
+    for (m = SPLIT_WHOLE; m <= SPLIT_RANDOM; m++) {
+        feed_dec(AT_ENC_ZSTD, UINT64_MAX, ab, n, m, 11, &res);
+        cr_assert(!res.failed && res.finished, "mode %d", (int)m);
+        cr_assert_eq(res.out.len, 12);
+        cr_assert(memcmp(res.out.p, "first second", 12) == 0);
+        free(res.out.p);
+    }
+    /* the second frame cut short: not finished */
+    feed_dec(AT_ENC_ZSTD, UINT64_MAX, ab, n - 2, SPLIT_WHOLE, 0, &res);
+    cr_assert(!res.failed && !res.finished);
+    cr_assert(res.out.len >= 6 && memcmp(res.out.p, "first ", 6) == 0);
+    free(res.out.p);
+    free(ab);
+    free(a);
+    free(b);
+}
+
+/* A zstd frame that needs a window over 8 MiB is refused (RFC 9659), with
+ * no memory spent on it; the same data in an 8 MiB window is fine. */
+Test(encoding, zstd_window_limit)
+{
+    enum { SIZE = 9 * 1024 * 1024 };
+    char *data = make_input(0, SIZE, 3);
+    size_t zlen;
+    unsigned char *z;
+    struct dec_result res;
+
+    /* a 16 MiB window, cut to the content's 9 MiB */
+    z = compress_zstd(data, SIZE, 24, 0, &zlen);
+    feed_dec(AT_ENC_ZSTD, UINT64_MAX, z, zlen, SPLIT_WHOLE, 0, &res);
+    cr_assert(res.failed);
+    cr_assert_eq(res.out.len, 0);
+    free(res.out.p);
+    free(z);
+    z = compress_zstd(data, SIZE, 23, 1, &zlen);
+    feed_dec(AT_ENC_ZSTD, UINT64_MAX, z, zlen, SPLIT_RANDOM, 5, &res);
+    cr_assert(!res.failed && res.finished);
+    cr_assert_eq(res.out.len, SIZE);
+    cr_assert(memcmp(res.out.p, data, SIZE) == 0);
+    free(res.out.p);
+    free(z);
+    free(data);
+}
+
 /* Two gzip members: the first is decoded; stopping there is allowed. */
 Test(encoding, gzip_multi_member)
 {
@@ -326,7 +486,8 @@ struct bad_case {
     const char *name;
     at_enc_kind kind;
     int how;   /* 0: literal bytes; 1: flip a byte in the middle of a
-                * gzip stream; 2: break the gzip CRC; 3: zlib Adler-32 */
+                * gzip stream; 2: break the gzip CRC; 3: zlib Adler-32;
+                * 4: the zstd content checksum; 5: gzip data */
     const char *bytes;
     size_t len;
 };
@@ -342,6 +503,15 @@ static const struct bad_case bad_cases[] = {
     { "gzip_flipped_byte", AT_ENC_GZIP, 1, NULL, 0 },
     { "gzip_bad_crc", AT_ENC_GZIP, 2, NULL, 0 },
     { "zlib_bad_adler", AT_ENC_DEFLATE, 3, NULL, 0 },
+    { "br_plain_text", AT_ENC_BROTLI, 0, "this is not brotli at all", 25 },
+    { "br_ff", AT_ENC_BROTLI, 0, "\xff\xff\xff\xff", 4 },
+    { "br_json", AT_ENC_BROTLI, 0, "{\"a\":1}", 7 },
+    { "zstd_plain_text", AT_ENC_ZSTD, 0, "this is not zstd", 16 },
+    /* reserved header bit set */
+    { "zstd_bad_frame_header", AT_ENC_ZSTD, 0,
+      "\x28\xb5\x2f\xfd\x08\x00\x00\x00\x00\x00\x00\x00", 12 },
+    { "zstd_bad_checksum", AT_ENC_ZSTD, 4, NULL, 0 },
+    { "zstd_gzip_data", AT_ENC_ZSTD, 5, NULL, 0 },
 };
 
 #define N_BAD_CASES (sizeof(bad_cases) / sizeof(bad_cases[0]))
@@ -369,6 +539,12 @@ ParameterizedTest(size_t *ip, encoding, corrupt)
         buf = malloc(len);
         cr_assert_not_null(buf);
         memcpy(buf, c->bytes, len);
+    } else if (c->how == 4) {
+        char *data = make_input(0, 20000, 7);
+
+        buf = compress_zstd(data, 20000, 0, 1, &len);
+        buf[len - 1] ^= 0x01; /* the checksum is the frame's last 4 bytes */
+        free(data);
     } else {
         char *data = make_input(0, 20000, 7);
 
@@ -378,7 +554,7 @@ ParameterizedTest(size_t *ip, encoding, corrupt)
             buf[len / 2] ^= 0x55;
         else if (c->how == 2)
             buf[len - 6] ^= 0x01;   /* CRC-32, before ISIZE */
-        else
+        else if (c->how == 3)
             buf[len - 1] ^= 0x01;   /* Adler-32 */
         free(data);
     }
@@ -449,10 +625,13 @@ Test(encoding, bomb_truncated)
     enum wrap w;
 
     cr_assert_not_null(zeros);
-    for (w = WRAP_GZIP; w <= WRAP_RAW; w++) {
+    for (w = WRAP_GZIP; w <= WRAP_ZSTD; w++) {
         size_t zlen, i;
         unsigned char *z = compress_with(w, zeros, TEN_MB, &zlen);
-        at_enc_kind kind = w == WRAP_GZIP ? AT_ENC_GZIP : AT_ENC_DEFLATE;
+        at_enc_kind kind = w == WRAP_GZIP     ? AT_ENC_GZIP
+                           : w == WRAP_BROTLI ? AT_ENC_BROTLI
+                           : w == WRAP_ZSTD   ? AT_ENC_ZSTD
+                                              : AT_ENC_DEFLATE;
         enum split_mode m;
 
         cr_assert(zlen < 64 * 1024);
@@ -525,6 +704,17 @@ Test(encoding, new_and_del)
     cr_assert_eq(at_enc_feed(d, "", 0, on_out, NULL), 0);
     cr_assert_eq(at_enc_feed(d, "\x78", 1, on_out, NULL), 0);
     at_enc_del(d);   /* never started inflating: nothing to end */
+    d = at_enc_new(AT_ENC_BROTLI, 100);
+    cr_assert_not_null(d);
+    cr_assert_eq(at_enc_finished(d), 0);
+    cr_assert_eq(at_enc_feed(d, "", 0, on_out, NULL), 0);
+    at_enc_del(d);
+    d = at_enc_new(AT_ENC_ZSTD, 100);
+    cr_assert_not_null(d);
+    cr_assert_eq(at_enc_finished(d), 0);
+    cr_assert_eq(at_enc_feed(d, "\x28\xb5", 2, on_out, NULL), 0);
+    cr_assert_eq(at_enc_finished(d), 0);
+    at_enc_del(d);
 }
 
 /* Content-Encoding values. */
@@ -544,9 +734,15 @@ Test(encoding, parse)
         { "identity", AT_ENC_IDENTITY },
         { "", AT_ENC_IDENTITY },
         { "   ", AT_ENC_IDENTITY },
-        { "br", AT_ENC_UNKNOWN },
-        { "zstd", AT_ENC_UNKNOWN },
+        { "br", AT_ENC_BROTLI },
+        { " BR", AT_ENC_BROTLI },
+        { "zstd", AT_ENC_ZSTD },
+        { "ZStd ", AT_ENC_ZSTD },
+        { "identity, zstd", AT_ENC_ZSTD },
+        { "brotli", AT_ENC_UNKNOWN },
+        { "zst", AT_ENC_UNKNOWN },
         { "gzip, br", AT_ENC_UNKNOWN },
+        { "br, zstd", AT_ENC_UNKNOWN },
         { "gzip,gzip", AT_ENC_UNKNOWN },
         { "deflate, gzip", AT_ENC_UNKNOWN },
         { "identity, gzip", AT_ENC_GZIP },

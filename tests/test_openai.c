@@ -15,6 +15,9 @@
 #include "decode/llm.h"
 #include "llm_expect.h"
 
+/* The route the request decoder gets. */
+#define R_CHAT AT_ROUTE(AT_API_OPENAI_CHAT)
+
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
@@ -24,7 +27,7 @@ static json_t *req(const char *body)
 {
     json_t *a = json_object();
 
-    cr_assert_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, body,
+    cr_assert_eq(at_llm_request_decode(R_CHAT, body,
                                        strlen(body), a),
                  0);
     return a;
@@ -58,71 +61,188 @@ struct body {
 /* ------------------------------------------------------------------ */
 
 /* Criterion runs each parameter in a new process image: parameters hold
- * their strings, not pointers. */
+ * their strings, not pointers.  An empty `op` means "chat". */
 struct route_case {
     char method[8];
     char host[48];
     int null_host;
-    char path[48];
+    char path[128];
     int ok;
     at_api api;
     char provider[24];
+    char op[20];
+    char model[48];
+    int stream;
 };
 
 ParameterizedTestParameters(route, table)
 {
     static struct route_case cases[] = {
         {"POST", "api.openai.com", 0, "/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "openai"},
+         AT_API_OPENAI_CHAT, "openai", "", "", 0},
         {"POST", "API.OpenAI.com", 0, "/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "openai"},
+         AT_API_OPENAI_CHAT, "openai", "", "", 0},
         {"POST", "api.openai.com.", 0, "/v1/chat/completions/", 1,
-         AT_API_OPENAI_CHAT, "openai"},
+         AT_API_OPENAI_CHAT, "openai", "", "", 0},
         {"POST", "api.openai.com:443", 0, "/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "openai"},
+         AT_API_OPENAI_CHAT, "openai", "", "", 0},
         {"POST", "api.groq.com", 0, "/openai/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "groq"},
+         AT_API_OPENAI_CHAT, "groq", "", "", 0},
         {"POST", "api.mistral.ai", 0, "/v1/chat/completions#stream", 1,
-         AT_API_OPENAI_CHAT, "mistral_ai"},
+         AT_API_OPENAI_CHAT, "mistral_ai", "", "", 0},
         {"POST", "api.deepseek.com", 0, "/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "deepseek"},
+         AT_API_OPENAI_CHAT, "deepseek", "", "", 0},
         {"POST", "api.x.ai", 0, "/v1/chat/completions", 1, AT_API_OPENAI_CHAT,
-         "x_ai"},
+         "x_ai", "", "", 0},
+        {"POST", "openrouter.ai", 0, "/api/v1/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "openrouter", "", "", 0},
+        {"POST", "api.together.xyz", 0, "/v1/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "together_ai", "", "", 0},
+        {"POST", "api.together.ai", 0, "/v1/completions", 1,
+         AT_API_OPENAI_COMPLETIONS, "together_ai", "text_completion", "", 0},
         {"POST", "traceloop-stg.openai.azure.com", 0,
          "/openai/deployments/x/chat/completions", 1, AT_API_OPENAI_CHAT,
-         "azure.ai.openai"},
+         "azure.ai.openai", "", "x", 0},
+        {"POST", "r.cognitiveservices.azure.com", 0,
+         "/openai/deployments/my%20gpt/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "azure.ai.openai", "", "my gpt", 0},
+        {"POST", "r.openai.azure.com", 0,
+         "/openai/deployments/dep-1/completions", 1,
+         AT_API_OPENAI_COMPLETIONS, "azure.ai.openai", "text_completion",
+         "dep-1", 0},
+        {"POST", "r.openai.azure.com", 0,
+         "/openai/deployments/emb/embeddings", 1, AT_API_OPENAI_EMBEDDINGS,
+         "azure.ai.openai", "embeddings", "emb", 0},
+        {"POST", "r.openai.azure.com", 0, "/openai/responses", 1,
+         AT_API_OPENAI_RESPONSES, "azure.ai.openai", "", "", 0},
+        {"POST", "r.openai.azure.com", 0, "/openai/v1/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "azure.ai.openai", "", "", 0},
         {"POST", "openai.azure.com", 0, "/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "openai"},
+         AT_API_OPENAI_CHAT, "openai", "", "", 0},
         {"POST", "generativelanguage.googleapis.com", 0,
          "/v1beta/openai/chat/completions", 1, AT_API_OPENAI_CHAT,
-         "gcp.gemini"},
+         "gcp.gemini", "", "", 0},
         {"POST", "localhost", 0, "/v1/chat/completions", 1, AT_API_OPENAI_CHAT,
-         "openai"},
+         "openai", "", "", 0},
+        {"POST", "localhost:11434", 0, "/v1/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "ollama", "", "", 0},
+        {"POST", "[::1]:11434", 0, "/v1/chat/completions", 1,
+         AT_API_OPENAI_CHAT, "ollama", "", "", 0},
+        {"POST", "[::1]", 0, "/v1/chat/completions", 1, AT_API_OPENAI_CHAT,
+         "openai", "", "", 0},
         {"POST", "", 1, "/v1/chat/completions", 1, AT_API_OPENAI_CHAT,
-         "openai"},
+         "openai", "", "", 0},
         {"POST", "", 0, "/v1/chat/completions?x=1", 1, AT_API_OPENAI_CHAT,
-         "openai"},
+         "openai", "", "", 0},
         {"POST", "api.anthropic.com", 0, "/v1/messages", 1,
-         AT_API_ANTHROPIC_MESSAGES, "anthropic"},
+         AT_API_ANTHROPIC_MESSAGES, "anthropic", "", "", 0},
         {"POST", "proxy.example", 0, "/anthropic/v1/messages", 1,
-         AT_API_ANTHROPIC_MESSAGES, "anthropic"},
+         AT_API_ANTHROPIC_MESSAGES, "anthropic", "", "", 0},
         {"POST", "api.anthropic.com", 0, "/v1/chat/completions", 1,
-         AT_API_OPENAI_CHAT, "anthropic"},
+         AT_API_OPENAI_CHAT, "anthropic", "", "", 0},
+        /* the other OpenAI APIs */
+        {"POST", "api.openai.com", 0, "/v1/responses", 1,
+         AT_API_OPENAI_RESPONSES, "openai", "", "", 0},
+        {"POST", "proxy.example", 0, "/v1/responses/", 1,
+         AT_API_OPENAI_RESPONSES, "openai", "", "", 0},
+        {"POST", "api.openai.com", 0, "/v1/completions", 1,
+         AT_API_OPENAI_COMPLETIONS, "openai", "text_completion", "", 0},
+        {"POST", "api.groq.com", 0, "/openai/v1/completions", 1,
+         AT_API_OPENAI_COMPLETIONS, "groq", "text_completion", "", 0},
+        {"POST", "api.openai.com", 0, "/v1/embeddings", 1,
+         AT_API_OPENAI_EMBEDDINGS, "openai", "embeddings", "", 0},
+        {"POST", "api.mistral.ai", 0, "/v1/embeddings", 1,
+         AT_API_OPENAI_EMBEDDINGS, "mistral_ai", "embeddings", "", 0},
+        {"POST", "openrouter.ai", 0, "/api/v1/embeddings", 1,
+         AT_API_OPENAI_EMBEDDINGS, "openrouter", "embeddings", "", 0},
+        /* Gemini and Vertex AI */
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/gemini-2.5-flash:generateContent", 1,
+         AT_API_GEMINI_GENERATE, "gcp.gemini", "generate_content",
+         "gemini-2.5-flash", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/gemini-2.0-flash:streamGenerateContent", 1,
+         AT_API_GEMINI_GENERATE, "gcp.gemini", "generate_content",
+         "gemini-2.0-flash", 1},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1/models/gemini%2D1.5%2Dpro%3AgenerateContent", 1,
+         AT_API_GEMINI_GENERATE, "gcp.gemini", "generate_content",
+         "gemini-1.5-pro", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/tunedModels/my-tuned:generateContent", 1,
+         AT_API_GEMINI_GENERATE, "gcp.gemini", "generate_content",
+         "my-tuned", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/text-embedding-004:embedContent", 1,
+         AT_API_GEMINI_EMBED, "gcp.gemini", "embeddings",
+         "text-embedding-004", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/gemini-embedding-001:batchEmbedContents", 1,
+         AT_API_GEMINI_EMBED, "gcp.gemini", "embeddings",
+         "gemini-embedding-001", 0},
+        {"POST", "us-central1-aiplatform.googleapis.com", 0,
+         "/v1/projects/p/locations/us-central1/publishers/google/models/"
+         "gemini-2.5-pro:streamGenerateContent",
+         1, AT_API_GEMINI_GENERATE, "gcp.vertex_ai", "generate_content",
+         "gemini-2.5-pro", 1},
+        {"POST", "aiplatform.googleapis.com", 0,
+         "/v1/projects/p/locations/global/publishers/google/models/"
+         "gemini-2.5-flash:generateContent",
+         1, AT_API_GEMINI_GENERATE, "gcp.vertex_ai", "generate_content",
+         "gemini-2.5-flash", 0},
+        {"POST", "vertex-proxy.internal", 0,
+         "/v1/projects/p/locations/l/publishers/google/models/"
+         "g:generateContent",
+         1, AT_API_GEMINI_GENERATE, "gcp.vertex_ai", "generate_content", "g",
+         0},
+        {"POST", "gemini-proxy.internal", 0,
+         "/v1beta/models/g:generateContent", 1, AT_API_GEMINI_GENERATE,
+         "gcp.gemini", "generate_content", "g", 0},
+        /* Ollama: the path decides, whatever the host */
+        {"POST", "127.0.0.1", 0, "/api/chat", 1, AT_API_OLLAMA_CHAT, "ollama",
+         "", "", 0},
+        {"POST", "ollama.internal", 0, "/api/generate", 1,
+         AT_API_OLLAMA_GENERATE, "ollama", "text_completion", "", 0},
+        {"POST", "localhost", 0, "/api/embed", 1, AT_API_OLLAMA_EMBED,
+         "ollama", "embeddings", "", 0},
+        {"POST", "localhost", 0, "/api/embeddings", 1, AT_API_OLLAMA_EMBED,
+         "ollama", "embeddings", "", 0},
+        {"POST", "webui.example", 0, "/ollama/api/chat", 1,
+         AT_API_OLLAMA_CHAT, "ollama", "", "", 0},
+        /* not model calls */
         {"GET", "api.openai.com", 0, "/v1/chat/completions", 0, AT_API_NONE,
-         ""},
+         "", "", "", 0},
         {"post", "api.openai.com", 0, "/v1/chat/completions", 0, AT_API_NONE,
-         ""},
-        {"POST", "api.openai.com", 0, "/v1/completions", 0, AT_API_NONE, ""},
-        {"POST", "api.openai.com", 0, "/v1/responses", 0, AT_API_NONE, ""},
-        {"POST", "api.openai.com", 0, "/v1/embeddings", 0, AT_API_NONE, ""},
+         "", "", "", 0},
         {"POST", "api.openai.com", 0, "/v1/chat/completionsX", 0, AT_API_NONE,
-         ""},
+         "", "", "", 0},
         {"POST", "api.anthropic.com", 0, "/v1/messages/count_tokens", 0,
-         AT_API_NONE, ""},
+         AT_API_NONE, "", "", "", 0},
         {"POST", "api.anthropic.com", 0, "/v1/messages/batches", 0,
-         AT_API_NONE, ""},
-        {"POST", "api.openai.com", 0, "", 0, AT_API_NONE, ""},
-        {"POST", "api.openai.com", 0, "/", 0, AT_API_NONE, ""},
+         AT_API_NONE, "", "", "", 0},
+        {"POST", "api.openai.com", 0, "/v1/responses/resp_1/cancel", 0,
+         AT_API_NONE, "", "", "", 0},
+        {"POST", "api.openai.com", 0, "/responses", 0, AT_API_NONE, "", "",
+         "", 0},
+        {"POST", "api.openai.com", 0, "/completions", 0, AT_API_NONE, "", "",
+         "", 0},
+        {"POST", "api.openai.com", 0, "/v1/engines/x/completions", 0,
+         AT_API_NONE, "", "", "", 0},
+        {"POST", "api.openai.com", 0, "/v1/images/generations", 0,
+         AT_API_NONE, "", "", "", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/g:countTokens", 0, AT_API_NONE, "", "", "", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/models/:generateContent", 0, AT_API_NONE, "", "", "", 0},
+        {"POST", "generativelanguage.googleapis.com", 0,
+         "/v1beta/files/g:generateContent", 0, AT_API_NONE, "", "", "", 0},
+        {"POST", "generativelanguage.googleapis.com", 0, "g:generateContent",
+         0, AT_API_NONE, "", "", "", 0},
+        {"POST", "localhost", 0, "/api/chats", 0, AT_API_NONE, "", "", "",
+         0},
+        {"POST", "localhost", 0, "/api/pull", 0, AT_API_NONE, "", "", "", 0},
+        {"POST", "api.openai.com", 0, "", 0, AT_API_NONE, "", "", "", 0},
+        {"POST", "api.openai.com", 0, "/", 0, AT_API_NONE, "", "", "", 0},
     };
     return cr_make_param_array(struct route_case, cases,
                                sizeof(cases) / sizeof(cases[0]));
@@ -133,14 +253,84 @@ ParameterizedTest(struct route_case *c, route, table)
     at_llm_route r;
     const char *host = c->null_host ? NULL : c->host;
 
-    memset(&r, 0, sizeof(r));
+    memset(&r, 0x55, sizeof(r));
     cr_assert_eq(at_llm_route_find(c->method, host, c->path, &r), c->ok,
                  "%s %s %s", c->method, c->host, c->path);
-    if (!c->ok)
+    if (!c->ok) {
+        cr_expect_eq(r.api, AT_API_NONE);
         return;
-    cr_expect_eq(r.api, c->api);
+    }
+    cr_expect_eq(r.api, c->api, "%s: api %d", c->path, (int)r.api);
     cr_expect_str_eq(r.provider, c->provider);
-    cr_expect_str_eq(r.operation, "chat");
+    cr_expect_str_eq(r.operation, c->op[0] ? c->op : "chat");
+    cr_expect_str_eq(r.model, c->model);
+    cr_expect_eq(r.stream, c->stream);
+}
+
+/* Model names from the path are cut to fit, never mid-character, and an
+ * encoded NUL ends them. */
+Test(route, model_cut_to_fit)
+{
+    char path[1024];
+    at_llm_route r;
+    size_t i, n;
+
+    n = (size_t)snprintf(path, sizeof(path), "/v1beta/models/");
+    for (i = 0; i < 100; i++) /* 200 bytes of two-byte characters */
+        n += (size_t)snprintf(path + n, sizeof(path) - n, "%%C3%%A9");
+    snprintf(path + n, sizeof(path) - n, ":generateContent");
+    cr_assert_eq(at_llm_route_find("POST", "x", path, &r), 1);
+    cr_expect_eq(strlen(r.model), 126); /* not 127: mid-character */
+    cr_expect_eq(memcmp(r.model, "\xc3\xa9", 2), 0);
+    cr_assert_eq(at_llm_route_find("POST", "x",
+                                   "/openai/deployments/ab%00cd/embeddings",
+                                   &r),
+                 1);
+    cr_expect_str_eq(r.model, "ab");
+    /* a Gemini method after an encoded NUL is not seen */
+    cr_expect_eq(at_llm_route_find("POST", "x",
+                                   "/v1/models/ab%00cd:generateContent", &r),
+                 0);
+    cr_assert_eq(at_llm_route_find("POST", "x",
+                                   "/v1/models/a%zz%4:generateContent", &r),
+                 1);
+    cr_expect_str_eq(r.model, "a%zz%4");
+    /* decoded once only */
+    cr_assert_eq(at_llm_route_find("POST", "x",
+                                   "/v1/models/a%2541:generateContent", &r),
+                 1);
+    cr_expect_str_eq(r.model, "a%41");
+}
+
+/* The route's model and stream flag reach the request attributes: the
+ * path's model when the body names none, even for a body that is not
+ * JSON. */
+Test(route, facts_reach_the_request)
+{
+    at_llm_route r;
+    json_t *a = json_object();
+
+    cr_assert_eq(at_llm_route_find("POST", "r.openai.azure.com",
+                                   "/openai/deployments/dep/chat/completions",
+                                   &r),
+                 1);
+    cr_expect_eq(at_llm_request_decode(&r, "{\"messages\":[]}", 15, a), 0);
+    expect_str(a, "gen_ai.request.model", "dep");
+    json_object_clear(a);
+    cr_expect_eq(at_llm_request_decode(&r, "{\"model\":\"gpt-4o\"}", 18, a),
+                 0);
+    expect_str(a, "gen_ai.request.model", "gpt-4o");
+    json_object_clear(a);
+    cr_assert_eq(at_llm_route_find("POST", "generativelanguage.googleapis.com",
+                                   "/v1beta/models/gemini-2.0-flash:"
+                                   "streamGenerateContent",
+                                   &r),
+                 1);
+    cr_expect_eq(at_llm_request_decode(&r, "not json", 8, a), -1);
+    expect_str(a, "gen_ai.request.model", "gemini-2.0-flash");
+    expect_json(a, "gen_ai.request.stream", "true");
+    cr_expect_eq(json_object_size(a), 2);
+    json_decref(a);
 }
 
 Test(route, null_arguments)
@@ -288,7 +478,7 @@ Test(openai_request, nul_and_unicode)
     json_t *a = json_object();
     const json_t *c;
 
-    cr_assert_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, body,
+    cr_assert_eq(at_llm_request_decode(R_CHAT, body,
                                        sizeof(body) - 1, a),
                  0);
     c = json_object_get(
@@ -343,7 +533,7 @@ ParameterizedTest(struct body *body, openai_request, not_an_object)
 {
     json_t *a = json_object();
 
-    cr_expect_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, body->s,
+    cr_expect_eq(at_llm_request_decode(R_CHAT, body->s,
                                        strlen(body->s), a),
                  -1);
     cr_expect_eq(at_llm_response_decode(AT_API_OPENAI_CHAT, body->s,
@@ -381,7 +571,7 @@ ParameterizedTest(struct body *body, openai_request, wrong_types)
     json_t *a = json_object();
     char *dump;
 
-    cr_expect_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, body->s,
+    cr_expect_eq(at_llm_request_decode(R_CHAT, body->s,
                                        strlen(body->s), a),
                  0);
     expect_absent(a, "gen_ai.request.model");
@@ -397,10 +587,10 @@ Test(openai_request, unknown_api)
 {
     json_t *a = json_object();
 
-    cr_expect_eq(at_llm_request_decode(AT_API_NONE, "{}", 2, a), -1);
+    cr_expect_eq(at_llm_request_decode(AT_ROUTE(AT_API_NONE), "{}", 2, a), -1);
     cr_expect_eq(at_llm_response_decode(AT_API_NONE, "{}", 2, a), -1);
-    cr_expect_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, NULL, 0, a), -1);
-    cr_expect_eq(at_llm_request_decode(AT_API_OPENAI_CHAT, "{}", 2, NULL),
+    cr_expect_eq(at_llm_request_decode(R_CHAT, NULL, 0, a), -1);
+    cr_expect_eq(at_llm_request_decode(R_CHAT, "{}", 2, NULL),
                  -1);
     json_decref(a);
 }

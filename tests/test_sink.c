@@ -115,6 +115,7 @@ static void h_open(harness *h, uint64_t conn, const char *sni, int port)
     strcpy(info.addr, "127.0.0.1");
     info.port = (uint16_t)port;
     info.family = 2;
+    info.tls = port == 443 || port == 993 || port == 8443;
     h_rec(h, AT_REC_OPEN, conn, 0, &info, sizeof(info));
 }
 
@@ -281,7 +282,14 @@ static char *json_response(const char *body)
                "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
 }
 
+static void check_openai_basic_version(json_t *s, const char *version);
+
 static void check_openai_basic(json_t *s)
+{
+    check_openai_basic_version(s, "1.1");
+}
+
+static void check_openai_basic_version(json_t *s, const char *version)
 {
     cr_assert_not_null(s);
     cr_expect_str_eq(json_string_value(json_object_get(s, "name")),
@@ -303,7 +311,7 @@ static void check_openai_basic(json_t *s)
     cr_expect_str_eq(attr_s(s, "url.full"),
                      "https://api.openai.com/v1/chat/completions");
     cr_expect_str_eq(attr_s(s, "agenttrace.transport"), "openssl");
-    cr_expect_str_eq(attr_s(s, "agenttrace.http.version"), "1.1");
+    cr_expect_str_eq(attr_s(s, "agenttrace.http.version"), version);
     cr_expect_str_eq(json_string_value(json_array_get(
                          attr(s, "gen_ai.response.finish_reasons"), 0)),
                      "stop");
@@ -660,7 +668,8 @@ Test(sink, gap_desynchronises)
     h_free(&h);
 }
 
-/* Not HTTP at all, and HTTP/2: ignored, hooks told so, no span. */
+/* Not HTTP at all: ignored, hooks told so, no span; an HTTP/2 preface
+ * without requests: no span either, and not ignored. */
 Test(sink, not_http_is_ignored)
 {
     harness h;
@@ -674,7 +683,7 @@ Test(sink, not_http_is_ignored)
     h_out(&h, 3, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     h_finish(&h);
     cr_expect_eq(json_array_size(h.spans), 1, "only the process span");
-    cr_expect_eq(h.nadv, 3);
+    cr_expect_eq(h.nadv, 2);
     h_free(&h);
 }
 
@@ -1014,5 +1023,149 @@ Test(sink, max_body_keeps_model_and_usage)
     free(rsb);
     free(rq);
     free(rs);
+    h_free(&h);
+}
+
+/* ---- HTTP/2 ------------------------------------------------------------- */
+
+#include <nghttp2/nghttp2.h>
+
+/* One frame: 9-byte header and payload, appended to b. */
+static size_t frame(char *b, size_t at, int type, int flags, uint32_t sid,
+                    const void *payload, size_t n)
+{
+    unsigned char *h = (unsigned char *)b + at;
+
+    h[0] = (unsigned char)(n >> 16);
+    h[1] = (unsigned char)(n >> 8);
+    h[2] = (unsigned char)n;
+    h[3] = (unsigned char)type;
+    h[4] = (unsigned char)flags;
+    h[5] = (unsigned char)(sid >> 24);
+    h[6] = (unsigned char)(sid >> 16);
+    h[7] = (unsigned char)(sid >> 8);
+    h[8] = (unsigned char)sid;
+    memcpy(b + at + 9, payload, n);
+    return at + 9 + n;
+}
+
+static size_t hpack(nghttp2_hd_deflater *d, char *out, size_t cap,
+                    const char *const *kv, size_t n)
+{
+    nghttp2_nv nv[16];
+    size_t i;
+    ssize_t r;
+
+    for (i = 0; i < n; i++) {
+        nv[i].name = (uint8_t *)kv[2 * i];
+        nv[i].namelen = strlen(kv[2 * i]);
+        nv[i].value = (uint8_t *)kv[2 * i + 1];
+        nv[i].valuelen = strlen(kv[2 * i + 1]);
+        nv[i].flags = NGHTTP2_NV_FLAG_NONE;
+    }
+    r = nghttp2_hd_deflate_hd(d, (uint8_t *)out, cap, nv, n);
+    cr_assert(r > 0);
+    return (size_t)r;
+}
+
+/* Client and server bytes of `n` requests on streams 1, 3, 5, ...,
+ * interleaved frame by frame as a multiplexing client sends them. */
+static void h2_exchange(char *cb, size_t *cn, char *sb, size_t *sn, int n)
+{
+    nghttp2_hd_deflater *dc, *ds;
+    char blk[512];
+    size_t k, c = 0, s = 0;
+    int i;
+    static const char settings[] = "";
+
+    cr_assert(nghttp2_hd_deflate_new(&dc, 4096) == 0);
+    cr_assert(nghttp2_hd_deflate_new(&ds, 4096) == 0);
+    memcpy(cb, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+    c = frame(cb, 24, 4, 0, 0, settings, 0);
+    s = frame(sb, 0, 4, 0, 0, settings, 0);
+    for (i = 0; i < n; i++) {
+        const char *rq[] = {":method", "POST", ":scheme", "https",
+                            ":path", "/v1/chat/completions",
+                            ":authority", "api.openai.com",
+                            "content-type", "application/json",
+                            "authorization", "Bearer sk-h2-SECRET-000"};
+
+        k = hpack(dc, blk, sizeof(blk), rq, 6);
+        c = frame(cb, c, 1, 0x4, 1 + 2 * (uint32_t)i, blk, k);
+    }
+    for (i = 0; i < n; i++)
+        c = frame(cb, c, 0, 0x1, 1 + 2 * (uint32_t)i, OPENAI_REQ_BODY,
+                  strlen(OPENAI_REQ_BODY));
+    for (i = n - 1; i >= 0; i--) {   /* answered in reverse order */
+        const char *rs[] = {":status", "200", "content-type",
+                            "application/json"};
+
+        k = hpack(ds, blk, sizeof(blk), rs, 2);
+        s = frame(sb, s, 1, 0x4, 1 + 2 * (uint32_t)i, blk, k);
+        s = frame(sb, s, 0, 0x1, 1 + 2 * (uint32_t)i, OPENAI_RESP_BODY,
+                  strlen(OPENAI_RESP_BODY));
+    }
+    nghttp2_hd_deflate_del(dc);
+    nghttp2_hd_deflate_del(ds);
+    *cn = c;
+    *sn = s;
+}
+
+ParameterizedTestParameters(sink, h2_streams)
+{
+    return cr_make_param_array(size_t, splits, 3);
+}
+
+/* Three concurrent streams on one HTTP/2 connection: three spans. */
+ParameterizedTest(size_t *split, sink, h2_streams)
+{
+    harness h;
+    static char cb[8192], sb[8192];
+    size_t cn, sn;
+    int i;
+
+    h2_exchange(cb, &cn, sb, &sn, 3);
+    h_init(&h, *split, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_bytes(&h, 1, 0, cb, cn);
+    h_bytes(&h, 1, 1, sb, sn);
+    h_finish(&h);
+    cr_assert_eq(count_prefix(&h, "chat gpt-4o-mini"), 3);
+    for (i = 0; i < 3; i++) {
+        json_t *s = span_nth(&h, "chat ", i);
+
+        check_openai_basic_version(s, "2");
+    }
+    h_free(&h);
+}
+
+/* Bytes lost on an HTTP/2 connection: the streams in flight end as
+ * desynchronised errors, and nothing after the gap is decoded. */
+Test(sink, h2_gap_is_never_decoded_wrongly)
+{
+    harness h;
+    static char cb[8192], sb[8192];
+    size_t cn, sn;
+    json_t *s;
+    size_t i;
+
+    h2_exchange(cb, &cn, sb, &sn, 2);
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_bytes(&h, 1, 0, cb, cn);
+    h_bytes(&h, 1, 1, sb, 40);        /* SETTINGS and part of HEADERS */
+    h.off[1][1] += 30;                /* 30 bytes never reached the sink */
+    h_bytes(&h, 1, 1, sb + 70, sn - 70);
+    h_finish(&h);
+    cr_assert_eq(count_prefix(&h, "chat "), 2);
+    json_array_foreach(h.spans, i, s) {
+        if (strncmp(json_string_value(json_object_get(s, "name")), "chat ",
+                    5))
+            continue;
+        cr_expect_str_eq(status_code(s), "error");
+        cr_expect(json_is_true(attr(s, "agenttrace.desynchronized")));
+        cr_expect_null(attr(s, "gen_ai.response.id"),
+                       "nothing decoded after the gap");
+    }
     h_free(&h);
 }

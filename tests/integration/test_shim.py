@@ -1782,14 +1782,14 @@ class TestUndecodable(ShimTest):
         script = r"""
 import http.server, json, socketserver, ssl, sys, threading
 import urllib.request
-body = b"\x1b\x00\xf8\xff not really brotli"
+body = b"\x1f\x9d\x90 LZW bytes nobody decodes"
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Encoding", "br")
+        self.send_header("Content-Encoding", "compress")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -1824,9 +1824,9 @@ s.handle_request()
         self.assertNotIn("gen_ai.output.messages", a)
 
 
-class TestLibcurl(ShimTest):
-    """libcurl programs: captured at the libcurl layer whatever their TLS
-    library (GnuTLS here) and HTTP version (HTTP/2 through nghttpx)."""
+class WithHTTP2Server(ShimTest):
+    """A TLS server offering HTTP/2 by ALPN (nghttpx) in front of a plain
+    mock (self.backend), besides the usual TLS mock."""
 
     @classmethod
     def setUpClass(cls):
@@ -1860,6 +1860,16 @@ class TestLibcurl(ShimTest):
             cls.h2.wait(timeout=10)
             cls.backend.stop()
         super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        if self.h2:
+            self.backend.reset()
+
+
+class TestLibcurl(WithHTTP2Server):
+    """libcurl programs: captured at the libcurl layer whatever their TLS
+    library (GnuTLS here) and HTTP version (HTTP/2 through nghttpx)."""
 
     def test_17_gnutls_client(self):
         if not os.path.exists(GNUTLS_CLIENT):
@@ -1919,6 +1929,77 @@ class TestLibcurl(ShimTest):
                 self.assertEqual(text_of(a["gen_ai.output.messages"]),
                                  f["output_text"])
                 self.assertEqual(bool(a.get("gen_ai.request.stream")), stream)
+
+
+H2_CLIENT = r"""
+import httpx, json, sys
+url, ca, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with httpx.Client(http2=True, verify=ca) as c:
+    for i in range(n):
+        r = c.post(url, json={"model": "gpt-4o", "messages": [
+            {"role": "user", "content": "HTTP/2 request %d" % i}]})
+        assert r.http_version == "HTTP/2", r.http_version
+    body = {"model": "gpt-4o", "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "HTTP/2 stream"}]}
+    with c.stream("POST", url.replace("/v1/", "/mock/gzip,delay=5/v1/"),
+                  json=body) as s:
+        print(sum(1 for _ in s.iter_lines()))
+"""
+
+
+class TestOpenSSLHTTP2(WithHTTP2Server):
+    """HTTP/2 negotiated by ALPN over OpenSSL (httpx with http2=True, the
+    nghttp client): frames, HPACK, several streams on one connection."""
+
+    def test_19_httpx_http2(self):
+        try:
+            import h2  # noqa: F401  (Debian python3-h2, used by httpx)
+        except ImportError:
+            self.skipTest("python3-h2 not installed")
+        if self.h2 is None:
+            self.skipTest("needs nghttpx")
+        url = "https://127.0.0.1:%d/v1/chat/completions" % self.h2_port
+        r, spans = self.traced([PY, "-c", H2_CLIENT, url, self.mock.cert,
+                                "3"])
+        log = self.backend.log()
+        self.assertEqual(len(log), 4)
+        self.check_spans(spans)
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 4, [x["name"] for x in spans])
+        for span, entry in zip(chats, log):
+            a = span["attributes"]
+            f = entry["facts"]
+            self.assertEqual(a["agenttrace.http.version"], "2")
+            self.assertEqual(a["agenttrace.transport"], "openssl")
+            self.assertEqual(a["gen_ai.response.id"], f["id"])
+            self.assertEqual(a.get("gen_ai.usage.output_tokens"),
+                             f["output_tokens"])
+            self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                             f["output_text"])
+            self.assertEqual(a["gen_ai.input.messages"][0]["parts"][0]
+                             ["content"], entry["request"]["messages"][0]
+                             ["content"])
+        self.assertIs(chats[3]["attributes"].get("gen_ai.request.stream"),
+                      True)
+        self.assertGreater(chats[3]["attributes"]
+                           ["gen_ai.response.time_to_first_chunk"], 0)
+
+    def test_20_nghttp_client(self):
+        if self.h2 is None or shutil.which("nghttp") is None:
+            self.skipTest("needs nghttpx and nghttp (nghttp2-client)")
+        body = os.path.join(self.tmp, "body.json")
+        with open(body, "w") as f:
+            json.dump(self.openai_body("From nghttp"), f)
+        r, spans = self.traced(
+            ["nghttp", "-d", body, "https://127.0.0.1:%d/v1/chat/"
+             "completions" % self.h2_port], clean=False)
+        entry = self.backend.log()[0]
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+        a = chats[0]["attributes"]
+        self.assertEqual(a["agenttrace.http.version"], "2")
+        self.assertEqual(a["gen_ai.response.id"], entry["facts"]["id"])
 
 
 NODE_DIR = HERE / "node"

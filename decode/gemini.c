@@ -1,0 +1,504 @@
+/* gemini.c - Google Gemini (AI Studio generativelanguage.googleapis.com and
+ * Vertex AI): generateContent and streamGenerateContent requests,
+ * responses and stream chunks; embedContent and batchEmbedContents.
+ *
+ * The model is not in the body but in the URL path; llm.c's route puts it
+ * in gen_ai.request.model.  Field names are read in both spellings the
+ * Google APIs accept (camelCase, as the SDKs send, and snake_case).
+ *
+ * Content parts: text ("thought": true makes it reasoning), functionCall
+ * {name, args, id?} (a tool_call), functionResponse {name, response, id?}
+ * (a tool_call_response); other parts (inlineData, fileData,
+ * executableCode, codeExecutionResult) keep their kind as type.  A tool
+ * call's id is the functionCall's own id when it has one, else its name,
+ * so that the functionResponse sent back (which names the function, and
+ * carries the same id when the call had one) matches it; "call_<n>" (n
+ * counting the candidate's tool calls) when it has neither.
+ *
+ * A response is a GenerateContentResponse; a stream (alt=sse) is one per
+ * SSE event, and without alt=sse the stream is a JSON array of them.  All
+ * three go through the same merging: text joined per candidate, the last
+ * finishReason and usageMetadata (cumulative) win.  Output tokens are
+ * candidatesTokenCount + thoughtsTokenCount.
+ *
+ * Runs on the sink thread only.  Entered through llm.c's dispatch.
+ */
+#include "llm_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fixed keys of the streamed parts that are not tool calls (tool calls are
+ * keyed by their number, from 0). */
+#define KEY_TEXT (-1L)
+#define KEY_REASONING (-2L)
+#define KEY_OTHER_BASE (-1000L) /* minus the part's position */
+
+/* A candidate index above this is not believed. */
+#define MAX_INDEX 65535L
+
+/* get2: member `camel` of `o`, else member `snake`. */
+static const json_t *get2(const json_t *o, const char *camel,
+                          const char *snake)
+{
+    const json_t *v = json_object_get(o, camel);
+
+    return v != NULL ? v : json_object_get(o, snake);
+}
+
+/* The part kinds kept by their type only, in both spellings. */
+static const struct {
+    const char *camel;
+    const char *snake;
+} other_parts[] = {
+    {"inlineData", "inline_data"},
+    {"fileData", "file_data"},
+    {"executableCode", "executable_code"},
+    {"codeExecutionResult", "code_execution_result"},
+};
+
+/* other_type: the (camelCase) kind of a part that is none of text,
+ * functionCall, functionResponse; NULL when it is none of those
+ * either. */
+static const char *other_type(const json_t *p)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(other_parts) / sizeof(other_parts[0]); i++)
+        if (get2(p, other_parts[i].camel, other_parts[i].snake) != NULL)
+            return other_parts[i].camel;
+    return NULL;
+}
+
+/* call_id: a tool call's id as the file comment says, into buf. */
+static const char *call_id(const json_t *fc, long n, char *buf, size_t size)
+{
+    const char *id = at_llm_str(fc, "id");
+
+    if (id != NULL && *id != '\0')
+        return id;
+    id = at_llm_str(fc, "name");
+    if (id != NULL && *id != '\0')
+        return id;
+    snprintf(buf, size, "call_%ld", n);
+    return buf;
+}
+
+/* function_call_part: {"type":"tool_call","id","name","arguments":args}
+ * of a functionCall, the `n`th tool call of its message. */
+static json_t *function_call_part(const json_t *fc, long n)
+{
+    json_t *part = json_object();
+    const json_t *v;
+    char buf[32];
+
+    if (part == NULL)
+        return NULL;
+    json_object_set_new(part, "type", json_string("tool_call"));
+    json_object_set_new(part, "id",
+                        json_string(call_id(fc, n, buf, sizeof(buf))));
+    if (json_is_string(v = json_object_get(fc, "name")))
+        json_object_set(part, "name", (json_t *)v);
+    v = json_object_get(fc, "args");
+    if (v != NULL && !json_is_null(v))
+        json_object_set(part, "arguments", (json_t *)v);
+    return part;
+}
+
+/* function_response_part: {"type":"tool_call_response","id","response"}
+ * of a functionResponse. */
+static json_t *function_response_part(const json_t *fr, long n)
+{
+    json_t *part = json_object();
+    const json_t *v;
+    char buf[32];
+
+    if (part == NULL)
+        return NULL;
+    json_object_set_new(part, "type", json_string("tool_call_response"));
+    json_object_set_new(part, "id",
+                        json_string(call_id(fr, n, buf, sizeof(buf))));
+    v = json_object_get(fr, "response");
+    json_object_set(part, "response",
+                    v != NULL ? (json_t *)v : json_null());
+    return part;
+}
+
+/* content_parts: the parts of a Content's `parts` (request side, or
+ * systemInstruction).  Never NULL except on allocation failure. */
+static json_t *content_parts(const json_t *list)
+{
+    json_t *parts = json_array(), *p;
+    const json_t *v;
+    const char *type;
+    size_t i;
+    long calls = 0, results = 0;
+
+    if (parts == NULL)
+        return NULL;
+    json_array_foreach(list, i, p) {
+        if (!json_is_object(p))
+            continue;
+        if (json_is_string(v = json_object_get(p, "text"))) {
+            at_llm_add_text(parts,
+                            json_is_true(json_object_get(p, "thought"))
+                                ? "reasoning"
+                                : "text",
+                            v);
+        } else if (json_is_object(v = get2(p, "functionCall",
+                                           "function_call"))) {
+            json_array_append_new(parts, function_call_part(v, calls++));
+        } else if (json_is_object(v = get2(p, "functionResponse",
+                                           "function_response"))) {
+            json_array_append_new(parts,
+                                  function_response_part(v, results++));
+        } else if ((type = other_type(p)) != NULL) {
+            json_array_append_new(parts, at_llm_part_type(type));
+        }
+    }
+    return parts;
+}
+
+/* role_of: the GenAI role of a Content role: "model" is the assistant,
+ * "function" (older API versions) a tool; none is the user. */
+static const char *role_of(const json_t *content)
+{
+    const char *r = at_llm_str(content, "role");
+
+    if (r == NULL || *r == '\0')
+        return "user";
+    if (strcmp(r, "model") == 0)
+        return "assistant";
+    if (strcmp(r, "function") == 0)
+        return "tool";
+    return r;
+}
+
+/* tool_definitions: gen_ai.tool.definitions from `tools`: each
+ * functionDeclarations entry a function; other tools (googleSearch,
+ * codeExecution, urlContext...) their kind as type.  NULL when `tools` is
+ * not an array. */
+static json_t *tool_definitions(const json_t *tools)
+{
+    json_t *defs, *t, *f, *d;
+    const json_t *v;
+    const char *key;
+    size_t i, j;
+
+    if (!json_is_array(tools) || (defs = json_array()) == NULL)
+        return NULL;
+    json_array_foreach(tools, i, t) {
+        const json_t *decls = get2(t, "functionDeclarations",
+                                   "function_declarations");
+
+        if (!json_is_object(t))
+            continue;
+        json_array_foreach(decls, j, f) {
+            if (!json_is_object(f) || (d = json_object()) == NULL)
+                continue;
+            json_object_set_new(d, "type", json_string("function"));
+            if (json_is_string(v = json_object_get(f, "name")))
+                json_object_set(d, "name", (json_t *)v);
+            if (json_is_string(v = json_object_get(f, "description")))
+                json_object_set(d, "description", (json_t *)v);
+            v = json_object_get(f, "parameters");
+            if (v == NULL)
+                v = get2(f, "parametersJsonSchema",
+                         "parameters_json_schema");
+            if (v != NULL && !json_is_null(v))
+                json_object_set(d, "parameters", (json_t *)v);
+            json_array_append_new(defs, d);
+        }
+        json_object_foreach(t, key, f) {
+            if (strcmp(key, "functionDeclarations") == 0 ||
+                strcmp(key, "function_declarations") == 0 ||
+                (d = json_object()) == NULL)
+                continue;
+            json_object_set_new(d, "type", json_string(key));
+            json_array_append_new(defs, d);
+        }
+    }
+    return defs;
+}
+
+void at_gemini_request(const json_t *root, json_t *attrs)
+{
+    const json_t *gc = get2(root, "generationConfig", "generation_config");
+    const json_t *v, *c;
+    json_t *a;
+    size_t i;
+
+    at_llm_set_count(attrs, "gen_ai.request.max_tokens",
+                     get2(gc, "maxOutputTokens", "max_output_tokens"));
+    at_llm_set_real(attrs, "gen_ai.request.temperature",
+                    json_object_get(gc, "temperature"));
+    at_llm_set_real(attrs, "gen_ai.request.top_p", get2(gc, "topP", "top_p"));
+    at_llm_set_real(attrs, "gen_ai.request.top_k", get2(gc, "topK", "top_k"));
+    at_llm_set_int(attrs, "gen_ai.request.seed", json_object_get(gc, "seed"));
+    v = get2(gc, "stopSequences", "stop_sequences");
+    if (json_is_array(v))
+        at_llm_set_stop(attrs, v);
+    v = get2(root, "systemInstruction", "system_instruction");
+    if (json_is_string(v)) {
+        a = json_array();
+        at_llm_add_text(a, "text", v);
+    } else {
+        a = json_is_object(v) ? content_parts(json_object_get(v, "parts"))
+                              : NULL;
+    }
+    if (json_array_size(a) > 0)
+        json_object_set_new(attrs, "gen_ai.system_instructions", a);
+    else
+        json_decref(a);
+    v = json_object_get(root, "contents");
+    if (json_is_object(v) || json_is_string(v)) {
+        /* one Content, or a bare string, where a list belongs: the SDKs
+         * turn those into a list; a REST client might not */
+        a = json_array();
+        if (json_is_string(v)) {
+            json_t *parts = json_array();
+
+            at_llm_add_text(parts, "text", v);
+            json_array_append_new(a, at_llm_message("user", parts));
+        } else {
+            json_array_append_new(
+                a, at_llm_message(role_of(v), content_parts(json_object_get(
+                                                  v, "parts"))));
+        }
+        json_object_set_new(attrs, "gen_ai.input.messages", a);
+    } else if (json_is_array(v)) {
+        a = json_array();
+        json_array_foreach(v, i, c) {
+            if (!json_is_object(c))
+                continue;
+            json_array_append_new(
+                a, at_llm_message(role_of(c), content_parts(json_object_get(
+                                                  c, "parts"))));
+        }
+        json_object_set_new(attrs, "gen_ai.input.messages", a);
+    }
+    a = tool_definitions(json_object_get(root, "tools"));
+    if (a != NULL)
+        json_object_set_new(attrs, "gen_ai.tool.definitions", a);
+}
+
+/* read_usage: the counts of a usageMetadata object, over *u.  Cached
+ * input is part of promptTokenCount; thoughts are apart from the
+ * candidates' count. */
+static void read_usage(const json_t *um, at_llm_usage *u)
+{
+    if (!json_is_object(um))
+        return;
+    u->reasoning_apart = 1;
+    at_llm_count(get2(um, "promptTokenCount", "prompt_token_count"),
+                 &u->input);
+    at_llm_count(get2(um, "candidatesTokenCount", "candidates_token_count"),
+                 &u->output);
+    at_llm_count(get2(um, "thoughtsTokenCount", "thoughts_token_count"),
+                 &u->reasoning);
+    at_llm_count(get2(um, "cachedContentTokenCount",
+                      "cached_content_token_count"),
+                 &u->cache_read);
+}
+
+/* candidate_parts: fold a candidate's content parts into choice `c`.
+ * Returns 1 when they carried output. */
+static int candidate_parts(at_llm_choice *c, const json_t *list)
+{
+    const json_t *v;
+    json_t *p;
+    at_llm_part *part;
+    const char *type;
+    size_t i;
+    int out = 0;
+
+    json_array_foreach(list, i, p) {
+        if (!json_is_object(p))
+            continue;
+        if (json_is_string(v = json_object_get(p, "text"))) {
+            int thought = json_is_true(json_object_get(p, "thought"));
+
+            if (json_string_length(v) == 0)
+                continue;
+            part = at_llm_choice_part(c,
+                                      thought ? AT_PART_REASONING
+                                              : AT_PART_TEXT,
+                                      thought ? KEY_REASONING : KEY_TEXT, 1);
+            if (part != NULL)
+                out |= at_llm_part_append_str(part, v);
+        } else if (json_is_object(v = get2(p, "functionCall",
+                                           "function_call"))) {
+            long n = at_llm_choice_tools(c);
+            const json_t *args = json_object_get(v, "args");
+            char buf[32];
+
+            part = at_llm_choice_part(c, AT_PART_TOOL_CALL, n, 1);
+            if (part == NULL)
+                continue;
+            if (part->id == NULL)
+                part->id = strdup(call_id(v, n, buf, sizeof(buf)));
+            at_llm_keep(&part->name, json_object_get(v, "name"));
+            if (args != NULL && !json_is_null(args))
+                part->input = json_incref((json_t *)args);
+            out = 1;
+        } else if ((type = other_type(p)) != NULL) {
+            part = at_llm_choice_part(c, AT_PART_OTHER,
+                                      KEY_OTHER_BASE - (long)c->nparts, 1);
+            if (part != NULL && part->type == NULL)
+                part->type = strdup(type);
+        }
+    }
+    return out;
+}
+
+/* chunk: fold one GenerateContentResponse into the stream.  Returns 1
+ * when it carried output. */
+static int chunk(at_llm_stream *s, const json_t *root)
+{
+    const json_t *cands = json_object_get(root, "candidates");
+    const json_t *v;
+    json_t *cand;
+    size_t i;
+    int out = 0;
+
+    if (!json_is_object(root))
+        return 0;
+    at_llm_stream_status(s, root);
+    at_llm_keep(&s->id, get2(root, "responseId", "response_id"));
+    at_llm_keep(&s->model, get2(root, "modelVersion", "model_version"));
+    read_usage(get2(root, "usageMetadata", "usage_metadata"), &s->usage);
+    json_array_foreach(cands, i, cand) {
+        const json_t *ix = json_object_get(cand, "index");
+        long index = (long)i;
+        at_llm_choice *c;
+
+        if (!json_is_object(cand))
+            continue;
+        if (json_is_integer(ix)) {
+            if (json_integer_value(ix) < 0 ||
+                json_integer_value(ix) > MAX_INDEX)
+                continue;
+            index = (long)json_integer_value(ix);
+        }
+        if ((c = at_llm_stream_choice(s, index)) == NULL)
+            continue;
+        out |= candidate_parts(c, json_object_get(json_object_get(cand,
+                                                                  "content"),
+                                                  "parts"));
+        at_llm_choice_reason(c, get2(cand, "finishReason", "finish_reason"));
+    }
+    /* a prompt blocked before any candidate: its reason is why it
+     * ended */
+    v = get2(get2(root, "promptFeedback", "prompt_feedback"), "blockReason",
+             "block_reason");
+    if (json_array_size(cands) == 0 && json_is_string(v)) {
+        at_llm_choice *c = at_llm_stream_choice(s, 0);
+
+        if (c != NULL && c->finish_reason == NULL)
+            at_llm_choice_reason(c, v);
+    }
+    return out;
+}
+
+void at_gemini_response(const json_t *root, json_t *attrs)
+{
+    at_llm_stream *s = at_llm_stream_new(AT_API_GEMINI_GENERATE);
+    at_llm_status st;
+    json_t *el;
+    size_t i;
+
+    if (s == NULL)
+        return;
+    if (json_is_array(root)) {
+        json_array_foreach(root, i, el)
+            chunk(s, el);
+    } else {
+        chunk(s, root);
+    }
+    at_llm_stream_finish(s, attrs, &st);
+    at_llm_stream_del(s);
+}
+
+int at_gemini_stream_event(at_llm_stream *s, const char *event,
+                           size_t event_len, const char *data,
+                           size_t data_len)
+{
+    json_t *root, *el;
+    size_t i;
+    int out = 0;
+
+    (void)event;
+    (void)event_len; /* Gemini names no events */
+    root = at_llm_parse(data, data_len);
+    if (json_is_object(root)) {
+        out = chunk(s, root);
+    } else if (json_is_array(root)) {
+        json_array_foreach(root, i, el)
+            out |= chunk(s, el);
+    } else {
+        out = -1;
+    }
+    json_decref(root);
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Embeddings                                                          */
+/* ------------------------------------------------------------------ */
+
+/* embed_input: the user message of one EmbedContentRequest's content, or
+ * NULL when it has no text. */
+static json_t *embed_input(const json_t *req)
+{
+    const json_t *content = json_object_get(req, "content");
+    json_t *parts = content_parts(json_object_get(content, "parts"));
+
+    if (json_array_size(parts) == 0) {
+        json_decref(parts);
+        return NULL;
+    }
+    return at_llm_message("user", parts);
+}
+
+void at_gemini_embed_request(const json_t *root, json_t *attrs)
+{
+    const json_t *reqs = json_object_get(root, "requests");
+    const json_t *first = json_is_array(reqs) ? json_array_get(reqs, 0)
+                                              : root;
+    json_t *msgs = json_array(), *m, *r;
+    size_t i;
+
+    if (msgs == NULL)
+        return;
+    if (json_is_array(reqs)) {
+        json_array_foreach(reqs, i, r) {
+            if ((m = embed_input(r)) != NULL)
+                json_array_append_new(msgs, m);
+        }
+    } else if ((m = embed_input(root)) != NULL) {
+        json_array_append_new(msgs, m);
+    }
+    if (json_array_size(msgs) > 0)
+        json_object_set_new(attrs, "gen_ai.input.messages", msgs);
+    else
+        json_decref(msgs);
+    at_llm_set_count(attrs, "gen_ai.embeddings.dimension.count",
+                     get2(first, "outputDimensionality",
+                          "output_dimensionality"));
+}
+
+void at_gemini_embed_response(const json_t *root, json_t *attrs)
+{
+    const json_t *e = json_object_get(root, "embedding");
+    at_llm_usage u;
+
+    if (!json_is_object(e))
+        e = json_array_get(json_object_get(root, "embeddings"), 0);
+    at_llm_embedding_dims(attrs, json_object_get(e, "values"));
+    at_llm_usage_init(&u);
+    at_llm_count(get2(get2(root, "usageMetadata", "usage_metadata"),
+                      "promptTokenCount", "prompt_token_count"),
+                 &u.input);
+    at_llm_usage_emit(&u, attrs);
+}

@@ -1,0 +1,682 @@
+/* responses.c - OpenAI Responses API (POST .../v1/responses): request
+ * body, response body and stream events to span attributes.
+ *
+ * A request's `input` is a string or a list of items: messages (role +
+ * content parts), function_call items (a tool call the model made),
+ * function_call_output items (its result), reasoning items...  Items of
+ * the model's side that follow one another (reasoning, assistant message,
+ * function calls) form one assistant message; every tool result is a
+ * message of role "tool", as in Chat Completions.  A response's `output`
+ * is such a list too, and becomes one assistant message whose
+ * finish_reason is the response's `status` ("completed", "incomplete",
+ * "failed"): the API has no finish reason of its own.
+ *
+ * Streams are SSE with named events (the data's "type" repeats the name):
+ * response.created, response.output_item.added/done,
+ * response.output_text.delta, response.function_call_arguments.delta/done,
+ * response.reasoning_summary_text.delta, response.completed (usage),
+ * response.incomplete, response.failed, error.
+ *
+ * Runs on the sink thread only.  Entered through llm.c's dispatch.
+ */
+#include "llm_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An output_index, content_index or summary_index above this is not
+ * believed. */
+#define MAX_INDEX 4095L
+
+/* The stream part key of content `ci` of output item `oi` (text, refusal,
+ * reasoning summaries); reasoning content text uses the negative keys, so
+ * that it never meets a summary.  Tool calls are keyed by `oi` alone. */
+#define KEY(oi, ci) ((oi) * (MAX_INDEX + 1) + (ci))
+#define RKEY(oi, ci) (-KEY(oi, ci) - 1)
+
+/* type_is: whether NUL-terminated `t` equals `lit`. */
+static int type_is(const char *t, const char *lit)
+{
+    return t != NULL && strcmp(t, lit) == 0;
+}
+
+/* ends_with: whether `t` ends with `suffix` (and is longer). */
+static int ends_with(const char *t, const char *suffix)
+{
+    size_t n = strlen(t), k = strlen(suffix);
+
+    return n > k && memcmp(t + n - k, suffix, k) == 0;
+}
+
+/* is_text_type: whether a content part type carries its text in
+ * "text". */
+static int is_text_type(const char *t)
+{
+    return type_is(t, "input_text") || type_is(t, "output_text") ||
+           type_is(t, "text");
+}
+
+/* add_content: append the parts of a message item's `content`: a string,
+ * or a list of input_text / output_text / refusal / input_image /
+ * input_file... parts.  Empty text adds nothing; parts without text keep
+ * their type. */
+static void add_content(json_t *parts, const json_t *content)
+{
+    json_t *it;
+    size_t i;
+
+    if (json_is_string(content)) {
+        at_llm_add_text(parts, "text", content);
+        return;
+    }
+    json_array_foreach(content, i, it) {
+        const char *type = at_llm_str(it, "type");
+
+        if (json_is_string(it)) {
+            at_llm_add_text(parts, "text", it);
+        } else if (is_text_type(type)) {
+            at_llm_add_text(parts, "text", json_object_get(it, "text"));
+        } else if (type_is(type, "refusal")) {
+            at_llm_add_text(parts, "refusal",
+                            json_object_get(it, "refusal"));
+        } else if (type_is(type, "reasoning_text")) {
+            at_llm_add_text(parts, "reasoning", json_object_get(it, "text"));
+        } else if (type != NULL) {
+            json_array_append_new(parts, at_llm_part_type(type));
+        }
+    }
+}
+
+/* tool_call_part: {"type":"tool_call","id":call_id,"name","arguments"}
+ * of a function_call (arguments: a JSON text), custom_tool_call (input:
+ * any text) or other *_call item with a call_id (its `action`). */
+static json_t *tool_call_part(const json_t *item)
+{
+    const char *type = at_llm_str(item, "type");
+    json_t *part = json_object();
+    json_t *v;
+
+    if (part == NULL)
+        return NULL;
+    json_object_set_new(part, "type", json_string("tool_call"));
+    if (json_is_string(v = json_object_get(item, "call_id")))
+        json_object_set(part, "id", v);
+    v = json_object_get(item, "name");
+    if (json_is_string(v))
+        json_object_set(part, "name", v);
+    else if (type != NULL)
+        json_object_set_new(part, "name", json_string(type));
+    v = json_object_get(item, "arguments");
+    if (v == NULL)
+        v = json_object_get(item, "input");
+    if (v == NULL)
+        v = json_object_get(item, "action");
+    if (json_is_string(v))
+        json_object_set_new(part, "arguments",
+                            at_llm_args(json_string_value(v),
+                                        json_string_length(v)));
+    else if (v != NULL && !json_is_null(v))
+        json_object_set(part, "arguments", v);
+    return part;
+}
+
+/* tool_result_part: {"type":"tool_call_response","id":call_id,
+ * "response":output} of a function_call_output (or other *_output) item;
+ * an output given as content parts becomes their joined text. */
+static json_t *tool_result_part(const json_t *item)
+{
+    json_t *part = json_object();
+    json_t *v;
+
+    if (part == NULL)
+        return NULL;
+    json_object_set_new(part, "type", json_string("tool_call_response"));
+    if (json_is_string(v = json_object_get(item, "call_id")))
+        json_object_set(part, "id", v);
+    v = json_object_get(item, "output");
+    if (json_is_array(v))
+        json_object_set_new(part, "response", at_llm_joined_text(v));
+    else if (v != NULL && !json_is_null(v))
+        json_object_set(part, "response", v);
+    else
+        json_object_set_new(part, "response", json_string(""));
+    return part;
+}
+
+/* add_reasoning: the reasoning parts of a reasoning item: its summary
+ * texts, then its content texts. */
+static void add_reasoning(json_t *parts, const json_t *item)
+{
+    json_t *it;
+    size_t i;
+
+    json_array_foreach(json_object_get(item, "summary"), i, it)
+        at_llm_add_text(parts, "reasoning", json_object_get(it, "text"));
+    json_array_foreach(json_object_get(item, "content"), i, it)
+        at_llm_add_text(parts, "reasoning", json_object_get(it, "text"));
+}
+
+/* Where an item goes. */
+typedef enum item_side {
+    SIDE_SKIP = 0,  /* item_reference, nonsense */
+    SIDE_MODEL,     /* the model's turn: an assistant message */
+    SIDE_TOOL,      /* a tool result: a "tool" message of its own */
+    SIDE_OWN        /* a message with its own role */
+} item_side;
+
+/* item_side_of: where `item` goes; *role gets the role of SIDE_OWN. */
+static item_side item_side_of(const json_t *item, const char **role)
+{
+    const char *type = at_llm_str(item, "type");
+    const char *r = at_llm_str(item, "role");
+
+    *role = r;
+    if (!json_is_object(item) || type_is(type, "item_reference"))
+        return SIDE_SKIP;
+    if (type == NULL || type_is(type, "message")) {
+        if (r == NULL)
+            return SIDE_SKIP;
+        return strcmp(r, "assistant") == 0 ? SIDE_MODEL : SIDE_OWN;
+    }
+    if (ends_with(type, "_output") &&
+        json_is_string(json_object_get(item, "call_id")))
+        return SIDE_TOOL;
+    if (r != NULL && strcmp(r, "assistant") != 0)
+        return SIDE_OWN;
+    return SIDE_MODEL;
+}
+
+/* add_model_item: append the parts of one model-side item (assistant
+ * message, reasoning, function_call...) to `parts`. */
+static void add_model_item(json_t *parts, const json_t *item)
+{
+    const char *type = at_llm_str(item, "type");
+
+    if (type == NULL || type_is(type, "message"))
+        add_content(parts, json_object_get(item, "content"));
+    else if (type_is(type, "reasoning"))
+        add_reasoning(parts, item);
+    else if (ends_with(type, "_call") &&
+             json_is_string(json_object_get(item, "call_id")))
+        json_array_append_new(parts, tool_call_part(item));
+    else
+        json_array_append_new(parts, at_llm_part_type(type));
+}
+
+/* input_messages: gen_ai.input.messages of an `input` list. */
+static json_t *input_messages(const json_t *input)
+{
+    json_t *msgs = json_array(), *item, *parts, *last;
+    const char *role, *last_role;
+    size_t i;
+
+    if (msgs == NULL)
+        return NULL;
+    json_array_foreach(input, i, item) {
+        item_side side = item_side_of(item, &role);
+
+        switch (side) {
+        case SIDE_MODEL:
+            last = json_array_get(msgs, json_array_size(msgs) - 1);
+            last_role = at_llm_str(last, "role");
+            if (last_role == NULL || strcmp(last_role, "assistant") != 0) {
+                last = at_llm_message("assistant", json_array());
+                if (last == NULL)
+                    continue;
+                json_array_append_new(msgs, last);
+            }
+            add_model_item(json_object_get(last, "parts"), item);
+            break;
+        case SIDE_TOOL:
+            parts = json_array();
+            if (parts != NULL)
+                json_array_append_new(parts, tool_result_part(item));
+            json_array_append_new(msgs, at_llm_message("tool", parts));
+            break;
+        case SIDE_OWN:
+            parts = json_array();
+            if (parts == NULL)
+                continue;
+            if (at_llm_str(item, "type") == NULL ||
+                type_is(at_llm_str(item, "type"), "message"))
+                add_content(parts, json_object_get(item, "content"));
+            else
+                json_array_append_new(
+                    parts, at_llm_part_type(at_llm_str(item, "type")));
+            json_array_append_new(msgs, at_llm_message(role, parts));
+            break;
+        default:
+            break;
+        }
+    }
+    return msgs;
+}
+
+/* tool_definitions: gen_ai.tool.definitions from `tools`: function and
+ * custom tools with their name, description and parameters (all at the
+ * top level, unlike Chat Completions); built-in tools (web_search,
+ * file_search, mcp...) with their type and any name.  NULL when `tools`
+ * is not an array. */
+static json_t *tool_definitions(const json_t *tools)
+{
+    json_t *defs, *t, *d, *v;
+    size_t i;
+
+    if (!json_is_array(tools) || (defs = json_array()) == NULL)
+        return NULL;
+    json_array_foreach(tools, i, t) {
+        const char *type = at_llm_str(t, "type");
+
+        if (!json_is_object(t) || (d = json_object()) == NULL)
+            continue;
+        json_object_set_new(d, "type",
+                            json_string(type ? type : "function"));
+        if (json_is_string(v = json_object_get(t, "name")))
+            json_object_set(d, "name", v);
+        if (json_is_string(v = json_object_get(t, "description")))
+            json_object_set(d, "description", v);
+        v = json_object_get(t, "parameters");
+        if (v != NULL && !json_is_null(v))
+            json_object_set(d, "parameters", v);
+        json_array_append_new(defs, d);
+    }
+    return defs;
+}
+
+void at_responses_request(const json_t *root, json_t *attrs)
+{
+    const json_t *v;
+    json_t *a;
+
+    at_llm_request_params(root, attrs);
+    at_llm_set_count(attrs, "gen_ai.request.max_tokens",
+                     json_object_get(root, "max_output_tokens"));
+    v = json_object_get(root, "instructions");
+    if (json_is_string(v) || json_is_array(v)) {
+        a = json_array();
+        if (json_is_string(v)) {
+            at_llm_add_text(a, "text", v);
+        } else {
+            json_t *it;
+            size_t i;
+
+            json_array_foreach(v, i, it)
+                add_content(a, json_object_get(it, "content"));
+        }
+        if (json_array_size(a) > 0)
+            json_object_set_new(attrs, "gen_ai.system_instructions", a);
+        else
+            json_decref(a);
+    }
+    v = json_object_get(root, "input");
+    if (json_is_string(v)) {
+        a = json_array();
+        if (a != NULL) {
+            json_t *parts = json_array();
+
+            at_llm_add_text(parts, "text", v);
+            json_array_append_new(a, at_llm_message("user", parts));
+            json_object_set_new(attrs, "gen_ai.input.messages", a);
+        }
+    } else if (json_is_array(v)) {
+        a = input_messages(v);
+        if (a != NULL)
+            json_object_set_new(attrs, "gen_ai.input.messages", a);
+    }
+    a = tool_definitions(json_object_get(root, "tools"));
+    if (a != NULL)
+        json_object_set_new(attrs, "gen_ai.tool.definitions", a);
+}
+
+/* read_usage: the counts a Responses `usage` object reports, over *u. */
+static void read_usage(const json_t *usage, at_llm_usage *u)
+{
+    if (!json_is_object(usage))
+        return;
+    at_llm_count(json_object_get(usage, "input_tokens"), &u->input);
+    at_llm_count(json_object_get(usage, "output_tokens"), &u->output);
+    at_llm_count(json_object_get(json_object_get(usage,
+                                                 "input_tokens_details"),
+                                 "cached_tokens"),
+                 &u->cache_read);
+    at_llm_count(json_object_get(json_object_get(usage,
+                                                 "output_tokens_details"),
+                                 "reasoning_tokens"),
+                 &u->reasoning);
+}
+
+void at_responses_response(const json_t *root, json_t *attrs)
+{
+    const json_t *output = json_object_get(root, "output");
+    const json_t *status = json_object_get(root, "status");
+    at_llm_usage u;
+    json_t *parts, *m, *a, *item;
+    size_t i;
+
+    at_llm_set_string(attrs, "gen_ai.response.id", root, "id");
+    at_llm_set_string(attrs, "gen_ai.response.model", root, "model");
+    at_llm_usage_init(&u);
+    read_usage(json_object_get(root, "usage"), &u);
+    at_llm_usage_emit(&u, attrs);
+    if (json_is_string(status) && json_string_length(status) > 0) {
+        a = json_array();
+        json_array_append(a, (json_t *)status);
+        json_object_set_new(attrs, "gen_ai.response.finish_reasons", a);
+    } else {
+        status = NULL;
+    }
+    if (!json_is_array(output) && status == NULL)
+        return;
+    parts = json_array();
+    json_array_foreach(output, i, item) {
+        const char *role;
+
+        if (item_side_of(item, &role) != SIDE_SKIP)
+            add_model_item(parts, item);
+    }
+    m = at_llm_message("assistant", parts);
+    if (m == NULL)
+        return;
+    if (status != NULL)
+        json_object_set(m, "finish_reason", (json_t *)status);
+    a = json_array();
+    json_array_append_new(a, m);
+    json_object_set_new(attrs, "gen_ai.output.messages", a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams                                                             */
+/* ------------------------------------------------------------------ */
+
+/* index_of: member `key` of `root` as an index, or -1 when missing or
+ * absurd. */
+static long index_of(const json_t *root, const char *key)
+{
+    const json_t *ix = json_object_get(root, key);
+
+    if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
+        json_integer_value(ix) > MAX_INDEX)
+        return -1;
+    return (long)json_integer_value(ix);
+}
+
+/* fill_if_empty: when `v` is a non-empty string, make it the text of the
+ * part (kind, key), creating it, unless the part already holds text (from
+ * deltas).  Returns 1 when text was put in. */
+static int fill_if_empty(at_llm_choice *c, at_llm_part_kind kind, long key,
+                         const json_t *v)
+{
+    at_llm_part *p;
+
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return 0;
+    p = at_llm_choice_part(c, kind, key, 1);
+    if (p == NULL || p->text.len > 0)
+        return 0;
+    at_llm_part_set_text(p, json_string_value(v), json_string_length(v));
+    return 1;
+}
+
+/* on_item: an output item, from response.output_item.added (`done` 0) or
+ * .done, or from the final response's output (`done` 1).  The whole item
+ * of a .done event fills what deltas did not bring.  Returns 1 when it
+ * brought output (a tool call's name, text no delta had carried). */
+static int on_item(at_llm_choice *c, long oi, const json_t *item, int done)
+{
+    const char *type = at_llm_str(item, "type");
+    const json_t *v, *it;
+    at_llm_part *p;
+    size_t i;
+    int out = 0;
+
+    if (type == NULL || oi < 0)
+        return 0;
+    if (type_is(type, "message")) {
+        if (!done)
+            return 0;
+        json_array_foreach(json_object_get(item, "content"), i, it) {
+            const char *t = at_llm_str(it, "type");
+
+            if ((long)i > MAX_INDEX)
+                break;
+            if (is_text_type(t))
+                out |= fill_if_empty(c, AT_PART_TEXT, KEY(oi, (long)i),
+                                     json_object_get(it, "text"));
+            else if (type_is(t, "refusal"))
+                out |= fill_if_empty(c, AT_PART_REFUSAL, KEY(oi, (long)i),
+                                     json_object_get(it, "refusal"));
+        }
+        return out;
+    }
+    if (type_is(type, "reasoning")) {
+        if (!done)
+            return 0;
+        json_array_foreach(json_object_get(item, "summary"), i, it) {
+            if ((long)i > MAX_INDEX)
+                break;
+            out |= fill_if_empty(c, AT_PART_REASONING, KEY(oi, (long)i),
+                                 json_object_get(it, "text"));
+        }
+        json_array_foreach(json_object_get(item, "content"), i, it) {
+            if ((long)i > MAX_INDEX)
+                break;
+            out |= fill_if_empty(c, AT_PART_REASONING, RKEY(oi, (long)i),
+                                 json_object_get(it, "text"));
+        }
+        return out;
+    }
+    if (ends_with(type, "_call") &&
+        json_is_string(json_object_get(item, "call_id"))) {
+        p = at_llm_choice_part(c, AT_PART_TOOL_CALL, oi, 1);
+        if (p == NULL)
+            return 0;
+        at_llm_keep(&p->id, json_object_get(item, "call_id"));
+        if (p->name == NULL) {
+            v = json_object_get(item, "name");
+            at_llm_keep(&p->name, json_is_string(v)
+                                      ? v
+                                      : json_object_get(item, "type"));
+            out = p->name != NULL;
+        }
+        v = json_object_get(item, "arguments");
+        if (v == NULL)
+            v = json_object_get(item, "input");
+        if (json_is_string(v) && json_string_length(v) > 0 &&
+            p->text.len == 0) {
+            at_llm_part_set_text(p, json_string_value(v),
+                                 json_string_length(v));
+            out = 1;
+        } else if (json_is_object(v = json_object_get(item, "action")) &&
+                   p->input == NULL) {
+            p->input = json_incref((json_t *)v);
+        }
+        return out;
+    }
+    /* web_search_call, file_search_call, image_generation_call...: the
+     * server ran them; keep their type */
+    p = at_llm_choice_part(c, AT_PART_OTHER, oi, 1);
+    if (p != NULL && p->type == NULL)
+        p->type = strdup(type);
+    return 0;
+}
+
+/* on_response: the `response` object of response.created / .in_progress /
+ * .completed / .incomplete / .failed: id, model, usage; for the last
+ * three (`final`), the status as finish reason, the output items (to fill
+ * what no event brought), an error, and the end of the stream. */
+static int on_response(at_llm_stream *s, at_llm_choice *c,
+                       const json_t *resp, int final)
+{
+    const json_t *item;
+    size_t i;
+    int out = 0;
+
+    if (!json_is_object(resp))
+        return 0;
+    at_llm_keep(&s->id, json_object_get(resp, "id"));
+    at_llm_keep(&s->model, json_object_get(resp, "model"));
+    read_usage(json_object_get(resp, "usage"), &s->usage);
+    if (!final)
+        return 0;
+    s->st.done = 1;
+    at_llm_stream_status(s, resp);
+    if (c == NULL)
+        return 0;
+    at_llm_choice_reason(c, json_object_get(resp, "status"));
+    json_array_foreach(json_object_get(resp, "output"), i, item) {
+        if ((long)i > MAX_INDEX)
+            break;
+        out |= on_item(c, (long)i, item, 1);
+    }
+    return out;
+}
+
+/* on_delta: a text, refusal or reasoning delta event into the part
+ * (kind, key).  Returns 1 when the delta was not empty. */
+static int on_delta(at_llm_choice *c, at_llm_part_kind kind, long key,
+                    const json_t *delta)
+{
+    at_llm_part *p;
+
+    if (c == NULL || key == LONG_MIN || !json_is_string(delta) ||
+        json_string_length(delta) == 0)
+        return 0;
+    p = at_llm_choice_part(c, kind, key, 1);
+    return p != NULL ? at_llm_part_append_str(p, delta) : 0;
+}
+
+/* content_key: KEY (or RKEY when `neg`) of an event's output_index and
+ * the index member `member`; LONG_MIN when either is missing or absurd. */
+static long content_key(const json_t *root, const char *member, int neg)
+{
+    long oi = index_of(root, "output_index");
+    long ci = index_of(root, member);
+
+    if (oi < 0 || ci < 0)
+        return LONG_MIN;
+    return neg ? RKEY(oi, ci) : KEY(oi, ci);
+}
+
+/* on_error: an `error` event: {"type":"error","code","message"} (or an
+ * "error" object inside). */
+static void on_error(at_llm_stream *s, const json_t *root)
+{
+    json_t *o, *e;
+    const json_t *code = json_object_get(root, "code");
+
+    if (json_is_object(json_object_get(root, "error"))) {
+        at_llm_error_fill(root, &s->st);
+        return;
+    }
+    o = json_object();
+    e = json_object();
+    if (o == NULL || e == NULL) {
+        json_decref(o);
+        json_decref(e);
+        return;
+    }
+    json_object_set_new(e, "type",
+                        json_is_string(code) ? json_incref((json_t *)code)
+                                             : json_string("error"));
+    if (json_is_string(json_object_get(root, "message")))
+        json_object_set(e, "message", json_object_get(root, "message"));
+    json_object_set_new(o, "error", e);
+    at_llm_error_fill(o, &s->st);
+    json_decref(o);
+}
+
+int at_responses_stream_event(at_llm_stream *s, const char *event,
+                              size_t event_len, const char *data,
+                              size_t data_len)
+{
+    char name[64];
+    const char *type;
+    at_llm_choice *c;
+    at_llm_part *p;
+    json_t *root;
+    const json_t *v;
+    long oi;
+    int out = 0;
+
+    root = at_llm_parse(data, data_len);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -1;
+    }
+    type = at_llm_str(root, "type");
+    if (type == NULL) {
+        if (event_len >= sizeof(name))
+            event_len = 0;
+        memcpy(name, event, event_len);
+        name[event_len] = '\0';
+        type = name;
+    }
+    /* the one output message; not made for events that carry none
+     * (created, in_progress, error) */
+    c = strncmp(type, "response.", 9) == 0 &&
+                strcmp(type, "response.created") != 0 &&
+                strcmp(type, "response.in_progress") != 0 &&
+                strcmp(type, "response.queued") != 0
+            ? at_llm_stream_choice(s, 0)
+            : NULL;
+    if (strcmp(type, "response.output_text.delta") == 0) {
+        out = on_delta(c, AT_PART_TEXT, content_key(root, "content_index", 0),
+                       json_object_get(root, "delta"));
+    } else if (strcmp(type, "response.refusal.delta") == 0) {
+        out = on_delta(c, AT_PART_REFUSAL,
+                       content_key(root, "content_index", 0),
+                       json_object_get(root, "delta"));
+    } else if (strcmp(type, "response.reasoning_summary_text.delta") == 0) {
+        out = on_delta(c, AT_PART_REASONING,
+                       content_key(root, "summary_index", 0),
+                       json_object_get(root, "delta"));
+    } else if (strcmp(type, "response.reasoning_text.delta") == 0) {
+        out = on_delta(c, AT_PART_REASONING,
+                       content_key(root, "content_index", 1),
+                       json_object_get(root, "delta"));
+    } else if (strcmp(type, "response.function_call_arguments.delta") == 0 ||
+               strcmp(type, "response.custom_tool_call_input.delta") == 0) {
+        oi = index_of(root, "output_index");
+        out = on_delta(c, AT_PART_TOOL_CALL, oi < 0 ? LONG_MIN : oi,
+                       json_object_get(root, "delta"));
+    } else if (strcmp(type, "response.function_call_arguments.done") == 0 ||
+               strcmp(type, "response.custom_tool_call_input.done") == 0) {
+        /* the whole arguments: they stand over the fragments */
+        oi = index_of(root, "output_index");
+        v = json_object_get(root, "arguments");
+        if (v == NULL)
+            v = json_object_get(root, "input");
+        if (c != NULL && oi >= 0 && json_is_string(v) &&
+            (p = at_llm_choice_part(c, AT_PART_TOOL_CALL, oi, 1)) != NULL) {
+            out = p->text.len == 0 && json_string_length(v) > 0;
+            at_llm_part_set_text(p, json_string_value(v),
+                                 json_string_length(v));
+        }
+    } else if (strcmp(type, "response.output_text.done") == 0) {
+        oi = content_key(root, "content_index", 0);
+        if (c != NULL && oi != LONG_MIN)
+            out = fill_if_empty(c, AT_PART_TEXT, oi,
+                                json_object_get(root, "text"));
+    } else if (strcmp(type, "response.output_item.added") == 0 ||
+               strcmp(type, "response.output_item.done") == 0) {
+        if (c != NULL)
+            out = on_item(c, index_of(root, "output_index"),
+                          json_object_get(root, "item"),
+                          strcmp(type, "response.output_item.done") == 0);
+    } else if (strcmp(type, "response.created") == 0 ||
+               strcmp(type, "response.in_progress") == 0 ||
+               strcmp(type, "response.queued") == 0) {
+        on_response(s, c, json_object_get(root, "response"), 0);
+    } else if (strcmp(type, "response.completed") == 0 ||
+               strcmp(type, "response.incomplete") == 0 ||
+               strcmp(type, "response.failed") == 0) {
+        out = on_response(s, c, json_object_get(root, "response"), 1);
+    } else if (strcmp(type, "error") == 0) {
+        on_error(s, root);
+    }
+    /* content_part.added/done, *.annotation.added, web search progress
+     * and unknown events say nothing we keep */
+    json_decref(root);
+    return out;
+}
