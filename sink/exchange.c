@@ -35,6 +35,8 @@ void at_exch_del(at_exch *e)
     at_enc_del(e->enc);
     if (e->sse_on)
         at_sse_free(&e->sse);
+    if (e->nd_on)
+        at_ndjson_free(&e->nd);
     at_llm_stream_del(e->stream);
     free(e);
 }
@@ -47,8 +49,15 @@ static void keep(at_buf *body, at_buf *tail, const char *p, size_t n)
         at_salvage_tail(tail, p, n);
 }
 
+static void nd_line(void *ud, const char *line, size_t len);
+
 static void finish(at_sink *s, at_exch *e)
 {
+    if (e->nd_on) {   /* a last line without its newline */
+        s->cur_exch = e;
+        at_ndjson_finish(&e->nd, nd_line, s);
+        s->cur_exch = NULL;
+    }
     e->t_end = s->now;
     at_sink_exchange_done(s, e);
     at_exch_del(e);
@@ -465,6 +474,16 @@ static void sse_event(void *ud, const char *ev, size_t evlen,
         e->t_first_chunk = s->now;
 }
 
+static void nd_line(void *ud, const char *line, size_t len)
+{
+    at_sink *s = ud;
+    at_exch *e = s->cur_exch;
+
+    if (e->stream && at_llm_stream_event(e->stream, "", 0, line, len) == 1
+        && e->t_first_chunk == 0)
+        e->t_first_chunk = s->now;
+}
+
 static void body_decoded(void *ud, const char *data, size_t len)
 {
     at_sink *s = ud;
@@ -473,13 +492,15 @@ static void body_decoded(void *ud, const char *data, size_t len)
     e->resp_bytes += len;
     if (e->sse_on)
         at_sse_feed(&e->sse, data, len, sse_event, s);
+    else if (e->nd_on)
+        at_ndjson_feed(&e->nd, data, len, nd_line, s);
     else if (e->keep_resp)
         keep(&e->resp_body, &e->resp_tail, data, len);
 }
 
 void at_sx_resp_body(at_sink *s, at_exch *e, const char *p, size_t n)
 {
-    if (n == 0 || (!e->keep_resp && !e->sse_on))
+    if (n == 0 || (!e->keep_resp && !e->sse_on && !e->nd_on))
         return;
     s->cur_exch = e;
     if (e->enc) {
@@ -518,11 +539,17 @@ void at_sx_resp_begin(at_sink *s, at_exch *e, int status, const char *ctype,
             at_sse_init(&e->sse, MAX_SSE_EVENT);
             e->sse_on = 1;
             e->keep_resp = 0;
+        } else if (!strcmp(mt, "application/x-ndjson") && e->status < 300) {
+            e->resp_sse = 1;   /* a stream, one JSON object per line */
+            e->stream = at_llm_stream_new(e->route.api);
+            at_ndjson_init(&e->nd, MAX_SSE_EVENT);
+            e->nd_on = 1;
+            e->keep_resp = 0;
         }
     } else {
         e->keep_resp = s->o.capture_content && e->resp_json;
     }
-    if (cenc && (e->keep_resp || e->sse_on)) {
+    if (cenc && (e->keep_resp || e->sse_on || e->nd_on)) {
         at_enc_kind k = at_enc_parse(cenc, celen);
 
         if (k == AT_ENC_UNKNOWN) {
@@ -568,7 +595,7 @@ static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
         return;
     }
     c->sstate = AT_SS_BODY;
-    if (!e->keep_resp && !e->sse_on) {
+    if (!e->keep_resp && !e->sse_on && !e->nd_on) {
         /* Nobody wants this body: have the hooks stop copying it. */
         if (c->skind == AT_H1_BODY_LENGTH) {
             c->sstate = AT_SS_SKIP;

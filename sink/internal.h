@@ -9,6 +9,7 @@
 #include "decode/http1.h"
 #include "decode/llm.h"
 #include "decode/sse.h"
+#include "decode/ndjson.h"
 #include "sink/sink.h"
 
 /* One HTTP request/response pair. */
@@ -38,6 +39,8 @@ typedef struct at_exch {
     int enc_failed;
     at_sse sse;
     int sse_on;
+    at_ndjson nd;              /* application/x-ndjson streams (Ollama) */
+    int nd_on;
     at_llm_stream *stream;
     uint64_t resp_bytes;       /* decoded body bytes seen */
     const char *error_type;    /* NULL, "truncated", "connection_reset",
