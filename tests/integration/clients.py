@@ -122,7 +122,25 @@ def call_httpx(url, ca, body, stream, headers):
             out(r.content)
 
 
-CALLS = {"stdlib": call_stdlib, "urllib": call_urllib,
+def call_aiohttp(url, ca, body, stream, headers):
+    """aiohttp: asyncio's TLS, a memory BIO with no file descriptor."""
+    import asyncio
+    import aiohttp
+
+    async def go():
+        ctx = context(ca) if url.startswith("https:") else None
+        async with aiohttp.ClientSession() as s:
+            async with s.post(url, data=body.encode(), headers=headers,
+                              ssl=ctx) as r:
+                if stream:
+                    async for line in r.content:
+                        out(line)
+                else:
+                    out(await r.read())
+    asyncio.run(go())
+
+
+CALLS = {"aiohttp": call_aiohttp, "stdlib": call_stdlib, "urllib": call_urllib,
          "requests": call_requests, "httpx": call_httpx}
 
 

@@ -885,7 +885,7 @@ class TestPythonClients(ShimTest):
                            json.dumps(body), "stream" if stream else "")
 
     def test_04_libraries(self):
-        for lib in ("stdlib", "urllib", "requests", "httpx"):
+        for lib in ("stdlib", "urllib", "requests", "httpx", "aiohttp"):
             for stream in (False, True):
                 with self.subTest(lib=lib, stream=stream):
                     self.mock.reset()
@@ -2059,6 +2059,7 @@ class TestPlainHTTP(ShimTest):
 
     def test_15_plain_http_clients(self):
         cases = [("curl", ""), ("curl", "stream"), ("urllib", ""),
+                 ("aiohttp", ""), ("aiohttp", "stream"),
                  ("urllib", "stream"), ("requests", ""),
                  ("requests", "stream"), ("httpx", ""), ("httpx", "stream")]
         for client, stream in cases:
