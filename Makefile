@@ -48,9 +48,12 @@ $(BUILD)/libatcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map
+# Lazy binding: a process pays for resolving only the imports it uses
+# (glibc resolves a PLT entry without a lock, so hooks stay signal-safe);
+# -z defs: an import nobody defines fails the build, not the host.
+$(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
-	    -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
+	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
 	    -Wl,-z,nodelete $(SHIM_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
