@@ -386,7 +386,10 @@ static int chunk(at_llm_stream *s, const json_t *root)
         out |= candidate_parts(c, json_object_get(json_object_get(cand,
                                                                   "content"),
                                                   "parts"));
-        at_llm_choice_reason(c, get2(cand, "finishReason", "finish_reason"));
+        v = get2(cand, "finishReason", "finish_reason");
+        if (json_is_string(v) && json_string_length(v) > 0)
+            s->st.done = 1; /* the last chunk: Gemini has no end marker */
+        at_llm_choice_reason(c, v);
     }
     /* a prompt blocked before any candidate: its reason is why it
      * ended */
@@ -397,6 +400,7 @@ static int chunk(at_llm_stream *s, const json_t *root)
 
         if (c != NULL && c->finish_reason == NULL)
             at_llm_choice_reason(c, v);
+        s->st.done = 1;
     }
     return out;
 }

@@ -7,6 +7,7 @@
  */
 #include "llm.h"
 #include "llm_int.h"
+#include "ndjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -895,6 +896,48 @@ int at_llm_request_decode(const at_llm_route *route, const char *body,
     return 0;
 }
 
+/* What ndjson_body feeds: the stream, and how many lines it took. */
+typedef struct ndjson_feed {
+    at_llm_stream *s;
+    int taken;
+} ndjson_feed;
+
+/* ndjson_line: one line of a whole NDJSON body into the stream. */
+static void ndjson_line(void *ud, const char *line, size_t len)
+{
+    ndjson_feed *f = ud;
+
+    if (at_llm_stream_event(f->s, "", 0, line, len) >= 0)
+        f->taken++;
+}
+
+/* ndjson_body: an Ollama stream kept whole as a body (application/x-ndjson
+ * decoded as if it were one JSON response): its lines through the stream
+ * reassembly.  Returns 0, or -1 when no line was a JSON object (attrs
+ * untouched). */
+static int ndjson_body(at_api api, const char *body, size_t len,
+                       json_t *attrs)
+{
+    ndjson_feed f = {at_llm_stream_new(api), 0};
+    at_llm_status st;
+    at_ndjson nd;
+
+    if (f.s == NULL || body == NULL)
+        goto fail;
+    at_ndjson_init(&nd, len);
+    at_ndjson_feed(&nd, body, len, ndjson_line, &f);
+    at_ndjson_finish(&nd, ndjson_line, &f);
+    at_ndjson_free(&nd);
+    if (f.taken == 0)
+        goto fail;
+    at_llm_stream_finish(f.s, attrs, &st);
+    at_llm_stream_del(f.s);
+    return 0;
+fail:
+    at_llm_stream_del(f.s);
+    return -1;
+}
+
 int at_llm_response_decode(at_api api, const char *body, size_t len,
                            json_t *attrs)
 {
@@ -904,6 +947,9 @@ int at_llm_response_decode(at_api api, const char *body, size_t len,
     if (attrs == NULL || ops == NULL)
         return -1;
     root = at_llm_parse(body, len);
+    if (root == NULL &&
+        (api == AT_API_OLLAMA_CHAT || api == AT_API_OLLAMA_GENERATE))
+        return ndjson_body(api, body, len, attrs);
     if (!json_is_object(root) && !(ops->array_ok && json_is_array(root))) {
         json_decref(root);
         return -1;

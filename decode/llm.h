@@ -132,8 +132,10 @@ int at_llm_request_decode(const at_llm_route *route, const char *body,
  * ("completed", "incomplete", "failed") is its finish reason.  A Gemini
  * body may also be the JSON array :streamGenerateContent sends without
  * alt=sse: its chunks are merged (text joined per candidate, the last
- * usage).  Returns 0, or -1 when the body is not a JSON object (nor such
- * an array). */
+ * usage).  An Ollama body may also be a whole NDJSON stream (kept as a
+ * body rather than fed line by line): its lines are merged the same way.
+ * Returns 0, or -1 when the body is not a JSON object (nor such an array,
+ * nor NDJSON with at least one JSON object line). */
 int at_llm_response_decode(at_api api, const char *body, size_t len,
                            json_t *attrs);
 
@@ -142,7 +144,8 @@ typedef struct at_llm_status {
     int done;                /* stream: its end marker was seen
                                 ([DONE], message_stop, Responses
                                 response.completed/incomplete/failed,
-                                Ollama done:true) */
+                                Ollama done:true; Gemini, which has
+                                none: a finishReason) */
     char error_type[64];     /* "" or the provider's error type,
                                 e.g. "overloaded_error" */
     char error_message[256]; /* "" or the provider's error message */

@@ -358,7 +358,8 @@ void at_sink_request_done(at_sink *s, at_exch *e)
     if (e->req_body.truncated) {
         static const char *const keys[] = {
             "model", "stream", "max_tokens", "max_completion_tokens",
-            "temperature", "top_p", "seed", "stop", "stop_sequences", NULL};
+            "max_output_tokens", "temperature", "top_p", "seed", "stop",
+            "stop_sequences", "generationConfig", "options", NULL};
 
         at_log("model request body over AGENTTRACE_MAX_BODY; decoding what "
                "its two ends say");
@@ -399,8 +400,15 @@ static void llm_span(at_sink *s, at_exch *e)
                 json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
     } else if (e->resp_body.truncated && e->status >= 200 &&
                e->status < 300 && !e->undecoded) {
-        static const char *const keys[] = {"id", "model", "usage", NULL};
-        static const char *const tail_keys[] = {"usage", NULL};
+        /* OpenAI and Anthropic; Gemini; Ollama (whose counts end the
+         * body) */
+        static const char *const keys[] = {
+            "id", "model", "usage", "responseId", "modelVersion",
+            "usageMetadata", "prompt_eval_count", "eval_count",
+            "done_reason", NULL};
+        static const char *const tail_keys[] = {
+            "usage", "usageMetadata", "prompt_eval_count", "eval_count",
+            "done_reason", NULL};
 
         salvage_decode(e, &e->resp_body, &e->resp_tail, keys, tail_keys, 0);
     } else if (e->status >= 200 && e->status < 300 && e->resp_body.len &&

@@ -609,6 +609,15 @@ ParameterizedTest(struct folder *f, corpus, folder)
                 json_object_foreach(b, k, bv)
                     cr_expect(json_equal(bv, json_object_get(attrs, k)),
                               "%s: %s differs fed byte by byte", f->name, k);
+                /* and kept whole as a body, as a sink may */
+                json_object_clear(b);
+                cr_expect_eq(at_llm_response_decode(route.api, resp, rlen,
+                                                    b),
+                             0);
+                json_object_foreach(b, k, bv)
+                    cr_expect(json_equal(bv, json_object_get(attrs, k)),
+                              "%s: %s differs as a body", f->name, k);
+                cr_expect_gt(json_object_size(b), 3);
             }
             json_decref(b);
         }

@@ -143,9 +143,9 @@ Test(embeddings, gemini)
                                    &r),
                  1);
     a = req(&r, "{\"requests\":[{\"model\":\"models/gemini-embedding-001\","
-                "\"content\":{\"parts\":[{\"text\":\"a\"}]}},{\"content\":"
-                "{\"parts\":[{\"text\":\"b\"},{\"text\":\"c\"}]}},{\"content\":"
-                "{\"parts\":[]}},5]}");
+                "\"content\":{\"parts\":[{\"text\":\"a\"}]}},"
+                "{\"content\":{\"parts\":[{\"text\":\"b\"},{\"text\":"
+                "\"c\"}]}},{\"content\":{\"parts\":[]}},5]}");
     expect_str(a, "gen_ai.request.model", "gemini-embedding-001");
     expect_json(a, "gen_ai.input.messages",
                 "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\","

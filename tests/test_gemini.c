@@ -451,6 +451,7 @@ Test(gemini_stream, chunk_by_chunk)
         cr_expect_eq(feed(s, chunks[i]), 1, "chunk %zu", i);
     a = finish(s, &st);
     cr_expect_str_eq(st.error_type, "");
+    cr_expect_eq(st.done, 1);
     expect_str(a, "gen_ai.response.model", "gemini-2.5-flash");
     expect_str(a, "gen_ai.response.id", "abc");
     expect_int(a, "gen_ai.usage.input_tokens", 7);
@@ -516,11 +517,13 @@ ParameterizedTestParameters(gemini_stream, unparseable)
 ParameterizedTest(struct body *ev, gemini_stream, unparseable)
 {
     at_llm_stream *s = at_llm_stream_new(AT_API_GEMINI_GENERATE);
+    at_llm_status st;
     json_t *a;
 
     cr_expect_eq(feed(s, ev->s), -1);
     cr_expect_eq(feed(s, chunks[1]), 1);
-    a = finish(s, NULL);
+    a = finish(s, &st);
+    cr_expect_eq(st.done, 0); /* no finishReason yet */
     expect_json(a, "gen_ai.output.messages",
                 "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\","
                 "\"content\":\"The \"}]}]");

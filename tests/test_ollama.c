@@ -185,7 +185,7 @@ ParameterizedTest(struct body *b, ollama_request, wrong_types)
 ParameterizedTestParameters(ollama_request, not_an_object)
 {
     static struct body bodies[] = {
-        {""}, {"[]"}, {"5"}, {"{\"model\":"}, {"{\"a\":1}\n{\"b\":2}"},
+        {""}, {"[]"}, {"5"}, {"{\"model\":"}, {"[1]\n[2]\n"}, {"x\ny"},
     };
     return cr_make_param_array(struct body, bodies,
                                sizeof(bodies) / sizeof(bodies[0]));
@@ -326,6 +326,35 @@ static void check_chat(json_t *a, const at_llm_status *st)
                 "{\"type\":\"tool_call\",\"id\":\"gw\",\"name\":\"gw\","
                 "\"arguments\":{\"c\":\"P\"}}],\"finish_reason\":"
                 "\"stop\"}]");
+}
+
+/* A whole NDJSON stream decoded as a response body (a sink that kept it
+ * as a body): the same attributes as line by line. */
+Test(ollama_response, ndjson_body)
+{
+    char body[4096];
+    size_t n = 0, i;
+    json_t *a = json_object(), *b;
+    at_llm_stream *s = at_llm_stream_new(AT_API_OLLAMA_CHAT);
+
+    for (i = 0; i < NLINES; i++) {
+        n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\n",
+                              chat_lines[i]);
+        at_llm_stream_event(s, "", 0, chat_lines[i], strlen(chat_lines[i]));
+    }
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "not json\n");
+    cr_assert_eq(at_llm_response_decode(AT_API_OLLAMA_CHAT, body, n, a), 0);
+    b = finish(s, NULL);
+    cr_expect(json_equal(a, b));
+    expect_json(a, "gen_ai.response.finish_reasons", "[\"stop\"]");
+    expect_int(a, "gen_ai.usage.output_tokens", 3);
+    json_decref(a);
+    json_decref(b);
+    /* embeddings have no such thing */
+    a = json_object();
+    cr_expect_eq(at_llm_response_decode(AT_API_OLLAMA_EMBED, body, n, a), -1);
+    cr_expect_eq(json_object_size(a), 0);
+    json_decref(a);
 }
 
 Test(ollama_stream, line_by_line)

@@ -381,7 +381,8 @@ static const char *const stream_events[][2] = {
      "\"output_index\":2,\"item_id\":\"fc_1\",\"delta\":\"{\\\"ci\"}"},
     {"response.function_call_arguments.delta",
      "{\"type\":\"response.function_call_arguments.delta\","
-     "\"output_index\":2,\"item_id\":\"fc_1\",\"delta\":\"ty\\\":\\\"P\\\"}\"}"},
+     "\"output_index\":2,\"item_id\":\"fc_1\","
+     "\"delta\":\"ty\\\":\\\"P\\\"}\"}"},
     {"response.function_call_arguments.done",
      "{\"type\":\"response.function_call_arguments.done\","
      "\"output_index\":2,\"item_id\":\"fc_1\",\"arguments\":"

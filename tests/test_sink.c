@@ -565,6 +565,7 @@ Test(sink, bodiless_and_close_delimited)
         cr_expect_eq(attr_i(d, "server.port"), 8443);
         cr_expect_str_neq(status_code(d), "error");
     }
+    h_free(&h);
 }
 
 /* A stream cut short by EOF: the span is written with what arrived. */
