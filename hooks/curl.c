@@ -19,6 +19,7 @@
 
 #include "hooks/hooks.h"
 #include "preload/real.h"
+#include "preload/clock.h"
 #include "preload/shim.h"
 
 #include <dlfcn.h>
@@ -41,6 +42,7 @@ typedef struct app_opts {
     int active;        /* a transfer is being captured */
     int opened;        /* its OPEN record was pushed */
     int in_head;       /* inside a response head (status line seen) */
+    uint64_t t_begin;  /* when the application started the transfer */
 } app_opts;
 
 static app_opts apps[AT_CONN_SLOTS];
@@ -115,7 +117,9 @@ static void open_conn(CURL *h, int i, int h2)
         memcpy(info.alpn, "h2", 2);
         info.alpn_len = 2;
     }
-    at_capture_open(i, AT_TRANSPORT_LIBCURL, &info);
+    /* The call began when the application started the transfer: name
+     * resolution, connection and TLS set-up are part of its latency. */
+    at_capture_open(i, AT_TRANSPORT_LIBCURL, &info, apps[i].t_begin);
     apps[i].opened = 1;
 }
 
@@ -231,6 +235,7 @@ static void begin(CURL *h)
         apps[i].active = 1;
         apps[i].opened = 0;
         apps[i].in_head = 0;
+        apps[i].t_begin = at_mono_ns();
         real_curl_easy_setopt()(h, CURLOPT_DEBUGFUNCTION, debug_cb);
         real_curl_easy_setopt()(h, CURLOPT_VERBOSE, 1L);
     }

@@ -83,7 +83,7 @@ static int slot_of(const at_ssl_fns *f, SSL *ssl)
     if (i >= 0 && is_new) {
         describe(f, ssl, &info);
         info.tls = 1;
-        at_capture_open(i, AT_TRANSPORT_OPENSSL, &info);
+        at_capture_open(i, AT_TRANSPORT_OPENSSL, &info, 0);
     }
     return i;
 }

@@ -184,7 +184,7 @@ static void track(int fd, const struct sockaddr *sa)
             inet_ntop(AF_INET6, &a->sin6_addr, info.addr,
                       sizeof(info.addr));
         }
-        at_capture_open(i, AT_TRANSPORT_SOCKET, &info);
+        at_capture_open(i, AT_TRANSPORT_SOCKET, &info, 0);
         atomic_store_explicit(&at_fd_state[fd], FD_TRACKED,
                               memory_order_relaxed);
     }

@@ -61,13 +61,14 @@ static inline void push(const at_rec_hdr *h, const void *payload)
         futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-void at_capture_open(int i, uint8_t transport, const at_open_info *info)
+void at_capture_open(int i, uint8_t transport, const at_open_info *info,
+                     uint64_t t)
 {
     at_rec_hdr h;
 
     memset(&h, 0, sizeof(h));
     h.conn = atomic_load_explicit(&at_conn_table[i].id, memory_order_acquire);
-    h.t_ns = at_mono_ns();
+    h.t_ns = t ? t : at_mono_ns();
     h.len = sizeof(*info);
     h.slot = (uint16_t)i;
     h.kind = AT_REC_OPEN;

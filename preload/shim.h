@@ -37,8 +37,10 @@ extern __thread int at_in_curl __attribute__((tls_model("initial-exec")));
  * failed.  Host threads; once per process (and once per forked child). */
 int at_shim_activate(void);
 
-/* at_capture_open: push the OPEN record of connection slot `i`. */
-void at_capture_open(int i, uint8_t transport, const at_open_info *info);
+/* at_capture_open: push the OPEN record of connection slot `i`, stamped
+ * `t` (CLOCK_MONOTONIC; 0: now). */
+void at_capture_open(int i, uint8_t transport, const at_open_info *info,
+                     uint64_t t);
 
 /* at_capture_data: account `n` bytes in direction `dir` (0 out, 1 in) of
  * the connection in slot `i`, and copy them into the ring unless the sink

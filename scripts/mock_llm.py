@@ -1,12 +1,31 @@
 #!/usr/bin/python3
-"""mock_llm.py - a local mock of the OpenAI and Anthropic model APIs.
+"""mock_llm.py - a local mock of the OpenAI, Anthropic, Gemini and Ollama
+model APIs.
 
 Speaks the real wire formats of OpenAI Chat Completions
 (POST .../chat/completions) and Anthropic Messages (POST .../messages),
-plain or streamed (SSE), over HTTP/1.1 with keep-alive, optionally over TLS
-with a self-signed certificate made at start with the openssl CLI.  Clients
-select misbehaviour through a path prefix, so an unmodified client only
-needs a base URL:
+plain or streamed (SSE), and also:
+
+    POST .../v1/responses            OpenAI Responses (SSE with event names)
+    POST .../v1/completions          OpenAI legacy completions (SSE)
+    POST .../v1/embeddings           OpenAI embeddings (floats or base64)
+    POST .../models/M:generateContent, :streamGenerateContent[?alt=sse]
+                                     Gemini (SSE with alt=sse, else a JSON
+                                     array sent element by element)
+    POST .../models/M:embedContent, :batchEmbedContents   Gemini embeddings
+    POST .../api/chat, .../api/generate
+                                     Ollama (NDJSON unless "stream": false)
+    POST .../api/embed, .../api/embeddings                Ollama embeddings
+
+all with the same tool loop (a tool is called when offered; a tool result
+sent back is quoted) and the same options, over HTTP/1.1 with keep-alive,
+optionally over TLS with a self-signed certificate made at start with the
+openssl CLI.  Every exchange is logged with its "provider" (the
+gen_ai.provider.name a tracer should report on an unknown host), "api" (for
+the APIs above) and "facts" (model, id, input_tokens, output_tokens,
+finish_reasons, output_text, tool_calls; dimension_count for embeddings).
+Clients select misbehaviour through a path prefix, so an unmodified client
+only needs a base URL:
 
     http://127.0.0.1:PORT/mock/gzip,chunked,delay=20/v1/chat/completions
 
@@ -25,7 +44,9 @@ Options (comma separated, in the first segment after /mock/):
                       the terminator; non-streams: half the body, then close
     reset[=N]         like cut, but closed with SO_LINGER 0 (ECONNRESET)
     error_event       a mid-stream error event (Anthropic overloaded_error;
-                      OpenAI a data: {"error":...} chunk), then the end
+                      OpenAI a data: {"error":...} chunk; Responses an
+                      `error` event; Gemini an {"error":...} chunk; Ollama
+                      an {"error":"..."} line), then the end
     notool            never call tools
     corpus=P/NAME     replay ../shared/corpus/P/NAME byte for byte (also
                       written corpus=P:NAME, or corpus=P followed by the
@@ -37,6 +58,7 @@ and the id counters).  Standard library only.
 """
 
 import argparse
+import base64
 import gzip
 import hashlib
 import http.server
@@ -771,6 +793,966 @@ def error_facts(model, body):
     return f
 
 
+# ------------------------------------------------------------- other APIs
+#
+# OpenAI Responses, legacy Completions and Embeddings, Google Gemini
+# (generateContent, streamGenerateContent, embedContent) and Ollama
+# (/api/chat, /api/generate, /api/embed).  Each request is first read into
+# the Chat Completions shape that make_plan reads (messages, tools,
+# tool_choice, system), so that every API answers with the same tool loop
+# and echo as the two APIs above.
+
+def chat_tool(name, params):
+    return {"type": "function", "function": {"name": name,
+                                             "parameters": params}}
+
+
+def lower_types(schema):
+    """A Gemini Schema ("type": "STRING", "OBJECT"...) in JSON Schema's
+    lowercase type names, for value_for."""
+    if isinstance(schema, list):
+        return [lower_types(x) for x in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for k, v in schema.items():
+        if k == "type" and isinstance(v, str):
+            out[k] = v.lower()
+        elif k in ("properties", "$defs", "definitions") and \
+                isinstance(v, dict):
+            out[k] = {pk: lower_types(pv) for pk, pv in v.items()}
+        elif k in ("items", "anyOf", "oneOf", "allOf"):
+            out[k] = lower_types(v)
+        else:
+            out[k] = v
+    return out
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def iso_now():
+    """Ollama's created_at: RFC 3339 with microseconds, UTC."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + \
+        ".%06dZ" % int((t % 1) * 1e6)
+
+
+def limit_plan(plan, max_tokens):
+    """Cut the plan's text to `max_tokens` word-sized tokens.  Returns the
+    finish reason: "length" when cut, else None."""
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or \
+            max_tokens < 1 or plan["calls"] or plan["text"] is None:
+        return None
+    pieces = split_words(plan["text"])
+    if len(pieces) < max_tokens:
+        return None
+    plan["text"] = "".join(pieces[:max_tokens])
+    plan["out"] = max_tokens
+    return "length"
+
+
+def plan_out(plan):
+    return plan.get("out") or output_tokens(plan)
+
+
+def responses_as_chat(req):
+    """A Responses API request in the Chat Completions shape."""
+    inp = req.get("input")
+    msgs = []
+    items = [inp] if isinstance(inp, str) else \
+        inp if isinstance(inp, list) else []
+    for it in items:
+        if isinstance(it, str):
+            msgs.append({"role": "user", "content": it})
+            continue
+        if not isinstance(it, dict):
+            continue
+        t = it.get("type")
+        if t in (None, "message"):
+            msgs.append({"role": it.get("role") or "user",
+                         "content": it.get("content")})
+        elif isinstance(t, str) and t.endswith("_output"):
+            out = it.get("output")
+            if not isinstance(out, (str, list)):
+                out = compact(out)
+            msgs.append({"role": "tool", "content": out})
+        elif isinstance(t, str) and t.endswith("_call"):
+            msgs.append({"role": "assistant", "content": None})
+    chat = {"messages": msgs, "tools": [
+        chat_tool(t["name"], t.get("parameters"))
+        for t in req.get("tools") or []
+        if isinstance(t, dict) and t.get("type", "function") == "function"
+        and isinstance(t.get("name"), str)]}
+    tc = req.get("tool_choice")
+    if tc == "none":
+        chat["tool_choice"] = "none"
+    elif isinstance(tc, dict) and tc.get("type") == "function":
+        chat["tool_choice"] = {"type": "function",
+                               "function": {"name": tc.get("name")}}
+    if isinstance(req.get("instructions"), str):
+        chat["system"] = req["instructions"]
+    return chat
+
+
+def gemini_get(obj, camel, snake):
+    if not isinstance(obj, dict):
+        return None
+    v = obj.get(camel)
+    return v if v is not None else obj.get(snake)
+
+
+def gemini_as_chat(req):
+    """A generateContent request in the Chat Completions shape."""
+    contents = req.get("contents")
+    if isinstance(contents, (dict, str)):
+        contents = [contents]
+    msgs = []
+    for c in contents if isinstance(contents, list) else []:
+        if isinstance(c, str):
+            msgs.append({"role": "user", "content": c})
+            continue
+        if not isinstance(c, dict):
+            continue
+        role = "assistant" if c.get("role") == "model" else "user"
+        texts, called = [], False
+        for p in c.get("parts") or []:
+            if not isinstance(p, dict):
+                continue
+            fr = gemini_get(p, "functionResponse", "function_response")
+            fc = gemini_get(p, "functionCall", "function_call")
+            if isinstance(fr, dict):
+                msgs.append({"role": "tool",
+                             "content": compact(fr.get("response"))})
+            elif isinstance(fc, dict):
+                called = True
+            elif isinstance(p.get("text"), str) and not p.get("thought"):
+                texts.append(p["text"])
+        if texts or called or role == "assistant":
+            msgs.append({"role": role, "content": "".join(texts)})
+    tools = []
+    for t in req.get("tools") or []:
+        for f in gemini_get(t, "functionDeclarations",
+                            "function_declarations") or []:
+            if isinstance(f, dict) and isinstance(f.get("name"), str):
+                params = f.get("parameters")
+                if params is None:
+                    params = gemini_get(f, "parametersJsonSchema",
+                                        "parameters_json_schema")
+                tools.append(chat_tool(f["name"], lower_types(params)))
+    chat = {"messages": msgs, "tools": tools}
+    fcc = gemini_get(gemini_get(req, "toolConfig", "tool_config"),
+                     "functionCallingConfig", "function_calling_config")
+    mode = gemini_get(fcc, "mode", "mode")
+    names = gemini_get(fcc, "allowedFunctionNames",
+                       "allowed_function_names")
+    if mode == "NONE":
+        chat["tool_choice"] = "none"
+    elif mode == "ANY" and isinstance(names, list) and names:
+        chat["tool_choice"] = {"type": "function",
+                               "function": {"name": names[0]}}
+    si = gemini_get(req, "systemInstruction", "system_instruction")
+    if isinstance(si, dict):
+        chat["system"] = content_text(si.get("parts"))
+    elif isinstance(si, str):
+        chat["system"] = si
+    return chat
+
+
+def ollama_as_chat(req, generate):
+    if generate:
+        chat = {"messages": [{"role": "user",
+                              "content": req.get("prompt") or ""}],
+                "tools": []}
+        if isinstance(req.get("system"), str) and req["system"]:
+            chat["system"] = req["system"]
+        return chat
+    return {"messages": [m for m in req["messages"] if isinstance(m, dict)],
+            "tools": req.get("tools") or []}
+
+
+def embedding_vector(seed, dims):
+    """`dims` floats in [-1, 1) derived from `seed`."""
+    out = []
+    block = b""
+    i = 0
+    while len(out) < dims:
+        if len(block) < 8:
+            block = hashlib.sha256(b"%s|%d" % (seed.encode(), i)).digest()
+            i += 1
+        n = int.from_bytes(block[:8], "big")
+        block = block[8:]
+        out.append(round(n / 2.0 ** 63 - 1.0, 9))
+    return out
+
+
+def embed_inputs(value):
+    """The texts of an embeddings input: a string, a list of strings, a
+    list of token ids or a list of such lists."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        if value and all(isinstance(x, int) for x in value):
+            return [" ".join(map(str, value))]
+        return [x if isinstance(x, str) else
+                " ".join(map(str, x)) if isinstance(x, list) else compact(x)
+                for x in value]
+    return []
+
+
+def dims_of(req, key, default=32):
+    n = req.get(key)
+    if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 4096:
+        return n
+    return default
+
+
+class Api:
+    """One API of the mock: how its requests read and its answers look."""
+
+    name = provider = None
+    stream_type = "text/event-stream; charset=utf-8"
+    json_type = "application/json"
+    pretty = True          # whole bodies indented (OpenAI, Gemini)
+
+    def model(self, req, path):
+        return req.get("model") if isinstance(req.get("model"), str) \
+            else None
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str):
+            return "you must provide a model parameter"
+        return None
+
+    def is_stream(self, req, path, query):
+        return req.get("stream") is True
+
+    def headers(self):
+        return {"x-request-id": request_id(), "openai-version": "2020-10-01",
+                "openai-processing-ms": "7"}
+
+    def error_body(self, status, model, message):
+        return openai_error(status, model, message)
+
+    def error_facts(self, model, body):
+        return error_facts(model, body)
+
+    bad_json = ("We could not parse the JSON body of your request. (HINT: "
+                "This likely means you aren't using your HTTP library "
+                "correctly. The OpenAI API expects a JSON payload, but what "
+                "was sent was not valid JSON. If you have trouble figuring "
+                "out how to fix this, please contact us through our help "
+                "center at help.openai.com.)")
+
+    def encode(self, body):
+        return (json.dumps(body, indent=2) if self.pretty else
+                compact(body)).encode()
+
+    def stream_type_for(self, query):
+        return self.stream_type
+
+
+# -- OpenAI Responses
+
+class ResponsesApi(Api):
+    name, provider = "openai.responses", "openai"
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str):
+            return "Missing required parameter: 'model'."
+        if not isinstance(req.get("input"), (str, list)) and \
+                not req.get("previous_response_id"):
+            return "Missing required parameter: 'input'."
+        return None
+
+    def plan(self, req, path, opts):
+        return make_plan("openai", responses_as_chat(req), opts)
+
+    def render(self, state, req, model, path, query, stream, opts):
+        plan = self.plan(req, path, opts)
+        # max_output_tokens reached: status "incomplete"
+        final = "incomplete" if limit_plan(
+            plan, req.get("max_output_tokens")) else "completed"
+        n = state.next_response()
+        rid = "resp_mock%d" % n
+        rmodel = model + "-mock-2025"
+        created = int(time.time())
+        items = []
+        if plan["text"] is not None:
+            items.append({"id": "msg_mock%d" % n, "type": "message",
+                          "status": final, "content": [
+                              {"type": "output_text", "annotations": [],
+                               "logprobs": [], "text": plan["text"]}],
+                          "role": "assistant"})
+        for k, (name, args) in enumerate(plan["calls"]):
+            items.append({"id": "fc_mock%d_%d" % (n, k),
+                          "type": "function_call", "status": "completed",
+                          "arguments": compact(args),
+                          "call_id": "call_" + state.next_call_suffix(),
+                          "name": name})
+        inp, out = plan["in"], plan_out(plan)
+        usage = {"input_tokens": inp,
+                 "input_tokens_details": {"cached_tokens": 0},
+                 "output_tokens": out,
+                 "output_tokens_details": {"reasoning_tokens": 0},
+                 "total_tokens": inp + out}
+
+        def resp(status, output, u):
+            return {"id": rid, "object": "response", "created_at": created,
+                    "status": status, "background": False, "error": None,
+                    "incomplete_details": {"reason": "max_output_tokens"}
+                    if status == "incomplete" else None,
+                    "instructions": req.get("instructions"),
+                    "max_output_tokens": req.get("max_output_tokens"),
+                    "model": rmodel, "output": output,
+                    "parallel_tool_calls": True,
+                    "previous_response_id": req.get("previous_response_id"),
+                    "reasoning": {"effort": None, "summary": None},
+                    "service_tier": "default", "store": True,
+                    "temperature": req.get("temperature", 1.0),
+                    "text": {"format": {"type": "text"},
+                             "verbosity": "medium"},
+                    "tool_choice": req.get("tool_choice", "auto"),
+                    "tools": req.get("tools") or [],
+                    "top_p": req.get("top_p", 1.0),
+                    "truncation": "disabled", "usage": u, "user": None,
+                    "metadata": {}}
+
+        if not stream:
+            return resp(final, items, usage), None
+        evs = []
+
+        def ev(name, **fields):
+            o = {"type": name, "sequence_number": len(evs)}
+            o.update(fields)
+            evs.append((sse(o, name), o))
+
+        ev("response.created", response=resp("in_progress", [], None))
+        ev("response.in_progress", response=resp("in_progress", [], None))
+        for oi, item in enumerate(items):
+            iid = item["id"]
+            if item["type"] == "message":
+                part = item["content"][0]
+                ev("response.output_item.added", output_index=oi,
+                   item=dict(item, status="in_progress", content=[]))
+                ev("response.content_part.added", item_id=iid,
+                   output_index=oi, content_index=0,
+                   part=dict(part, text=""))
+                for w in split_words(part["text"]):
+                    ev("response.output_text.delta", item_id=iid,
+                       output_index=oi, content_index=0, delta=w,
+                       logprobs=[])
+                ev("response.output_text.done", item_id=iid,
+                   output_index=oi, content_index=0, text=part["text"],
+                   logprobs=[])
+                ev("response.content_part.done", item_id=iid,
+                   output_index=oi, content_index=0, part=part)
+            else:
+                ev("response.output_item.added", output_index=oi,
+                   item=dict(item, status="in_progress", arguments=""))
+                for frag in split_json(item["arguments"]):
+                    ev("response.function_call_arguments.delta",
+                       item_id=iid, output_index=oi, delta=frag)
+                ev("response.function_call_arguments.done", item_id=iid,
+                   output_index=oi, arguments=item["arguments"])
+            ev("response.output_item.done", output_index=oi, item=item)
+        ev("response." + final, response=resp(final, items, usage))
+        if opts.get("error_event"):
+            at = next((i + 1 for i, (_, o) in enumerate(evs)
+                       if o["type"].endswith(".delta")), len(evs))
+            err = {"type": "error", "sequence_number": at,
+                   "code": "server_error",
+                   "message": "The server had an error while processing "
+                              "your request. Sorry about that!",
+                   "param": None}
+            evs = evs[:at] + [(sse(err, "error"), err)]
+        return None, evs
+
+    def facts(self, objs):
+        f = empty_facts()
+        text, calls, order = [], {}, []
+
+        def call(oi):
+            if oi not in calls:
+                calls[oi] = {"id": None, "name": None, "args": "",
+                             "done": None}
+                order.append(oi)
+            return calls[oi]
+
+        def take_response(r, final):
+            f["model"] = f["model"] or r.get("model")
+            f["id"] = f["id"] or r.get("id")
+            u = r.get("usage")
+            if isinstance(u, dict):
+                f["input_tokens"] = u.get("input_tokens")
+                f["output_tokens"] = u.get("output_tokens")
+            if final and r.get("status"):
+                f["finish_reasons"].append(r["status"])
+
+        for o in objs:
+            if not isinstance(o, dict):
+                continue
+            t = o.get("type")
+            if o.get("object") == "response":   # a whole body
+                take_response(o, True)
+                for oi, it in enumerate(o.get("output") or []):
+                    if it.get("type") == "message":
+                        text.extend(p.get("text") or ""
+                                    for p in it.get("content") or []
+                                    if p.get("type") == "output_text")
+                    elif it.get("type") == "function_call":
+                        c = call(oi)
+                        c.update(id=it.get("call_id"), name=it.get("name"),
+                                 done=it.get("arguments"))
+            elif t in ("response.created", "response.in_progress"):
+                take_response(o.get("response") or {}, False)
+            elif t in ("response.completed", "response.incomplete",
+                       "response.failed"):
+                take_response(o.get("response") or {}, True)
+            elif t == "response.output_text.delta":
+                text.append(o.get("delta") or "")
+            elif t == "response.output_item.added":
+                it = o.get("item") or {}
+                if it.get("type") == "function_call":
+                    c = call(o.get("output_index"))
+                    c.update(id=it.get("call_id"), name=it.get("name"))
+            elif t == "response.function_call_arguments.delta":
+                call(o.get("output_index"))["args"] += o.get("delta") or ""
+            elif t == "response.function_call_arguments.done":
+                call(o.get("output_index"))["done"] = o.get("arguments")
+            elif t == "error":
+                f["error"] = o.get("code")
+        f["output_text"] = "".join(text) or None
+        f["tool_calls"] = [{"id": calls[k]["id"], "name": calls[k]["name"],
+                            "arguments": parse_args(
+                                calls[k]["done"] if calls[k]["done"]
+                                is not None else calls[k]["args"])}
+                           for k in order]
+        return f
+
+
+# -- OpenAI legacy Completions
+
+class CompletionsApi(Api):
+    name, provider = "openai.completions", "openai"
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str):
+            return "you must provide a model parameter"
+        if not isinstance(req.get("prompt"), (str, list)):
+            return "Missing required parameter: 'prompt'."
+        return None
+
+    def render(self, state, req, model, path, query, stream, opts):
+        prompt = " ".join(embed_inputs(req.get("prompt")))
+        plan = make_plan("openai", {"messages": [
+            {"role": "user", "content": prompt}]}, opts)
+        fr = limit_plan(plan, req.get("max_tokens")) or "stop"
+        rid = "cmpl-mock%d" % state.next_response()
+        rmodel = model + "-mock-2025"
+        created = int(time.time())
+        inp, out = plan["in"], plan_out(plan)
+        usage = {"prompt_tokens": inp, "completion_tokens": out,
+                 "total_tokens": inp + out}
+        if not stream:
+            return {"id": rid, "object": "text_completion",
+                    "created": created, "model": rmodel,
+                    "choices": [{"text": plan["text"], "index": 0,
+                                 "logprobs": None, "finish_reason": fr}],
+                    "usage": usage}, None
+        so = req.get("stream_options")
+        with_usage = isinstance(so, dict) and so.get("include_usage") is True
+
+        def chunk(choices, u=None):
+            c = {"id": rid, "object": "text_completion", "created": created,
+                 "choices": choices, "model": rmodel}
+            if with_usage:
+                c["usage"] = u
+            return c
+
+        objs = [chunk([{"text": w, "index": 0, "logprobs": None,
+                        "finish_reason": None}])
+                for w in split_words(plan["text"])]
+        objs.append(chunk([{"text": "", "index": 0, "logprobs": None,
+                            "finish_reason": fr}]))
+        if with_usage:
+            objs.append(chunk([], usage))
+        events = [(sse(o), o) for o in objs]
+        if opts.get("error_event"):
+            err = {"error": {"message": "The server had an error while "
+                             "processing your request. Sorry about that!",
+                             "type": "server_error", "param": None,
+                             "code": None}}
+            events = events[:min(2, len(events))] + [(sse(err), err)]
+        else:
+            events.append((sse("[DONE]"), None))
+        return None, events
+
+    def facts(self, objs):
+        f = empty_facts()
+        text = []
+        for o in objs:
+            if not isinstance(o, dict):
+                continue
+            f["model"] = f["model"] or o.get("model")
+            f["id"] = f["id"] or o.get("id")
+            if isinstance(o.get("error"), dict):
+                f["error"] = o["error"].get("code") or o["error"].get("type")
+            u = o.get("usage")
+            if isinstance(u, dict):
+                f["input_tokens"] = u.get("prompt_tokens")
+                f["output_tokens"] = u.get("completion_tokens")
+            for ch in o.get("choices") or []:
+                if isinstance(ch.get("text"), str):
+                    text.append(ch["text"])
+                if ch.get("finish_reason"):
+                    f["finish_reasons"].append(ch["finish_reason"])
+        f["output_text"] = "".join(text) or None
+        return f
+
+
+# -- embeddings (OpenAI, Ollama, Gemini)
+
+def embedding_facts(model, input_tokens, vec):
+    f = empty_facts()
+    f["model"] = model
+    f["input_tokens"] = input_tokens
+    if isinstance(vec, str):
+        f["dimension_count"] = len(base64.b64decode(vec)) // 4
+    elif isinstance(vec, list):
+        f["dimension_count"] = len(vec)
+    else:
+        f["dimension_count"] = None
+    return f
+
+
+class EmbeddingsApi(Api):
+    name, provider = "openai.embeddings", "openai"
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str):
+            return "you must provide a model parameter"
+        if not embed_inputs(req.get("input")):
+            return "'input' is a required property"
+        return None
+
+    def render(self, state, req, model, path, query, stream, opts):
+        texts = embed_inputs(req.get("input"))
+        dims = dims_of(req, "dimensions")
+        b64 = req.get("encoding_format") == "base64"
+        data = []
+        for i, t in enumerate(texts):
+            vec = embedding_vector(model + "|" + t, dims)
+            if b64:
+                vec = base64.b64encode(struct.pack("<%df" % dims,
+                                                   *vec)).decode()
+            data.append({"object": "embedding", "index": i,
+                         "embedding": vec})
+        n = sum(max(1, words(t)) for t in texts)
+        return {"object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": n, "total_tokens": n}}, None
+
+    def facts(self, objs):
+        b = objs[0]
+        return embedding_facts(b.get("model"), b["usage"]["prompt_tokens"],
+                               b["data"][0]["embedding"])
+
+
+# -- Google Gemini
+
+GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
+                 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                 409: "ABORTED", 429: "RESOURCE_EXHAUSTED",
+                 499: "CANCELLED", 500: "INTERNAL", 501: "NOT_IMPLEMENTED",
+                 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+GEMINI_MESSAGES = {
+    429: "Resource has been exhausted (e.g. check quota).",
+    500: "An internal error has occurred. Please retry or report in "
+         "https://developers.generativeai.google/guide/troubleshooting",
+    503: "The model is overloaded. Please try again later.",
+    401: "API key not valid. Please pass a valid API key.",
+    404: "models/%s is not found for API version v1beta, or is not "
+         "supported for generateContent."}
+GEMINI_PATH = re.compile(r"/(?:models|tunedModels)/([^/]+?):(\w+)$")
+
+
+def gemini_route(path):
+    """(model, method) of a Gemini path, or None."""
+    m = GEMINI_PATH.search(urllib.parse.unquote(path))
+    return (m.group(1), m.group(2)) if m else None
+
+
+def gemini_error(status, model, message=None):
+    msg = message or GEMINI_MESSAGES.get(status, "Mock error with status "
+                                         "%d." % status)
+    if "%s" in msg:
+        msg = msg % model
+    return {"error": {"code": status, "message": msg,
+                      "status": GEMINI_STATUS.get(
+                          status, "INTERNAL" if status >= 500
+                          else "FAILED_PRECONDITION")}}
+
+
+def gemini_sse(obj):
+    # Google's own spacing (", " never, ": " always) and CRLF line ends.
+    return ("data: " + json.dumps(obj, separators=(",", ": ")) +
+            "\r\n\r\n").encode()
+
+
+def gemini_response_id(n):
+    digest = hashlib.sha256(b"mock-gemini-%d" % n).digest()
+    return base64.urlsafe_b64encode(digest[:17]).decode().rstrip("=")
+
+
+class GeminiApi(Api):
+    name, provider = "gemini.generateContent", "gcp.gemini"
+    json_type = "application/json; charset=UTF-8"
+    stream_type = "text/event-stream"
+    bad_json = "Invalid JSON payload received. Unexpected token."
+
+    def model(self, req, path):
+        r = gemini_route(path)
+        return r[0] if r else None
+
+    def validate(self, req, path):
+        if not gemini_as_chat(req)["messages"]:
+            return ("* GenerateContentRequest.contents: contents is not "
+                    "specified\n")
+        return None
+
+    def is_stream(self, req, path, query):
+        return gemini_route(path)[1] == "streamGenerateContent"
+
+    def headers(self):
+        return {"Vary": "Origin, X-Origin, Referer"}
+
+    def error_body(self, status, model, message):
+        return gemini_error(status, model, message)
+
+    def error_facts(self, model, body):
+        f = empty_facts()
+        f["model"] = model
+        f["error"] = body["error"]["status"]
+        return f
+
+    def render(self, state, req, model, path, query, stream, opts):
+        plan = make_plan("openai", gemini_as_chat(req), opts)
+        fr = "STOP"
+        gc = gemini_get(req, "generationConfig", "generation_config")
+        if limit_plan(plan, gemini_get(gc, "maxOutputTokens",
+                                       "max_output_tokens")):
+            fr = "MAX_TOKENS"
+        rid = gemini_response_id(state.next_response())
+        inp, out = plan["in"], plan_out(plan)
+        details = [{"modality": "TEXT", "tokenCount": inp}]
+        usage = {"promptTokenCount": inp, "candidatesTokenCount": out,
+                 "totalTokenCount": inp + out,
+                 "promptTokensDetails": details}
+        parts = []
+        if plan["text"] is not None:
+            parts.append({"text": plan["text"]})
+        for name, args in plan["calls"]:
+            parts.append({"functionCall": {"name": name, "args": args}})
+
+        def resp(ps, reason, u):
+            cand = {"content": {"parts": ps, "role": "model"}}
+            if reason:
+                cand["finishReason"] = reason
+            cand["index"] = 0
+            return {"candidates": [cand], "usageMetadata": u,
+                    "modelVersion": model, "responseId": rid}
+
+        if not stream:
+            return resp(parts, fr, usage), None
+        if plan["calls"]:
+            objs = [resp(parts, fr, usage)]
+        else:
+            pieces = split_words(plan["text"])
+            groups = ["".join(pieces[i:i + 3])
+                      for i in range(0, len(pieces), 3)]
+            partial = {"promptTokenCount": inp, "totalTokenCount": inp,
+                       "promptTokensDetails": details}
+            objs = [resp([{"text": g}], None, partial) for g in groups]
+            objs[-1] = resp([{"text": groups[-1]}], fr, usage)
+        err = gemini_error(500, model) if opts.get("error_event") else None
+        if err:
+            objs = objs[:1] + [err]
+        if "alt=sse" in query.split("&"):
+            return None, [(gemini_sse(o), o) for o in objs]
+        # Without alt=sse: one JSON array, sent element by element.
+        events = []
+        for i, o in enumerate(objs):
+            text = json.dumps(o, indent=2)
+            head = "[" if i == 0 else ",\r\n"
+            events.append(((head + text).encode(), o))
+        if not err:
+            events.append((b"]", None))
+        return None, events
+
+    def stream_type_for(self, query):
+        return self.stream_type if "alt=sse" in query.split("&") \
+            else self.json_type
+
+    def facts(self, objs):
+        f = empty_facts()
+        text = []
+        for o in objs:
+            if not isinstance(o, dict):
+                continue
+            if isinstance(o.get("error"), dict):
+                f["error"] = o["error"].get("status")
+                continue
+            f["model"] = f["model"] or o.get("modelVersion")
+            f["id"] = f["id"] or o.get("responseId")
+            u = o.get("usageMetadata")
+            if isinstance(u, dict):
+                if "promptTokenCount" in u:
+                    f["input_tokens"] = u["promptTokenCount"]
+                if "candidatesTokenCount" in u:
+                    f["output_tokens"] = u["candidatesTokenCount"] + \
+                        (u.get("thoughtsTokenCount") or 0)
+            for cand in o.get("candidates") or []:
+                for p in (cand.get("content") or {}).get("parts") or []:
+                    if isinstance(p.get("text"), str) and \
+                            not p.get("thought"):
+                        text.append(p["text"])
+                    fc = p.get("functionCall")
+                    if isinstance(fc, dict):
+                        f["tool_calls"].append({"id": fc.get("id"),
+                                                "name": fc.get("name"),
+                                                "arguments": fc.get("args")})
+                if cand.get("finishReason"):
+                    f["finish_reasons"].append(cand["finishReason"])
+        f["output_text"] = "".join(text) or None
+        return f
+
+
+class GeminiEmbedApi(GeminiApi):
+    name, provider = "gemini.embedContent", "gcp.gemini"
+
+    def requests(self, req, path):
+        if gemini_route(path)[1] == "batchEmbedContents":
+            return [r for r in req.get("requests") or []
+                    if isinstance(r, dict)]
+        return [req]
+
+    def validate(self, req, path):
+        for r in self.requests(req, path):
+            if not content_text((r.get("content") or {}).get("parts")):
+                return "* EmbedContentRequest.content: contents is not " \
+                       "specified\n"
+        if not self.requests(req, path):
+            return "* BatchEmbedContentsRequest.requests: at least one " \
+                   "request is required\n"
+        return None
+
+    def is_stream(self, req, path, query):
+        return False
+
+    def render(self, state, req, model, path, query, stream, opts):
+        vecs = []
+        for r in self.requests(req, path):
+            t = content_text((r.get("content") or {}).get("parts"))
+            dims = gemini_get(r, "outputDimensionality",
+                              "output_dimensionality")
+            vecs.append({"values": embedding_vector(
+                model + "|" + t, dims_of({"d": dims}, "d"))})
+        if gemini_route(path)[1] == "batchEmbedContents":
+            return {"embeddings": vecs}, None
+        return {"embedding": vecs[0]}, None
+
+    def facts(self, objs):
+        b = objs[0]
+        e = b.get("embedding") or (b.get("embeddings") or [{}])[0]
+        return embedding_facts(None, None, e.get("values"))
+
+
+# -- Ollama
+
+def ollama_counts(inp, out):
+    """The timing fields and counts of a done:true line (nanoseconds,
+    made up from the counts)."""
+    return {"total_duration": 5000000 + 20000000 * (inp + out),
+            "load_duration": 1000000,
+            "prompt_eval_count": inp,
+            "prompt_eval_duration": 2000000 * inp,
+            "eval_count": out, "eval_duration": 20000000 * out}
+
+
+class OllamaApi(Api):
+    provider = "ollama"
+    stream_type = "application/x-ndjson"
+    json_type = "application/json; charset=utf-8"
+    pretty = False
+
+    def __init__(self, generate):
+        self.generate = generate
+        self.name = "ollama.generate" if generate else "ollama.chat"
+
+    bad_json = "invalid character 'o' in literal null (expecting 'u')"
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str) or not req["model"]:
+            return "model is required"
+        if not self.generate and not isinstance(req.get("messages"), list):
+            return "messages is required"
+        return None
+
+    def is_stream(self, req, path, query):
+        return req.get("stream") is not False  # streams unless told not to
+
+    def headers(self):
+        return {}
+
+    def error_body(self, status, model, message):
+        table = {404: 'model "%s" not found, try pulling it first' % model,
+                 429: "server busy, please try again.  maximum pending "
+                      "requests exceeded",
+                 500: "llama runner process has terminated: exit status 2",
+                 503: "server overloaded, please retry"}
+        return {"error": message or table.get(status, "Mock error with "
+                                              "status %d." % status)}
+
+    def error_facts(self, model, body):
+        f = empty_facts()
+        f["model"] = model
+        f["error"] = body["error"]
+        return f
+
+    def render(self, state, req, model, path, query, stream, opts):
+        plan = make_plan("openai", ollama_as_chat(req, self.generate), opts)
+        reason = limit_plan(plan, (req.get("options") or {}).get(
+            "num_predict") if isinstance(req.get("options"), dict)
+            else None) or "stop"
+        counts = ollama_counts(plan["in"], plan_out(plan))
+        calls = [{"function": {"name": name, "arguments": args}}
+                 for name, args in plan["calls"]]
+        text = plan["text"] or ""
+        context = [128006 + (i % 7) for i in range(plan["in"] +
+                                                   plan_out(plan))]
+
+        def line(piece, done=False, tools=None):
+            o = {"model": model, "created_at": iso_now()}
+            if self.generate:
+                o["response"] = piece
+            else:
+                o["message"] = {"role": "assistant", "content": piece}
+                if tools:
+                    o["message"]["tool_calls"] = tools
+            if done:
+                o["done_reason"] = reason
+            o["done"] = done
+            if done:
+                if self.generate:
+                    o["context"] = context
+                o.update(counts)
+            return o
+
+        if not stream:
+            return line(text, True, calls), None
+        objs = [line(w) for w in (split_words(text) if text else [])]
+        if calls:
+            objs.append(line("", False, calls))
+        objs.append(line("", True))
+        events = [((compact(o) + "\n").encode(), o) for o in objs]
+        if opts.get("error_event"):
+            err = {"error": "an error was encountered while running the "
+                            "model: unexpected EOF"}
+            events = events[:min(2, len(events))] + \
+                [((compact(err) + "\n").encode(), err)]
+        return None, events
+
+    def facts(self, objs):
+        f = empty_facts()
+        text = []
+        for o in objs:
+            if not isinstance(o, dict):
+                continue
+            if "error" in o:
+                f["error"] = o["error"]
+                continue
+            f["model"] = f["model"] or o.get("model")
+            msg = o.get("message") or {}
+            for piece in (msg.get("content"), o.get("response")):
+                if isinstance(piece, str):
+                    text.append(piece)
+            for tc in msg.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                args = fn.get("arguments")
+                f["tool_calls"].append({
+                    "id": tc.get("id"), "name": fn.get("name"),
+                    "arguments": parse_args(args) if isinstance(args, str)
+                    else args})
+            if o.get("done"):
+                f["input_tokens"] = o.get("prompt_eval_count")
+                f["output_tokens"] = o.get("eval_count")
+                if o.get("done_reason"):
+                    f["finish_reasons"].append(o["done_reason"])
+        f["output_text"] = "".join(text) or None
+        return f
+
+
+class OllamaEmbedApi(OllamaApi):
+    name = "ollama.embed"
+
+    def __init__(self, legacy):
+        self.legacy = legacy   # /api/embeddings: prompt -> embedding
+        self.generate = False
+        self.name = "ollama.embeddings" if legacy else "ollama.embed"
+
+    def validate(self, req, path):
+        if not isinstance(req.get("model"), str) or not req["model"]:
+            return "model is required"
+        if not embed_inputs(req.get("prompt" if self.legacy else "input")):
+            return "invalid input type"
+        return None
+
+    def is_stream(self, req, path, query):
+        return False
+
+    def render(self, state, req, model, path, query, stream, opts):
+        texts = embed_inputs(req.get("prompt" if self.legacy else "input"))
+        dims = dims_of(req, "dimensions")
+        vecs = [embedding_vector(model + "|" + t, dims) for t in texts]
+        if self.legacy:
+            return {"embedding": vecs[0]}, None
+        n = sum(max(1, words(t)) for t in texts)
+        return {"model": model, "embeddings": vecs,
+                "total_duration": 14143917, "load_duration": 1019500,
+                "prompt_eval_count": n}, None
+
+    def facts(self, objs):
+        b = objs[0]
+        vec = b.get("embedding") if self.legacy else b["embeddings"][0]
+        return embedding_facts(b.get("model"), b.get("prompt_eval_count"),
+                               vec)
+
+
+def find_api(path):
+    """The Api for a POST to `path` (mock options removed), or None."""
+    if path.endswith("/v1/responses") or path.endswith("/openai/responses"):
+        return ResponsesApi()
+    if path.endswith("/api/chat"):
+        return OllamaApi(False)
+    if path.endswith("/api/generate"):
+        return OllamaApi(True)
+    if path.endswith("/api/embed"):
+        return OllamaEmbedApi(False)
+    if path.endswith("/api/embeddings"):
+        return OllamaEmbedApi(True)
+    r = gemini_route(path)
+    if r and r[1] in ("generateContent", "streamGenerateContent"):
+        return GeminiApi()
+    if r and r[1] in ("embedContent", "batchEmbedContents"):
+        return GeminiEmbedApi()
+    if path.endswith("/v1/completions"):
+        return CompletionsApi()
+    if path.endswith("/v1/embeddings"):
+        return EmbeddingsApi()
+    return None
+
+
 # ------------------------------------------------------------------ handler
 
 class ClientGone(Exception):
@@ -1048,6 +2030,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             provider = "openai"
         elif path.endswith("/messages"):
             provider = "anthropic"
+        elif self.command == "POST" and find_api(path) is not None:
+            return self.api_call(find_api(path), opts, body, path, query)
         elif self.command in ("GET", "HEAD"):
             return self.tool_endpoint(opts, path, query)
         else:
@@ -1180,6 +2164,70 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers["Cache-Control"] = "no-cache"
         self.send_events(status, headers, [b for b, _ in events], opts)
 
+    def api_call(self, api, opts, raw, path, query):
+        """An exchange with one of the APIs of find_api."""
+        state = self.server.state
+        rec = {"path": self.path, "provider": api.provider, "api": api.name,
+               "request": None, "status": None, "stream": False,
+               "facts": empty_facts(), "options": opts, "truncated": False,
+               "client_disconnected": False}
+        self.record = rec
+        common = api.headers()
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            rec["request"] = raw.decode("utf-8", "replace")
+            return self.api_fail(rec, api, 400, None, common, api.bad_json)
+        rec["request"] = req
+        if not isinstance(req, dict):
+            return self.api_fail(rec, api, 400, None, common,
+                                 "The request body must be a JSON object.")
+        model = api.model(req, path)
+        problem = api.validate(req, path)
+        if problem:
+            return self.api_fail(rec, api, 400, model, common, problem)
+        stream = api.is_stream(req, path, query)
+        rec["stream"] = stream
+        status = opts.get("status")
+        if status is not None and status >= 400:
+            return self.api_fail(rec, api, status, model, common)
+        status = status or 200
+        body, events = api.render(state, req, model, path, query, stream,
+                                  opts)
+        rec["status"] = status
+        headers = dict(common)
+        if body is not None:
+            rec["facts"] = api.facts([body])
+            rec["truncated"] = "cut" in opts or "reset" in opts
+            state.append(rec)
+            headers["Content-Type"] = api.json_type
+            return self.send_body(status, headers, api.encode(body), opts)
+        n_send = self.cut_count(opts, len(events))
+        sent = events if n_send is None else events[:n_send]
+        rec["facts"] = api.facts([o for _, o in sent])
+        rec["events_sent"] = len(sent)
+        rec["truncated"] = n_send is not None
+        state.append(rec)
+        headers["Content-Type"] = api.stream_type_for(query)
+        if "event-stream" in headers["Content-Type"]:
+            headers["Cache-Control"] = "no-cache"
+        self.send_events(status, headers, [b for b, _ in events], opts)
+
+    def api_fail(self, rec, api, status, model, headers, message=None):
+        body = api.error_body(status, model, message)
+        headers = dict(headers)
+        if status in (408, 409, 429) or status >= 500:
+            headers["retry-after"] = str(self.opts.get("retry_after", 1))
+        if self.opts.get("noretry"):
+            headers["x-should-retry"] = "false"
+        rec["status"] = status
+        rec["facts"] = api.error_facts(model, body)
+        self.server.state.append(rec)
+        opts = {k: v for k, v in self.opts.items()
+                if k not in ("cut", "reset", "status")}
+        headers["Content-Type"] = api.json_type
+        self.send_body(status, headers, api.encode(body), opts)
+
     def fail(self, rec, provider, status, model, headers, message=None):
         body = openai_error(status, model, message) \
             if provider == "openai" else \
@@ -1299,7 +2347,7 @@ def write_atomic(path, text):
 
 def main(argv=None):
     global VERBOSE
-    ap = argparse.ArgumentParser(description="Mock OpenAI/Anthropic server.")
+    ap = argparse.ArgumentParser(description="Mock LLM API server.")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765,
                     help="0 picks a free port")

@@ -2,13 +2,15 @@
 """test_mock_llm.py - quick self-test of scripts/mock_llm.py.
 
 Starts the mock twice (plain HTTP and --tls) on free ports and talks to it
-with http.client and ssl: both providers' plain and streamed answers, the
-tool loop, the behaviour options, corpus replay, the exchange log, and the
+with http.client and ssl: every API's plain and streamed answers (OpenAI
+Chat Completions, Responses, Completions, Embeddings; Anthropic; Gemini;
+Ollama), the tool loop, the behaviour options, corpus replay, the exchange log, and the
 example agent (scripts/example_agent.c, built here) over HTTPS.
 
     /usr/bin/python3 scripts/test_mock_llm.py [-v]
 """
 
+import base64
 import gzip
 import http.client
 import json
@@ -17,6 +19,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -494,6 +497,351 @@ class PlainTests(MockCase):
         self.assertIn(b"<html>", body)
         self.assertEqual(self.call("/v1/nothing", b"{}")[0], 404)
         self.assertEqual(self.call("/mock/bogus/v1/messages", b"{}")[0], 400)
+
+
+def ndjson(body):
+    return [json.loads(x) for x in body.decode().splitlines() if x.strip()]
+
+
+RESPONSES_TOOL = {"type": "function", "name": "get_weather",
+                  "description": "Weather in a city.",
+                  "parameters": WEATHER_TOOL_OPENAI["function"]
+                  ["parameters"]}
+GEMINI_TOOLS = [{"functionDeclarations": [{
+    "name": "get_weather", "description": "Weather in a city.",
+    "parameters": {"type": "OBJECT",
+                   "properties": {"city": {"type": "STRING"}},
+                   "required": ["city"]}}]}]
+
+
+class ProviderTests(MockCase):
+    """The Responses, Completions, Embeddings, Gemini and Ollama APIs."""
+
+    def test_responses_tool_loop(self):
+        self.reset()
+        req = {"model": "gpt-4.1-nano", "tools": [RESPONSES_TOOL],
+               "input": [{"role": "user", "content": QUESTION}]}
+        st, r, body = self.call("/v1/responses", req)
+        self.assertEqual(st, 200)
+        self.assertEqual(r.getheader("Content-Type"), "application/json")
+        self.assertIsNotNone(r.getheader("x-request-id"))
+        d = json.loads(body)
+        self.assertEqual((d["object"], d["status"], d["id"], d["model"]),
+                         ("response", "completed", "resp_mock1",
+                          "gpt-4.1-nano-mock-2025"))
+        (fc,) = d["output"]
+        self.assertEqual(fc["type"], "function_call")
+        self.assertRegex(fc["call_id"], r"^call_[A-Za-z0-9]{24}$")
+        self.assertEqual(json.loads(fc["arguments"]),
+                         {"city": "Paris", "days": 1})
+        u = d["usage"]
+        self.assertEqual(u["total_tokens"],
+                         u["input_tokens"] + u["output_tokens"])
+        self.assertEqual(u["input_tokens_details"]["cached_tokens"], 0)
+        self.assertEqual(u["output_tokens_details"]["reasoning_tokens"], 0)
+        req2 = dict(req, input=req["input"] + [
+            fc, {"type": "function_call_output", "call_id": fc["call_id"],
+                 "output": '{"temperature_c":21}'}])
+        d2 = json.loads(self.call("/v1/responses", req2)[2])
+        (msg,) = d2["output"]
+        self.assertEqual(msg["type"], "message")
+        self.assertEqual(msg["content"][0]["text"],
+                         'Based on the tool result: {"temperature_c":21}')
+        log = self.log()
+        self.assertEqual([(e["provider"], e["api"]) for e in log],
+                         [("openai", "openai.responses")] * 2)
+        self.assertEqual(log[0]["facts"], {
+            "model": "gpt-4.1-nano-mock-2025", "id": "resp_mock1",
+            "input_tokens": u["input_tokens"],
+            "output_tokens": u["output_tokens"],
+            "finish_reasons": ["completed"], "output_text": None,
+            "tool_calls": [{"id": fc["call_id"], "name": "get_weather",
+                            "arguments": {"city": "Paris", "days": 1}}]})
+        self.assertEqual(log[1]["facts"]["output_text"],
+                         msg["content"][0]["text"])
+        # A string input, tool_choice none: an echo.
+        d3 = json.loads(self.call("/v1/responses", dict(
+            req, input="Hello Lyon", tool_choice="none"))[2])
+        self.assertEqual(d3["output"][0]["content"][0]["text"],
+                         "This is a mock answer to: Hello Lyon")
+
+    def test_responses_stream(self):
+        req = {"model": "gpt-4.1-nano", "input": "Tell me about Nice.",
+               "stream": True}
+        st, r, body = self.call("/v1/responses", req)
+        self.assertTrue(r.getheader("Content-Type").startswith(
+            "text/event-stream"))
+        evs = sse_events(body)
+        names = [n for n, _ in evs]
+        datas = [json.loads(d) for _, d in evs]
+        self.assertEqual(names[:5], [
+            "response.created", "response.in_progress",
+            "response.output_item.added", "response.content_part.added",
+            "response.output_text.delta"])
+        self.assertEqual(names[-4:], [
+            "response.output_text.done", "response.content_part.done",
+            "response.output_item.done", "response.completed"])
+        self.assertTrue(all(n == d["type"] for n, d in zip(names, datas)))
+        self.assertEqual([d["sequence_number"] for d in datas],
+                         list(range(len(datas))))
+        deltas = [d["delta"] for d in datas
+                  if d["type"] == "response.output_text.delta"]
+        self.assertGreater(len(deltas), 3)
+        text = "".join(deltas)
+        self.assertEqual(text, "This is a mock answer to: Tell me about "
+                               "Nice.")
+        self.assertIsNone(datas[0]["response"]["usage"])
+        done = datas[-1]["response"]
+        self.assertEqual(done["status"], "completed")
+        f = self.log()[-1]["facts"]
+        self.assertEqual(f["output_text"], text)
+        self.assertEqual(f["input_tokens"], done["usage"]["input_tokens"])
+        self.assertEqual(f["output_tokens"], done["usage"]["output_tokens"])
+        self.assertEqual(f["finish_reasons"], ["completed"])
+        # Tool call arguments in fragments.
+        st, r, body = self.call("/v1/responses", dict(
+            req, input=QUESTION, tools=[RESPONSES_TOOL]))
+        datas = [json.loads(d) for _, d in sse_events(body)]
+        frags = [d["delta"] for d in datas
+                 if d["type"] == "response.function_call_arguments.delta"]
+        self.assertGreater(len(frags), 2)
+        self.assertEqual(json.loads("".join(frags))["city"], "Paris")
+        f = self.log()[-1]["facts"]
+        self.assertEqual(f["tool_calls"][0]["arguments"]["city"], "Paris")
+        self.assertIsNone(f["output_text"])
+        # max_output_tokens reached: incomplete
+        d = json.loads(self.call("/v1/responses", dict(
+            req, stream=False, max_output_tokens=2))[2])
+        self.assertEqual((d["status"], d["incomplete_details"]),
+                         ("incomplete", {"reason": "max_output_tokens"}))
+        self.assertEqual(d["output"][0]["content"][0]["text"], "This is")
+        self.assertEqual(d["usage"]["output_tokens"], 2)
+        evs = sse_events(self.call("/v1/responses", dict(
+            req, max_output_tokens=2))[2])
+        self.assertEqual(evs[-1][0], "response.incomplete")
+        self.assertEqual(self.log()[-1]["facts"]["finish_reasons"],
+                         ["incomplete"])
+        # cut: no response.completed, no finish reason
+        c = self.conn()
+        c.request("POST", "/mock/cut=4/v1/responses", json.dumps(req))
+        with self.assertRaises(http.client.IncompleteRead):
+            c.getresponse().read()
+        c.close()
+        rec = self.log()[-1]
+        self.assertEqual((rec["events_sent"], rec["truncated"]), (4, True))
+        self.assertEqual(rec["facts"]["finish_reasons"], [])
+        # error_event: an `error` event after the first delta
+        evs = sse_events(self.call("/mock/error_event/v1/responses",
+                                   req)[2])
+        self.assertEqual(evs[-1][0], "error")
+        self.assertEqual(evs[-2][0], "response.output_text.delta")
+        self.assertEqual(self.log()[-1]["facts"]["error"], "server_error")
+
+    def test_completions(self):
+        st, r, body = self.call("/v1/completions", {
+            "model": "gpt-3.5-turbo-instruct", "prompt": "Say hi to Rome"})
+        d = json.loads(body)
+        self.assertEqual(d["object"], "text_completion")
+        self.assertRegex(d["id"], r"^cmpl-mock\d+$")
+        self.assertEqual(d["choices"][0]["text"],
+                         "This is a mock answer to: Say hi to Rome")
+        self.assertEqual(d["choices"][0]["finish_reason"], "stop")
+        req = {"model": "gpt-3.5-turbo-instruct", "prompt": "Say hi to Rome",
+               "stream": True, "max_tokens": 3,
+               "stream_options": {"include_usage": True}}
+        evs = sse_events(self.call("/v1/completions", req)[2])
+        self.assertEqual(evs[-1][1], "[DONE]")
+        chunks = [json.loads(x) for _, x in evs[:-1]]
+        self.assertEqual(chunks[-1]["choices"], [])
+        self.assertEqual(chunks[-1]["usage"]["completion_tokens"], 3)
+        self.assertEqual(chunks[-2]["choices"][0]["finish_reason"], "length")
+        text = "".join(c["choices"][0]["text"] for c in chunks[:-1])
+        self.assertEqual(text, "This is a")
+        f = self.log()[-1]
+        self.assertEqual((f["api"], f["provider"]),
+                         ("openai.completions", "openai"))
+        self.assertEqual(f["facts"]["output_text"], text)
+        self.assertEqual(f["facts"]["finish_reasons"], ["length"])
+
+    def test_embeddings(self):
+        st, r, body = self.call("/v1/embeddings", {
+            "model": "text-embedding-3-small", "input": ["a b c", "d"],
+            "dimensions": 8})
+        d = json.loads(body)
+        self.assertEqual([e["index"] for e in d["data"]], [0, 1])
+        self.assertEqual(len(d["data"][0]["embedding"]), 8)
+        self.assertEqual(d["usage"], {"prompt_tokens": 4,
+                                      "total_tokens": 4})
+        vec = d["data"][0]["embedding"]
+        d = json.loads(self.call("/v1/embeddings", {
+            "model": "text-embedding-3-small", "input": "a b c",
+            "dimensions": 8, "encoding_format": "base64"})[2])
+        raw = base64.b64decode(d["data"][0]["embedding"])
+        self.assertEqual(len(raw), 32)
+        self.assertAlmostEqual(struct.unpack("<8f", raw)[0], vec[0],
+                               places=6)
+        self.assertEqual(self.log()[-1]["facts"]["dimension_count"], 8)
+        d = json.loads(self.call("/api/embed", {
+            "model": "all-minilm", "input": "hello world"})[2])
+        self.assertEqual(len(d["embeddings"]), 1)
+        self.assertEqual(d["prompt_eval_count"], 2)
+        f = self.log()[-1]
+        self.assertEqual((f["api"], f["provider"]),
+                         ("ollama.embed", "ollama"))
+        self.assertEqual(f["facts"]["input_tokens"], 2)
+        d = json.loads(self.call("/v1beta/models/text-embedding-004:"
+                                 "embedContent", {
+                                     "content": {"parts": [{"text": "x"}]},
+                                     "outputDimensionality": 5})[2])
+        self.assertEqual(len(d["embedding"]["values"]), 5)
+        d = json.loads(self.call(
+            "/v1beta/models/text-embedding-004:batchEmbedContents",
+            {"requests": [{"content": {"parts": [{"text": "x"}]}},
+                          {"content": {"parts": [{"text": "y"}]}}]})[2])
+        self.assertEqual(len(d["embeddings"]), 2)
+        self.assertEqual(self.log()[-1]["provider"], "gcp.gemini")
+
+    def test_gemini(self):
+        self.reset()
+        path = "/v1beta/models/gemini-2.5-flash:generateContent?key=K"
+        req = {"contents": [{"role": "user", "parts": [{"text": QUESTION}]}],
+               "tools": GEMINI_TOOLS}
+        st, r, body = self.call(path, req)
+        self.assertEqual(r.getheader("Content-Type"),
+                         "application/json; charset=UTF-8")
+        d = json.loads(body)
+        cand = d["candidates"][0]
+        self.assertEqual(cand["finishReason"], "STOP")
+        self.assertEqual(cand["content"]["role"], "model")
+        fc = cand["content"]["parts"][0]["functionCall"]
+        self.assertEqual(fc, {"name": "get_weather",
+                              "args": {"city": "Paris"}})
+        self.assertEqual(d["modelVersion"], "gemini-2.5-flash")
+        self.assertRegex(d["responseId"], r"^[A-Za-z0-9_-]{20,}$")
+        um = d["usageMetadata"]
+        self.assertEqual(um["totalTokenCount"], um["promptTokenCount"] +
+                         um["candidatesTokenCount"])
+        req["contents"] += [cand["content"], {"role": "user", "parts": [
+            {"functionResponse": {"name": "get_weather",
+                                  "response": {"temperature_c": 21}}}]}]
+        d2 = json.loads(self.call(path, req)[2])
+        self.assertEqual(d2["candidates"][0]["content"]["parts"][0]["text"],
+                         'Based on the tool result: {"temperature_c":21}')
+        log = self.log()
+        self.assertEqual(log[0]["facts"]["tool_calls"], [
+            {"id": None, "name": "get_weather",
+             "arguments": {"city": "Paris"}}])
+        self.assertEqual(log[0]["facts"]["model"], "gemini-2.5-flash")
+        self.assertEqual(log[0]["facts"]["id"], d["responseId"])
+        self.assertEqual(log[0]["facts"]["finish_reasons"], ["STOP"])
+        self.assertEqual((log[0]["provider"], log[0]["api"]),
+                         ("gcp.gemini", "gemini.generateContent"))
+        # SSE with CRLF, cumulative usage in the last chunk
+        spath = "/v1beta/models/gemini-2.5-flash:streamGenerateContent" \
+                "?alt=sse"
+        plain = {"contents": [{"role": "user",
+                               "parts": [{"text": "Tell me about Oslo"}]}],
+                 "systemInstruction": {"parts": [{"text": "Be brief."}]}}
+        st, r, body = self.call(spath, plain)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        self.assertIn(b"\r\n\r\n", body)
+        chunks = [json.loads(x[len("data: "):]) for x in
+                  body.decode().split("\r\n\r\n") if x]
+        self.assertGreater(len(chunks), 2)
+        text = "".join(c["candidates"][0]["content"]["parts"][0]["text"]
+                       for c in chunks)
+        self.assertEqual(text, "This is a mock answer to: Tell me about "
+                               "Oslo")
+        self.assertNotIn("finishReason", chunks[0]["candidates"][0])
+        self.assertEqual(chunks[-1]["candidates"][0]["finishReason"], "STOP")
+        f = self.log()[-1]
+        self.assertTrue(f["stream"])
+        self.assertEqual(f["facts"]["output_text"], text)
+        self.assertEqual(f["facts"]["output_tokens"], chunks[-1][
+            "usageMetadata"]["candidatesTokenCount"])
+        self.assertEqual(f["facts"]["input_tokens"], 4 + 2 + 10)
+        # without alt=sse: a JSON array
+        st, r, body = self.call(spath.split("?")[0], plain)
+        arr = json.loads(body)
+        self.assertEqual(len(arr), len(chunks))
+        # errors: Google's error body
+        st, r, body = self.call("/mock/status=429/v1beta/models/g:"
+                                "generateContent", plain)
+        self.assertEqual(st, 429)
+        self.assertEqual(json.loads(body)["error"]["status"],
+                         "RESOURCE_EXHAUSTED")
+        st, r, body = self.call(path, {"contents": []})
+        self.assertEqual(st, 400)
+        self.assertEqual(json.loads(body)["error"]["status"],
+                         "INVALID_ARGUMENT")
+
+    def test_ollama(self):
+        self.reset()
+        tools = [WEATHER_TOOL_OPENAI]
+        req = {"model": "llama3.1", "tools": tools,
+               "messages": [{"role": "user", "content": QUESTION}]}
+        # no "stream": NDJSON
+        st, r, body = self.call("/api/chat", req)
+        self.assertEqual(r.getheader("Content-Type"), "application/x-ndjson")
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        lines = ndjson(body)
+        self.assertTrue(lines[-1]["done"])
+        self.assertEqual(lines[-1]["done_reason"], "stop")
+        self.assertFalse(any(x["done"] for x in lines[:-1]))
+        calls = [tc for x in lines for tc in
+                 x["message"].get("tool_calls", [])]
+        self.assertEqual(calls, [{"function": {
+            "name": "get_weather", "arguments": {"city": "Paris",
+                                                 "days": 1}}}])
+        req["stream"] = False
+        st, r, body = self.call("/api/chat", req)
+        self.assertEqual(r.getheader("Content-Type"),
+                         "application/json; charset=utf-8")
+        d = json.loads(body)
+        self.assertTrue(d["done"])
+        msg = d["message"]
+        self.assertEqual(msg["tool_calls"], calls)
+        req["messages"] += [msg, {"role": "tool", "tool_name": "get_weather",
+                                  "content": "21 degrees"}]
+        d = json.loads(self.call("/api/chat", req)[2])
+        self.assertEqual(d["message"]["content"],
+                         "Based on the tool result: 21 degrees")
+        for k in ("total_duration", "load_duration", "prompt_eval_count",
+                  "prompt_eval_duration", "eval_count", "eval_duration"):
+            self.assertIsInstance(d[k], int)
+        log = self.log()
+        self.assertEqual([e["stream"] for e in log], [True, False, False])
+        self.assertEqual(log[0]["facts"]["tool_calls"], [
+            {"id": None, "name": "get_weather",
+             "arguments": {"city": "Paris", "days": 1}}])
+        self.assertEqual(log[2]["facts"]["finish_reasons"], ["stop"])
+        self.assertEqual(log[2]["facts"]["input_tokens"],
+                         d["prompt_eval_count"])
+        # generate, streamed and gzip: one deflate block per line
+        st, r, body = self.call("/mock/gzip/api/generate", {
+            "model": "llama3", "prompt": "Tell me about Bergen"})
+        lines = ndjson(zlib.decompress(body, 31))
+        self.assertEqual("".join(x["response"] for x in lines),
+                         "This is a mock answer to: Tell me about Bergen")
+        self.assertIsInstance(lines[-1]["context"], list)
+        f = self.log()[-1]
+        self.assertEqual((f["api"], f["facts"]["output_text"]),
+                         ("ollama.generate", "".join(
+                             x["response"] for x in lines)))
+        # num_predict: cut, done_reason length
+        d = json.loads(self.call("/api/generate", {
+            "model": "llama3", "prompt": "Tell me", "stream": False,
+            "options": {"num_predict": 2}})[2])
+        self.assertEqual((d["response"], d["done_reason"], d["eval_count"]),
+                         ("This is", "length", 2))
+        # error line mid-stream; errors as {"error": "..."}
+        lines = ndjson(self.call("/mock/error_event/api/chat", {
+            "model": "llama3", "messages": [
+                {"role": "user", "content": "hi"}]})[2])
+        self.assertIn("error", lines[-1])
+        st, r, body = self.call("/api/chat", {"messages": []})
+        self.assertEqual(st, 400)
+        self.assertEqual(json.loads(body), {"error": "model is required"})
 
 
 class TLSTests(MockCase):

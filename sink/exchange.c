@@ -266,8 +266,14 @@ static at_exch *request_start(at_sink *s, at_sconn *c,
         HV(at_h1_find_header(rq->headers, rq->num_headers, "host")),
         HV(at_h1_find_header(rq->headers, rq->num_headers, "content-type")));
 
-    if (e)
+    if (e) {
         e->t_req_start = c->head_t0[0];
+        /* a libcurl transfer is one exchange, begun when the application
+         * called libcurl (the OPEN record's time) */
+        if (c->transport == AT_TRANSPORT_LIBCURL && c->t_open &&
+            c->t_open < e->t_req_start)
+            e->t_req_start = c->t_open;
+    }
     return e;
 }
 
@@ -490,6 +496,9 @@ static void body_decoded(void *ud, const char *data, size_t len)
     at_exch *e = s->cur_exch;
 
     e->resp_bytes += len;
+    if (e->route.stream && !e->sse_on && !e->nd_on && len &&
+        e->t_first_chunk == 0)
+        e->t_first_chunk = s->now;   /* a streamed JSON array's first bytes */
     if (e->sse_on)
         at_sse_feed(&e->sse, data, len, sse_event, s);
     else if (e->nd_on)

@@ -62,6 +62,7 @@ typedef struct at_sconn {
     at_open_info info;
     int mode;
     int eof;
+    uint64_t t_open;           /* the OPEN record's time */
     struct at_h2conn *h2;      /* AT_MODE_H2 */
     uint64_t off[2];           /* next expected stream offset per direction */
     at_buf head[2];            /* unfinished message heads */

@@ -391,6 +391,11 @@ static void llm_span(at_sink *s, at_exch *e)
     memset(&st, 0, sizeof(st));
     set_str(a, "gen_ai.operation.name", e->route.operation);
     set_str(a, "gen_ai.provider.name", e->route.provider);
+    if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
+        /* a stream sent as one JSON array (Gemini without alt=sse) */
+        json_object_set_new(
+            a, "gen_ai.response.time_to_first_chunk",
+            json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
     if (e->stream) {
         at_llm_stream_finish(e->stream, a, &st);
         json_object_set_new(a, "gen_ai.request.stream", json_true());
@@ -550,6 +555,7 @@ void at_sink_record(at_sink *s, const at_rec_hdr *h, void *payload)
         if (c == NULL)
             return;
         c->id = h->conn;
+        c->t_open = h->t_ns;
         c->slot = h->slot;
         c->transport = h->transport;
         if (h->len >= sizeof(c->info))
