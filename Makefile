@@ -8,6 +8,8 @@
 #   make unit       Criterion unit tests only
 #   make asan       unit + integration tests with AddressSanitizer + UBSan
 #   make valgrind   unit tests under valgrind memcheck
+#   make cli-test   the agenttrace inspector: its unit tests, then tests/cli/
+#   make bench-cli  the inspector on a generated 1,000,000-span file
 
 BUILD   ?= build
 CC      ?= cc
@@ -90,6 +92,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit integration
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory cli-test
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -110,3 +113,40 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# ---- agenttrace, the inspector (cli/): build/agenttrace, its unit tests
+# (tests/test_cli*.c, linked with build/libatcli.a) and `make cli-test`
+# (unit tests, then the integration suite tests/cli/ against the real
+# binary: shim-made spans, the mock server, an OTLP receiver on Node,
+# headless Chromium).  `make bench-cli`: the 1,000,000-span benchmark.
+CLI_SRC   := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/cli/assets.o
+CLI_LIBS  := -ljansson -lcurl -lm
+CLI_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_cli*.c))
+.PHONY: cli cli-test bench-cli
+all: $(BUILD)/agenttrace
+cli: $(BUILD)/agenttrace
+
+$(BUILD)/gen/cli_assets.c: cli/assets/page.html cli/assets/page.css cli/assets/page.js cli/embed.awk
+	@mkdir -p $(dir $@)
+	awk -f cli/embed.awk cli/assets/page.html cli/assets/page.css cli/assets/page.js > $@
+
+$(BUILD)/obj/cli/assets.o: $(BUILD)/gen/cli_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libatcli.a: $(CLI_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/agenttrace: $(BUILD)/obj/cli/main.o $(BUILD)/libatcli.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(CLI_LIBS)
+
+$(BUILD)/tests/test_cli%: tests/test_cli%.c $(BUILD)/libatcli.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libatcli.a $(LDFLAGS) -lcriterion $(CLI_LIBS)
+
+cli-test: deps all $(CLI_TESTS)
+	@scripts/run-unit.sh $(CLI_TESTS)
+	@tests/cli/run.sh $(BUILD)
+
+bench-cli: all
+	@scripts/bench-cli.sh $(BUILD)

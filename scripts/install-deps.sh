@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config libssl-dev libjansson-dev libcriterion-dev
 zlib1g-dev libcurl4-openssl-dev curl openssl python3 python3-requests
 python3-httpx python3-aiohttp valgrind libcurl3-gnutls nghttp2-proxy nghttp2-client python3-h2
-libnghttp2-dev libbrotli-dev libzstd-dev"
+libnghttp2-dev libbrotli-dev libzstd-dev
+chromium"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
