@@ -25,4 +25,4 @@ LD_PRELOAD="$PWD/$BUILD/libagenttrace.so" \
     "$BUILD/agenttrace-agent"
 echo
 echo "== its trace: $(wc -l < agenttrace.jsonl) spans in ./agenttrace.jsonl"
-/usr/bin/python3 scripts/trace_tree.py agenttrace.jsonl
+"$BUILD/agenttrace" tree agenttrace.jsonl
