@@ -37,28 +37,6 @@ static json_t *tool_use_part(const json_t *b)
     return part;
 }
 
-/* tool_result_part: {"type":"tool_call_response","id","response"}: the
- * response as sent when a string, the joined text of a block array. */
-static json_t *tool_result_part(const json_t *b)
-{
-    json_t *part = json_object();
-    json_t *v;
-
-    if (part == NULL)
-        return NULL;
-    json_object_set_new(part, "type", json_string("tool_call_response"));
-    if (json_is_string(v = json_object_get(b, "tool_use_id")))
-        json_object_set(part, "id", v);
-    v = json_object_get(b, "content");
-    if (json_is_array(v))
-        json_object_set_new(part, "response", at_llm_joined_text(v));
-    else if (v != NULL && !json_is_null(v))
-        json_object_set(part, "response", v);
-    else
-        json_object_set_new(part, "response", json_string(""));
-    return part;
-}
-
 /* block_part: the part one content block becomes (request or response):
  * text, thinking, tool_use, tool_result; any other block (image, document,
  * redacted_thinking, server tools...) is a part with just its type.  NULL
@@ -81,7 +59,7 @@ static json_t *block_part(const json_t *b)
     if (strcmp(type, "tool_use") == 0)
         return tool_use_part(b);
     if (strcmp(type, "tool_result") == 0)
-        return tool_result_part(b);
+        return at_llm_tool_result_part(b, "tool_use_id", "content");
     return at_llm_part_type(type);
 }
 

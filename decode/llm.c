@@ -426,6 +426,27 @@ json_t *at_llm_part_type(const char *type)
     return part;
 }
 
+json_t *at_llm_tool_result_part(const json_t *o, const char *id_key,
+                                const char *resp_key)
+{
+    json_t *part = json_object();
+    json_t *v;
+
+    if (part == NULL)
+        return NULL;
+    json_object_set_new(part, "type", json_string("tool_call_response"));
+    if (json_is_string(v = json_object_get(o, id_key)))
+        json_object_set(part, "id", v);
+    v = json_object_get(o, resp_key);
+    if (json_is_array(v))
+        json_object_set_new(part, "response", at_llm_joined_text(v));
+    else if (v != NULL && !json_is_null(v))
+        json_object_set(part, "response", v);
+    else
+        json_object_set_new(part, "response", json_string(""));
+    return part;
+}
+
 json_t *at_llm_joined_text(const json_t *blocks)
 {
     at_buf b;

@@ -125,6 +125,15 @@ json_t *at_llm_part_type(const char *type);
  * allocation failure. */
 json_t *at_llm_joined_text(const json_t *blocks);
 
+/* at_llm_tool_result_part: a new {"type":"tool_call_response","id",
+ * "response"} part from object `o` whose call id is member `id_key` and
+ * whose result is member `resp_key`: as sent when a scalar or object, the
+ * joined text of a block array, "" when absent (Anthropic tool_result
+ * blocks, Responses function_call_output items).  NULL when out of
+ * memory. */
+json_t *at_llm_tool_result_part(const json_t *o, const char *id_key,
+                                const char *resp_key);
+
 /* at_llm_message: a new message {"role":role,"parts":parts}; steals the
  * reference to `parts`.  NULL on allocation failure (parts is freed). */
 json_t *at_llm_message(const char *role, json_t *parts);

@@ -121,29 +121,6 @@ static json_t *tool_call_part(const json_t *item)
     return part;
 }
 
-/* tool_result_part: {"type":"tool_call_response","id":call_id,
- * "response":output} of a function_call_output (or other *_output) item;
- * an output given as content parts becomes their joined text. */
-static json_t *tool_result_part(const json_t *item)
-{
-    json_t *part = json_object();
-    json_t *v;
-
-    if (part == NULL)
-        return NULL;
-    json_object_set_new(part, "type", json_string("tool_call_response"));
-    if (json_is_string(v = json_object_get(item, "call_id")))
-        json_object_set(part, "id", v);
-    v = json_object_get(item, "output");
-    if (json_is_array(v))
-        json_object_set_new(part, "response", at_llm_joined_text(v));
-    else if (v != NULL && !json_is_null(v))
-        json_object_set(part, "response", v);
-    else
-        json_object_set_new(part, "response", json_string(""));
-    return part;
-}
-
 /* add_reasoning: the reasoning parts of a reasoning item: its summary
  * texts, then its content texts. */
 static void add_reasoning(json_t *parts, const json_t *item)
@@ -231,7 +208,8 @@ static json_t *input_messages(const json_t *input)
         case SIDE_TOOL:
             parts = json_array();
             if (parts != NULL)
-                json_array_append_new(parts, tool_result_part(item));
+                json_array_append_new(
+                    parts, at_llm_tool_result_part(item, "call_id", "output"));
             json_array_append_new(msgs, at_llm_message("tool", parts));
             break;
         case SIDE_OWN:

@@ -326,7 +326,8 @@ AT_EXPORT CURLcode curl_easy_perform(CURL *h)
     CURLcode rc;
 
     if (f == NULL)
-        *(void **)&f = real("curl_easy_perform", (const void *)curl_easy_perform);
+        *(void **)&f = real("curl_easy_perform",
+                            (const void *)curl_easy_perform);
     if (f == NULL)
         return CURLE_FAILED_INIT;
     begin(h);
@@ -342,7 +343,8 @@ AT_EXPORT void curl_easy_cleanup(CURL *h)
     static void (*f)(CURL *);
 
     if (f == NULL)
-        *(void **)&f = real("curl_easy_cleanup", (const void *)curl_easy_cleanup);
+        *(void **)&f = real("curl_easy_cleanup",
+                            (const void *)curl_easy_cleanup);
     end(h, CURLE_OK);
     if (f)
         f(h);

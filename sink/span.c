@@ -100,7 +100,8 @@ static int option_match(const char *arg, const char *const *opts,
 
 /* Append `arg` scrubbed to o.  Returns 1 when the next argument is the
  * value of a secret option. */
-static int scrub_arg(scrub_out *o, const char *arg, int secret_value, int is_curl)
+static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
+                     int is_curl)
 {
     size_t i, n, run = 0;
     int k;
