@@ -38,7 +38,7 @@ SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lnghttp2 -lz \
              -lzstd -Wl,-Bdynamic \
              -ljansson -ldl -lpthread
 
-.PHONY: all demo test unit asan valgrind integration bench clean deps
+.PHONY: all demo test unit asan valgrind integration bench clean deps install
 all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent \
      $(BUILD)/curl-gnutls-client
 
@@ -77,6 +77,14 @@ $(BUILD)/curl-gnutls-client: tests/integration/curl_gnutls_client.c
 
 deps:
 	@scripts/install-deps.sh
+
+# make install PREFIX=DIR: the shim in DIR/lib, the inspector in DIR/bin,
+# where `agenttrace run` finds the shim (../lib next to itself).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/libagenttrace.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(BUILD)/agenttrace $(DESTDIR)$(PREFIX)/bin/
 
 unit: $(TEST_BIN)
 	@scripts/run-unit.sh $(TEST_BIN)

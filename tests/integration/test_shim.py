@@ -2007,6 +2007,36 @@ class TestOpenSSLHTTP2(WithHTTP2Server):
         self.assertEqual(a["gen_ai.response.id"], entry["facts"]["id"])
 
 
+class TestInstall(ShimTest):
+    """make install PREFIX=...: the shim and the inspector land side by
+    side, and the installed `agenttrace run` finds the installed shim."""
+
+    def test_21_make_install(self):
+        build = os.path.dirname(SHIM)
+        if os.path.basename(build) != "build":
+            self.skipTest("installs the plain build only")
+        prefix = os.path.join(self.tmp, "prefix")
+        root = str(HERE.parent.parent)
+        p = subprocess.run(["make", "-s", "-C", root, "install",
+                            "PREFIX=" + prefix, "BUILD=build"],
+                           capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(os.path.exists(prefix + "/lib/libagenttrace.so"))
+        out = os.path.join(self.tmp, "run.jsonl")
+        env = dict(os.environ, OPENAI_BASE_URL=self.mock.url("/v1"),
+                   AGENT_CA_FILE=self.mock.cert, AGENTTRACE_LIB="")
+        env.pop("LD_PRELOAD", None)
+        env.pop("AGENTTRACE_LIB", None)
+        r = subprocess.run([prefix + "/bin/agenttrace", "run", "--output",
+                            out, "--", AGENT], capture_output=True,
+                           text=True, env=env, timeout=120, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("temperature_c", r.stdout)
+        self.assertIn("execute_tool get_weather", r.stderr)
+        spans = [json.loads(x) for x in open(out)]
+        self.assertEqual(len(self.chats(spans)), 2)
+
+
 NODE_DIR = HERE / "node"
 NODE_CLIENT = r"""
 // The official openai package, unmodified, against OPENAI_BASE_URL.
