@@ -158,3 +158,8 @@ cli-test: deps all $(CLI_TESTS)
 
 bench-cli: all
 	@scripts/bench-cli.sh $(BUILD)
+
+# make bench: traced over untraced (instructions under callgrind, wall time
+# in interleaved pairs) against a local nginx; see bench/bench.py.
+bench: all
+	@/usr/bin/python3 bench/bench.py $(BUILD)
