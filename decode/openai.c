@@ -9,6 +9,9 @@
  */
 #include "llm_int.h"
 
+#include "jscan.h"
+
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -597,6 +600,338 @@ static int is_done(const char *data, size_t len)
     return len == 6 && memcmp(data, "[DONE]", 6) == 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The fast path.  A chunk is read with the scanner (jscan.h) into the   */
+/* slices below, and only then folded into the stream, so a chunk it    */
+/* cannot read exactly as the jansson path would (an error object, a    */
+/* tool call's arguments given as an object, more choices or tool calls */
+/* than it keeps) goes to that path untouched.                          */
+/* ------------------------------------------------------------------ */
+
+#define FAST_CHOICES 4
+#define FAST_TOOLS 8
+#define FAST_TOKENS 192
+
+typedef struct fast_tool {
+    at_js index, id, name, arguments; /* name/arguments: of `function`, or
+                                         of the entry itself without one */
+} fast_tool;
+
+typedef struct fast_choice {
+    at_js index, finish_reason, text;
+    at_js texts[4]; /* reasoning_content, reasoning, content, refusal */
+    fast_tool tools[FAST_TOOLS];
+    int ntools;
+    int function_call; /* a legacy function_call object was sent */
+    fast_tool fcall;
+} fast_choice;
+
+typedef struct fast_chunk {
+    at_js_tok tok[FAST_TOKENS]; /* a chunk with more values (logprobs)
+                                   takes the jansson path */
+    at_js_doc_t doc;
+    at_js id, model, usage, x_groq;
+    fast_choice choices[FAST_CHOICES];
+    int nchoices;
+} fast_chunk;
+
+/* fast_fn: name and arguments of a tool-call fragment (`function`, or the
+ * entry itself).  0 when they cannot be read on this path. */
+static int fast_fn(at_js obj, fast_tool *t)
+{
+    at_js_it it;
+    at_js k, v;
+    int r;
+
+    if (!at_js_obj(obj, &it))
+        return 0;
+    t->name.p = t->arguments.p = NULL;
+    while ((r = at_js_next_member(&it, &k, &v)) > 0) {
+        if (AT_JS_KEY(k, "name"))
+            t->name = v;
+        else if (AT_JS_KEY(k, "arguments"))
+            t->arguments = v;
+    }
+    /* arguments as an object (some servers) keep a JSON value: slow path */
+    return r == 0 && at_js_kind(t->arguments) != AT_JS_OBJECT;
+}
+
+/* fast_tool_entry: one `tool_calls` entry or a `function_call` object. */
+static int fast_tool_entry(at_js tc, fast_tool *t)
+{
+    at_js_it it;
+    at_js k, v, fn = {NULL, 0, NULL, 0};
+    int r;
+
+    memset(t, 0, sizeof(*t));
+    if (!at_js_obj(tc, &it))
+        return 0;
+    while ((r = at_js_next_member(&it, &k, &v)) > 0) {
+        if (AT_JS_KEY(k, "index"))
+            t->index = v;
+        else if (AT_JS_KEY(k, "id"))
+            t->id = v;
+        else if (AT_JS_KEY(k, "function"))
+            fn = v;
+    }
+    if (r != 0)
+        return 0;
+    return fast_fn(at_js_kind(fn) == AT_JS_OBJECT ? fn : tc, t);
+}
+
+static int fast_delta(at_js delta, fast_choice *c)
+{
+    at_js_it it, ai;
+    at_js k, v, tools = {NULL, 0, NULL, 0}, fcall = {NULL, 0, NULL, 0}, e;
+    int r;
+
+    if (!at_js_obj(delta, &it))
+        return 1; /* not an object: nothing in it (as json_object_get) */
+    while ((r = at_js_next_member(&it, &k, &v)) > 0) {
+        if (AT_JS_KEY(k, "content"))
+            c->texts[2] = v;
+        else if (AT_JS_KEY(k, "reasoning_content"))
+            c->texts[0] = v;
+        else if (AT_JS_KEY(k, "reasoning"))
+            c->texts[1] = v;
+        else if (AT_JS_KEY(k, "refusal"))
+            c->texts[3] = v;
+        else if (AT_JS_KEY(k, "tool_calls"))
+            tools = v;
+        else if (AT_JS_KEY(k, "function_call"))
+            fcall = v;
+    }
+    if (r != 0)
+        return 0;
+    c->ntools = 0;
+    if (at_js_arr(tools, &ai)) {
+        while ((r = at_js_next(&ai, &e)) > 0) {
+            if (at_js_kind(e) != AT_JS_OBJECT)
+                continue;
+            if (c->ntools == FAST_TOOLS ||
+                !fast_tool_entry(e, &c->tools[c->ntools]))
+                return 0;
+            c->ntools++;
+        }
+        if (r != 0)
+            return 0;
+    }
+    c->function_call = at_js_kind(fcall) == AT_JS_OBJECT;
+    if (c->function_call && !fast_tool_entry(fcall, &c->fcall))
+        return 0;
+    return 1;
+}
+
+/* fast_read: the chunk's slices; 0 when this path cannot take it. */
+static int fast_read(const char *data, size_t len, fast_chunk *f)
+{
+    at_js root, k, v, choices = {NULL, 0, NULL, 0}, e;
+    at_js_it it, ai;
+    int r;
+
+    if (!at_js_doc(data, len, f->tok, FAST_TOKENS, &f->doc, &root) ||
+        !at_js_obj(root, &it))
+        return 0;
+    memset(&f->id, 0, offsetof(fast_chunk, choices) -
+                          offsetof(fast_chunk, id));
+    f->nchoices = 0;
+    while ((r = at_js_next_member(&it, &k, &v)) > 0) {
+        if (AT_JS_KEY(k, "choices"))
+            choices = v;
+        else if (AT_JS_KEY(k, "id"))
+            f->id = v;
+        else if (AT_JS_KEY(k, "model"))
+            f->model = v;
+        else if (AT_JS_KEY(k, "usage"))
+            f->usage = v;
+        else if (AT_JS_KEY(k, "x_groq"))
+            f->x_groq = v;
+        else if (AT_JS_KEY(k, "error") && at_js_kind(v) != AT_JS_NULL)
+            return 0;
+    }
+    if (r != 0)
+        return 0;
+    if (!at_js_arr(choices, &ai))
+        return 1; /* no choices array: no choices (as json_array_foreach) */
+    while ((r = at_js_next(&ai, &e)) > 0) {
+        fast_choice *c;
+        at_js_it ci;
+        at_js delta = {NULL, 0, NULL, 0};
+
+        if (at_js_kind(e) != AT_JS_OBJECT)
+            continue;
+        if (f->nchoices == FAST_CHOICES)
+            return 0;
+        c = &f->choices[f->nchoices];
+        memset(c, 0, offsetof(fast_choice, tools));
+        c->ntools = 0;
+        c->function_call = 0;
+        if (!at_js_obj(e, &ci))
+            return 0;
+        while ((r = at_js_next_member(&ci, &k, &v)) > 0) {
+            if (AT_JS_KEY(k, "delta"))
+                delta = v;
+            else if (AT_JS_KEY(k, "index"))
+                c->index = v;
+            else if (AT_JS_KEY(k, "finish_reason"))
+                c->finish_reason = v;
+            else if (AT_JS_KEY(k, "text"))
+                c->text = v;
+        }
+        if (r != 0 || !fast_delta(delta, c))
+            return 0;
+        f->nchoices++;
+    }
+    return r == 0;
+}
+
+/* fast_keep: at_llm_keep for a slice. */
+static void fast_keep(char **dst, at_js v)
+{
+    if (*dst != NULL || at_js_str_len(v) == 0)
+        return;
+    *dst = at_js_str_dup(v);
+    if (*dst != NULL && **dst == '\0') { /* "\u0000...": as at_llm_keep */
+        free(*dst);
+        *dst = NULL;
+    }
+}
+
+/* fast_append: append a string slice to a part; 1 when it added bytes. */
+static int fast_append(at_llm_part *p, at_js v)
+{
+    return at_js_str_append(v, &p->text) > 0;
+}
+
+/* fast_usage: usage objects come once a stream: read with jansson. */
+static void fast_usage(at_js v, const char *member, at_llm_usage *u)
+{
+    json_t *j;
+
+    if (at_js_kind(v) != AT_JS_OBJECT)
+        return;
+    j = at_llm_parse(v.p, v.n);
+    read_usage(member ? json_object_get(j, member) : j, u);
+    json_decref(j);
+}
+
+/* fast_tool_part: stream_tool_part for a slice. */
+static at_llm_part *fast_tool_part(at_llm_choice *c, const fast_tool *t)
+{
+    int64_t ix;
+    at_llm_part *p;
+
+    if (at_js_int(t->index, &ix)) {
+        if (ix < 0 || ix > MAX_INDEX)
+            return NULL;
+        return at_llm_choice_part(c, AT_PART_TOOL_CALL, (long)ix, 1);
+    }
+    if (at_js_str_len(t->id) > 0) {
+        char *id = at_js_str_dup(t->id);
+
+        p = id != NULL ? find_tool_by_id(c, id) : NULL;
+        free(id);
+        if (p != NULL)
+            return p;
+        return at_llm_choice_part(c, AT_PART_TOOL_CALL,
+                                  KEY_UNINDEXED_BASE - at_llm_choice_tools(c),
+                                  1);
+    }
+    p = last_tool(c);
+    if (p != NULL)
+        return p;
+    return at_llm_choice_part(c, AT_PART_TOOL_CALL, KEY_UNINDEXED_BASE, 1);
+}
+
+/* fast_tool_fragment: stream_tool_fragment for slices. */
+static int fast_tool_fragment(at_llm_part *p, const fast_tool *t)
+{
+    int out = 0;
+
+    if (p->id == NULL && at_js_str_len(t->id) > 0) {
+        fast_keep(&p->id, t->id);
+        out = 1;
+    }
+    if (p->name == NULL && at_js_str_len(t->name) > 0) {
+        fast_keep(&p->name, t->name);
+        out = 1;
+    }
+    if (at_js_kind(t->arguments) == AT_JS_STRING)
+        out |= fast_append(p, t->arguments);
+    return out;
+}
+
+static int fast_fold(at_llm_stream *s, const fast_chunk *f)
+{
+    static const struct {
+        at_llm_part_kind kind;
+        long key;
+    } text_parts[4] = {
+        {AT_PART_REASONING, KEY_REASONING},
+        {AT_PART_REASONING, KEY_REASONING},
+        {AT_PART_TEXT, KEY_TEXT},
+        {AT_PART_REFUSAL, KEY_REFUSAL},
+    };
+    int out = 0, i, j;
+
+    fast_keep(&s->id, f->id);
+    fast_keep(&s->model, f->model);
+    fast_usage(f->usage, NULL, &s->usage);
+    fast_usage(f->x_groq, "usage", &s->usage);
+    for (i = 0; i < f->nchoices; i++) {
+        const fast_choice *c = &f->choices[i];
+        at_llm_choice *ch;
+        at_llm_part *p;
+        int64_t index = 0;
+
+        if (at_js_kind(c->index) == AT_JS_NUMBER &&
+            at_js_int(c->index, &index) &&
+            (index < 0 || index > MAX_INDEX))
+            continue;
+        ch = at_llm_stream_choice(s, (long)index);
+        if (ch == NULL)
+            continue;
+        for (j = 0; j < 4; j++) {
+            /* Servers that send both reasoning spellings send the same
+             * text */
+            if (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING)
+                continue;
+            if (at_js_str_len(c->texts[j]) == 0)
+                continue;
+            p = at_llm_choice_part(ch, text_parts[j].kind, text_parts[j].key,
+                                   1);
+            if (p != NULL)
+                out |= fast_append(p, c->texts[j]);
+        }
+        for (j = 0; j < c->ntools; j++) {
+            p = fast_tool_part(ch, &c->tools[j]);
+            if (p != NULL)
+                out |= fast_tool_fragment(p, &c->tools[j]);
+        }
+        if (c->function_call) {
+            p = at_llm_choice_part(ch, AT_PART_TOOL_CALL, KEY_FUNCTION_CALL,
+                                   1);
+            if (p != NULL)
+                out |= fast_tool_fragment(p, &c->fcall);
+        }
+        /* legacy Completions: the choice's own `text` */
+        if (at_js_str_len(c->text) > 0) {
+            p = at_llm_choice_part(ch, AT_PART_TEXT, KEY_TEXT, 1);
+            if (p != NULL)
+                out |= fast_append(p, c->text);
+        }
+        if (at_js_str_len(c->finish_reason) > 0) {
+            free(ch->finish_reason);
+            ch->finish_reason = NULL;
+            fast_keep(&ch->finish_reason, c->finish_reason);
+        }
+    }
+    return out;
+}
+
+/* Tests turn the fast path off to compare both paths on the same input. */
+int at_openai_fast_off;
+
 int at_openai_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len)
@@ -605,6 +940,7 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
     const json_t *xg;
     size_t i;
     int out = 0;
+    fast_chunk f;
 
     (void)event;
     (void)event_len; /* chat completions streams name no events */
@@ -612,6 +948,8 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
         s->st.done = 1;
         return 0;
     }
+    if (!at_openai_fast_off && fast_read(data, data_len, &f))
+        return fast_fold(s, &f);
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {
         json_decref(root);

@@ -106,6 +106,18 @@ static int process_line(at_sse *p, at_sse_cb cb, void *ud)
     return rc;
 }
 
+/* line_end: the position of the first CR or LF at or after i, or len.
+ * Two vectorised memchr calls instead of a loop over every byte: a
+ * token stream feeds this once per token. */
+static size_t line_end(const unsigned char *s, size_t i, size_t len)
+{
+    const unsigned char *lf = memchr(s + i, '\n', len - i);
+    size_t j = lf != NULL ? (size_t)(lf - s) : len;
+    const unsigned char *cr = memchr(s + i, '\r', j - i);
+
+    return cr != NULL ? (size_t)(cr - s) : j;
+}
+
 int at_sse_feed(at_sse *p, const char *buf, size_t len, at_sse_cb cb,
                 void *ud)
 {
@@ -138,9 +150,7 @@ int at_sse_feed(at_sse *p, const char *buf, size_t len, at_sse_cb cb,
                 continue;
             }
         }
-        j = i;
-        while (j < len && s[j] != '\r' && s[j] != '\n')
-            j++;
+        j = line_end(s, i, len);
         if (j > i && at_buf_append(&p->line, s + i, j - i) < 0)
             rc = -1;
         if (j == len)

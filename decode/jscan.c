@@ -1,0 +1,610 @@
+/* jscan.c - validating, allocation-free JSON scanner (see jscan.h). */
+#include "jscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a byte means inside a string: 0 plain ASCII, 1 the closing quote,
+ * 2 a backslash, 3 a control character (refused), 4 a UTF-8 lead or stray
+ * byte (checked on its own). */
+static const unsigned char str_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* hex4: the value of 4 hex digits at p (p + 4 <= end checked by caller),
+ * or -1. */
+static long hex4(const char *p)
+{
+    long v = 0;
+    int i, d;
+
+    for (i = 0; i < 4; i++) {
+        d = hexval((unsigned char)p[i]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* utf8_seq: the length of the valid UTF-8 sequence at p (before end), as
+ * jansson checks it (no overlongs, no surrogates, nothing past U+10FFFF),
+ * or 0. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t len, i;
+    unsigned long cp;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+/* escape: check the escape at p (p[0] == '\\'); the position after it, or
+ * NULL.  A high surrogate must be followed by an escaped low one, a low
+ * one may not stand alone (jansson's rules). */
+static const char *escape(const char *p, const char *end)
+{
+    long u, lo;
+
+    if (end - p < 2)
+        return NULL;
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+    case 't':
+        return p + 2;
+    case 'u':
+        break;
+    default:
+        return NULL;
+    }
+    if (end - p < 6 || (u = hex4(p + 2)) < 0)
+        return NULL;
+    if (u >= 0xDC00 && u <= 0xDFFF)
+        return NULL;
+    if (u < 0xD800 || u > 0xDBFF)
+        return p + 6;
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+        (lo = hex4(p + 8)) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+        return NULL;
+    return p + 12;
+}
+
+/* scan_string: p at the opening quote; the position after the closing
+ * one, or NULL.  *esc is set when the string holds escapes. */
+static const char *scan_string(const char *p, const char *end, int *esc)
+{
+    const unsigned char *s = (const unsigned char *)p + 1;
+    const unsigned char *e = (const unsigned char *)end;
+
+    for (;;) {
+        size_t k;
+
+        while (s < e && str_class[*s] == 0)
+            s++;
+        if (s >= e)
+            return NULL;
+        switch (str_class[*s]) {
+        case 1:
+            return (const char *)s + 1;
+        case 2:
+            *esc = 1;
+            s = (const unsigned char *)escape((const char *)s, end);
+            if (s == NULL)
+                return NULL;
+            break;
+        case 4:
+            k = utf8_seq(s, e);
+            if (k == 0)
+                return NULL;
+            s += k;
+            break;
+        default:
+            return NULL;
+        }
+    }
+}
+
+/* scan_number: the position after the number at p, or NULL.  Numbers
+ * that jansson could read differently (see jscan.h) fail. */
+static const char *scan_number(const char *p, const char *end)
+{
+    const char *d;
+    int real = 0;
+    long expo = 0;
+    size_t digits;
+
+    if (p < end && *p == '-')
+        p++;
+    d = p;
+    if (p < end && *p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    digits = (size_t)(p - d);
+    if (digits == 0)
+        return NULL;
+    if (p < end && *p == '.') {
+        real = 1;
+        d = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        real = 1;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        d = p;
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (expo < 100000)
+                expo = expo * 10 + (*p - '0');
+            p++;
+        }
+        if (p == d)
+            return NULL;
+    }
+    if (!real && digits > 18)
+        return NULL; /* may overflow int64: jansson rereads everything */
+    if (real && (expo + (long)digits > 300))
+        return NULL; /* may overflow a double: jansson refuses */
+    return p;
+}
+
+/* The scan under way: the text and the tokens written so far. */
+typedef struct scan {
+    const char *base, *end;
+    at_js_tok *tok;
+    uint32_t n, cap;
+} scan;
+
+/* token: a new token of `kind` starting at p, or -1 when full. */
+static long token(scan *sc, const char *p, uint8_t kind)
+{
+    at_js_tok *t;
+
+    if (sc->n == sc->cap)
+        return -1;
+    t = &sc->tok[sc->n];
+    t->off = (uint32_t)(p - sc->base);
+    t->kind = kind;
+    t->esc = 0;
+    return (long)sc->n++;
+}
+
+/* finish: close token i, whose text ends at e. */
+static const char *finish(scan *sc, long i, const char *e)
+{
+    if (e != NULL) {
+        sc->tok[i].len = (uint32_t)(e - sc->base) - sc->tok[i].off;
+        sc->tok[i].next = sc->n;
+    }
+    return e;
+}
+
+static const char *scan_value(scan *sc, const char *p, int depth);
+
+/* scan_container: p at '{' or '['; the position after its end, or NULL. */
+static const char *scan_container(scan *sc, const char *p, int depth)
+{
+    const char *end = sc->end;
+    int obj = *p == '{';
+    char close = obj ? '}' : ']';
+    long i = token(sc, p, obj ? AT_JS_OBJECT : AT_JS_ARRAY), k;
+    int esc;
+
+    if (i < 0 || depth >= AT_JS_MAX_DEPTH)
+        return NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close)
+        return finish(sc, i, p + 1);
+    for (;;) {
+        if (obj) {
+            if (p >= end || *p != '"' || (k = token(sc, p, AT_JS_STRING)) < 0)
+                return NULL;
+            esc = 0;
+            p = finish(sc, k, scan_string(p, end, &esc));
+            if (p == NULL || esc)
+                return NULL; /* a key spelled with escapes: jansson's */
+            p = skip_ws(p, end);
+            if (p >= end || *p != ':')
+                return NULL;
+            p = skip_ws(p + 1, end);
+        }
+        p = scan_value(sc, p, depth + 1);
+        if (p == NULL)
+            return NULL;
+        p = skip_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == close)
+            return finish(sc, i, p + 1);
+        if (*p != ',')
+            return NULL;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+static const char *scan_value(scan *sc, const char *p, int depth)
+{
+    const char *end = sc->end;
+    int esc = 0;
+    long i;
+
+    if (p >= end)
+        return NULL;
+    switch (*p) {
+    case '{':
+    case '[':
+        return scan_container(sc, p, depth);
+    case '"':
+        if ((i = token(sc, p, AT_JS_STRING)) < 0)
+            return NULL;
+        p = finish(sc, i, scan_string(p, end, &esc));
+        sc->tok[i].esc = (uint8_t)esc;
+        return p;
+    case 't':
+        if ((i = token(sc, p, AT_JS_BOOL)) < 0)
+            return NULL;
+        return finish(sc, i, end - p >= 4 && memcmp(p, "true", 4) == 0
+                                 ? p + 4 : NULL);
+    case 'f':
+        if ((i = token(sc, p, AT_JS_BOOL)) < 0)
+            return NULL;
+        return finish(sc, i, end - p >= 5 && memcmp(p, "false", 5) == 0
+                                 ? p + 5 : NULL);
+    case 'n':
+        if ((i = token(sc, p, AT_JS_NULL)) < 0)
+            return NULL;
+        return finish(sc, i, end - p >= 4 && memcmp(p, "null", 4) == 0
+                                 ? p + 4 : NULL);
+    default:
+        if ((i = token(sc, p, AT_JS_NUMBER)) < 0)
+            return NULL;
+        return finish(sc, i, scan_number(p, end));
+    }
+}
+
+int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+              at_js_doc_t *doc, at_js *out)
+{
+    scan sc;
+    const char *s, *e;
+
+    if (p == NULL || n >= UINT32_MAX)
+        return 0;
+    sc.base = p;
+    sc.end = p + n;
+    sc.tok = tok;
+    sc.n = 0;
+    sc.cap = cap;
+    s = skip_ws(p, sc.end);
+    if (s >= sc.end || *s != '{')
+        return 0;
+    e = scan_container(&sc, s, 0);
+    if (e == NULL || skip_ws(e, sc.end) != sc.end)
+        return 0;
+    doc->text = p;
+    doc->tok = tok;
+    doc->ntok = sc.n;
+    doc->cap = cap;
+    out->p = s;
+    out->n = (size_t)(e - s);
+    out->doc = doc;
+    out->i = 0;
+    return 1;
+}
+
+static int iter(at_js v, at_js_it *it, uint8_t kind)
+{
+    if (v.p == NULL || v.doc == NULL || v.doc->tok[v.i].kind != kind)
+        return 0;
+    it->doc = v.doc;
+    it->i = v.i + 1;
+    it->end = v.doc->tok[v.i].next;
+    return 1;
+}
+
+int at_js_obj(at_js v, at_js_it *it)
+{
+    return iter(v, it, AT_JS_OBJECT);
+}
+
+int at_js_arr(at_js v, at_js_it *it)
+{
+    return iter(v, it, AT_JS_ARRAY);
+}
+
+static void value_of(const at_js_doc_t *d, uint32_t i, at_js *v)
+{
+    v->p = d->text + d->tok[i].off;
+    v->n = d->tok[i].len;
+    v->doc = d;
+    v->i = i;
+}
+
+int at_js_next_member(at_js_it *it, at_js *key, at_js *val)
+{
+    const at_js_doc_t *d = it->doc;
+
+    if (it->i >= it->end)
+        return 0;
+    key->p = d->text + d->tok[it->i].off + 1;
+    key->n = d->tok[it->i].len - 2;
+    key->doc = d;
+    key->i = it->i;
+    value_of(d, it->i + 1, val);
+    it->i = d->tok[it->i + 1].next;
+    return 1;
+}
+
+int at_js_next(at_js_it *it, at_js *val)
+{
+    if (it->i >= it->end)
+        return 0;
+    value_of(it->doc, it->i, val);
+    it->i = it->doc->tok[it->i].next;
+    return 1;
+}
+
+int at_js_key_is(at_js key, const char *s)
+{
+    size_t n = strlen(s);
+
+    return key.n == n && memcmp(key.p, s, n) == 0;
+}
+
+int at_js_kind(at_js v)
+{
+    if (v.p == NULL || v.n == 0)
+        return AT_JS_NONE;
+    if (v.doc != NULL)
+        return v.doc->tok[v.i].kind;
+    switch (v.p[0]) {
+    case '{':
+        return AT_JS_OBJECT;
+    case '[':
+        return AT_JS_ARRAY;
+    case '"':
+        return AT_JS_STRING;
+    case 't':
+    case 'f':
+        return AT_JS_BOOL;
+    case 'n':
+        return AT_JS_NULL;
+    default:
+        return AT_JS_NUMBER;
+    }
+}
+
+int at_js_int(at_js v, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    int64_t x = 0;
+
+    if (at_js_kind(v) != AT_JS_NUMBER)
+        return 0;
+    if (v.p[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    for (; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9')
+            return 0; /* a fraction or an exponent: a real */
+        x = x * 10 + (v.p[i] - '0'); /* at most 18 digits (scan_number) */
+    }
+    *out = neg ? -x : x;
+    return 1;
+}
+
+/* decode: walk the decoded bytes of string v, handing each run to emit.
+ * Returns the decoded length. */
+typedef void (*emit_fn)(void *ctx, const char *p, size_t n);
+
+static size_t decode(at_js v, emit_fn emit, void *ctx)
+{
+    const char *p, *end, *run;
+    size_t total = 0;
+
+    if (at_js_kind(v) != AT_JS_STRING || v.n < 2)
+        return 0;
+    p = v.p + 1;
+    end = v.p + v.n - 1;
+    while (p < end) {
+        char out[4];
+        size_t k = 0;
+        long u;
+
+        run = p;
+        while (p < end && *p != '\\')
+            p++;
+        if (p > run) {
+            emit(ctx, run, (size_t)(p - run));
+            total += (size_t)(p - run);
+        }
+        if (p >= end)
+            break;
+        switch (p[1]) { /* the scanner checked every escape */
+        case 'b': out[k++] = '\b'; break;
+        case 'f': out[k++] = '\f'; break;
+        case 'n': out[k++] = '\n'; break;
+        case 'r': out[k++] = '\r'; break;
+        case 't': out[k++] = '\t'; break;
+        case 'u': break;
+        default: out[k++] = p[1]; break;
+        }
+        if (p[1] != 'u') {
+            p += 2;
+        } else {
+            u = hex4(p + 2);
+            p += 6;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                u = 0x10000 + ((u - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
+                p += 6;
+            }
+            if (u < 0x80) {
+                out[k++] = (char)u;
+            } else if (u < 0x800) {
+                out[k++] = (char)(0xC0 | (u >> 6));
+                out[k++] = (char)(0x80 | (u & 0x3F));
+            } else if (u < 0x10000) {
+                out[k++] = (char)(0xE0 | (u >> 12));
+                out[k++] = (char)(0x80 | ((u >> 6) & 0x3F));
+                out[k++] = (char)(0x80 | (u & 0x3F));
+            } else {
+                out[k++] = (char)(0xF0 | (u >> 18));
+                out[k++] = (char)(0x80 | ((u >> 12) & 0x3F));
+                out[k++] = (char)(0x80 | ((u >> 6) & 0x3F));
+                out[k++] = (char)(0x80 | (u & 0x3F));
+            }
+        }
+        emit(ctx, out, k);
+        total += k;
+    }
+    return total;
+}
+
+/* has_esc: whether string value v holds escapes. */
+static int has_esc(at_js v)
+{
+    if (v.doc != NULL)
+        return v.doc->tok[v.i].esc;
+    return memchr(v.p, '\\', v.n) != NULL;
+}
+
+static void emit_none(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    (void)p;
+    (void)n;
+}
+
+size_t at_js_str_len(at_js v)
+{
+    if (at_js_kind(v) == AT_JS_STRING && !has_esc(v))
+        return v.n - 2;
+    return decode(v, emit_none, NULL);
+}
+
+typedef struct eq_ctx {
+    const char *s;
+    size_t left;
+    int ok;
+} eq_ctx;
+
+static void emit_eq(void *ctx, const char *p, size_t n)
+{
+    eq_ctx *c = ctx;
+
+    if (!c->ok || n > c->left || memcmp(c->s, p, n) != 0) {
+        c->ok = 0;
+        return;
+    }
+    c->s += n;
+    c->left -= n;
+}
+
+int at_js_str_eq(at_js v, const char *s)
+{
+    eq_ctx c = {s, strlen(s), 1};
+
+    if (at_js_kind(v) != AT_JS_STRING)
+        return 0;
+    decode(v, emit_eq, &c);
+    return c.ok && c.left == 0;
+}
+
+static void emit_buf(void *ctx, const char *p, size_t n)
+{
+    at_buf_append(ctx, p, n);
+}
+
+size_t at_js_str_append(at_js v, at_buf *b)
+{
+    if (at_js_kind(v) != AT_JS_STRING)
+        return 0;
+    if (!has_esc(v)) {
+        at_buf_append(b, v.p + 1, v.n - 2);
+        return v.n - 2;
+    }
+    return decode(v, emit_buf, b);
+}
+
+char *at_js_str_dup(at_js v)
+{
+    at_buf b;
+    char *s;
+
+    if (at_js_kind(v) != AT_JS_STRING)
+        return NULL;
+    if (!has_esc(v))
+        return strndup(v.p + 1, v.n - 2);
+    at_buf_init(&b, v.n);
+    at_js_str_append(v, &b);
+    if (b.truncated || b.p == NULL) {
+        at_buf_free(&b);
+        return b.truncated ? NULL : strdup("");
+    }
+    s = strndup(b.p, b.len);
+    at_buf_free(&b);
+    return s;
+}

@@ -1,0 +1,121 @@
+/* jscan.h - a validating, allocation-free JSON scanner for the hot paths.
+ *
+ * A streamed model answer arrives as one small JSON document per token;
+ * building a jansson tree for each (a malloc per value, a hash table per
+ * object) costs ten times what the host spent receiving it.  This scanner
+ * builds nothing: it walks the members of one object or the elements of
+ * one array and hands out the raw text of each value, checked as it goes;
+ * the caller decodes the few strings and integers it wants.
+ *
+ * It accepts a subset of what jansson accepts and nothing more: RFC 8259
+ * with UTF-8 checked the way jansson checks it, "\u0000" allowed.  Where
+ * jansson's answer could differ from a plain reading (a key spelled with
+ * escapes, an integer beyond 64 bits, which makes at_llm_parse() read every
+ * integer as a real, an exponent that may overflow, nesting past
+ * AT_JS_MAX_DEPTH) the scanner reports failure, and the caller falls back
+ * to the jansson path, so both paths always agree.
+ *
+ * Sink thread only; pure functions of their input.
+ */
+#ifndef AT_JSCAN_H
+#define AT_JSCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+
+#define AT_JS_MAX_DEPTH 64
+
+/* One value of a scanned document, in document order (a member's key is
+ * a token of its own, just before its value).  `next` is the index of the
+ * token after this value and everything inside it. */
+typedef struct at_js_tok {
+    uint32_t off, len, next;
+    uint8_t kind; /* AT_JS_OBJECT, ... (below) */
+    uint8_t esc;  /* a string holding escapes */
+} at_js_tok;
+
+/* A scanned document: its text and its tokens (the caller's array). */
+typedef struct at_js_doc_t {
+    const char *text;
+    at_js_tok *tok;
+    uint32_t ntok, cap;
+} at_js_doc_t;
+
+/* One value: its raw text, and where its token is. */
+typedef struct at_js {
+    const char *p;  /* NULL: absent */
+    size_t n;
+    const at_js_doc_t *doc;
+    uint32_t i;
+} at_js;
+
+/* A cursor over the members of an object or the elements of an array. */
+typedef struct at_js_it {
+    const at_js_doc_t *doc;
+    uint32_t i, end;
+} at_js_it;
+
+/* at_js_doc: scan p[0..n), which must be exactly one JSON object (blanks
+ * around allowed), checking all of it, into `doc` (tokens in `tok`, room
+ * for `cap`), and set *out to the object.  0 when it is not one, when it
+ * is beyond the scanner (see above), or when it has more than `cap`
+ * values. */
+int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+              at_js_doc_t *doc, at_js *out);
+
+/* at_js_obj/at_js_arr: start iterating `v` when it is an object/array.
+ * 0 if not (absent values included). */
+int at_js_obj(at_js v, at_js_it *it);
+int at_js_arr(at_js v, at_js_it *it);
+
+/* at_js_next_member: the next member of an object: its key (the raw text
+ * between the quotes; a document with a key holding escapes is refused by
+ * at_js_doc) and its value.  1, or 0 at the end. */
+int at_js_next_member(at_js_it *it, at_js *key, at_js *val);
+
+/* at_js_next: the next element of an array.  1, or 0 at the end. */
+int at_js_next(at_js_it *it, at_js *val);
+
+/* AT_JS_KEY: whether key `k` is the string literal `lit`. */
+#define AT_JS_KEY(k, lit) \
+    ((k).n == sizeof(lit) - 1 && memcmp((k).p, lit, sizeof(lit) - 1) == 0)
+
+/* at_js_key_is: whether key `k` is `s`. */
+int at_js_key_is(at_js key, const char *s);
+
+/* Value kinds, from the first byte (absent values are AT_JS_NONE). */
+enum {
+    AT_JS_NONE = 0,
+    AT_JS_OBJECT,
+    AT_JS_ARRAY,
+    AT_JS_STRING,
+    AT_JS_NUMBER,
+    AT_JS_BOOL,
+    AT_JS_NULL
+};
+int at_js_kind(at_js v);
+
+/* at_js_int: the value of an integer (no fraction, no exponent) in *out.
+ * 0 when v is not one. */
+int at_js_int(at_js v, int64_t *out);
+
+/* at_js_str_len: the decoded length of string value v (checked by the
+ * scanner), 0 for an empty or non-string value. */
+size_t at_js_str_len(at_js v);
+
+/* at_js_str_eq: whether string value v decodes to exactly `s`. */
+int at_js_str_eq(at_js v, const char *s);
+
+/* at_js_str_append: append the decoded bytes of string value v to b.
+ * Returns the number of decoded bytes (0 for non-strings). */
+size_t at_js_str_append(at_js v, at_buf *b);
+
+/* at_js_str_dup: a new NUL-terminated copy of the decoded string (cut at
+ * an embedded NUL, as strdup of jansson's value would be), or NULL on
+ * allocation failure or a non-string value. */
+char *at_js_str_dup(at_js v);
+
+#endif

@@ -1,0 +1,411 @@
+/* test_jscan.c - the scanner of the hot paths (decode/jscan.c) against
+ * jansson, and the OpenAI chunk fast path against the jansson path: the
+ * scanner may refuse what jansson accepts (the caller then takes the
+ * jansson path) but never accept what jansson refuses, and both chunk
+ * paths must leave a stream in exactly the same state. */
+#include <criterion/criterion.h>
+
+#include <glob.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "decode/jscan.h"
+#include "decode/llm.h"
+
+#define CORPUS "../shared/corpus"
+
+extern int at_openai_fast_off;
+
+static int jansson_ok(const char *p, size_t n)
+{
+    json_t *v = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+    json_decref(v);
+    return v != NULL;
+}
+
+static at_js_tok toks[4096];
+static at_js_doc_t tdoc;
+
+static int scan_ok(const char *p, size_t n)
+{
+    at_js v;
+
+    return at_js_doc(p, n, toks, 4096, &tdoc, &v);
+}
+
+/* ------------------------------------------------------------ scanner */
+
+Test(jscan, accepts_what_jansson_accepts)
+{
+    static const char *const ok[] = {
+        "{}", " {} ", "{\"a\":1}", "{\"a\":[1,2,{\"b\":null}],\"c\":true}",
+        "{\"s\":\"\\u00e9\\n\\t\\\"\\\\\\/\\b\\f\\r\"}",
+        "{\"s\":\"\\ud83d\\ude00\"}", "{\"s\":\"\\u0000x\"}",
+        "{\"s\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+        "{\"n\":-0,\"m\":0.5,\"e\":1e5,\"E\":-2.5E-3,\"x\":123456789012345678}",
+        "{\"a\" : { \"b\" : [ ] , \"c\" : { } } }\r\n",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cr_expect(jansson_ok(ok[i], strlen(ok[i])), "jansson: %s", ok[i]);
+        cr_expect(scan_ok(ok[i], strlen(ok[i])), "scanner: %s", ok[i]);
+    }
+}
+
+Test(jscan, refuses_what_jansson_refuses)
+{
+    static const char *const bad[] = {
+        "", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "[1]x",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}",
+        "{\"a\":tru}", "{\"a\":nul}", "{\"a\":\"x}", "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}", "{\"a\":\"\\ud83d\"}", "{\"a\":\"\\ude00\"}",
+        "{\"a\":\"\\ud83d\\u0041\"}", "{\"a\":\"\x01\"}",
+        "{\"a\":\"\xc3\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xff\"}", "{a:1}",
+        "{\"a\":1}{}", "{\"a\":[1,2}", "{\"a\":{]}",
+        "{\"a\":1e999}", "{\"a\":99999999999999999999}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect(!scan_ok(bad[i], strlen(bad[i])), "scanner took: %s",
+                  bad[i]);
+}
+
+Test(jscan, never_takes_what_jansson_refuses_under_mutation)
+{
+    static const char seed[] =
+        "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":"
+        "{\"content\":\"h\\u00e9 \\n\xe2\x82\xac\",\"tool_calls\":[{\"index\""
+        ":0,\"function\":{\"arguments\":\"{\\\"a\\\":1}\"}}]},\"logprobs\""
+        ":null,\"finish_reason\":null}],\"usage\":{\"n\":-1.5e3}}";
+    static const char alphabet[] = "{}[]\":,\\u0e9 -.x\x01\xc3\xa9\xff";
+    char doc[sizeof(seed)];
+    unsigned seedv = 12345;
+    int round, accepted = 0;
+
+    for (round = 0; round < 200000; round++) {
+        int edits = 1 + round % 3, k;
+
+        memcpy(doc, seed, sizeof(seed));
+        for (k = 0; k < edits; k++) {
+            seedv = seedv * 1103515245u + 12345u;
+            doc[(seedv >> 8) % (sizeof(seed) - 1)] =
+                alphabet[(seedv >> 20) % (sizeof(alphabet) - 1)];
+        }
+        if (scan_ok(doc, sizeof(seed) - 1)) {
+            accepted++;
+            cr_assert(jansson_ok(doc, sizeof(seed) - 1),
+                      "scanner took what jansson refuses: %s", doc);
+        }
+    }
+    cr_expect_gt(accepted, 1000); /* the mutations left many valid */
+}
+
+Test(jscan, strings_decode_as_jansson_decodes)
+{
+    static const char *const strs[] = {
+        "\"\"", "\"plain\"", "\"\\u00e9\\u20ac\\ud83d\\ude00\"",
+        "\"a\\u0000b\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "\"h\xc3\xa9\\n\"", "\"\\uD834\\uDD1E tail\"",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        char doc[128];
+        at_js root, k, v;
+        at_js_it it;
+        at_buf b;
+        json_t *j;
+        char *dup;
+
+        snprintf(doc, sizeof(doc), "{\"s\":%s}", strs[i]);
+        j = json_loads(doc, JSON_ALLOW_NUL, NULL);
+        cr_assert_not_null(j, "%s", doc);
+        cr_assert(at_js_doc(doc, strlen(doc), toks, 4096, &tdoc, &root));
+        cr_assert(at_js_obj(root, &it));
+        cr_assert_eq(at_js_next_member(&it, &k, &v), 1);
+        cr_assert(at_js_key_is(k, "s"));
+        at_buf_init(&b, 1024);
+        cr_expect_eq(at_js_str_append(v, &b),
+                     json_string_length(json_object_get(j, "s")));
+        cr_expect_eq(at_js_str_len(v),
+                     json_string_length(json_object_get(j, "s")));
+        cr_expect_eq(b.len, json_string_length(json_object_get(j, "s")));
+        cr_expect(b.len == 0 ||
+                  memcmp(b.p, json_string_value(json_object_get(j, "s")),
+                         b.len) == 0, "%s", doc);
+        cr_expect_eq(at_js_str_eq(v, json_string_value(json_object_get(
+                                         j, "s"))),
+                     strlen(json_string_value(json_object_get(j, "s"))) ==
+                         b.len);
+        dup = at_js_str_dup(v);
+        cr_expect_str_eq(dup, json_string_value(json_object_get(j, "s")));
+        free(dup);
+        cr_expect_eq(at_js_next_member(&it, &k, &v), 0);
+        at_buf_free(&b);
+        json_decref(j);
+    }
+}
+
+Test(jscan, integers)
+{
+    const char *doc = "{\"a\":42,\"b\":-7,\"c\":1.0,\"d\":2e3,\"e\":\"9\"}";
+    at_js root, k, v;
+    at_js_it it;
+    int64_t x;
+    int n = 0;
+
+    cr_assert(at_js_doc(doc, strlen(doc), toks, 4096, &tdoc, &root));
+    cr_assert(at_js_obj(root, &it));
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        int is = at_js_int(v, &x);
+
+        if (at_js_key_is(k, "a"))
+            cr_expect(is && x == 42);
+        else if (at_js_key_is(k, "b"))
+            cr_expect(is && x == -7);
+        else
+            cr_expect(!is, "%.*s", (int)k.n, k.p);
+        n++;
+    }
+    cr_expect_eq(n, 5);
+}
+
+Test(jscan, nesting_beyond_the_limit_is_refused)
+{
+    char doc[2 * AT_JS_MAX_DEPTH + 8];
+    size_t i, n = 0;
+
+    doc[n++] = '{';
+    doc[n++] = '"';
+    doc[n++] = 'a';
+    doc[n++] = '"';
+    doc[n++] = ':';
+    for (i = 0; i < AT_JS_MAX_DEPTH; i++)
+        doc[n++] = '[';
+    for (i = 0; i < AT_JS_MAX_DEPTH; i++)
+        doc[n++] = ']';
+    doc[n++] = '}';
+    cr_expect(!scan_ok(doc, n));
+    cr_expect(jansson_ok(doc, n));
+}
+
+/* ------------------------------------------- fast path vs jansson path */
+
+typedef struct pair {
+    at_llm_stream *fast, *slow;
+    int events;
+} pair;
+
+static void pair_init(pair *p)
+{
+    p->fast = at_llm_stream_new(AT_API_OPENAI_CHAT);
+    p->slow = at_llm_stream_new(AT_API_OPENAI_CHAT);
+    p->events = 0;
+    cr_assert(p->fast && p->slow);
+}
+
+static void pair_feed(pair *p, const char *data, size_t n)
+{
+    int a, b;
+
+    at_openai_fast_off = 0;
+    a = at_llm_stream_event(p->fast, "", 0, data, n);
+    at_openai_fast_off = 1;
+    b = at_llm_stream_event(p->slow, "", 0, data, n);
+    at_openai_fast_off = 0;
+    cr_assert_eq(a, b, "event result %d vs %d: %.*s", a, b, (int)n, data);
+    p->events++;
+}
+
+static void pair_check(pair *p, const char *what)
+{
+    json_t *fa = json_object(), *sa = json_object();
+    at_llm_status fs, ss;
+    char *fj, *sj;
+
+    memset(&fs, 0, sizeof(fs));
+    memset(&ss, 0, sizeof(ss));
+    at_llm_stream_finish(p->fast, fa, &fs);
+    at_llm_stream_finish(p->slow, sa, &ss);
+    fj = json_dumps(fa, JSON_SORT_KEYS | JSON_COMPACT);
+    sj = json_dumps(sa, JSON_SORT_KEYS | JSON_COMPACT);
+    cr_assert_str_eq(fj, sj, "%s: fast and jansson paths differ", what);
+    cr_assert_eq(fs.done, ss.done, "%s", what);
+    free(fj);
+    free(sj);
+    json_decref(fa);
+    json_decref(sa);
+    at_llm_stream_del(p->fast);
+    at_llm_stream_del(p->slow);
+}
+
+static const char *const chunks[] = {
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m-1\","
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":\"\"},\"finish_reason\":null}]}",
+    "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+    "\"Hel\\u006co \\ud83d\\ude00\\n\"}}]}",
+    "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"second\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"think\","
+    "\"reasoning\":\"think\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"only\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"no\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+    "\"get\",\"arguments\":\"\"}}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"{\\\"q\\\":\"}}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"1}\"}}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":"
+    "\"call_x\",\"function\":{\"name\":\"noindex\",\"arguments\":\"{}\"}}"
+    "]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":"
+    "{\"arguments\":\" \"}}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,"
+    "\"name\":\"flat\",\"arguments\":\"{}\"}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":2,"
+    "\"function\":{\"name\":\"obj\",\"arguments\":{\"a\":1}}}]}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"function_call\":{\"name\":"
+    "\"legacy\",\"arguments\":\"{}\"}}}]}",
+    "{\"choices\":[{\"index\":0,\"text\":\"legacy text\"}]}",
+    "{\"choices\":[{\"index\":1.0,\"delta\":{\"content\":\"real index\"}}]}",
+    "{\"choices\":[{\"index\":-1,\"delta\":{\"content\":\"neg\"}}]}",
+    "{\"choices\":[{\"index\":70000,\"delta\":{\"content\":\"big\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\",\"content\":"
+    "\"b\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\u0000nul\"}}]}",
+    "{\"choices\":[{\"index\":0,\"delta\":\"str\"}, 5, null]}",
+    "{\"choices\":{\"index\":0}}",
+    "{\"id\":\"\\u0000x\",\"model\":\"\"}",
+    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}"
+    "]}",
+    "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
+    "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":"
+    "4,\"total_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":1}}}",
+    "{\"x_groq\":{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6}}}",
+    "{\"usage\":null,\"x_groq\":5}",
+    "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}",
+    "{\"error\":null,\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}",
+    "{\"created\":123456789012345678901,\"choices\":[{\"index\":1,"
+    "\"delta\":{\"content\":\"overflow elsewhere\"}}]}",
+    "[1,2]", "\"str\"", "{bad json", "{\"a\":1} trailing",
+    "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[1,2,3,4,5,6,7,"
+    "8,9,{\"index\":3,\"function\":{\"arguments\":\"x\"}}]}}]}",
+    "{\"choices\":[{\"index\":0},{\"index\":1},{\"index\":2},{\"index\":3},"
+    "{\"index\":4,\"delta\":{\"content\":\"fifth\"}}]}",
+    "[DONE]",
+};
+
+Test(fast_path, same_as_jansson_on_tricky_chunks)
+{
+    pair p;
+    size_t i, j;
+
+    /* each chunk alone, then all of them in one stream */
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        pair_init(&p);
+        pair_feed(&p, chunks[i], strlen(chunks[i]));
+        pair_check(&p, chunks[i]);
+    }
+    pair_init(&p);
+    for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++)
+        pair_feed(&p, chunks[j], strlen(chunks[j]));
+    pair_check(&p, "all chunks");
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    size_t cap = 0, n = 0, r;
+
+    if (f == NULL)
+        return NULL;
+    do {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            p = realloc(p, cap + 1);
+            cr_assert_not_null(p);
+        }
+        r = fread(p + n, 1, cap - n, f);
+        n += r;
+    } while (r > 0);
+    fclose(f);
+    if (n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
+        z_stream z;
+        size_t ocap = n * 8 + 65536;
+        char *o = malloc(ocap + 1);
+
+        memset(&z, 0, sizeof(z));
+        cr_assert_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+        z.next_in = (unsigned char *)p;
+        z.avail_in = (unsigned)n;
+        z.next_out = (unsigned char *)o;
+        z.avail_out = (unsigned)ocap;
+        inflate(&z, Z_FINISH);
+        n = z.total_out;
+        inflateEnd(&z);
+        free(p);
+        p = o;
+    }
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+/* Every line of every recorded response, after "data:" when it has one,
+ * goes through both paths; so do lines with a byte changed. */
+Test(fast_path, same_as_jansson_on_every_corpus_line)
+{
+    glob_t g;
+    size_t f;
+    int lines = 0;
+
+    cr_assert_eq(glob(CORPUS "/*/*/response.body", 0, NULL, &g), 0);
+    for (f = 0; f < g.gl_pathc; f++) {
+        size_t len, i = 0;
+        char *body = slurp(g.gl_pathv[f], &len);
+        pair p, q;
+        unsigned seed = 7;
+
+        cr_assert_not_null(body);
+        pair_init(&p);
+        pair_init(&q);
+        while (i < len) {
+            size_t e = i, off = 0;
+            char *line;
+
+            while (e < len && body[e] != '\n')
+                e++;
+            line = body + i;
+            if (e - i >= 5 && memcmp(line, "data:", 5) == 0)
+                off = line[5] == ' ' ? 6 : 5;
+            if (e - i > off) {
+                char *copy = malloc(e - i - off + 1);
+
+                pair_feed(&p, line + off, e - i - off);
+                memcpy(copy, line + off, e - i - off);
+                seed = seed * 1103515245u + 12345u;
+                copy[(seed >> 8) % (e - i - off)] = "\"\\{}:,0a\xc3"[
+                    (seed >> 20) % 9];
+                pair_feed(&q, copy, e - i - off);
+                free(copy);
+                lines++;
+            }
+            i = e + 1;
+        }
+        pair_check(&p, g.gl_pathv[f]);
+        pair_check(&q, g.gl_pathv[f]);
+        free(body);
+    }
+    globfree(&g);
+    cr_expect_gt(lines, 100);
+}
