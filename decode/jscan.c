@@ -26,7 +26,7 @@ static const unsigned char str_class[256] = {
     4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
-static const char *skip_ws(const char *p, const char *end)
+static inline const char *skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
@@ -217,7 +217,7 @@ typedef struct scan {
 } scan;
 
 /* token: a new token of `kind` starting at p, or -1 when full. */
-static long token(scan *sc, const char *p, uint8_t kind)
+static inline long token(scan *sc, const char *p, uint8_t kind)
 {
     at_js_tok *t;
 
@@ -231,7 +231,7 @@ static long token(scan *sc, const char *p, uint8_t kind)
 }
 
 /* finish: close token i, whose text ends at e. */
-static const char *finish(scan *sc, long i, const char *e)
+static inline const char *finish(scan *sc, long i, const char *e)
 {
     if (e != NULL) {
         sc->tok[i].len = (uint32_t)(e - sc->base) - sc->tok[i].off;
