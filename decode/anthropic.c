@@ -5,6 +5,7 @@
  * Runs on the sink thread only.  Entered through llm.c's dispatch.
  */
 #include "llm_int.h"
+#include "jscan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,85 @@ static void on_message_delta(at_llm_stream *s, const json_t *root)
     at_llm_keep(&c->finish_reason, stop);
 }
 
+/* The fast path (jscan.h) for the events of every token:
+ * content_block_delta, and ping and content_block_stop, which say nothing
+ * kept.  Returns 1 when it took the event (*out set), 0 to leave it to the
+ * jansson path: another event, or a type spelled with escapes. */
+static int fast_event(at_llm_stream *s, const char *data, size_t len,
+                      int *out)
+{
+    at_js_tok tok[64];
+    at_js_doc_t doc;
+    at_js root, k, v, type = {0}, index = {0}, delta = {0}, dtype = {0};
+    at_js text = {0}, partial = {0}, thinking = {0}, piece;
+    at_js_it it;
+    at_llm_part_kind kind;
+    at_llm_choice *c;
+    at_llm_part *p;
+    int64_t ix;
+
+    if (!at_js_doc(data, len, tok, 64, &doc, &root) || !at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v)) {
+        if (AT_JS_KEY(k, "type"))
+            type = v;
+        else if (AT_JS_KEY(k, "index"))
+            index = v;
+        else if (AT_JS_KEY(k, "delta"))
+            delta = v;
+    }
+    if (at_js_kind(type) != AT_JS_STRING || memchr(type.p, '\\', type.n))
+        return 0;
+    *out = 0;
+    type.p++;
+    type.n -= 2;
+    if (AT_JS_KEY(type, "ping") || AT_JS_KEY(type, "content_block_stop"))
+        return 1;
+    if (!AT_JS_KEY(type, "content_block_delta"))
+        return 0;
+    if (at_js_obj(delta, &it)) {
+        while (at_js_next_member(&it, &k, &v)) {
+            if (AT_JS_KEY(k, "type"))
+                dtype = v;
+            else if (AT_JS_KEY(k, "text"))
+                text = v;
+            else if (AT_JS_KEY(k, "partial_json"))
+                partial = v;
+            else if (AT_JS_KEY(k, "thinking"))
+                thinking = v;
+        }
+    }
+    if (at_js_kind(dtype) != AT_JS_STRING)
+        return 1;
+    if (memchr(dtype.p, '\\', dtype.n))
+        return 0;
+    dtype.p++;
+    dtype.n -= 2;
+    if (!at_js_int(index, &ix) || ix < 0 || ix > MAX_INDEX)
+        return 1;
+    if (AT_JS_KEY(dtype, "text_delta")) {
+        kind = AT_PART_TEXT;
+        piece = text;
+    } else if (AT_JS_KEY(dtype, "input_json_delta")) {
+        kind = AT_PART_TOOL_CALL;
+        piece = partial;
+    } else if (AT_JS_KEY(dtype, "thinking_delta")) {
+        kind = AT_PART_REASONING;
+        piece = thinking;
+    } else {
+        return 1; /* signature_delta, citations_delta, ... */
+    }
+    if ((c = at_llm_stream_choice(s, 0)) == NULL)
+        return 1;
+    p = at_llm_choice_part(c, kind, (long)ix, 1);
+    if (p != NULL)
+        *out = at_js_str_append(piece, &p->text) > 0;
+    return 1;
+}
+
+/* Tests turn the fast path off to compare both paths on the same input. */
+int at_anthropic_fast_off;
+
 int at_anthropic_stream_event(at_llm_stream *s, const char *event,
                               size_t event_len, const char *data,
                               size_t data_len)
@@ -323,6 +403,8 @@ int at_anthropic_stream_event(at_llm_stream *s, const char *event,
     json_t *root;
     int out = 0;
 
+    if (!at_anthropic_fast_off && fast_event(s, data, data_len, &out))
+        return out;
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {
         json_decref(root);

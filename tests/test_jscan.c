@@ -18,6 +18,7 @@
 #define CORPUS "../shared/corpus"
 
 extern int at_openai_fast_off;
+extern int at_anthropic_fast_off;
 
 static int jansson_ok(const char *p, size_t n)
 {
@@ -203,23 +204,34 @@ typedef struct pair {
     int events;
 } pair;
 
-static void pair_init(pair *p)
+static void fast_off(int off)
 {
-    p->fast = at_llm_stream_new(AT_API_OPENAI_CHAT);
-    p->slow = at_llm_stream_new(AT_API_OPENAI_CHAT);
+    at_openai_fast_off = off;
+    at_anthropic_fast_off = off;
+}
+
+static void pair_init_api(pair *p, at_api api)
+{
+    p->fast = at_llm_stream_new(api);
+    p->slow = at_llm_stream_new(api);
     p->events = 0;
     cr_assert(p->fast && p->slow);
+}
+
+static void pair_init(pair *p)
+{
+    pair_init_api(p, AT_API_OPENAI_CHAT);
 }
 
 static void pair_feed(pair *p, const char *data, size_t n)
 {
     int a, b;
 
-    at_openai_fast_off = 0;
+    fast_off(0);
     a = at_llm_stream_event(p->fast, "", 0, data, n);
-    at_openai_fast_off = 1;
+    fast_off(1);
     b = at_llm_stream_event(p->slow, "", 0, data, n);
-    at_openai_fast_off = 0;
+    fast_off(0);
     cr_assert_eq(a, b, "event result %d vs %d: %.*s", a, b, (int)n, data);
     p->events++;
 }
@@ -373,12 +385,14 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
     for (f = 0; f < g.gl_pathc; f++) {
         size_t len, i = 0;
         char *body = slurp(g.gl_pathv[f], &len);
-        pair p, q;
+        pair p, q, a, b;
         unsigned seed = 7;
 
         cr_assert_not_null(body);
         pair_init(&p);
         pair_init(&q);
+        pair_init_api(&a, AT_API_ANTHROPIC_MESSAGES);
+        pair_init_api(&b, AT_API_ANTHROPIC_MESSAGES);
         while (i < len) {
             size_t e = i, off = 0;
             char *line;
@@ -392,11 +406,13 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
                 char *copy = malloc(e - i - off + 1);
 
                 pair_feed(&p, line + off, e - i - off);
+                pair_feed(&a, line + off, e - i - off);
                 memcpy(copy, line + off, e - i - off);
                 seed = seed * 1103515245u + 12345u;
                 copy[(seed >> 8) % (e - i - off)] = "\"\\{}:,0a\xc3"[
                     (seed >> 20) % 9];
                 pair_feed(&q, copy, e - i - off);
+                pair_feed(&b, copy, e - i - off);
                 free(copy);
                 lines++;
             }
@@ -404,8 +420,68 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         }
         pair_check(&p, g.gl_pathv[f]);
         pair_check(&q, g.gl_pathv[f]);
+        pair_check(&a, g.gl_pathv[f]);
+        pair_check(&b, g.gl_pathv[f]);
         free(body);
     }
     globfree(&g);
     cr_expect_gt(lines, 100);
+}
+
+static const char *const anthropic_events[] = {
+    "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":"
+    "\"claude-x\",\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}",
+    "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+    "{\"type\":\"text\",\"text\":\"\"}}",
+    "{\"type\":\"ping\"}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\"Hi \\u00e9\\n\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\"\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":1.0,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\"real index\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":-1,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\"neg\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":"
+    "\"thinking_delta\",\"thinking\":\"hmm\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":"
+    "\"signature_delta\",\"signature\":\"abc\"}}",
+    "{\"type\":\"content_block_start\",\"index\":3,\"content_block\":"
+    "{\"type\":\"tool_use\",\"id\":\"tu_1\",\"name\":\"get\",\"input\":{}}}",
+    "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"1}\"}}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":\"x\"}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":7}}",
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+    "\"text\\u005fdelta\",\"text\":\"escaped type\"}}",
+    "{\"type\":\"content_block\\u005fdelta\",\"index\":0,\"delta\":{\"type\":"
+    "\"text_delta\",\"text\":\"escaped event\"}}",
+    "{\"type\":\"content_block_delta\\u0000x\",\"index\":0,\"delta\":{"
+    "\"type\":\"text_delta\",\"text\":\"nul in type\"}}",
+    "{\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"no type\"}}",
+    "{\"type\":\"content_block_stop\",\"index\":0}",
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+    "\"usage\":{\"output_tokens\":15}}",
+    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+    "\"message\":\"Overloaded\"}}",
+    "{\"type\":\"message_stop\"}",
+    "not json", "[]",
+};
+
+Test(fast_path, anthropic_same_as_jansson_on_tricky_events)
+{
+    pair p;
+    size_t i, n = sizeof(anthropic_events) / sizeof(anthropic_events[0]);
+
+    for (i = 0; i < n; i++) {
+        pair_init_api(&p, AT_API_ANTHROPIC_MESSAGES);
+        pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
+        pair_check(&p, anthropic_events[i]);
+    }
+    pair_init_api(&p, AT_API_ANTHROPIC_MESSAGES);
+    for (i = 0; i < n; i++)
+        pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
+    pair_check(&p, "all events");
 }
