@@ -336,12 +336,13 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     sc.tok = tok;
     sc.n = 0;
     sc.cap = cap;
+    doc->full = 0;
     s = skip_ws(p, sc.end);
-    if (s >= sc.end || *s != '{')
+    e = scan_value(&sc, s, 0);
+    if (e == NULL || skip_ws(e, sc.end) != sc.end) {
+        doc->full = sc.n == sc.cap;
         return 0;
-    e = scan_container(&sc, s, 0);
-    if (e == NULL || skip_ws(e, sc.end) != sc.end)
-        return 0;
+    }
     doc->text = p;
     doc->tok = tok;
     doc->ntok = sc.n;

@@ -42,6 +42,7 @@ typedef struct at_js_doc_t {
     const char *text;
     at_js_tok *tok;
     uint32_t ntok, cap;
+    int full; /* at_js_doc failed for want of tokens */
 } at_js_doc_t;
 
 /* One value: its raw text, and where its token is. */
@@ -58,11 +59,11 @@ typedef struct at_js_it {
     uint32_t i, end;
 } at_js_it;
 
-/* at_js_doc: scan p[0..n), which must be exactly one JSON object (blanks
+/* at_js_doc: scan p[0..n), which must be exactly one JSON value (blanks
  * around allowed), checking all of it, into `doc` (tokens in `tok`, room
- * for `cap`), and set *out to the object.  0 when it is not one, when it
+ * for `cap`), and set *out to the value.  0 when it is not one, when it
  * is beyond the scanner (see above), or when it has more than `cap`
- * values. */
+ * values (doc->full is then set). */
 int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
               at_js_doc_t *doc, at_js *out);
 

@@ -7,6 +7,9 @@
  */
 #include "llm.h"
 #include "llm_int.h"
+#include "jscan.h"
+
+#include <locale.h>
 #include "ndjson.h"
 
 #include <stdio.h>
@@ -329,6 +332,128 @@ int at_llm_route_find(const char *method, const char *host, const char *path,
 /* Shared helpers (llm_int.h)                                          */
 /* ------------------------------------------------------------------ */
 
+/* c_locale: the "C" locale, for reading reals whatever the host's
+ * LC_NUMERIC says (jansson copes with the locale in its own way). */
+static locale_t c_locale(void)
+{
+    static locale_t loc;
+
+    if (loc == (locale_t)0)
+        loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return loc;
+}
+
+/* tree: the jansson value of token i of a scanned document, built from
+ * the tokens (the scanner checked the text: nothing here can be
+ * malformed), or NULL on allocation failure. */
+static json_t *tree(const at_js_doc_t *d, uint32_t i)
+{
+    const at_js_tok *t = &d->tok[i];
+    const char *p = d->text + t->off;
+    json_t *v, *e;
+    uint32_t j;
+    int64_t x;
+    at_js js;
+
+    switch (t->kind) {
+    case AT_JS_OBJECT:
+        v = json_object();
+        for (j = i + 1; v != NULL && j < t->next; j = d->tok[j + 1].next) {
+            e = tree(d, j + 1);
+            /* a repeated key: the last one wins, in the first's place,
+             * as jansson's own parser leaves it */
+            if (e == NULL ||
+                json_object_setn_new_nocheck(v, d->text + d->tok[j].off + 1,
+                                             d->tok[j].len - 2, e) < 0) {
+                json_decref(v);
+                v = NULL;
+            }
+        }
+        return v;
+    case AT_JS_ARRAY:
+        v = json_array();
+        for (j = i + 1; v != NULL && j < t->next; j = d->tok[j].next) {
+            e = tree(d, j);
+            if (e == NULL || json_array_append_new(v, e) < 0) {
+                json_decref(v);
+                v = NULL;
+            }
+        }
+        return v;
+    case AT_JS_STRING:
+        if (!t->esc)
+            return json_stringn_nocheck(p + 1, t->len - 2);
+        js.p = p;
+        js.n = t->len;
+        js.doc = d;
+        js.i = i;
+        {
+            at_buf b;
+
+            at_buf_init(&b, t->len);
+            at_js_str_append(js, &b);
+            v = b.truncated ? NULL
+                            : json_stringn_nocheck(b.p ? b.p : "", b.len);
+            at_buf_free(&b);
+        }
+        return v;
+    case AT_JS_NUMBER:
+        js.p = p;
+        js.n = t->len;
+        js.doc = d;
+        js.i = i;
+        if (at_js_int(js, &x))
+            return json_integer((json_int_t)x);
+        if (c_locale() == (locale_t)0)
+            return NULL;
+        {
+            char num[64];
+
+            if (t->len >= sizeof(num))
+                return NULL;
+            memcpy(num, p, t->len);
+            num[t->len] = '\0';
+            return json_real(strtod_l(num, NULL, c_locale()));
+        }
+    case AT_JS_BOOL:
+        return *p == 't' ? json_true() : json_false();
+    default:
+        return json_null();
+    }
+}
+
+/* scanned: the document read by the scanner and built from its tokens:
+ * several times cheaper than jansson's own reader, which costs a hundred
+ * instructions and more per byte.  NULL when the scanner declines (then
+ * jansson reads it, and reports what is wrong). */
+static json_t *scanned(const char *p, size_t n)
+{
+    at_js_tok small[256], *tok = small;
+    uint32_t cap = 256;
+    at_js_doc_t doc;
+    at_js root;
+    json_t *v = NULL;
+    int ok;
+
+    ok = at_js_doc(p, n, tok, cap, &doc, &root);
+    if (!ok && doc.full && n / 2 + 2 < ((size_t)1 << 24)) {
+        /* a value takes two bytes at least, its separator included */
+        cap = (uint32_t)(n / 2 + 2);
+        tok = malloc((size_t)cap * sizeof(*tok));
+        if (tok == NULL)
+            return NULL;
+        ok = at_js_doc(p, n, tok, cap, &doc, &root);
+    }
+    if (ok)
+        v = tree(&doc, 0);
+    if (tok != small)
+        free(tok);
+    return v;
+}
+
+/* Tests turn the scanner off to compare both readers. */
+int at_llm_scan_off;
+
 json_t *at_llm_parse(const char *p, size_t n)
 {
     json_error_t err;
@@ -336,6 +461,8 @@ json_t *at_llm_parse(const char *p, size_t n)
 
     if (p == NULL)
         return NULL;
+    if (!at_llm_scan_off && (v = scanned(p, n)) != NULL)
+        return v;
     v = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v == NULL && json_error_code(&err) == json_error_numeric_overflow)
         v = json_loadb(p, n,

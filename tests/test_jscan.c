@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <glob.h>
+#include <locale.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,4 +485,135 @@ Test(fast_path, anthropic_same_as_jansson_on_tricky_events)
     for (i = 0; i < n; i++)
         pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
     pair_check(&p, "all events");
+}
+
+/* ------------------------------------- trees from the scanner's tokens */
+
+extern int at_llm_scan_off;
+json_t *at_llm_parse(const char *p, size_t n);
+
+/* both readers on one text: the same tree, member order included, or
+ * both refuse it.  Returns 1 when the text was read. */
+static int same_tree(const char *p, size_t n)
+{
+    json_t *a, *b;
+    char *da, *db;
+
+    at_llm_scan_off = 0;
+    a = at_llm_parse(p, n);
+    at_llm_scan_off = 1;
+    b = at_llm_parse(p, n);
+    at_llm_scan_off = 0;
+    cr_assert_eq(a == NULL, b == NULL, "one reader refused: %.*s",
+                 (int)(n > 300 ? 300 : n), p);
+    if (a == NULL)
+        return 0;
+    da = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
+    db = json_dumps(b, JSON_ENCODE_ANY | JSON_COMPACT);
+    cr_assert_str_eq(da, db, "%.*s", (int)(n > 300 ? 300 : n), p);
+    cr_assert(json_equal(a, b));
+    free(da);
+    free(db);
+    json_decref(a);
+    json_decref(b);
+    return 1;
+}
+
+Test(tree, same_as_jansson_on_tricky_values)
+{
+    static const char *const docs[] = {
+        "{\"a\":1,\"b\":2,\"a\":3}", "[1,2.5,-0,-0.0,1e5,1E-5,2.2250738585072014e-308]",
+        "\"top string\"", "42", "-7.25", "true", "false", "null", " [ ] ",
+        "{\"s\":\"\\u0000\\ud83d\\ude00\\n\",\"t\":\"\xe2\x82\xac\"}",
+        "{\"x\":{\"y\":{\"z\":[[],[{}],{\"k\":null}]}}}",
+        "{\"big\":123456789012345678,\"r\":0.1,\"r2\":123456.789e-3}",
+        "{\"\":\"empty key\"}", "{\"k\\u0041\":1}", "{\"a\":1}x",
+        "[99999999999999999999]", "{\"n\":1e400}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+        same_tree(docs[i], strlen(docs[i]));
+}
+
+Test(tree, same_as_jansson_in_a_foreign_locale)
+{
+    /* a host that set a comma decimal point must not change the reals */
+    const char *doc = "{\"temperature\":0.7,\"top_p\":1.5e-1}";
+    json_t *v;
+
+    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL) {
+        /* none installed: compile one (glibc's localedef) where
+         * LOCPATH points */
+        char dir[] = "/tmp/at-locale-XXXXXX", cmd[256];
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(cmd, sizeof(cmd),
+                 "localedef -c -i de_DE -f UTF-8 %s/de_DE.UTF-8 "
+                 ">/dev/null 2>&1", dir);
+        if (system(cmd) != 0)
+            cr_skip_test("no comma-decimal locale, and localedef failed");
+        setenv("LOCPATH", dir, 1);
+        cr_assert_not_null(setlocale(LC_NUMERIC, "de_DE.UTF-8"));
+    }
+    cr_assert_eq(*localeconv()->decimal_point, ',');
+    v = at_llm_parse(doc, strlen(doc));
+    cr_assert_not_null(v);
+    cr_expect_float_eq(json_real_value(json_object_get(v, "temperature")),
+                       0.7, 1e-12);
+    cr_expect_float_eq(json_real_value(json_object_get(v, "top_p")), 0.15,
+                       1e-12);
+    json_decref(v);
+    setlocale(LC_NUMERIC, "C");
+    if (getenv("LOCPATH") != NULL &&
+        strncmp(getenv("LOCPATH"), "/tmp/at-locale-", 15) == 0) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", getenv("LOCPATH"));
+        cr_expect_eq(system(cmd), 0);
+    }
+}
+
+/* Every recorded body, every line of it, and the same with bytes changed,
+ * through both readers. */
+Test(tree, same_as_jansson_on_the_corpus)
+{
+    glob_t g;
+    size_t f;
+    int read = 0;
+    unsigned seed = 99;
+
+    cr_assert_eq(glob(CORPUS "/*/*/*.body", 0, NULL, &g), 0);
+    for (f = 0; f < g.gl_pathc; f++) {
+        size_t len, i = 0;
+        char *body = slurp(g.gl_pathv[f], &len);
+
+        cr_assert_not_null(body);
+        read += same_tree(body, len);
+        while (i < len) {
+            size_t e = i, off = 0, n, k;
+            char *line = body + i, *copy;
+
+            while (e < len && body[e] != '\n')
+                e++;
+            if (e - i >= 5 && memcmp(line, "data:", 5) == 0)
+                off = line[5] == ' ' ? 6 : 5;
+            n = e - i - off;
+            if (n > 0) {
+                read += same_tree(line + off, n);
+                copy = malloc(n);
+                for (k = 0; k < 8; k++) {
+                    memcpy(copy, line + off, n);
+                    seed = seed * 1103515245u + 12345u;
+                    copy[(seed >> 8) % n] = "\"\\{}[]:,0.e-a\xc3 "[(seed >> 20) % 15];
+                    same_tree(copy, n);
+                }
+                free(copy);
+            }
+            i = e + 1;
+        }
+        free(body);
+    }
+    globfree(&g);
+    cr_expect_gt(read, 100);
 }
