@@ -307,6 +307,33 @@ static void request_done(at_sink *s, at_sconn *c)
     queue_push(c, e);
 }
 
+/* still_open: whether the head of direction `dir`, which parsed as an
+ * unfinished one before the last `added` bytes came, is still unfinished:
+ * no blank line among those bytes (or just before them).  libcurl hands
+ * over a response head a line at a time; parsing it all again for every
+ * line cost more than the rest of the exchange. */
+static int still_open(const at_sconn *c, int dir, size_t added)
+{
+    const at_buf *h = &c->head[dir];
+    size_t from = h->len - added, i;
+
+    if (!c->head_more[dir] || h->len >= MAX_HEAD)
+        return 0;
+    i = from > 2 ? from - 2 : 0;
+    while (i < h->len) {
+        const char *nl = memchr(h->p + i, '\n', h->len - i);
+
+        if (nl == NULL)
+            return 1;
+        i = (size_t)(nl - h->p) + 1;
+        if (i < h->len && (h->p[i] == '\n' ||
+                           (h->p[i] == '\r' && i + 1 < h->len &&
+                            h->p[i + 1] == '\n')))
+            return 0;
+    }
+    return 1;
+}
+
 /* Consume request body bytes; returns how many were consumed. */
 static size_t request_body(at_sink *s, at_sconn *c, char *p, size_t n)
 {
@@ -424,7 +451,10 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             memset(&rq, 0, sizeof(rq));
             rq.headers = hdrs;
             rq.num_headers = MAX_HEADERS;
-            r = at_h1_parse_request(h->p, h->len, &rq);
+            r = still_open(c, 0, take) ? AT_H1_NEED_MORE
+                                       : at_h1_parse_request(h->p, h->len,
+                                                             &rq);
+            c->head_more[0] = r == AT_H1_NEED_MORE;
             if (r == AT_H1_NEED_MORE && h->len >= MAX_HEAD) {
                 at_sx_ignore(s, c, "request head over 64 KiB");
                 return;
@@ -687,7 +717,10 @@ void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
             memset(&rs, 0, sizeof(rs));
             rs.headers = hdrs;
             rs.num_headers = MAX_HEADERS;
-            r = at_h1_parse_response(h->p, h->len, &rs);
+            r = still_open(c, 1, take) ? AT_H1_NEED_MORE
+                                       : at_h1_parse_response(h->p, h->len,
+                                                              &rs);
+            c->head_more[1] = r == AT_H1_NEED_MORE;
             if (r == AT_H1_NEED_MORE && h->len >= MAX_HEAD) {
                 at_sx_ignore(s, c, "response head over 64 KiB");
                 return;
@@ -777,6 +810,7 @@ void at_sx_end(at_sink *s, at_sconn *c, const char *error_type, int closed)
     c->sstate = AT_SS_HEAD;
     at_buf_reset(&c->head[0]);
     at_buf_reset(&c->head[1]);
+    c->head_more[0] = c->head_more[1] = 0;
 }
 
 void at_sx_free_conn(at_sconn *c)

@@ -67,6 +67,8 @@ typedef struct at_sconn {
     uint64_t off[2];           /* next expected stream offset per direction */
     at_buf head[2];            /* unfinished message heads */
     uint64_t head_t0[2];       /* time of a head's first byte */
+    int head_more[2];          /* the head so far parsed as a valid but
+                                  unfinished one */
     /* request side */
     int rstate;
     at_h1_body_kind rkind;
