@@ -160,6 +160,19 @@ bench-cli: all
 	@scripts/bench-cli.sh $(BUILD)
 
 # make bench: traced over untraced (instructions under callgrind, wall time
-# in interleaved pairs) against a local nginx; see bench/bench.py.
-bench: all
+# in interleaved pairs) against a local nginx, the hooks alone
+# (bench/micro_hooks.c), the sink's throughput (bench/sink_tp.c, on
+# libatcore.a like the unit tests) and mitmdump; see bench/bench.py.
+BENCH_CFLAGS := $(OPT) -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -I.
+
+$(BUILD)/bench/micro_hooks: bench/micro_hooks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+
+$(BUILD)/bench/sink_tp: bench/sink_tp.c $(BUILD)/libatcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BUILD)/libatcore.a -ljansson \
+	    -lnghttp2 -lz -lbrotlienc -lbrotlidec -lbrotlicommon -lzstd -lm
+
+bench: all $(BUILD)/bench/micro_hooks $(BUILD)/bench/sink_tp
 	@/usr/bin/python3 bench/bench.py $(BUILD)

@@ -11,10 +11,23 @@ Every traced run's span file is checked (span count, usage), so a shim
 that captures nothing cannot look fast.  The server is nginx from Debian
 with a certificate made at start, pinned to CPU 1; clients run on CPU 0.
 
+Also: the hooks alone (build/bench/micro_hooks, from bench/micro_hooks.c):
+ns and instructions added per call, traced over untraced; the sink alone
+(build/bench/sink_tp, from bench/sink_tp.c): exchanges and stream chunks
+per second one sink thread turns into spans, and what that makes of the
+ring's size; and the proxy a user would pick instead: the same 2,000 POSTs
+through mitmdump recording to a file (Debian's mitmproxy, installed with
+apt-get when missing).
+
 Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
-BENCH_REQ), BENCH_ONLY (comma separated workload ids to run).
-Standard library only.
+BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, py-tls,
+curl-h1-tls, curl-h2-tls, curl-h1-plain, sse, download, micro, sink, mitm),
+BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
+default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
+pairs of the hook microbenchmark, default 7), BENCH_MICRO_CALLS (calls per
+repetition, default 100000), BENCH_MITM_PAIRS (mitmdump pairs, default
+BENCH_PAIRS).  Standard library only.
 """
 
 import json
@@ -39,7 +52,16 @@ ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
 PY = "/usr/bin/python3"
 CLIENT_CPU = ["taskset", "-c", "0"]
 SERVER_CPU = ["taskset", "-c", "1"]
-TLS_PORT, H2_PORT, PLAIN_PORT = 18443, 18444, 18080
+if os.environ.get("BENCH_PORT_BASE"):
+    _B = int(os.environ["BENCH_PORT_BASE"])
+    TLS_PORT, H2_PORT, PLAIN_PORT, SSE_PORT, MITM_PORT = _B, _B + 1, _B + 2, _B + 3, _B + 4
+else:
+    TLS_PORT, H2_PORT, PLAIN_PORT, SSE_PORT, MITM_PORT = 18443, 18444, 18080, 18445, 18446
+MICRO_PAIRS = int(os.environ.get("BENCH_MICRO_PAIRS", "7"))
+MICRO_CALLS = int(os.environ.get("BENCH_MICRO_CALLS", "100000"))
+MICRO_CG_CALLS = 20000
+MITM_PAIRS = int(os.environ.get("BENCH_MITM_PAIRS", str(PAIRS)))
+CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
 
 IN_TOK, OUT_TOK = 12, 9
 ANSWER = "Hello! How can I help you today?"
@@ -57,7 +79,6 @@ SSE_REQ = ('{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usag
 SSE_OUT_TOK = SSE_CHUNKS
 DOWNLOAD_MB = 256
 EVENT_LEN = [0]
-SSE_PORT = 18445
 
 LOG = []
 
@@ -216,6 +237,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     say("   spans checked in %d traced runs: ok" % checked)
     record(wid, name, ins_ratio, wall_ratio, ins_target, wall_target,
            "%d runs ok" % checked, note)
+    RESULTS[-1]["untraced_s"] = med["untraced"]
     if "empty" in modes:
         record(wid + "-empty", name + ", empty .so (the floor)", ins["empty"] / ins["untraced"],
                statistics.median([a / b for a, b in zip(walls["empty"], walls["untraced"])]),
@@ -319,6 +341,14 @@ def start_nginx(tmp, www):
         subprocess.run(["apt-get", "install", "-y", "nginx-light"], check=True,
                        stdout=subprocess.DEVNULL)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    import socket
+    for port in (TLS_PORT, H2_PORT, PLAIN_PORT, SSE_PORT, MITM_PORT):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        except OSError:
+            continue
+        die("port %d is taken (another bench nginx?): set BENCH_PORT_BASE to "
+            "a free range of 5 ports" % port)
     key, crt = os.path.join(tmp, "key.pem"), os.path.join(tmp, "crt.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
@@ -373,7 +403,6 @@ http {
     proc = subprocess.Popen(SERVER_CPU + [nginx, "-p", tmp, "-c", path, "-e",
                                           os.path.join(tmp, "error.log")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", PLAIN_PORT), 0.2).close()
@@ -386,13 +415,366 @@ http {
     die("nginx did not listen")
 
 
+def wanted(wid):
+    return not ONLY or wid in ONLY
+
+
+# ------------------------------------------------- the hooks alone (micro)
+
+MICRO_FILE = [
+    ("write-devnull", "write() 64 B to /dev/null"),
+    ("write-file", "write() 64 B to a regular file"),
+    ("write-pipe", "write() 64 B to a pipe"),
+    ("read-file", "read() 64 B from a regular file"),
+    ("read-pipe", "read() 64 B from a pipe"),
+]
+MICRO_TESTS = [(t, l + ", 1 thread (shim loaded, idle)") for t, l in MICRO_FILE] + [
+    ("ssl-skip", "SSL_read 64 B, body the sink said to skip"),
+    ("ssl-ignored", "SSL_read 64 B, connection the sink ignores"),
+] + [(t + ".2threads", l + ", 2 threads (shim running)") for t, l in MICRO_FILE]
+MICRO = {}
+
+
+def micro_parse(text):
+    got = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0] == "test" and f[2] == "ns":
+            got[f[1]] = float(f[3])
+    return got
+
+
+def micro_check(err, sp):
+    """The traced run's shim saw both TLS connections and copied (almost)
+    nothing of their bodies: the sink's advice reached the hooks."""
+    m = re.search(r"agenttrace: (?:\[\d+\] )?(\d+) records, ", err)
+    if not m:
+        return "no record count in the shim's debug output: " + err[-400:]
+    if int(m.group(1)) > 1000:
+        return ("the shim passed %s records to the sink: the TLS reads were "
+                "copied, the connections not skipped/ignored" % m.group(1))
+    if "not decoded: not HTTP/1.x" not in err:
+        return "the sink did not ignore the CRLF-first connection: " + err[-400:]
+    gets = [s for s in sp if s.get("name", "").startswith("GET ")]
+    if len(gets) != 1:
+        return "%d GET spans, want 1 (the skipped download)" % len(gets)
+    return None
+
+
+def micro_callgrind(argv, env, tmp):
+    """Instructions per call of each test, whole process, all threads,
+    counted only inside the timed batches."""
+    d = tempfile.mkdtemp(prefix="cg-", dir=tmp)
+    out = os.path.join(d, "cg.out")
+    p = subprocess.run(CLIENT_CPU + ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                                     "--callgrind-out-file=" + out] + argv,
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        die("micro_hooks under callgrind exited %d: %s" % (
+            p.returncode, p.stderr.decode(errors="replace")[-600:]))
+    res = {}
+    for name in os.listdir(d):
+        with open(os.path.join(d, name)) as f:
+            text = f.read()
+        t = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
+        n = re.search(r"^totals: (\d+)", text, re.M)
+        if t and n:
+            res[t.group(1)] = int(n.group(1)) / MICRO_CG_CALLS
+    shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
+def micro(tmp):
+    exe = os.path.join(BUILD, "bench", "micro_hooks")
+    if not os.path.exists(exe):
+        die("no %s: run make bench" % exe)
+    say("== the hooks alone (bench/micro_hooks.c): ns per call, %d process pairs, "
+        "each the median of 11 repetitions of %d calls" % (MICRO_PAIRS, MICRO_CALLS))
+    argv = [exe, "-r", "11", "-p", str(TLS_PORT), "-t", tmp]
+    out = os.path.join(tmp, "spans.jsonl")
+    modes = ("untraced", "traced")
+    ns = {m: {} for m in modes}
+    diff = {}
+    for i in range(MICRO_PAIRS):
+        order = list(modes) if i % 2 == 0 else list(reversed(modes))
+        got = {}
+        for m in order:
+            env = env_for(m, out)
+            if m == "traced":
+                env["AGENTTRACE_DEBUG"] = "1"
+            if os.path.exists(out):
+                os.unlink(out)
+            p = subprocess.run(CLIENT_CPU + argv + ["-n", str(MICRO_CALLS)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            err = p.stderr.decode(errors="replace")
+            if p.returncode != 0:
+                die("micro_hooks (%s) exited %d: %s" % (m, p.returncode, err[-600:]))
+            got[m] = micro_parse(p.stdout.decode())
+            if m == "traced":
+                msg = micro_check(err, spans(out))
+                if msg:
+                    die("micro_hooks, traced run %d: %s" % (i, msg))
+        for t, _ in MICRO_TESTS:
+            for m in modes:
+                ns[m].setdefault(t, []).append(got[m][t])
+            diff.setdefault(t, []).append(got["traced"][t] - got["untraced"][t])
+    cg = {}
+    for m in modes:
+        if os.path.exists(out):
+            os.unlink(out)
+        cg[m] = micro_callgrind(argv + ["-n", str(MICRO_CG_CALLS)], env_for(m, out), tmp)
+    if os.path.exists(out):
+        os.unlink(out)
+    say("   | call | untraced ns | traced ns | added ns (median of pair differences) "
+        "| instructions untraced | traced | added |")
+    say("   |---|---|---|---|---|---|---|")
+    for t, label in MICRO_TESTS:
+        u, tr = statistics.median(ns["untraced"][t]), statistics.median(ns["traced"][t])
+        d = statistics.median(diff[t])
+        iu, it = cg["untraced"].get(t), cg["traced"].get(t)
+        MICRO[t] = dict(label=label, untraced=u, traced=tr, added=d, ins_u=iu, ins_t=it,
+                        diffs=sorted(diff[t]))
+        say("   | %s | %.1f | %.1f | %+.1f | %s | %s | %s |" % (
+            label, u, tr, d, "-" if iu is None else "%.1f" % iu,
+            "-" if it is None else "%.1f" % it,
+            "-" if iu is None or it is None else "%+.1f" % (it - iu)))
+    say("   pair differences (ns), sorted: " + "; ".join(
+        "%s %s" % (t, " ".join("%+.1f" % x for x in MICRO[t]["diffs"])) for t, _ in MICRO_TESTS))
+    say("   traced runs checked: the shim saw both TLS connections and passed at most "
+        "a few hundred records to its sink (bodies skipped/ignored, not copied)")
+
+
+# -------------------------------------------------- the sink alone (sink)
+
+SINK = {}
+
+
+def ring_default():
+    """AGENTTRACE_RING_SIZE's default, read from preload/config.c."""
+    with open(os.path.join(ROOT, "preload", "config.c")) as f:
+        m = re.search(r"ring_size\s*=\s*(\d+)u?\s*<<\s*(\d+)", f.read())
+    return int(m.group(1)) << int(m.group(2)) if m else 4 << 20
+
+
+def sink_tp(tmp):
+    exe = os.path.join(BUILD, "bench", "sink_tp")
+    if not os.path.exists(exe):
+        die("no %s: run make bench" % exe)
+    if not os.path.isdir(CORPUS):
+        die("no corpus at %s" % CORPUS)
+    ring = ring_default()
+    say("== the sink alone (bench/sink_tp.c): one thread, records of recorded exchanges "
+        "through a %d MiB ring into spans in a file" % (ring >> 20))
+    p = subprocess.run(CLIENT_CPU + [exe, "-C", CORPUS, "-t", tmp, "-R", str(ring), "-r", "5"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        die("sink_tp exited %d: %s" % (p.returncode, p.stderr.decode(errors="replace")[-600:]))
+    for line in p.stdout.decode().splitlines():
+        f = line.split()
+        kv = dict(zip(f[2::2], f[3::2])) if f[0] == "sink" else dict(zip(f[1::2], f[2::2]))
+        SINK[f[1] if f[0] == "sink" else "ring"] = {k: float(v) for k, v in kv.items()}
+    pl, st, rg = SINK["plain"], SINK["stream"], SINK["ring"]
+    say("   non-streamed chat completion (openai/chat_basic_2026, gzip, 3 records, %d B): "
+        "%.0f exchanges/s (%.0f records/s, %.1f MB/s); median of 5 x %d, spans checked"
+        % (pl["bytes_per_exchange"], pl["exchanges_per_s"], pl["records_per_s"],
+           pl["mb_per_s"], pl["n"]))
+    say("   streamed chat completion (openai/chat_streaming, one record per SSE chunk, "
+        "%.0f B each): %.0f chunks/s (%.1f MB/s); median of 5 x %d chunks, spans checked"
+        % (st["bytes_per_chunk"], st["chunks_per_s"], st["mb_per_s"], st["n"]))
+    cells = rg["cells"]
+    ex_fit = cells / pl["cells_per_exchange"]
+    ch_fit = cells / st["cells_per_chunk"]
+    ex_ms = 1000 * ex_fit / pl["exchanges_per_s"]
+    ch_ms = 1000 * ch_fit / st["chunks_per_s"]
+    SINK["line"] = (
+        "ring: AGENTTRACE_RING_SIZE %d MiB = %d cells of %d B; an exchange takes %d cells, "
+        "a stream chunk %.2f, so it holds %.0f exchanges or %.0f chunks, which the sink "
+        "empties in %.0f ms or %.1f ms. A host producing as fast as this sink consumes "
+        "can run that long with the sink not scheduled at all before a record is dropped; "
+        "the sink is woken each time an eighth of the ring fills, so its idle sleep "
+        "(<= 50 ms) costs none of it" % (
+            ring >> 20, cells, rg["cell"], pl["cells_per_exchange"], st["cells_per_chunk"],
+            ex_fit, ch_fit, ex_ms, ch_ms))
+    say("   " + SINK["line"])
+    SINK["ex_fit"], SINK["ch_fit"] = ex_fit, ch_fit
+
+
+def ring_hosts():
+    """What the ring means for the hosts this bench measured."""
+    lines = []
+    for wid, per, fit, unit in (("curl-h1-tls", NREQ, "ex_fit", "requests"),
+                                ("sse", SSE_CHUNKS, "ch_fit", "chunks")):
+        r = [x for x in RESULTS if x["id"] == wid]
+        if not r or not SINK or "untraced_s" not in r[0]:
+            continue
+        rate = per / r[0]["untraced_s"]
+        sink_rate = SINK["plain" if unit == "requests" else "stream"][
+            "exchanges_per_s" if unit == "requests" else "chunks_per_s"]
+        lines.append("%s untraced produces %.0f %s/s (the sink takes %.0f/s, %.1fx that): "
+                     "with the sink stalled the ring lasts %.0f ms of it" % (
+                         wid, rate, unit, sink_rate, sink_rate / rate,
+                         1000 * SINK[fit] / rate))
+    return lines
+
+
+# --------------------------------------------------------- mitmdump (mitm)
+
+MITM_FLOWS = r"""
+import sys
+from mitmproxy import http, io
+n = bad = 0
+with open(sys.argv[1], "rb") as f:
+    for fl in io.FlowReader(f).stream():
+        if isinstance(fl, http.HTTPFlow) and fl.response is not None and \
+           fl.response.status_code == 200 and fl.request.path == "/v1/chat/completions" and \
+           b'"completion_tokens":%d' in fl.response.content:
+            n += 1
+        else:
+            bad += 1
+print(n, bad)
+"""
+
+
+def ensure_mitmdump():
+    """mitmdump's path, installing Debian's mitmproxy when missing; or
+    (None, why)."""
+    exe = shutil.which("mitmdump")
+    if exe:
+        return exe, None
+    say("bench: installing mitmproxy (apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    p = subprocess.run(["apt-get", "install", "-y", "mitmproxy"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    exe = shutil.which("mitmdump")
+    if p.returncode != 0 or not exe:
+        return None, "apt-get install mitmproxy failed: " + \
+            p.stderr.decode(errors="replace").strip()[-300:]
+    return exe, None
+
+
+def mitm_run(exe, tmp, argv, flows):
+    """One run of argv through a fresh mitmdump recording to `flows`;
+    returns seconds (mitmdump's start and stop are not timed)."""
+    import signal
+    import socket
+    conf = os.path.join(tmp, "mitmconf")
+    if os.path.exists(flows):
+        os.unlink(flows)
+    log = open(os.path.join(tmp, "mitmdump.log"), "wb")
+    proc = subprocess.Popen(SERVER_CPU + [exe, "-q", "--listen-host", "127.0.0.1",
+                                          "--listen-port", str(MITM_PORT), "--ssl-insecure",
+                                          "--set", "confdir=" + conf, "-w", flows],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                break
+            try:
+                socket.create_connection(("127.0.0.1", MITM_PORT), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        if proc.poll() is not None:
+            with open(os.path.join(tmp, "mitmdump.log")) as f:
+                raise RuntimeError("mitmdump exited %d: %s" % (proc.returncode, f.read()[-400:]))
+        t0 = time.perf_counter()
+        p = subprocess.run(CLIENT_CPU + argv, env=env_for("untraced", None),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("curl through mitmdump exited %d: %s" % (
+                p.returncode, p.stderr.decode(errors="replace")[-400:]))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    return dt
+
+
+def mitm(tmp):
+    name = "mitmdump -w FILE (the proxy alternative): curl, %d POSTs, TLS h1" % NREQ
+    say("== " + name)
+    exe, why = ensure_mitmdump()
+    if exe:
+        ver = subprocess.run([exe, "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT).stdout.decode(errors="replace")
+        m = re.search(r"Mitmproxy: (\S+)", ver)
+        say("   %s (mitmproxy %s), pinned to CPU 1 with nginx; fresh per run (start and "
+            "stop not timed); curl --proxy, -k for its CA" % (exe, m.group(1) if m else "?"))
+    if not exe:
+        say("   mitmdump not available: " + why)
+        record("mitm", name, None, None, None, None, "not run: " + why[:120])
+        return
+    flows = os.path.join(tmp, "flows.mitm")
+    direct = curl_posts(tmp, "https", TLS_PORT, NREQ, "http1.1")
+    proxied = curl_posts(tmp, "https", TLS_PORT, NREQ, "http1.1",
+                         proxy="http://127.0.0.1:%d" % MITM_PORT)
+    counter = os.path.join(tmp, "mitm_flows.py")
+    with open(counter, "w") as f:
+        f.write(MITM_FLOWS % OUT_TOK)
+
+    def count():
+        p = subprocess.run(["/usr/bin/python3", counter, flows], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            return None, p.stderr.decode(errors="replace")[-300:]
+        n, bad = map(int, p.stdout.split())
+        return n, bad
+
+    try:
+        mitm_run(exe, tmp, proxied, flows)   # warm-up (and makes its CA)
+        n, bad = count()
+        if n != NREQ:
+            raise RuntimeError("%s flows recorded right, want %d (%s)" % (n, NREQ, bad))
+    except RuntimeError as e:
+        say("   mitmdump does not work here: %s" % e)
+        record("mitm", name, None, None, None, None, "not run: " + str(e)[:120])
+        return
+    run(CLIENT_CPU + direct, env_for("untraced", None))
+    walls = {"untraced": [], "mitmdump": []}
+    ratios = []
+    sizes = []
+    for i in range(MITM_PAIRS):
+        t = {}
+        for m in (("untraced", "mitmdump") if i % 2 == 0 else ("mitmdump", "untraced")):
+            if m == "untraced":
+                t[m], _ = run(CLIENT_CPU + direct, env_for("untraced", None))
+            else:
+                try:
+                    t[m] = mitm_run(exe, tmp, proxied, flows)
+                except RuntimeError as e:
+                    die("mitmdump run %d: %s" % (i, e))
+                n, bad = count()
+                if n != NREQ:
+                    die("mitmdump run %d: %s flows recorded right, want %d (%s)" % (i, n, NREQ, bad))
+                sizes.append(os.path.getsize(flows))
+        for m in t:
+            walls[m].append(t[m])
+        ratios.append(t["mitmdump"] / t["untraced"])
+    ratio = statistics.median(ratios)
+    say("   wall s (median of %d): untraced %.4f, mitmdump %.4f; mitmdump/untraced pairs "
+        "ratio %.2f (%.2f ms more per request)" % (
+            MITM_PAIRS, statistics.median(walls["untraced"]), statistics.median(walls["mitmdump"]),
+            ratio, 1000 * (statistics.median(walls["mitmdump"]) -
+                           statistics.median(walls["untraced"])) / NREQ))
+    say("   flow files checked in %d runs: %d flows, each 200 with the usage, %d bytes"
+        % (MITM_PAIRS, NREQ, statistics.median(sizes)))
+    record("mitm", name, None, ratio, None, None, "%d runs: %d flows" % (MITM_PAIRS, NREQ))
+
 # ------------------------------------------------------------------- main
 
-def curl_posts(tmp, scheme, port, n, http):
-    cfg = os.path.join(tmp, "curl-%s-%d-%s.cfg" % (scheme, n, http))
+def curl_posts(tmp, scheme, port, n, http, proxy=None):
+    cfg = os.path.join(tmp, "curl-%s-%d-%s%s.cfg" % (scheme, n, http,
+                                                     "-proxy" if proxy else ""))
     url = "%s://127.0.0.1:%d/v1/chat/completions" % (scheme, port)
     with open(cfg, "w") as f:
         f.write('silent\nshow-error\nfail\ninsecure\n%s\n' % http)
+        if proxy:
+            f.write('proxy = "%s"\n' % proxy)
         f.write('header = "Content-Type: application/json"\n')
         f.write('data = "%s"\n' % REQ_BODY.replace('"', '\\"'))
         for _ in range(n):
@@ -423,8 +805,12 @@ def main():
                 cg_argv=["/bin/true"], ins_target=1.10, wall_target=1.10,
                 modes=("untraced", "empty", "traced"),
                 note="one /bin/true")
-        www = make_files(tmp)
-        nginx = start_nginx(tmp, www)
+        if wanted("sink"):
+            sink_tp(tmp)
+        if any(wanted(w) for w in ("py-tls", "curl-h1-tls", "curl-h2-tls", "curl-h1-plain",
+                                   "sse", "download", "micro", "mitm")):
+            www = make_files(tmp)
+            nginx = start_nginx(tmp, www)
         cgnote = "%d requests" % CG_REQ
         measure("py-tls", "python http.client, %d POSTs, TLS h1" % NREQ,
                 [PY, os.path.join(HERE, "py_client.py"), "https", "127.0.0.1", str(TLS_PORT), str(NREQ)],
@@ -448,6 +834,10 @@ def main():
                 ["curl", "-sS", "-k", "--http1.1", "-o", "/dev/null",
                  "https://127.0.0.1:%d/big.bin" % TLS_PORT],
                 download_check, tmp, ins_target=1.02, wall_target=1.01)
+        if wanted("micro"):
+            micro(tmp)
+        if wanted("mitm"):
+            mitm(tmp)
     finally:
         if nginx:
             nginx.terminate()
@@ -462,8 +852,9 @@ def fmt(r):
 
 def table(elapsed):
     say("")
-    say("| workload | instr. traced/untraced | target | | wall traced/untraced | target | | spans |")
-    say("|---|---|---|---|---|---|---|---|")
+    if RESULTS:
+        say("| workload | instr. traced/untraced | target | | wall traced/untraced | target | | spans |")
+        say("|---|---|---|---|---|---|---|---|")
     for r in RESULTS:
         it = "-" if r["ins_target"] is None else "<= %.2f" % r["ins_target"]
         wt = "-" if r["wall_target"] is None else "<= %.2f" % r["wall_target"]
@@ -471,6 +862,23 @@ def table(elapsed):
         say("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, fmt(r["ins"]), it, verdict(r["ins"], r["ins_target"]),
             fmt(r["wall"]), wt, verdict(r["wall"], r["wall_target"]), r["check"]))
+    if MICRO:
+        say("")
+        say("hooks alone, added per call (traced - untraced; ns: median of %d process pairs; "
+            "instructions: callgrind, whole process):" % MICRO_PAIRS)
+        for t, _ in MICRO_TESTS:
+            r = MICRO[t]
+            say("  %-45s %+6.1f ns  (%.1f -> %.1f)%s" % (
+                r["label"], r["added"], r["untraced"], r["traced"],
+                "" if r["ins_u"] is None or r["ins_t"] is None else
+                "  %+.1f instructions" % (r["ins_t"] - r["ins_u"])))
+    if SINK:
+        say("")
+        say("sink alone: %.0f non-streamed exchanges/s, %.0f stream chunks/s (one thread)" % (
+            SINK["plain"]["exchanges_per_s"], SINK["stream"]["chunks_per_s"]))
+        say(SINK["line"])
+        for line in ring_hosts():
+            say("  " + line)
     say("")
     say("whole bench: %.0f s" % elapsed)
     if not ONLY:
