@@ -1,4 +1,5 @@
-/* buf.c - bounded growable buffer (see buf.h).  Sink thread only. */
+/* buf.c - bounded growable buffer (see buf.h).  Sink thread, or the
+ * exiting thread over fixed storage. */
 #include "buf.h"
 
 #include <stdlib.h>
@@ -10,7 +11,50 @@ void at_buf_init(at_buf *b, size_t max)
     b->max = max;
 }
 
-int at_buf_append(at_buf *b, const void *data, size_t n)
+void at_buf_init_fixed(at_buf *b, char *mem, size_t size)
+{
+    memset(b, 0, sizeof(*b));
+    b->p = mem;
+    b->cap = b->max = size - 1;
+    b->fixed = 1;
+    mem[0] = '\0';
+}
+
+/* Make the allocation hold at least `need` bytes (need <= max).
+ * 0, or -1 when it cannot. */
+static int grow(at_buf *b, size_t need)
+{
+    size_t cap = b->cap ? b->cap : 256;
+    char *np;
+
+    if (b->fixed)                /* cannot happen: cap == max */
+        return -1;
+    while (cap < need)
+        cap *= 2;
+    if (cap > b->max)
+        cap = b->max;
+    np = realloc(b->p, cap + 1);
+    if (np == NULL)
+        return -1;
+    if (b->p == NULL)
+        np[0] = '\0';
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+char *at_buf_reserve_slow(at_buf *b, size_t n)
+{
+    if (b->len > b->max || n > b->max - b->len)
+        return NULL;
+    if (b->p == NULL || n > b->cap - b->len) {
+        if (grow(b, b->len + n) < 0)
+            return NULL;
+    }
+    return b->p + b->len;
+}
+
+int at_buf_append_slow(at_buf *b, const void *data, size_t n)
 {
     size_t room = b->max > b->len ? b->max - b->len : 0;
     size_t take = n < room ? n : room;
@@ -29,22 +73,11 @@ int at_buf_append(at_buf *b, const void *data, size_t n)
         }
         return 0;
     }
-    if (b->len + take > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *np;
-
-        while (cap < b->len + take)
-            cap *= 2;
-        if (cap > b->max)
-            cap = b->max;
-        np = realloc(b->p, cap + 1);
-        if (np == NULL) {
-            b->dropped += take;
-            b->truncated = 1;
-            return -1;
-        }
-        b->p = np;
-        b->cap = cap;
+    if ((b->p == NULL || b->len + take > b->cap) &&
+        grow(b, b->len + take) < 0) {
+        b->dropped += take;
+        b->truncated = 1;
+        return b->fixed ? 0 : -1;
     }
     memcpy(b->p + b->len, data, take);
     b->len += take;
@@ -63,9 +96,14 @@ void at_buf_reset(at_buf *b)
 
 void at_buf_free(at_buf *b)
 {
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
+    if (!b->fixed) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    } else {
+        b->p[0] = '\0';
+    }
+    b->len = 0;
     b->dropped = 0;
     b->truncated = 0;
 }

@@ -1,14 +1,87 @@
 /* config.c - read AGENTTRACE_* once (see config.h).  Runs in the library
- * constructor, on the thread that loads the library. */
+ * constructor, on the thread that loads the library.
+ *
+ * Every process the shim is preloaded into pays for this, model calls or
+ * not, so it is one pass over the environment for all the variables the
+ * start-up reads, and no stdio. */
 #include "config.h"
 #include "log.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+extern char **environ;
+
 at_config at_cfg;
+
+/* The variables, by their name after "AGENTTRACE_" (TRACEPARENT has none);
+ * the order of the ENV_* indexes and of AT_ENV_* (config.h). */
+enum {
+    ENV_CONTEXT = AT_ENV_CONTEXT,
+    ENV_TRACEPARENT = AT_ENV_TRACEPARENT,
+    ENV_W3C_TRACEPARENT = AT_ENV_W3C_TRACEPARENT,
+    ENV_OUTPUT,
+    ENV_DISABLE,
+    ENV_DEBUG,
+    ENV_CAPTURE_CONTENT,
+    ENV_MAX_BODY,
+    ENV_RING_SIZE,
+    ENV_AGENT_NAME,
+    ENV_COUNT
+};
+static const char *const env_suffix[ENV_COUNT] = {
+    "CONTEXT", "TRACEPARENT", NULL, "OUTPUT", "DISABLE", "DEBUG",
+    "CAPTURE_CONTENT", "MAX_BODY", "RING_SIZE", "AGENT_NAME"};
+static const char *env_val[ENV_COUNT];
+
+/* If `e` ("NAME=value") is `name`, its value, else NULL. */
+static const char *env_match(const char *e, const char *name)
+{
+    while (*name && *e == *name) {
+        e++;
+        name++;
+    }
+    return *name == '\0' && *e == '=' ? e + 1 : NULL;
+}
+
+/* Fill env_val in one pass; the first definition of a name wins, as with
+ * getenv(). */
+static void scan_env(void)
+{
+    char **ep;
+    int k;
+
+    for (k = 0; k < ENV_COUNT; k++)
+        env_val[k] = NULL;
+    if (environ == NULL)
+        return;
+    for (ep = environ; *ep; ep++) {
+        const char *e = *ep, *v;
+
+        if (e[0] == 'A') {
+            for (k = 1; k < 11 && e[k] == "AGENTTRACE_"[k]; k++)
+                ;
+            if (k < 11)
+                continue;
+            for (k = 0; k < ENV_COUNT; k++)
+                if (env_suffix[k] && env_val[k] == NULL &&
+                    (v = env_match(e + 11, env_suffix[k])) != NULL) {
+                    env_val[k] = v;
+                    break;
+                }
+        } else if (e[0] == 'T' && env_val[ENV_W3C_TRACEPARENT] == NULL) {
+            env_val[ENV_W3C_TRACEPARENT] = env_match(e, "TRACEPARENT");
+        }
+    }
+}
+
+const char *at_config_env(int which)
+{
+    return which >= 0 && which < ENV_COUNT ? env_val[which] : NULL;
+}
 
 int64_t at_parse_size(const char *s)
 {
@@ -32,23 +105,37 @@ int64_t at_parse_size(const char *s)
     return (int64_t)(v * mul);
 }
 
-static int flag(const char *name, int dflt)
+/* s equals `lower` (lower case), ASCII letters in any case */
+static int eq_nocase(const char *s, const char *lower)
 {
-    const char *v = getenv(name);
+    for (; *lower; s++, lower++) {
+        char c = *s;
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + ('a' - 'A'));
+        if (c != *lower)
+            return 0;
+    }
+    return *s == '\0';
+}
+
+static int flag(int which, int dflt)
+{
+    const char *v = env_val[which];
 
     if (v == NULL || *v == '\0')
         return dflt;
-    if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-        !strcasecmp(v, "off"))
+    if ((v[0] == '0' && v[1] == '\0') || eq_nocase(v, "false") ||
+        eq_nocase(v, "no") || eq_nocase(v, "off"))
         return 0;
     return 1;
 }
 
 static void make_output_path(void)
 {
-    const char *v = getenv("AGENTTRACE_OUTPUT");
+    const char *v = env_val[ENV_OUTPUT];
     char cwd[PATH_MAX];
-    size_t n;
+    size_t n = 0;
 
     if (v == NULL || *v == '\0')
         v = "agenttrace.jsonl";
@@ -58,18 +145,19 @@ static void make_output_path(void)
             at_cfg.output[0] = '\0';   /* refused, as a relative one is */
             return;
         }
-        memcpy(at_cfg.output, v, n);
-        at_cfg.output[n] = '\0';
+        memcpy(at_cfg.output, v, n + 1);
+        /* already in the environment as it is: nothing to export */
+        at_cfg.output_in_env = v == env_val[ENV_OUTPUT];
     } else {
-        size_t c = strlen(cwd);
+        size_t c = strlen(cwd), r = strlen(v);
 
-        if (c + 1 + strlen(v) >= sizeof(at_cfg.output)) {
+        if (c + 1 + r >= sizeof(at_cfg.output)) {
             at_cfg.output[0] = '\0';
             return;
         }
         memcpy(at_cfg.output, cwd, c);
         at_cfg.output[c] = '/';
-        strcpy(at_cfg.output + c + 1, v);
+        memcpy(at_cfg.output + c + 1, v, r + 1);
     }
 }
 
@@ -77,15 +165,20 @@ void at_config_load(void)
 {
     const char *v;
     int64_t n;
+    size_t k;
 
-    memset(&at_cfg, 0, sizeof(at_cfg));
-    at_cfg.debug = flag("AGENTTRACE_DEBUG", 0);
+    /* the defaults; the strings are emptied, not their whole arrays */
+    memset(&at_cfg, 0, offsetof(at_config, output));
+    at_cfg.output[0] = '\0';
+    at_cfg.agent_name[0] = '\0';
+    scan_env();
+    at_cfg.debug = flag(ENV_DEBUG, 0);
     at_log_enabled = at_cfg.debug;
-    at_cfg.disabled = flag("AGENTTRACE_DISABLE", 0);
-    at_cfg.capture_content = flag("AGENTTRACE_CAPTURE_CONTENT", 1);
+    at_cfg.disabled = flag(ENV_DISABLE, 0);
+    at_cfg.capture_content = flag(ENV_CAPTURE_CONTENT, 1);
     at_cfg.max_body = 8u << 20;
     at_cfg.ring_size = 4u << 20;
-    v = getenv("AGENTTRACE_MAX_BODY");
+    v = env_val[ENV_MAX_BODY];
     if (v && *v) {
         n = at_parse_size(v);
         if (n > 0)
@@ -94,7 +187,7 @@ void at_config_load(void)
             at_log("AGENTTRACE_MAX_BODY=%s is not a size; using %llu", v,
                    (unsigned long long)at_cfg.max_body);
     }
-    v = getenv("AGENTTRACE_RING_SIZE");
+    v = env_val[ENV_RING_SIZE];
     if (v && *v) {
         n = at_parse_size(v);
         if (n >= 65536 && n <= (1ll << 30))
@@ -102,9 +195,11 @@ void at_config_load(void)
         else
             at_log("AGENTTRACE_RING_SIZE=%s out of range [64k, 1g]", v);
     }
-    v = getenv("AGENTTRACE_AGENT_NAME");
-    if (v && *v) {
-        strncpy(at_cfg.agent_name, v, sizeof(at_cfg.agent_name) - 1);
+    v = env_val[ENV_AGENT_NAME];
+    if (v) {
+        for (k = 0; k < sizeof(at_cfg.agent_name) - 1 && v[k]; k++)
+            at_cfg.agent_name[k] = v[k];
+        at_cfg.agent_name[k] = '\0';
     }
     make_output_path();
     if (at_cfg.output[0] == '\0') {

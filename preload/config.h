@@ -26,16 +26,26 @@ typedef struct at_config {
     int capture_content;
     uint64_t max_body;
     size_t ring_size;
+    int output_in_env;      /* AGENTTRACE_OUTPUT already names `output` */
     char output[4096];
     char agent_name[256];   /* "" when not set */
 } at_config;
 
 extern at_config at_cfg;
 
-/* at_config_load: fill at_cfg from the environment and export the absolute
- * output path.  Never fails: a bad value falls back to its default (with a
- * diagnostic when debugging). */
+/* at_config_load: fill at_cfg from the environment (one pass over it).
+ * The constructor exports the absolute output path unless output_in_env.
+ * Never fails: a bad value falls back to its default (with a diagnostic
+ * when debugging). */
 void at_config_load(void);
+
+/* at_config_env: the value at_config_load found for a variable that
+ * identity.c reads at start-up, AT_ENV_CONTEXT (AGENTTRACE_CONTEXT),
+ * AT_ENV_TRACEPARENT (AGENTTRACE_TRACEPARENT) or AT_ENV_W3C_TRACEPARENT
+ * (TRACEPARENT): what getenv() returned then, NULL when unset.  It points
+ * into the environment, so it is for the constructor only. */
+enum { AT_ENV_CONTEXT, AT_ENV_TRACEPARENT, AT_ENV_W3C_TRACEPARENT };
+const char *at_config_env(int which);
 
 /* at_parse_size: "8388608", "64k", "8m", "1g" -> bytes; -1 when invalid. */
 int64_t at_parse_size(const char *s);

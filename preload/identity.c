@@ -5,11 +5,13 @@
 #include "log.h"
 #include "clock.h"
 #include "sink/ids.h"
+#include "sink/jw.h"
 
 #include <fcntl.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 at_proc at_self;
@@ -22,32 +24,55 @@ at_proc at_self;
 #define CTX_CUR (sizeof(CTX_NAME) - 1 + 33)
 static char ctx_env[160];
 
+/* Every process pays for what follows, model calls or not: system calls
+ * go through syscall() (one lazy binding for all of them, and none of this
+ * library's own read/close hooks), and numbers are formatted and parsed
+ * by hand rather than with stdio. */
+
 /* The kernel's start time of process `pid` (clock ticks since boot), the
  * 22nd field of /proc/PID/stat; 0 when unreadable.  It survives exec and
  * differs between two processes that had the same pid. */
 static unsigned long long proc_starttime(pid_t pid)
 {
-    char path[48], buf[1024];
-    ssize_t n;
+    char path[48] = "/proc/", buf[1024];
+    size_t k = 6;
+    long n;
     int fd, field;
     char *p;
+    unsigned long long v = 0;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    k += at_jw_dec(path + k, (uint64_t)(unsigned)pid);
+    memcpy(path + k, "/stat", 6);
+    fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+    syscall(SYS_close, fd);
     if (n <= 0)
         return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')');   /* the command name may hold spaces */
-    if (p == NULL)
+    /* the last ')': the command name may hold spaces and parentheses.
+     * 8 bytes at a time from the end: ~w & (w - 1..) & 0x80.. is nonzero
+     * when w has a zero byte, here one of x = bytes ^ ')'. */
+    for (p = buf + n; p - buf >= 8; p -= 8) {
+        uint64_t x;
+
+        memcpy(&x, p - 8, 8);
+        x ^= 0x2929292929292929ull;
+        if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull)
+            break;
+    }
+    for (p--; p >= buf && *p != ')'; p--)
+        ;
+    if (p < buf)
         return 0;
-    for (field = 2; *p && field < 22; p++)
+    for (field = 2; p < buf + n && field < 22; p++)
         if (*p == ' ')
             field++;
-    return strtoull(p, NULL, 10);
+    /* as strtoull(p, NULL, 10) there: the field's digits (the kernel
+     * writes no sign or space before them) */
+    for (; p < buf + n && *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (unsigned long long)(*p - '0');
+    return v;
 }
 
 /* A process's span id: the same before and after exec, so whichever image
@@ -69,34 +94,78 @@ static uint64_t process_span_id(const unsigned char trace[16], pid_t pid)
 
 static void write_ctx(uint64_t current)
 {
-    char trace[33], cur[17], own[17], par[17];
+    char *p = ctx_env + sizeof(CTX_NAME) - 1;
 
-    at_hex(trace, at_self.trace_id, 16);
-    at_hex64(cur, current ? current : at_self.span_id);
-    at_hex64(own, at_self.span_id);
-    at_hex64(par, at_self.parent_span_id);
-    snprintf(ctx_env, sizeof(ctx_env), CTX_NAME "%s-%s-%s-%s-%d-%llu",
-             trace, cur, own, par, (int)at_self.pid,
-             (unsigned long long)at_self.start_wall_ns);
+    memcpy(ctx_env, CTX_NAME, sizeof(CTX_NAME) - 1);
+    at_hex(p, at_self.trace_id, 16);
+    p[32] = '-';
+    at_hex64(p + 33, current ? current : at_self.span_id);
+    p[49] = '-';
+    at_hex64(p + 50, at_self.span_id);
+    p[66] = '-';
+    at_hex64(p + 67, at_self.parent_span_id);
+    p[83] = '-';
+    p += 84;
+    if (at_self.pid < 0) {       /* as "%d" would write it */
+        *p++ = '-';
+        p += at_jw_dec(p, 0 - (uint64_t)(int64_t)at_self.pid);
+    } else {
+        p += at_jw_dec(p, (uint64_t)at_self.pid);
+    }
+    *p++ = '-';
+    p += at_jw_dec(p, at_self.start_wall_ns);
+    *p = '\0';
+}
+
+/* s holds at least n bytes before its NUL */
+static int has_len(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* The decimal number at *s (at least one digit; no sign), *s moved past
+ * it; -1 when there is none. */
+static int parse_dec(const char **s, unsigned long long *v)
+{
+    const char *p = *s;
+
+    *v = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        *v = *v * 10 + (unsigned long long)(*p - '0');
+    *s = p;
+    return 0;
 }
 
 static int parse_ctx(const char *v, unsigned char trace[16], uint64_t *cur,
                      uint64_t *own, uint64_t *par, long *pid,
                      unsigned long long *start)
 {
-    char *end;
+    const char *p;
+    unsigned long long n;
+    int neg;
 
-    if (strlen(v) < 32 + 1 + 16 + 1 + 16 + 1 + 16 + 1 + 1 + 1 + 1 ||
+    if (!has_len(v, 32 + 1 + 16 + 1 + 16 + 1 + 16 + 1 + 1 + 1 + 1) ||
         at_unhex(v, trace, 16) < 0 || v[32] != '-' ||
         at_unhex64(v + 33, cur) < 0 || v[49] != '-' ||
         at_unhex64(v + 50, own) < 0 || v[66] != '-' ||
         at_unhex64(v + 67, par) < 0 || v[83] != '-')
         return -1;
-    *pid = strtol(v + 84, &end, 10);
-    if (*end != '-')
+    p = v + 84;
+    neg = *p == '-';
+    p += neg;
+    if (parse_dec(&p, &n) < 0 || *p++ != '-')
         return -1;
-    *start = strtoull(end + 1, &end, 10);
-    return *end == '\0' ? 0 : -1;
+    *pid = neg ? -(long)n : (long)n;
+    if (parse_dec(&p, start) < 0)
+        return -1;
+    return *p == '\0' ? 0 : -1;
 }
 
 /* W3C traceparent: 00-<trace 32>-<parent 16>-<flags 2> */
@@ -105,7 +174,7 @@ static int parse_traceparent(const char *v, unsigned char trace[16],
 {
     static const unsigned char zero[16];
 
-    if (strlen(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
+    if (!has_len(v, 55) || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
         at_unhex(v + 3, trace, 16) < 0 || at_unhex64(v + 36, parent) < 0 ||
         !memcmp(trace, zero, 16) || *parent == 0)
         return -1;
@@ -114,16 +183,21 @@ static int parse_traceparent(const char *v, unsigned char trace[16],
 
 void at_identity_init(void)
 {
-    const char *v = getenv("AGENTTRACE_CONTEXT");
+    const char *v = at_config_env(AT_ENV_CONTEXT);
     unsigned char trace[16];
     uint64_t cur, own, par;
     long pid;
     unsigned long long start;
 
     at_ids_seed();
-    memset(&at_self, 0, sizeof(at_self));
-    at_self.pid = getpid();
-    at_self.ppid = getppid();
+    /* the identity; what at_proc_describe fills stays as it is (empty,
+     * not yet described) */
+    memset(&at_self, 0, offsetof(at_proc, described));
+    at_self.described = 0;
+    at_self.exe[0] = at_self.service[0] = at_self.cmdline[0] = '\0';
+    at_self.cache_state = 0;
+    at_self.pid = (pid_t)syscall(SYS_getpid);
+    at_self.ppid = (pid_t)syscall(SYS_getppid);
     at_self.start_wall_ns = at_clock_ns(CLOCK_REALTIME);
     at_self.start_mono_ns = at_mono_ns();
     if (v && parse_ctx(v, trace, &cur, &own, &par, &pid, &start) == 0) {
@@ -144,14 +218,14 @@ void at_identity_init(void)
              * own copy of the environment): hang under the real parent. */
             at_self.parent_span_id = process_span_id(trace, at_self.ppid);
         }
-    } else if (((v = getenv("AGENTTRACE_TRACEPARENT")) && *v &&
+    } else if (((v = at_config_env(AT_ENV_TRACEPARENT)) && *v &&
                 parse_traceparent(v, trace, &par) == 0) ||
-               ((v = getenv("TRACEPARENT")) && *v &&
+               ((v = at_config_env(AT_ENV_W3C_TRACEPARENT)) && *v &&
                 parse_traceparent(v, trace, &par) == 0)) {
         memcpy(at_self.trace_id, trace, 16);
         at_self.parent_span_id = par;
     } else {
-        const char *c = getenv("AGENTTRACE_CONTEXT");
+        const char *c = at_config_env(AT_ENV_CONTEXT);
 
         if (c && *c)
             at_log("AGENTTRACE_CONTEXT not understood: %.120s", c);
@@ -170,8 +244,8 @@ void at_identity_fork_child(void)
     at_ids_seed();
     at_self.parent_span_id = cur;
     at_self.traced_parent = 1;
-    at_self.pid = getpid();
-    at_self.ppid = getppid();
+    at_self.pid = (pid_t)syscall(SYS_getpid);
+    at_self.ppid = (pid_t)syscall(SYS_getppid);
     at_self.start_wall_ns = at_proc_wall(&at_self, mono);
     at_self.start_mono_ns = mono;
     at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);

@@ -279,18 +279,21 @@ int at_shim_activate(void)
 
 /* ---- exit --------------------------------------------------------------- */
 
+/* The process span of a process that never started the sink: written
+ * from fixed storage (at_finish runs once per process), so that the exit
+ * of a process that never called a model allocates nothing. */
 static void write_process_span_alone(void)
 {
+    static char line[64 * 1024 + 1];
     at_buf b;
     at_writer_stats st;
 
     memset(&st, 0, sizeof(st));
-    at_buf_init(&b, 64 * 1024);
+    at_buf_init_fixed(&b, line, sizeof(line));
     at_span_process_line(&b, &at_self, at_cfg.agent_name,
                          !at_self.traced_parent, at_mono_ns(), exit_code);
     if (!b.truncated)
         at_writer_write(at_cfg.output, b.p, b.len, &st);
-    at_buf_free(&b);
     if (st.failed)
         at_log("cannot write %s: %s", at_cfg.output,
                strerror(st.last_errno));
@@ -404,7 +407,8 @@ __attribute__((constructor)) static void at_constructor(void)
         errno = saved;
         return;
     }
-    setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
+    if (!at_cfg.output_in_env)
+        setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
     at_identity_init();
     pthread_atfork(fork_prepare, NULL, fork_child);
     atomic_store(&at_state, AT_IDLE);

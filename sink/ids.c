@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,11 +23,14 @@ void at_ids_seed(void)
     uint64_t r = 0;
     struct timespec ts;
 
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+    /* syscall(): the one libc function the start-up path uses for all
+     * its system calls, so that it pays one lazy binding, not several */
+    if (syscall(SYS_getrandom, &r, sizeof(r), GRND_NONBLOCK) !=
+        (long)sizeof(r)) {
         clock_gettime(CLOCK_REALTIME, &ts);
         r = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
     }
-    base = r ^ ((uint64_t)getpid() << 32);
+    base = r ^ ((uint64_t)syscall(SYS_getpid) << 32);
     atomic_store(&counter, 0);
 }
 
@@ -63,35 +67,40 @@ void at_hex(char *out, const unsigned char *in, size_t n)
 
 void at_hex64(char out[17], uint64_t v)
 {
-    unsigned char b[8];
+    static const char digits[] = "0123456789abcdef";
     int i;
 
-    for (i = 7; i >= 0; i--) {
-        b[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
+    for (i = 15; i >= 0; i--) {
+        out[i] = digits[v & 15];
+        v >>= 4;
     }
-    at_hex(out, b, 8);
+    out[16] = '\0';
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+/* A hex digit's value, or 16 for any other byte (NUL included). */
+static const unsigned char nibble[256] = {
+#define X16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
+    X16, X16, X16,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    X16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    X16, X16, X16, X16, X16, X16, X16, X16, X16
+#undef X16
+};
 
 int at_unhex(const char *s, unsigned char *out, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        int hi = nibble(s[2 * i]), lo = hi < 0 ? -1 : nibble(s[2 * i + 1]);
+        unsigned hi = nibble[u[2 * i]], lo;
 
-        if (hi < 0 || lo < 0)
+        if (hi > 15)         /* never reads past a NUL */
+            return -1;
+        lo = nibble[u[2 * i + 1]];
+        if (lo > 15)
             return -1;
         out[i] = (unsigned char)(hi << 4 | lo);
     }

@@ -1,10 +1,53 @@
 /* jw.c - JSON text writer (see jw.h).  Sink thread, and the exiting thread
- * when no sink thread ever started. */
+ * when no sink thread ever started.
+ *
+ * Nothing here calls stdio except the formatting of reals, nor allocates
+ * except for a tree nested deeper than 32 levels: the process span written
+ * at exit costs no more than its bytes. */
 #include "jw.h"
 
-#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Bytes copied as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The escapes of the control characters: jw's own (lower-case \u, no \b
+ * or \f), and jansson's (\b, \f, upper-case \u).  Each is 6 bytes, or 2
+ * followed by NULs. */
+static const char ctl_jw[32][7] = {
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
+    "\\u0006", "\\u0007", "\\u0008", "\\t", "\\n", "\\u000b", "\\u000c",
+    "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012",
+    "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018",
+    "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e",
+    "\\u001f"};
+static const char ctl_jansson[32][7] = {
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
+    "\\u0006", "\\u0007", "\\b", "\\t", "\\n", "\\u000B", "\\f",
+    "\\r", "\\u000E", "\\u000F", "\\u0010", "\\u0011", "\\u0012",
+    "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018",
+    "\\u0019", "\\u001A", "\\u001B", "\\u001C", "\\u001D", "\\u001E",
+    "\\u001F"};
 
 void at_jw_raw(at_buf *b, const char *s)
 {
@@ -44,74 +87,508 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void at_jw_str(at_buf *b, const char *s, size_t n)
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* Nonzero when any of the 8 bytes of w needs a look: a control character,
+ * '"', '\\', or a byte of a multibyte sequence.  (x - 0x20..) & ~x & 0x80..
+ * flags a byte below 0x20 when no byte has its high bit set, and one that
+ * has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero byte of
+ * y = w ^ c.., a byte equal to c.) */
+static inline uint64_t needs_look(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
+
+    return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+            ((s - ONES) & ~s)) & HIGH;
+}
+
+static size_t clean_prefix_slow(const unsigned char *p, size_t n,
+                                size_t i);
+
+/* How many bytes at p need no escape: plain ASCII and valid UTF-8
+ * sequences.  Plain ASCII is looked at 8 bytes at a time (the tail as the
+ * last 8 bytes, overlapping); the first other byte goes to the slow
+ * path. */
+static inline size_t clean_prefix(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t w;
+
+    if (n >= 8) {
+        do {
+            memcpy(&w, p + i, 8);
+            if (needs_look(w))
+                goto bytes;
+            i += 8;
+        } while (n - i >= 8);
+        if (i == n)
+            return n;
+        memcpy(&w, p + n - 8, 8);
+        if (!needs_look(w))
+            return n;
+    }
+bytes:
+    while (i < n && plain[p[i]])
+        i++;
+    if (i == n || p[i] < 0x80)
+        return i;
+    return clean_prefix_slow(p, n, i);
+}
+
+/* clean_prefix from i, where a byte >= 0x80 is. */
+static __attribute__((noinline)) size_t clean_prefix_slow(
+    const unsigned char *p, size_t n, size_t i)
+{
+    size_t k;
+
+    for (;;) {
+        if (p[i] < 0x80 || (k = utf8_len(p + i, n - i)) == 0)
+            return i;
+        i += k;
+        while (n - i >= 8) {
+            uint64_t w;
+
+            memcpy(&w, p + i, 8);
+            if (needs_look(w))
+                break;
+            i += 8;
+        }
+        while (i < n && plain[p[i]])
+            i++;
+        if (i == n)
+            return n;
+    }
+}
+
+/* One JSON string, preceded by `pre` and followed by `post` when these
+ * are not NUL; `ctl` gives the control characters' escapes.  A string
+ * that needs no escape (the common case) is one copy. */
+static void esc(at_buf *b, const char *s, size_t n, const char (*ctl)[7],
+                char pre, char post)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    char esc[8];
+    size_t i = clean_prefix(p, n), j;
+    char *w;
 
-    at_buf_append(b, "\"", 1);
+    if (i == n && (w = at_buf_reserve(b, n + 4)) != NULL) {
+        j = 0;
+        if (pre)
+            w[j++] = pre;
+        w[j++] = '"';
+        memcpy(w + j, s, n);
+        j += n;
+        w[j++] = '"';
+        if (post)
+            w[j++] = post;
+        at_buf_commit(b, j);
+        return;
+    }
+    if (pre)
+        at_buf_append(b, &pre, 1);
+    AT_JW_LIT(b, "\"");
+    at_buf_append(b, s, i);
     while (i < n) {
         unsigned char c = p[i];
-        size_t k;
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            run++;
-            i++;
-            continue;
-        }
-        if (c >= 0x80 && (k = utf8_len(p + i, n - i)) > 0) {
-            run += k;
-            i += k;
-            continue;
-        }
-        at_buf_append(b, s + i - run, run);
-        run = 0;
-        switch (c) {
-        case '"': at_buf_append(b, "\\\"", 2); break;
-        case '\\': at_buf_append(b, "\\\\", 2); break;
-        case '\n': at_buf_append(b, "\\n", 2); break;
-        case '\r': at_buf_append(b, "\\r", 2); break;
-        case '\t': at_buf_append(b, "\\t", 2); break;
-        default:
-            if (c < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", c);
-                at_buf_append(b, esc, 6);
-            } else {
-                at_buf_append(b, "\xEF\xBF\xBD", 3);  /* U+FFFD */
-            }
-        }
+        if (c < 0x20)
+            at_buf_append(b, ctl[c], ctl[c][2] ? 6 : 2);
+        else if (c == '"')
+            AT_JW_LIT(b, "\\\"");
+        else if (c == '\\')
+            AT_JW_LIT(b, "\\\\");
+        else
+            AT_JW_LIT(b, "\xEF\xBF\xBD");    /* U+FFFD */
         i++;
+        j = i + clean_prefix(p + i, n - i);
+        at_buf_append(b, s + i, j - i);
+        i = j;
     }
-    at_buf_append(b, s + i - run, run);
-    at_buf_append(b, "\"", 1);
+    AT_JW_LIT(b, "\"");
+    if (post)
+        at_buf_append(b, &post, 1);
+}
+
+void at_jw_str(at_buf *b, const char *s, size_t n)
+{
+    esc(b, s, n, ctl_jw, 0, 0);
 }
 
 void at_jw_cstr(at_buf *b, const char *s)
 {
-    at_jw_str(b, s, strlen(s));
+    esc(b, s, strlen(s), ctl_jw, 0, 0);
 }
 
 void at_jw_key(at_buf *b, const char *k, int first)
 {
-    if (!first)
-        at_buf_append(b, ",", 1);
-    at_jw_cstr(b, k);
-    at_buf_append(b, ":", 1);
+    esc(b, k, strlen(k), ctl_jw, first ? 0 : ',', ':');
+}
+
+size_t at_jw_dec(char out[20], uint64_t v)
+{
+    static const char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
+    char tmp[20];
+    size_t i = sizeof(tmp), n;
+
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100);
+
+        v /= 100;
+        i -= 2;
+        tmp[i] = pairs[2 * d];
+        tmp[i + 1] = pairs[2 * d + 1];
+    }
+    if (v >= 10) {
+        i -= 2;
+        tmp[i] = pairs[2 * v];
+        tmp[i + 1] = pairs[2 * v + 1];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    n = sizeof(tmp) - i;
+    memcpy(out, tmp + i, n);
+    return n;
 }
 
 void at_jw_u64(at_buf *b, uint64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    char tmp[20], *w = at_buf_reserve(b, 20);
 
-    at_buf_append(b, tmp, (size_t)n);
+    if (w)
+        at_buf_commit(b, at_jw_dec(w, v));
+    else
+        at_buf_append(b, tmp, at_jw_dec(tmp, v));
 }
 
 void at_jw_i64(at_buf *b, int64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    char tmp[21], *w = at_buf_reserve(b, 21), *o = w ? w : tmp;
+    size_t n;
 
-    at_buf_append(b, tmp, (size_t)n);
+    if (v < 0) {
+        o[0] = '-';
+        n = 1 + at_jw_dec(o + 1, 0 - (uint64_t)v);
+    } else {
+        n = at_jw_dec(o, (uint64_t)v);
+    }
+    if (w)
+        at_buf_commit(b, n);
+    else
+        at_buf_append(b, tmp, n);
+}
+
+/* ---- jansson trees ------------------------------------------------------ */
+
+/* ---- reals, as jansson writes them ---------------------------------------
+ *
+ * jansson's jsonp_dtostr with precision 17: snprintf "%.17g", the locale's
+ * decimal point made '.', ".0" added when there is neither '.' nor 'e',
+ * and the exponent's '+' and leading zeros dropped ("7.1999999999999997e-6",
+ * "1e20", "0.5", "100.0").  The usual magnitudes (1e-16 to below 1e17)
+ * are done here exactly, without stdio: 17 significant digits rounded
+ * (to nearest, ties to even, as glibc's printf does) from the double's
+ * exact value in 128-bit arithmetic; the rest goes through snprintf. */
+
+/* The 17 significant digits of d > 0 as N (10^16 <= N < 10^17) with the
+ * decimal exponent *x of the first: d ~ N * 10^(*x - 16).  -1 when d is
+ * outside what is done here. */
+static int digits17(double d, uint64_t *n, int *x)
+{
+    static const uint64_t lo = 10000000000000000ull, hi = lo * 10;
+    uint64_t bits, m;
+    int e, tries;
+
+    memcpy(&bits, &d, 8);
+    m = bits & ((1ull << 52) - 1);
+    e = (int)((bits >> 52) & 0x7ff);
+    if (e == 0 || e == 0x7ff)
+        return -1;            /* subnormal, inf, nan: not here */
+    m |= 1ull << 52;
+    e -= 1075;                /* d = m * 2^e */
+    /* floor(log10(d)) is this or one more: log10(2) ~ 78913 / 2^18 */
+    *x = ((e + 52) * 78913) >> 18;
+    for (tries = 0; tries < 3; tries++) {
+        int k = 16 - *x, sh;
+        unsigned __int128 v = m, q;
+
+        if (k < 0 || k > 32)
+            return -1;
+        for (sh = 0; sh < k; sh++)
+            v *= 5;           /* m * 5^k < 2^53 * 2^75 */
+        sh = e + k;           /* d * 10^k = v * 2^sh */
+        if (sh >= 0) {
+            if (sh > 64)
+                return -1;
+            q = v << sh;
+        } else if (sh <= -128) {
+            return -1;
+        } else {
+            unsigned __int128 rem, half;
+
+            q = v >> -sh;
+            rem = v - (q << -sh);
+            half = (unsigned __int128)1 << (-sh - 1);
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+        }
+        if (q >= hi) {
+            (*x)++;
+        } else if (q < lo) {
+            (*x)--;
+        } else {
+            *n = (uint64_t)q;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* d as "%.17g" would write it, and then as jansson touches it up, into s
+ * (at least 40 bytes); returns the length. */
+static size_t fmt_real_fast(char *s, double d, uint64_t n, int x)
+{
+    char dig[17];
+    size_t len = 0;
+    int i, last;
+
+    if (d < 0)
+        s[len++] = '-';
+    for (i = 16; i >= 0; i--) {
+        dig[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    for (last = 16; last > 0 && dig[last] == '0'; last--)
+        ;                     /* %g drops the fraction's trailing zeros */
+    if (x >= -4) {            /* %f style: x is at most 16 here */
+        if (x < 0) {
+            s[len++] = '0';
+            s[len++] = '.';
+            for (i = -1; i > x; i--)
+                s[len++] = '0';
+            memcpy(s + len, dig, (size_t)last + 1);
+            len += (size_t)last + 1;
+        } else {
+            memcpy(s + len, dig, (size_t)x + 1);
+            len += (size_t)x + 1;
+            s[len++] = '.';
+            if (last > x) {
+                memcpy(s + len, dig + x + 1, (size_t)(last - x));
+                len += (size_t)(last - x);
+            } else {
+                s[len++] = '0';   /* no fraction: jansson adds ".0" */
+            }
+        }
+    } else {                  /* %e style, x from -16 to -5 */
+        s[len++] = dig[0];
+        if (last > 0) {
+            s[len++] = '.';
+            memcpy(s + len, dig + 1, (size_t)last);
+            len += (size_t)last;
+        }
+        s[len++] = 'e';
+        s[len++] = '-';
+        len += at_jw_dec(s + len, (uint64_t)-x);
+    }
+    return len;
+}
+
+/* The same through snprintf, exactly as jansson does it. */
+static int fmt_real_slow(char *s, double d)
+{
+    char *e, *start, *end;
+    int n = snprintf(s, 100, "%.17g", d), i;
+
+    if (n < 0 || n >= 100 - 3)
+        return -1;
+    /* the locale's decimal point (its first byte, which is what jansson
+     * replaces): the one byte that is no digit, sign, letter or '.' */
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+              (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+            s[i] = '.';
+            break;
+        }
+    }
+    if (!memchr(s, '.', (size_t)n) && !memchr(s, 'e', (size_t)n)) {
+        s[n++] = '.';
+        s[n++] = '0';
+    }
+    /* no '+' and no leading zeros in the exponent */
+    e = memchr(s, 'e', (size_t)n);
+    if (e) {
+        start = e + 1;
+        end = start + 1;
+        if (*start == '-')
+            start++;
+        while (end < s + n && *end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(n - (end - s)));
+            n -= (int)(end - start);
+        }
+    }
+    return n;
+}
+
+static int put_real(at_buf *b, double d)
+{
+    char s[100];
+    uint64_t n;
+    int x, len;
+
+    if (d == 0) {
+        if (signbit(d))
+            AT_JW_LIT(b, "-0.0");
+        else
+            AT_JW_LIT(b, "0.0");
+        return 0;
+    }
+    if (digits17(d < 0 ? -d : d, &n, &x) == 0) {
+        at_buf_append(b, s, fmt_real_fast(s, d, n, x));
+        return 0;
+    }
+    len = fmt_real_slow(s, d);
+    if (len < 0)
+        return -1;
+    at_buf_append(b, s, (size_t)len);
+    return 0;
+}
+
+/* A container being written: the object and its iterator, or the array
+ * and the index of the element being written. */
+typedef struct frame {
+    const json_t *c;
+    void *iter;
+    size_t i;
+} frame;
+
+/* `"key":`, after a comma unless `first` */
+static void put_key(at_buf *b, void *iter, int first)
+{
+    esc(b, json_object_iter_key(iter), json_object_iter_key_len(iter),
+        ctl_jansson, first ? 0 : ',', ':');
+}
+
+int at_jw_json(at_buf *b, const json_t *root)
+{
+    frame local[32], *st = local;
+    size_t depth = 0, cap = sizeof(local) / sizeof(local[0]);
+    const json_t *v = root;
+    int rc = 0;
+
+    if (root == NULL || (!json_is_object(root) && !json_is_array(root)))
+        return -1;
+    for (;;) {
+        if (v == NULL) {
+            rc = -1;
+            break;
+        }
+        if (b->len >= b->max && depth > 0) {
+            /* full: what is left would only be dropped */
+            b->truncated = 1;
+            b->dropped++;
+            break;
+        }
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+        case JSON_ARRAY: {
+            int obj = json_is_object(v);
+            void *iter = obj ? json_object_iter((json_t *)v) : NULL;
+
+            if (obj ? iter == NULL : json_array_size(v) == 0) {
+                if (obj)
+                    AT_JW_LIT(b, "{}");
+                else
+                    AT_JW_LIT(b, "[]");
+                break;
+            }
+            if (depth == cap) {
+                frame *ns = malloc(2 * cap * sizeof(*ns));
+
+                if (ns == NULL) {
+                    rc = -1;
+                    goto out;
+                }
+                memcpy(ns, st, depth * sizeof(*ns));
+                if (st != local)
+                    free(st);
+                st = ns;
+                cap *= 2;
+            }
+            st[depth].c = v;
+            st[depth].iter = iter;
+            st[depth].i = 0;
+            depth++;
+            if (obj) {
+                AT_JW_LIT(b, "{");
+                put_key(b, iter, 1);
+                v = json_object_iter_value(iter);
+            } else {
+                AT_JW_LIT(b, "[");
+                v = json_array_get(v, 0);
+            }
+            continue;
+        }
+        case JSON_STRING:
+            esc(b, json_string_value(v), json_string_length(v), ctl_jansson,
+                0, 0);
+            break;
+        case JSON_INTEGER:
+            at_jw_i64(b, (int64_t)json_integer_value(v));
+            break;
+        case JSON_REAL:
+            if (put_real(b, json_real_value(v)) < 0) {
+                rc = -1;
+                goto out;
+            }
+            break;
+        case JSON_TRUE:
+            AT_JW_LIT(b, "true");
+            break;
+        case JSON_FALSE:
+            AT_JW_LIT(b, "false");
+            break;
+        case JSON_NULL:
+            AT_JW_LIT(b, "null");
+            break;
+        default:
+            rc = -1;
+            goto out;
+        }
+        /* v is written: on to the next member of the innermost container,
+         * closing those that are done */
+        for (;;) {
+            frame *f;
+
+            if (depth == 0)
+                goto out;
+            f = &st[depth - 1];
+            if (f->iter) {
+                f->iter = json_object_iter_next((json_t *)f->c, f->iter);
+                if (f->iter) {
+                    put_key(b, f->iter, 0);
+                    v = json_object_iter_value(f->iter);
+                    break;
+                }
+                AT_JW_LIT(b, "}");
+            } else {
+                if (++f->i < json_array_size(f->c)) {
+                    AT_JW_LIT(b, ",");
+                    v = json_array_get(f->c, f->i);
+                    break;
+                }
+                AT_JW_LIT(b, "]");
+            }
+            depth--;
+        }
+    }
+out:
+    if (st != local)
+        free(st);
+    return rc;
 }

@@ -1,16 +1,58 @@
-/* span.c - span lines (see span.h).  Sink thread, or the exiting thread. */
+/* span.c - span lines (see span.h).  Sink thread, or the exiting thread.
+ *
+ * The exiting thread of a process that never started the sink writes its
+ * process span from here: that path calls no stdio, allocates nothing, and
+ * calls few distinct libc functions (each costs a lazy binding), so string
+ * work is done by the small helpers below. */
 #include "span.h"
 #include "ids.h"
 #include "jw.h"
 
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SDK_VERSION "0.1.0"
+
+/* ---- small string helpers (no libc beyond strlen and memcpy) ------------ */
+
+static int str_eq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* s starts with the n bytes of `pre` (which holds no NUL) */
+static int has_prefix(const char *s, const char *pre, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] != pre[i])
+            return 0;
+    return 1;
+}
+
+/* the same, ASCII letters in any case; `pre` is lower case */
+static int has_prefix_nocase(const char *s, const char *pre, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + ('a' - 'A'));
+        if (c != (unsigned char)pre[i])
+            return 0;
+    }
+    return 1;
+}
 
 /* Copy at most cap-1 bytes of s, NUL-terminated. */
 static void copy_str(char *dst, size_t cap, const char *s)
@@ -25,23 +67,30 @@ static void copy_str(char *dst, size_t cap, const char *s)
 
 static const char *base_name(const char *s)
 {
-    const char *slash = strrchr(s, '/');
+    const char *base = s;
 
-    return slash ? slash + 1 : s;
+    for (; *s; s++)
+        if (*s == '/')
+            base = s + 1;
+    return base;
 }
 
 /* Interpreters whose service is better named by the script they run. */
 static int is_interpreter(const char *exe)
 {
-    static const char *const names[] = {"python", "node", "ruby", "perl",
-                                        "sh", "bash", "dash", "zsh",
-                                        "deno", "bun", "php", "java", NULL};
+    static const struct {
+        const char *s;
+        size_t n;
+    } names[] = {{"python", 6}, {"node", 4}, {"ruby", 4}, {"perl", 4},
+                 {"sh", 2}, {"bash", 4}, {"dash", 4}, {"zsh", 3},
+                 {"deno", 4}, {"bun", 3}, {"php", 3}, {"java", 4},
+                 {NULL, 0}};
     int i;
 
-    for (i = 0; names[i]; i++) {
-        size_t n = strlen(names[i]);
+    for (i = 0; names[i].s; i++) {
+        size_t n = names[i].n;
 
-        if (!strncmp(exe, names[i], n) &&
+        if (has_prefix(exe, names[i].s, n) &&
             (exe[n] == '\0' || (exe[n] >= '0' && exe[n] <= '9') ||
              exe[n] == '.'))
             return 1;
@@ -53,20 +102,51 @@ static int is_interpreter(const char *exe)
  * "Authorization: Bearer sk-..." (curl -H), "--api-key X" options, secret
  * query parameters, bearer tokens and sk- keys.  The scrubbed text is
  * written to a bounded output; the argument itself is never modified. */
-static const char *const secret_headers[] = {
-    "authorization:", "proxy-authorization:", "x-api-key:", "api-key:",
-    "x-goog-api-key:", "cookie:", "set-cookie:", NULL};
-static const char *const secret_options[] = {
-    "--api-key", "--api_key", "--apikey", "--token", "--password",
-    "--secret", "--auth-token", "--oauth2-bearer", NULL};
+typedef struct word {
+    const char *s;
+    size_t n;                  /* strlen(s) */
+} word;
+#define W(lit) {"" lit, sizeof(lit) - 1}
+
+static const word secret_headers[] = {
+    W("authorization:"), W("proxy-authorization:"), W("x-api-key:"),
+    W("api-key:"), W("x-goog-api-key:"), W("cookie:"), W("set-cookie:"),
+    {NULL, 0}};
+static const word secret_options[] = {
+    W("--api-key"), W("--api_key"), W("--apikey"), W("--token"),
+    W("--password"), W("--secret"), W("--auth-token"), W("--oauth2-bearer"),
+    {NULL, 0}};
 /* curl's and wget's "-u user:password" */
-static const char *const user_options[] = {"-u", "--user", "--password",
-                                           "--http-password", NULL};
-static const char *const secret_params[] = {
-    "key=", "api_key=", "apikey=", "api-key=", "token=", "access_token=",
-    "password=", "secret=", "sig=", "signature=", NULL};
-static const char key_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
-                                "OPQRSTUVWXYZ0123456789_-";
+static const word user_options[] = {W("-u"), W("--user"), W("--password"),
+                                    W("--http-password"), {NULL, 0}};
+static const word secret_params[] = {
+    W("key="), W("api_key="), W("apikey="), W("api-key="), W("token="),
+    W("access_token="), W("password="), W("secret="), W("sig="),
+    W("signature="), {NULL, 0}};
+
+/* How many key characters (letters, digits, '_', '-') s starts with. */
+static size_t key_run(const char *s)
+{
+    size_t n = 0;
+
+    for (;; n++) {
+        char c = s[n];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return n;
+    }
+}
+
+/* How many bytes s starts with that are none of '&', '#', ' '. */
+static size_t param_run(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] && s[n] != '&' && s[n] != '#' && s[n] != ' ')
+        n++;
+    return n;
+}
 
 typedef struct scrub_out {
     char *p;
@@ -84,14 +164,13 @@ static void put(scrub_out *o, const char *s, size_t n)
     o->p[o->len] = '\0';
 }
 
-static int option_match(const char *arg, const char *const *opts,
-                        size_t *n)
+static int option_match(const char *arg, const word *opts, size_t *n)
 {
     int k;
 
-    for (k = 0; opts[k]; k++) {
-        *n = strlen(opts[k]);
-        if (!strncmp(arg, opts[k], *n) &&
+    for (k = 0; opts[k].s; k++) {
+        *n = opts[k].n;
+        if (has_prefix(arg, opts[k].s, *n) &&
             (arg[*n] == '\0' || arg[*n] == '='))
             return 1;
     }
@@ -120,9 +199,9 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
         put(o, "REDACTED", 8);
         return 0;
     }
-    for (k = 0; secret_headers[k]; k++) {
-        n = strlen(secret_headers[k]);
-        if (!strncasecmp(arg, secret_headers[k], n)) {
+    for (k = 0; secret_headers[k].s; k++) {
+        n = secret_headers[k].n;
+        if (has_prefix_nocase(arg, secret_headers[k].s, n)) {
             put(o, arg, n);
             put(o, " REDACTED", 9);
             return 0;
@@ -133,10 +212,10 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
 
         /* secret query parameters inside URLs */
         if (i == 0 || arg[i - 1] == '?' || arg[i - 1] == '&') {
-            for (k = 0; secret_params[k]; k++) {
-                n = strlen(secret_params[k]);
-                if (!strncasecmp(arg + i, secret_params[k], n)) {
-                    skip = n + strcspn(arg + i + n, "&# ");
+            for (k = 0; secret_params[k].s; k++) {
+                n = secret_params[k].n;
+                if (has_prefix_nocase(arg + i, secret_params[k].s, n)) {
+                    skip = n + param_run(arg + i + n);
                     put(o, arg + i - run, run + n);
                     put(o, "REDACTED", 8);
                     break;
@@ -144,16 +223,19 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
             }
         }
         /* "Bearer <token>" */
-        if (!skip && !strncasecmp(arg + i, "bearer ", 7) && arg[i + 7]) {
+        if (!skip && has_prefix_nocase(arg + i, "bearer ", 7) &&
+            arg[i + 7]) {
             put(o, arg + i - run, run + 7);
             put(o, "REDACTED", 8);
             return 0;
         }
         /* OpenAI/Anthropic-style keys: sk-<at least 8 key characters> */
-        if (!skip && !strncmp(arg + i, "sk-", 3) &&
-            (i == 0 || strchr(" =\"':", arg[i - 1])) &&
-            strspn(arg + i + 3, key_chars) >= 8) {
-            skip = 3 + strspn(arg + i + 3, key_chars);
+        if (!skip && has_prefix(arg + i, "sk-", 3) &&
+            (i == 0 || arg[i - 1] == ' ' || arg[i - 1] == '=' ||
+             arg[i - 1] == '"' || arg[i - 1] == '\'' ||
+             arg[i - 1] == ':') &&
+            key_run(arg + i + 3) >= 8) {
+            skip = 3 + key_run(arg + i + 3);
             put(o, arg + i - run, run);
             put(o, "REDACTED", 8);
         }
@@ -180,13 +262,17 @@ void at_proc_describe(at_proc *p)
     if (p->described)
         return;
     p->described = 1;
-    fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    p->cache_state = 0;
+    /* syscall(): no stdio, and not this library's own read/close hooks */
+    fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
+                      O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
     while (n < (ssize_t)sizeof(raw) - 1 &&
-           (r = read(fd, raw + n, sizeof(raw) - 1 - (size_t)n)) > 0)
+           (r = syscall(SYS_read, fd, raw + n,
+                        sizeof(raw) - 1 - (size_t)n)) > 0)
         n += r;
-    close(fd);
+    syscall(SYS_close, fd);
     if (n <= 0)
         return;
     raw[n] = '\0';
@@ -199,8 +285,8 @@ void at_proc_describe(at_proc *p)
             argv[argc++] = raw + i + 1;
     {
         scrub_out o = {p->cmdline, 0, sizeof(p->cmdline)};
-        int after = 0, is_curl = !strcmp(base_name(argv[0]), "curl") ||
-                                 !strcmp(base_name(argv[0]), "wget");
+        int after = 0, is_curl = str_eq(base_name(argv[0]), "curl") ||
+                                 str_eq(base_name(argv[0]), "wget");
         size_t k;
 
         p->cmdline[0] = '\0';
@@ -216,14 +302,14 @@ void at_proc_describe(at_proc *p)
         for (i = 1; i < argc; i++) {
             if (argv[i][0] == '-') {
                 /* "-c code" / "-m module": the module names the service */
-                if (!strcmp(argv[i], "-m") && i + 1 < argc) {
+                if (str_eq(argv[i], "-m") && i + 1 < argc) {
                     copy_str(p->service, sizeof(p->service), argv[i + 1]);
                     break;
                 }
                 /* inline code: the interpreter names the service */
-                if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-e") ||
-                    !strcmp(argv[i], "--eval") || !strcmp(argv[i], "-p") ||
-                    !strcmp(argv[i], "--print"))
+                if (str_eq(argv[i], "-c") || str_eq(argv[i], "-e") ||
+                    str_eq(argv[i], "--eval") || str_eq(argv[i], "-p") ||
+                    str_eq(argv[i], "--print"))
                     break;
                 continue;
             }
@@ -240,146 +326,223 @@ uint64_t at_proc_wall(const at_proc *p, uint64_t mono)
     return p->start_wall_ns - (p->start_mono_ns - mono);
 }
 
+/* `,"resource":{...}`: what the trace knows of this process. */
 static void resource(at_buf *b, at_proc *p)
 {
     at_proc_describe(p);
-    at_jw_key(b, "resource", 0);
-    at_jw_raw(b, "{");
-    at_jw_key(b, "service.name", 1);
+    AT_JW_LIT(b, ",\"resource\":{\"service.name\":");
     at_jw_cstr(b, p->service);
-    at_jw_key(b, "process.pid", 0);
+    AT_JW_LIT(b, ",\"process.pid\":");
     at_jw_i64(b, p->pid);
-    at_jw_key(b, "process.parent_pid", 0);
+    AT_JW_LIT(b, ",\"process.parent_pid\":");
     at_jw_i64(b, p->ppid);
-    at_jw_key(b, "process.executable.name", 0);
+    AT_JW_LIT(b, ",\"process.executable.name\":");
     at_jw_cstr(b, p->exe);
-    at_jw_key(b, "process.command_line", 0);
+    AT_JW_LIT(b, ",\"process.command_line\":");
     at_jw_cstr(b, p->cmdline);
-    at_jw_key(b, "telemetry.sdk.name", 0);
-    at_jw_cstr(b, "agenttrace");
-    at_jw_key(b, "telemetry.sdk.language", 0);
-    at_jw_cstr(b, "c");
-    at_jw_key(b, "telemetry.sdk.version", 0);
-    at_jw_cstr(b, SDK_VERSION);
-    at_jw_raw(b, "}");
+    AT_JW_LIT(b, ",\"telemetry.sdk.name\":\"agenttrace\""
+                 ",\"telemetry.sdk.language\":\"c\""
+                 ",\"telemetry.sdk.version\":\"" SDK_VERSION "\"}");
 }
 
-static void head(at_buf *b, at_proc *p, uint64_t span_id, uint64_t parent,
-                 const char *name, int client, uint64_t start, uint64_t end)
+/* Make the constant pieces of p's lines, once per process: they stay
+ * right while the trace, pid and ppid stay (a forked child has its own),
+ * and at_proc_describe starts them afresh. */
+static void cache(at_proc *p)
 {
-    char hex[33];
+    at_buf tmp;
 
-    at_jw_raw(b, "{");
-    at_jw_key(b, "trace_id", 1);
-    at_hex(hex, p->trace_id, 16);
-    at_jw_cstr(b, hex);
-    at_jw_key(b, "span_id", 0);
-    at_hex64(hex, span_id);
-    at_jw_cstr(b, hex);
-    if (parent) {
-        at_jw_key(b, "parent_span_id", 0);
-        at_hex64(hex, parent);
-        at_jw_cstr(b, hex);
-    }
-    at_jw_key(b, "name", 0);
-    at_jw_cstr(b, name);
-    at_jw_key(b, "kind", 0);
-    at_jw_cstr(b, client ? "client" : "internal");
+    at_proc_describe(p);
+    if (p->cache_state != 0 && p->cache_pid == p->pid &&
+        p->cache_ppid == p->ppid &&
+        !memcmp(p->cache_trace, p->trace_id, 16))
+        return;
+    at_hex(p->trace_hex, p->trace_id, 16);
+    at_buf_init_fixed(&tmp, p->resource, sizeof(p->resource));
+    resource(&tmp, p);
+    p->resource_len = tmp.len;
+    p->cache_state = tmp.truncated ? 2 : 1;
+    memcpy(p->cache_trace, p->trace_id, 16);
+    p->cache_pid = p->pid;
+    p->cache_ppid = p->ppid;
+}
+
+/* Copy string literal `lit` to w at *j. */
+#define PUT(w, j, lit)                                  \
+    do {                                                \
+        memcpy((w) + (j), "" lit, sizeof(lit) - 1);     \
+        (j) += sizeof(lit) - 1;                         \
+    } while (0)
+
+/* `{"trace_id":"...",...,"end_time_unix_nano":N`, written in place when
+ * the buffer has room (the usual case), else piece by piece. */
+static void head(at_buf *b, const at_proc *p, const char *trace_hex,
+                 uint64_t span_id, uint64_t parent, const char *name,
+                 int client, uint64_t start, uint64_t end)
+{
+    char *w;
+    size_t j = 0;
+
     if (end < start)
         end = start;
-    at_jw_key(b, "start_time_unix_nano", 0);
-    at_jw_u64(b, at_proc_wall(p, start));
-    at_jw_key(b, "end_time_unix_nano", 0);
-    at_jw_u64(b, at_proc_wall(p, end));
+    w = at_buf_reserve(b, 160);
+    if (w == NULL) {
+        char hex[17];
+
+        AT_JW_LIT(b, "{\"trace_id\":\"");
+        at_buf_append(b, trace_hex, 32);
+        AT_JW_LIT(b, "\",\"span_id\":\"");
+        at_hex64(hex, span_id);
+        at_buf_append(b, hex, 16);
+        if (parent) {
+            AT_JW_LIT(b, "\",\"parent_span_id\":\"");
+            at_hex64(hex, parent);
+            at_buf_append(b, hex, 16);
+        }
+        AT_JW_LIT(b, "\",\"name\":");
+    } else {
+        PUT(w, j, "{\"trace_id\":\"");
+        memcpy(w + j, trace_hex, 32);
+        j += 32;
+        PUT(w, j, "\",\"span_id\":\"");
+        at_hex64(w + j, span_id);          /* its NUL is overwritten */
+        j += 16;
+        if (parent) {
+            PUT(w, j, "\",\"parent_span_id\":\"");
+            at_hex64(w + j, parent);
+            j += 16;
+        }
+        PUT(w, j, "\",\"name\":");
+        at_buf_commit(b, j);
+    }
+    at_jw_cstr(b, name);
+    w = at_buf_reserve(b, 120);
+    if (w == NULL) {
+        if (client)
+            AT_JW_LIT(b, ",\"kind\":\"client\"");
+        else
+            AT_JW_LIT(b, ",\"kind\":\"internal\"");
+        AT_JW_LIT(b, ",\"start_time_unix_nano\":");
+        at_jw_u64(b, at_proc_wall(p, start));
+        AT_JW_LIT(b, ",\"end_time_unix_nano\":");
+        at_jw_u64(b, at_proc_wall(p, end));
+        return;
+    }
+    j = 0;
+    if (client)
+        PUT(w, j, ",\"kind\":\"client\"");
+    else
+        PUT(w, j, ",\"kind\":\"internal\"");
+    PUT(w, j, ",\"start_time_unix_nano\":");
+    j += at_jw_dec(w + j, at_proc_wall(p, start));
+    PUT(w, j, ",\"end_time_unix_nano\":");
+    j += at_jw_dec(w + j, at_proc_wall(p, end));
+    at_buf_commit(b, j);
 }
 
 static void status(at_buf *b, int st, const char *msg)
 {
-    at_jw_key(b, "status", 0);
-    at_jw_raw(b, "{");
-    at_jw_key(b, "code", 1);
-    at_jw_cstr(b, st == AT_STATUS_OK ? "ok"
-                  : st == AT_STATUS_ERROR ? "error" : "unset");
-    if (st == AT_STATUS_ERROR && msg && *msg) {
-        at_jw_key(b, "message", 0);
+    if (st == AT_STATUS_OK) {
+        AT_JW_LIT(b, ",\"status\":{\"code\":\"ok\"}");
+    } else if (st != AT_STATUS_ERROR) {
+        AT_JW_LIT(b, ",\"status\":{\"code\":\"unset\"}");
+    } else if (msg && *msg) {
+        AT_JW_LIT(b, ",\"status\":{\"code\":\"error\",\"message\":");
         at_jw_cstr(b, msg);
+        AT_JW_LIT(b, "}");
+    } else {
+        AT_JW_LIT(b, ",\"status\":{\"code\":\"error\"}");
     }
-    at_jw_raw(b, "}");
 }
 
 int at_span_line(at_buf *out, const at_proc *cp, const at_span *s)
 {
-    at_proc *p = (at_proc *)cp;  /* describe() caches into it */
+    at_proc *p = (at_proc *)cp;  /* cache() keeps its pieces in it */
     size_t mark = out->len;
     int was_truncated = out->truncated;
-    char *attrs = NULL;
 
-    if (s->attrs) {
-        attrs = json_dumps(s->attrs, JSON_COMPACT);
-        if (attrs == NULL)
-            return -1;
-    }
-    head(out, p, s->span_id, s->parent_id, s->name, s->client, s->start_mono,
-         s->end_mono);
+    if (s->attrs && !json_is_object(s->attrs) && !json_is_array(s->attrs))
+        return -1;           /* json_dumps refuses a bare value too */
+    cache(p);
+    head(out, p, p->trace_hex, s->span_id, s->parent_id, s->name, s->client,
+         s->start_mono, s->end_mono);
     status(out, s->status, s->status_message);
-    resource(out, p);
-    at_jw_key(out, "attributes", 0);
-    at_jw_raw(out, attrs ? attrs : "{}");
-    at_jw_key(out, "events", 0);
-    at_jw_raw(out, "[]}\n");
-    free(attrs);
-    if (out->truncated && !was_truncated) {
-        out->len = mark;     /* roll the partial line back */
-        out->truncated = 0;
-        if (out->p)
-            out->p[mark] = '\0';
-        return -1;
-    }
+    if (p->cache_state == 1)
+        at_buf_append(out, p->resource, p->resource_len);
+    else
+        resource(out, p);
+    AT_JW_LIT(out, ",\"attributes\":");
+    if (s->attrs == NULL)
+        AT_JW_LIT(out, "{}");
+    else if (at_jw_json(out, s->attrs) < 0)
+        goto fail;
+    AT_JW_LIT(out, ",\"events\":[]}\n");
+    if (out->truncated && !was_truncated)
+        goto fail;
     return 0;
+fail:
+    out->len = mark;         /* roll the partial line back */
+    out->truncated = was_truncated;
+    if (out->p)
+        out->p[mark] = '\0';
+    return -1;
+}
+
+/* Append at most cap - 1 - *len bytes of s to dst at *len. */
+static void cat(char *dst, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(dst + *len, s, n);
+    *len += n;
+    dst[*len] = '\0';
 }
 
 void at_span_process_line(at_buf *b, at_proc *p, const char *agent_name,
                           int agent, uint64_t end_mono, int exit_code)
 {
-    char name[600];  /* the span name, then the status message at +512 */
+    char name[512], trace_hex[33];
     const char *aname;
+    size_t n = 0;
 
     at_proc_describe(p);
     aname = agent_name && *agent_name ? agent_name : p->service;
-    if (agent)
-        snprintf(name, 512, "invoke_agent %s", aname);
-    else
-        snprintf(name, 512, "process %s", p->exe);
-    head(b, p, p->span_id, p->parent_span_id, name, 0, p->start_mono_ns,
-         end_mono);
+    /* "invoke_agent <name>" or "process <exe>", cut to 511 bytes */
+    cat(name, sizeof(name), &n, agent ? "invoke_agent " : "process ");
+    cat(name, sizeof(name), &n, agent ? aname : p->exe);
+    at_hex(trace_hex, p->trace_id, 16);
+    head(b, p, trace_hex, p->span_id, p->parent_span_id, name, 0,
+         p->start_mono_ns, end_mono);
     if (exit_code == 0) {
         status(b, AT_STATUS_OK, NULL);
     } else if (exit_code > 0) {
-        snprintf(name + 512, 64, "exit code %d", exit_code);
-        status(b, AT_STATUS_ERROR, name + 512);
+        char msg[32] = "exit code ";
+
+        msg[10 + at_jw_dec(msg + 10, (uint64_t)exit_code)] = '\0';
+        status(b, AT_STATUS_ERROR, msg);
     } else {
         status(b, AT_STATUS_UNSET, NULL);
     }
     resource(b, p);
-    at_jw_key(b, "attributes", 0);
-    at_jw_raw(b, "{");
-    at_jw_key(b, "gen_ai.operation.name", 1);
-    at_jw_cstr(b, agent ? "invoke_agent" : "process");
     if (agent) {
-        at_jw_key(b, "gen_ai.agent.name", 0);
+        AT_JW_LIT(b, ",\"attributes\":{\"gen_ai.operation.name\":"
+                     "\"invoke_agent\",\"gen_ai.agent.name\":");
         at_jw_cstr(b, aname);
+    } else {
+        AT_JW_LIT(b, ",\"attributes\":{\"gen_ai.operation.name\":"
+                     "\"process\"");
     }
-    at_jw_key(b, "process.pid", 0);
+    AT_JW_LIT(b, ",\"process.pid\":");
     at_jw_i64(b, p->pid);
-    at_jw_key(b, "process.executable.name", 0);
+    AT_JW_LIT(b, ",\"process.executable.name\":");
     at_jw_cstr(b, p->exe);
-    at_jw_key(b, "process.command_line", 0);
+    AT_JW_LIT(b, ",\"process.command_line\":");
     at_jw_cstr(b, p->cmdline);
     if (exit_code >= 0) {
-        at_jw_key(b, "process.exit_code", 0);
+        AT_JW_LIT(b, ",\"process.exit_code\":");
         at_jw_i64(b, exit_code);
     }
-    at_jw_raw(b, "}");
-    at_jw_key(b, "events", 0);
-    at_jw_raw(b, "[]}\n");
+    AT_JW_LIT(b, "},\"events\":[]}\n");
 }

@@ -28,10 +28,20 @@ typedef struct at_proc {
     char exe[256];            /* process.executable.name */
     char service[256];        /* service.name: the script for interpreters */
     char cmdline[4096];       /* process.command_line, args joined by ' ' */
+    /* written once by at_span_line for the process it is made for (trace,
+     * pid, ppid; at_proc_describe starts it afresh): the line's constant
+     * pieces, `"trace_id":"<hex>"` and `,"resource":{...}` */
+    int cache_state;          /* 0: none, 1: made, 2: resource too long */
+    unsigned char cache_trace[16];
+    pid_t cache_pid, cache_ppid;
+    char trace_hex[33];
+    size_t resource_len;
+    char resource[6144];
 } at_proc;
 
 /* at_proc_describe: read /proc/self/cmdline into exe, service, cmdline
- * (once; later calls do nothing).  Never fails: unknown stays "". */
+ * (once; later calls do nothing).  Never fails: unknown stays "".  Calls
+ * no stdio and allocates nothing. */
 void at_proc_describe(at_proc *p);
 
 /* at_proc_wall: wall-clock ns of monotonic instant `mono`. */

@@ -15,7 +15,13 @@
  *   - flags read 0/false/no/off (any case) as off, anything else as on,
  *     and empty as unset;
  *   - bad sizes fall back to the defaults, out-of-range ring sizes too;
- *   - the agent name is kept, cut to fit, always NUL-terminated.
+ *   - the agent name is kept, cut to fit, always NUL-terminated;
+ *   - an absolute output path taken from the environment is marked as
+ *     exported already (the constructor skips setenv);
+ *   - the variables identity.c reads (AGENTTRACE_CONTEXT,
+ *     AGENTTRACE_TRACEPARENT, TRACEPARENT) come from the same one pass
+ *     and are exactly what getenv() returns, duplicates and near-miss
+ *     names included.
  */
 #include "preload/config.c"     /* the code under test, see above */
 
@@ -28,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define MiB (1024ull * 1024)
 
@@ -404,4 +412,69 @@ Test(config, reload_starts_from_defaults)
     cr_assert_eq(at_cfg.ring_size, 4 * MiB);
     cr_assert_str_eq(at_cfg.agent_name, "short");
     cr_assert_str_eq(at_cfg.output, "/tmp/agenttrace.jsonl");
+}
+
+/* An absolute AGENTTRACE_OUTPUT is already what children must see: the
+ * constructor need not export it again (setenv costs every process). */
+Test(config, output_in_env_only_when_exported_as_is)
+{
+    load_with("AGENTTRACE_OUTPUT", "/var/tmp/at/spans.jsonl");
+    cr_assert_eq(at_cfg.output_in_env, 1);
+    load_with("AGENTTRACE_OUTPUT", "rel.jsonl");
+    cr_assert_eq(at_cfg.output_in_env, 0);
+    load_with("AGENTTRACE_OUTPUT", "");
+    cr_assert_eq(at_cfg.output_in_env, 0);
+    load_with(NULL, NULL);
+    cr_assert_eq(at_cfg.output_in_env, 0);
+}
+
+/* The variables identity.c reads come from the same single pass over the
+ * environment, and are what getenv() returns: the first definition wins,
+ * and a longer or shorter name is another variable. */
+Test(config, startup_variables_as_getenv)
+{
+    static const char *const names[] = {"AGENTTRACE_CONTEXT",
+                                        "AGENTTRACE_TRACEPARENT",
+                                        "TRACEPARENT"};
+    static const int which[] = {AT_ENV_CONTEXT, AT_ENV_TRACEPARENT,
+                                AT_ENV_W3C_TRACEPARENT};
+    char *custom[] = {
+        "AGENTTRACE_CONTEXTX=1", "AGENTTRACE_CONTEX=2", "TRACEPARENTS=3",
+        "XTRACEPARENT=4", "AGENTTRACE_=5", "AGENTTRACE_CONTEXT=first",
+        "AGENTTRACE_CONTEXT=second", "TRACEPARENT=w3c-1",
+        "TRACEPARENT=w3c-2", "AGENTTRACE_OUTPUT=/a.jsonl",
+        "AGENTTRACE_OUTPUT=/b.jsonl", "AGENTTRACE_DISABLE=0",
+        "AGENTTRACE_DISABLE=1", "AGENTTRACE_TRACEPARENT", NULL};
+    char **saved = environ;
+    int k;
+
+    clean_env();
+    for (k = 0; k < 3; k++)
+        unsetenv(names[k]);
+    at_config_load();
+    for (k = 0; k < 3; k++)
+        cr_assert_null(at_config_env(which[k]), "%s", names[k]);
+    setenv("AGENTTRACE_CONTEXT", "abc", 1);
+    setenv("AGENTTRACE_TRACEPARENT", "", 1);
+    setenv("TRACEPARENT", "00-x", 1);
+    at_config_load();
+    cr_assert_str_eq(at_config_env(AT_ENV_CONTEXT), "abc");
+    cr_assert_str_eq(at_config_env(AT_ENV_TRACEPARENT), "");
+    cr_assert_str_eq(at_config_env(AT_ENV_W3C_TRACEPARENT), "00-x");
+    cr_assert_null(at_config_env(-1));
+    cr_assert_null(at_config_env(99));
+    environ = custom;
+    at_config_load();
+    for (k = 0; k < 3; k++) {
+        const char *g = getenv(names[k]), *v = at_config_env(which[k]);
+
+        cr_assert(g == v, "%s: getenv %s, at_config_env %s", names[k],
+                  g ? g : "(null)", v ? v : "(null)");
+    }
+    cr_assert_str_eq(at_config_env(AT_ENV_CONTEXT), "first");
+    cr_assert_str_eq(at_config_env(AT_ENV_W3C_TRACEPARENT), "w3c-1");
+    cr_assert_str_eq(at_cfg.output, "/a.jsonl");
+    cr_assert_eq(at_cfg.output_in_env, 1);
+    cr_assert_eq(at_cfg.disabled, 0);
+    environ = saved;
 }

@@ -14,8 +14,19 @@
  *         part of a valid UTF-8 sequence (stray continuation bytes, 0xC0,
  *         0xC1, 0xF5..0xFF, truncated sequences, overlong forms, surrogates,
  *         code points above U+10FFFF) replaced by U+FFFD.
+ *   json  at_jw_json writes exactly what json_dumps(v, JSON_COMPACT)
+ *         writes, for a table of awkward documents, trees built in code
+ *         (every control character, NULs in keys and values, replaced and
+ *         re-added members, 300 levels of nesting), 5000 random trees and
+ *         200000 reals of every magnitude (ties at the 17th digit too),
+ *         also under a decimal-comma locale when one is installed; refuses
+ *         bare values as json_dumps does; past a buffer's limit keeps the
+ *         text's start, and stops even on a tree that contains itself.
+ *   buf   a buffer over fixed storage never allocates; reserve/commit.
  *   span  at_span_line and at_span_process_line write one '\n'-terminated
- *         line that parses as the record of ../shared/SPANS.md.
+ *         line that parses as the record of ../shared/SPANS.md, with the
+ *         exact bytes pinned for one line of each; the resource is made
+ *         once per process and made again for a forked child.
  *   proc  at_proc_describe names the test binary; its credential scrubbing
  *         is tested black-box: the test re-executes its own binary under a
  *         chosen argv with AT_TEST_SPAN_PROBE=1 in the environment, and a
@@ -30,6 +41,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <locale.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -650,6 +663,389 @@ Test(jw, buffer_limit_sticks)
     at_buf_free(&b);
 }
 
+/* ==== at_jw_json against json_dumps ====================================== */
+
+/* same_as_jansson: at_jw_json(v) writes exactly json_dumps(v, JSON_COMPACT),
+ * after whatever the buffer held, and returns 0. */
+static void same_as_jansson(const json_t *v, const char *what)
+{
+    char *want = json_dumps(v, JSON_COMPACT);
+    at_buf b;
+
+    cr_assert_not_null(want, "%s: jansson cannot dump it", what);
+    at_buf_init(&b, 1 << 24);
+    AT_JW_LIT(&b, "x");
+    cr_assert_eq(at_jw_json(&b, v), 0, "%s", what);
+    cr_assert_eq(b.truncated, 0, "%s", what);
+    cr_assert_eq(b.len, 1 + strlen(want), "%s: %zu bytes, want %zu:\n%s\n%s",
+                 what, b.len - 1, strlen(want), b.p + 1, want);
+    cr_assert(memcmp(b.p + 1, want, b.len - 1) == 0, "%s:\n%s\nwant\n%s",
+              what, b.p + 1, want);
+    cr_assert_eq(b.p[b.len], '\0');
+    free(want);
+    at_buf_free(&b);
+}
+
+/* Documents in JSON text (jansson parses them; JSON_ALLOW_NUL lets \u0000
+ * into strings). */
+static const char *const json_texts[] = {
+    "{}",
+    "[]",
+    "[[]]",
+    "[{}]",
+    "{\"a\":{}}",
+    "{\"a\":[]}",
+    "[[],[[]],{},{\"\":{}}]",
+    "{\"a\":1,\"b\":-1,\"c\":0}",
+    "[9223372036854775807,-9223372036854775808,1000000007,-42]",
+    "[true,false,null]",
+    "{\"t\":true,\"f\":false,\"n\":null}",
+    "[\"\",\" \",\"a\\\"b\",\"a\\\\b\",\"a/b\",\"\\/\"]",
+    "[\"\\b\\f\\n\\r\\t\",\"\\u0001\\u0002\\u001f\",\"\\u000b\\u000e\\u007f\"]",
+    "[\"\\u0000\",\"a\\u0000b\",\"\\u0000\\u0000\"]",
+    "[\"caf\\u00e9\",\"\\u20ac\",\"\\ud83d\\ude00\",\"\\uffff\",\"\\ufffd\"]",
+    "[\"\\u0080\",\"\\u07ff\",\"\\u0800\",\"\\ud7ff\",\"\\ue000\","
+    "\"\\udbff\\udfff\"]",
+    "{\"\\n\":\"k\",\"\\u0001x\":1,\"\\\"\":2,\"\\u00e9\":3,\"\":4}",
+    "[0.0,-0.0,1.0,-1.0,0.5,0.1,0.7,100.0,1e16,1e17,1e20,1e21,1e22]",
+    "[7.2e-6,1e-5,1e-4,0.001,1e-16,1e-17,1e-300,5e-324,2.2250738585072014e-308]",
+    "[1.7976931348623157e308,3.141592653589793,0.30000000000000004,2.5e-7]",
+    "[123456789012345678,12345678901234567890.0,-1e-7,-123.456]",
+    "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":"
+    "\"Hello there\"}],\"temperature\":0.7,\"max_tokens\":256,\"stream\":"
+    "false,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+    "]]]]]]]]]]]",
+    "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":[{\"g\":{}},[],\"\",0]}}}}}}",
+    "[\"a long string with nothing to escape in it, long enough for words\","
+    "\"12345678\",\"1234567\",\"123456789\",\"1234567\\n\",\"12345678\\n\","
+    "\"\\n12345678\",\"1234567\\u00e9\",\"\\u00e9\\u00e9\\u00e9\\u00e9x\"]",
+};
+
+Test(jw, json_same_as_jansson_table)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof(json_texts) / sizeof(json_texts[0]); k++) {
+        json_error_t err;
+        json_t *v = json_loads(json_texts[k], JSON_ALLOW_NUL, &err);
+
+        cr_assert_not_null(v, "case %zu: %s", k, err.text);
+        same_as_jansson(v, json_texts[k]);
+        json_decref(v);
+    }
+}
+
+/* Values built in code: every control character, NULs, keys with NULs,
+ * integer and real extremes, members replaced and deleted (order is
+ * jansson's: a replaced member keeps its place). */
+Test(jw, json_same_as_jansson_built)
+{
+    json_t *o = json_object(), *a = json_array(), *deep = json_array();
+    char s[40];
+    int c, i;
+
+    for (c = 0; c < 0x20; c++) {
+        s[0] = 'x';
+        s[1] = (char)c;
+        s[2] = 'y';
+        json_array_append_new(a, json_stringn(s, 3));
+        json_object_setn_new(o, s, 3, json_integer(c));
+    }
+    json_array_append_new(a, json_stringn("\0\0\0", 3));
+    json_array_append_new(a, json_integer(INT64_MAX));
+    json_array_append_new(a, json_integer(INT64_MIN));
+    json_array_append_new(a, json_real(1e300));
+    json_array_append_new(a, json_real(-4.9406564584124654e-324));
+    json_array_append_new(a, json_real(0.1 + 0.2));
+    json_object_set_new(o, "arr", a);
+    json_object_set_new(o, "first", json_true());
+    json_object_set_new(o, "x\x01y", json_string("replaced, same place"));
+    json_object_del(o, "x\x02y");
+    json_object_set_new(o, "x\x02y", json_string("re-added, at the end"));
+    /* deeper than the 32 containers at_jw_json keeps on its stack */
+    for (i = 0; i < 300; i++) {
+        json_t *inner = i % 2 ? json_array() : json_object();
+
+        if (i % 2)
+            json_array_append_new(inner, deep);
+        else
+            json_object_set_new(inner, "k", deep);
+        deep = inner;
+    }
+    json_object_set_new(o, "deep", deep);
+    same_as_jansson(o, "built");
+    json_decref(o);
+}
+
+/* rnd_tree: a random tree; strings from awkward pieces. */
+static json_t *rnd_tree(uint64_t *r, int depth)
+{
+    static const char *const pieces[] = {
+        "a", "hello", "\"", "\\", "/", "\n", "\r", "\t", "\b", "\f",
+        "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80", "\xef\xbf\xbd", " ", "0", "{}", "[]",
+        "\x1b[0m", "long text long text long text ", "\x0b"};
+    char s[512];
+    size_t n = 0;
+    int k, i, t = (int)(xorshift(r) % (depth > 5 ? 7 : 9));
+    json_t *v;
+
+    switch (t) {
+    case 0: return json_null();
+    case 1: return json_true();
+    case 2: return json_false();
+    case 3: return json_integer((json_int_t)xorshift(r) >>
+                                (xorshift(r) % 64));
+    case 4: {
+        uint64_t bits = xorshift(r);
+        double d;
+
+        memcpy(&d, &bits, 8);
+        if (d != d || d - d != 0)     /* nan, inf */
+            d = (double)(int64_t)bits / 1e9;
+        if (bits & 1)
+            d = (double)(int64_t)(bits % 2000000) / 1000.0;
+        return json_real(d);
+    }
+    case 5:
+    case 6:
+        k = (int)(xorshift(r) % 10);
+        for (i = 0; i < k; i++) {
+            const char *p = pieces[xorshift(r) %
+                                   (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t l = strlen(p);
+
+            memcpy(s + n, p, l);
+            n += l;
+            if (xorshift(r) % 16 == 0)
+                s[n++] = '\0';
+        }
+        return json_stringn(s, n);
+    case 7:
+        v = json_array();
+        k = (int)(xorshift(r) % 5);
+        for (i = 0; i < k; i++)
+            json_array_append_new(v, rnd_tree(r, depth + 1));
+        return v;
+    default:
+        v = json_object();
+        k = (int)(xorshift(r) % 6);
+        for (i = 0; i < k; i++) {
+            json_t *key = rnd_tree(r, 100);   /* a leaf */
+
+            if (json_is_string(key))
+                json_object_setn_new(v, json_string_value(key),
+                                     json_string_length(key),
+                                     rnd_tree(r, depth + 1));
+            json_decref(key);
+        }
+        return v;
+    }
+}
+
+Test(jw, json_same_as_jansson_random_trees)
+{
+    uint64_t r = 0x2545f4914f6cdd1dull;
+    int i;
+
+    for (i = 0; i < 5000; i++) {
+        json_t *v = rnd_tree(&r, 0), *doc = v;
+
+        if (!json_is_object(v) && !json_is_array(v)) {
+            doc = json_array();
+            json_array_append_new(doc, v);
+        }
+        same_as_jansson(doc, "random tree");
+        json_decref(doc);
+    }
+}
+
+/* Reals: at_jw_json formats the usual magnitudes itself; whatever the
+ * value, the text is jansson's ("%.17g", ".0" added, exponent trimmed),
+ * ties at the 17th digit included (x.25 and x.75 with 16 integer
+ * digits). */
+Test(jw, json_reals_same_as_jansson)
+{
+    uint64_t r = 0x853c49e6748fea9bull;
+    json_t *a = json_array();
+    int i;
+
+    for (i = 0; i < 200000; i++) {
+        uint64_t bits = xorshift(&r);
+        double d;
+        int kind = i % 6, sh = (int)(xorshift(&r) % 140);
+
+        switch (kind) {
+        case 0:
+            memcpy(&d, &bits, 8);
+            if (d != d || d - d != 0)
+                d = 1.5;
+            break;
+        case 1: d = ldexp((double)(bits >> 11), sh - 120); break;
+        case 2: d = (double)(bits >> 11) / 4.0; break;
+        case 3: d = (double)(bits % 100000000) / 1e8 * pow(10, sh % 40 - 20);
+            break;
+        case 4: d = ldexp((double)((bits >> 11) | 1), -(sh % 80)); break;
+        default: d = (double)(bits % 1000) * pow(10, sh % 44 - 22); break;
+        }
+        if (xorshift(&r) & 1)
+            d = -d;
+        json_array_append_new(a, json_real(d));
+        if (json_array_size(a) == 1000) {
+            same_as_jansson(a, "reals");
+            json_array_clear(a);
+        }
+    }
+    json_decref(a);
+}
+
+/* jansson's real format does not depend on the locale (it puts '.' back);
+ * neither does ours.  Skipped where no locale with a decimal comma is
+ * installed. */
+Test(jw, json_reals_same_under_a_decimal_comma)
+{
+    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8",
+                                        "fr_FR.UTF-8", "fr_FR.utf8",
+                                        "ru_RU.UTF-8", NULL};
+    json_t *a;
+    int i;
+
+    for (i = 0; names[i]; i++)
+        if (setlocale(LC_NUMERIC, names[i]))
+            break;
+    if (!names[i])
+        cr_skip_test("no locale with a decimal comma installed");
+    a = json_pack("[f,f,f,f,f,f]", 0.5, 7.2e-6, 1e22, -1e-300, 100.0,
+                  123.456);
+    same_as_jansson(a, "decimal comma");
+    json_decref(a);
+    setlocale(LC_NUMERIC, "C");
+}
+
+/* A bare value is no document: -1 and nothing written, as json_dumps
+ * refuses it (without JSON_ENCODE_ANY). */
+Test(jw, json_refuses_bare_values)
+{
+    json_t *vals[] = {json_string("s"), json_integer(1), json_real(1.5),
+                      json_true(), json_null()};
+    at_buf b;
+    size_t k;
+
+    at_buf_init(&b, 1024);
+    AT_JW_LIT(&b, "prev");
+    for (k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+        cr_assert_null(json_dumps(vals[k], JSON_COMPACT));
+        cr_assert_eq(at_jw_json(&b, vals[k]), -1);
+        cr_assert_str_eq(b.p, "prev");
+        json_decref(vals[k]);
+    }
+    cr_assert_eq(at_jw_json(&b, NULL), -1);
+    cr_assert_str_eq(b.p, "prev");
+    at_buf_free(&b);
+}
+
+/* Past the buffer's limit the output is cut, marked truncated, and what
+ * is kept is the start of the full text; a tree that contains itself
+ * (which jansson refuses) ends there too. */
+Test(jw, json_limit_keeps_a_prefix_and_stops)
+{
+    json_t *v = json_loads("{\"a\":[1,2,{\"b\":\"a long value here\"}],"
+                           "\"c\":\"\\n\\n\\n\",\"d\":0.25}", 0, NULL);
+    char *full = json_dumps(v, JSON_COMPACT);
+    json_t *x = json_array(), *y = json_array();
+    size_t max;
+    at_buf b;
+
+    for (max = 0; max < strlen(full); max++) {
+        at_buf_init(&b, max);
+        at_jw_json(&b, v);
+        cr_assert_eq(b.truncated, 1, "max %zu", max);
+        cr_assert_eq(b.len, max);
+        cr_assert(memcmp(b.p, full, max) == 0, "max %zu: %s", max, b.p);
+        cr_assert_eq(b.p[b.len], '\0');
+        at_buf_free(&b);
+    }
+    at_buf_init(&b, strlen(full));
+    cr_assert_eq(at_jw_json(&b, v), 0);
+    cr_assert_eq(b.truncated, 0);
+    cr_assert_str_eq(b.p, full);
+    at_buf_free(&b);
+    /* x = [y], y = [x] */
+    json_array_append(x, y);
+    json_array_append(y, x);
+    at_buf_init(&b, 100000);
+    at_jw_json(&b, x);
+    cr_assert_eq(b.truncated, 1);
+    cr_assert_eq(b.len, 100000);
+    at_buf_free(&b);
+    json_array_clear(y);
+    json_decref(x);
+    json_decref(y);
+    json_decref(v);
+    free(full);
+}
+
+/* ==== buffers over fixed storage, and reserve/commit ==================== */
+
+Test(buf, fixed_storage_never_allocates_and_keeps_a_prefix)
+{
+    char mem[8];
+    at_buf b;
+
+    at_buf_init_fixed(&b, mem, sizeof(mem));
+    cr_assert_eq(b.p, mem);
+    cr_assert_str_eq(b.p, "");
+    at_buf_append(&b, "abc", 3);
+    at_buf_append(&b, "defgh", 5);
+    cr_assert_eq(b.p, mem);
+    cr_assert_eq(b.len, 7);
+    cr_assert_eq(b.truncated, 1);
+    cr_assert_eq(b.dropped, 1);
+    cr_assert_str_eq(mem, "abcdefg");
+    cr_assert_null(at_buf_reserve(&b, 1));
+    at_buf_free(&b);             /* empties, frees nothing */
+    cr_assert_eq(b.p, mem);
+    cr_assert_eq(b.len, 0);
+    cr_assert_eq(b.truncated, 0);
+    cr_assert_str_eq(mem, "");
+    at_buf_append(&b, "xy", 2);
+    cr_assert_str_eq(mem, "xy");
+}
+
+Test(buf, reserve_then_commit)
+{
+    at_buf b;
+    char *w;
+
+    at_buf_init(&b, 10);
+    w = at_buf_reserve(&b, 4);
+    cr_assert_not_null(w);
+    memcpy(w, "abcd", 4);
+    at_buf_commit(&b, 3);          /* fewer than reserved */
+    cr_assert_str_eq(b.p, "abc");
+    cr_assert_eq(b.len, 3);
+    cr_assert_null(at_buf_reserve(&b, 8));   /* past max: nothing */
+    cr_assert_eq(b.len, 3);
+    cr_assert_eq(b.truncated, 0);
+    w = at_buf_reserve(&b, 7);
+    cr_assert_not_null(w);
+    memcpy(w, "defghij", 7);
+    at_buf_commit(&b, 7);
+    cr_assert_str_eq(b.p, "abcdefghij");
+    at_buf_free(&b);
+    /* a large reservation grows the allocation */
+    at_buf_init(&b, 1 << 20);
+    w = at_buf_reserve(&b, 100000);
+    cr_assert_not_null(w);
+    memset(w, 'z', 100000);
+    at_buf_commit(&b, 100000);
+    cr_assert_eq(b.len, 100000);
+    cr_assert_eq(b.p[100000], '\0');
+    at_buf_free(&b);
+}
+
 /* ==== spans ============================================================== */
 
 Test(span, line_has_every_key)
@@ -925,6 +1321,129 @@ Test(span, regression_rollback_leaves_buffer_unterminated)
                  "after a failed at_span_line the buffer is not "
                  "NUL-terminated: \"%s\"", out.p);
     cr_expect_str_eq(out.p, "prev\n");
+    at_buf_free(&out);
+}
+
+/* The exact bytes of a span line, pinned: the outer shape (jw), the
+ * attributes (at_jw_json) and the process's resource. */
+Test(span, line_bytes_pinned)
+{
+    at_proc p;
+    at_span s;
+    at_buf out;
+    json_t *attrs = json_loads(
+        "{\"gen_ai.operation.name\":\"chat\",\"gen_ai.usage.input_tokens\":12,"
+        "\"gen_ai.input.messages\":[{\"role\":\"user\",\"parts\":[{\"type\":"
+        "\"text\",\"content\":\"Hi \\\"there\\\"\\n\\u001b\"}]}],"
+        "\"agenttrace.cost.usd\":7.2e-6,\"x\":[true,false,null,{},[]]}", 0,
+        NULL);
+
+    memset(&p, 0, sizeof(p));
+    memset(p.trace_id, 0xab, 16);
+    p.pid = 42;
+    p.ppid = 41;
+    p.start_wall_ns = 1763800000000000000ull;
+    p.start_mono_ns = 5000000000ull;
+    p.described = 1;
+    strcpy(p.exe, "python3");
+    strcpy(p.service, "agent.py");
+    strcpy(p.cmdline, "python3 agent.py \"q\"\t\x01");
+    memset(&s, 0, sizeof(s));
+    s.span_id = 0x1122334455667788ull;
+    s.parent_id = 0x99;
+    s.name = "chat gpt-4o";
+    s.client = 1;
+    s.start_mono = 5000000100ull;
+    s.end_mono = 5000000350ull;
+    s.status = AT_STATUS_ERROR;
+    s.status_message = "rate \"limited\"";
+    s.attrs = attrs;
+    at_buf_init(&out, 1 << 20);
+    cr_assert_eq(at_span_line(&out, &p, &s), 0);
+    cr_assert_str_eq(out.p,
+        "{\"trace_id\":\"abababababababababababababababab\","
+        "\"span_id\":\"1122334455667788\",\"parent_span_id\":"
+        "\"0000000000000099\",\"name\":\"chat gpt-4o\",\"kind\":\"client\","
+        "\"start_time_unix_nano\":1763800000000000100,"
+        "\"end_time_unix_nano\":1763800000000000350,"
+        "\"status\":{\"code\":\"error\",\"message\":\"rate \\\"limited\\\"\"},"
+        "\"resource\":{\"service.name\":\"agent.py\",\"process.pid\":42,"
+        "\"process.parent_pid\":41,\"process.executable.name\":\"python3\","
+        "\"process.command_line\":\"python3 agent.py \\\"q\\\"\\t\\u0001\","
+        "\"telemetry.sdk.name\":\"agenttrace\",\"telemetry.sdk.language\":"
+        "\"c\",\"telemetry.sdk.version\":\"0.1.0\"},\"attributes\":{"
+        "\"gen_ai.operation.name\":\"chat\",\"gen_ai.usage.input_tokens\":12,"
+        "\"gen_ai.input.messages\":[{\"role\":\"user\",\"parts\":[{\"type\":"
+        "\"text\",\"content\":\"Hi \\\"there\\\"\\n\\u001B\"}]}],"
+        "\"agenttrace.cost.usd\":7.1999999999999997e-6,"
+        "\"x\":[true,false,null,{},[]]},\"events\":[]}\n");
+    /* the process line, written without jansson */
+    at_buf_reset(&out);
+    at_span_process_line(&out, &p, "", 1, p.start_mono_ns + 7, 3);
+    cr_assert_str_eq(out.p,
+        "{\"trace_id\":\"abababababababababababababababab\","
+        "\"span_id\":\"0000000000000000\",\"name\":\"invoke_agent agent.py\","
+        "\"kind\":\"internal\",\"start_time_unix_nano\":1763800000000000000,"
+        "\"end_time_unix_nano\":1763800000000000007,"
+        "\"status\":{\"code\":\"error\",\"message\":\"exit code 3\"},"
+        "\"resource\":{\"service.name\":\"agent.py\",\"process.pid\":42,"
+        "\"process.parent_pid\":41,\"process.executable.name\":\"python3\","
+        "\"process.command_line\":\"python3 agent.py \\\"q\\\"\\t\\u0001\","
+        "\"telemetry.sdk.name\":\"agenttrace\",\"telemetry.sdk.language\":"
+        "\"c\",\"telemetry.sdk.version\":\"0.1.0\"},\"attributes\":{"
+        "\"gen_ai.operation.name\":\"invoke_agent\",\"gen_ai.agent.name\":"
+        "\"agent.py\",\"process.pid\":42,\"process.executable.name\":"
+        "\"python3\",\"process.command_line\":\"python3 agent.py \\\"q\\\"\\t"
+        "\\u0001\",\"process.exit_code\":3},\"events\":[]}\n");
+    json_decref(attrs);
+    at_buf_free(&out);
+}
+
+/* The resource is written once per process and kept in the at_proc; a
+ * forked child (new pid and parent, described afresh) gets its own, and a
+ * resource too long for the cache is written every time. */
+Test(span, resource_cached_per_process)
+{
+    at_proc p = make_proc();
+    at_span s;
+    at_buf out;
+    json_t *o, *res;
+    size_t i;
+
+    memset(&s, 0, sizeof(s));
+    s.span_id = 7;
+    s.name = "x";
+    at_buf_init(&out, 1 << 20);
+    cr_assert_eq(at_span_line(&out, &p, &s), 0);
+    cr_assert_eq(p.cache_state, 1);
+    o = parse_line(out.p, out.len);
+    check_common(o, &p);
+    json_decref(o);
+    /* as identity.c's fork handler leaves it */
+    p.pid += 1000;
+    p.ppid = getpid();
+    p.described = 0;
+    at_buf_reset(&out);
+    cr_assert_eq(at_span_line(&out, &p, &s), 0);
+    o = parse_line(out.p, out.len);
+    res = json_object_get(o, "resource");
+    cr_assert_eq(obj_int(res, "process.pid"), p.pid);
+    cr_assert_eq(obj_int(res, "process.parent_pid"), getpid());
+    json_decref(o);
+    /* too long to keep: 4000 control characters are 24000 bytes escaped */
+    for (i = 0; i < 4000; i++)
+        p.cmdline[i] = '\x01';
+    p.cmdline[i] = '\0';
+    p.cache_state = 0;
+    for (i = 0; i < 2; i++) {
+        at_buf_reset(&out);
+        cr_assert_eq(at_span_line(&out, &p, &s), 0);
+        cr_assert_eq(p.cache_state, 2);
+        o = parse_line(out.p, out.len);
+        res = json_object_get(o, "resource");
+        cr_assert_eq(strlen(obj_str(res, "process.command_line")), 4000);
+        json_decref(o);
+    }
     at_buf_free(&out);
 }
 
