@@ -364,19 +364,20 @@ static void tls_wait(void *c)
     if (have >= BATCH * LEN)
         return;
     for (i = 0; i < 20000; i++) {
+        struct timespec ts = {0, 50000};
+
         if (ioctl(t->fd, FIONREAD, &avail) == 0 &&
             have + (long)(avail / (16384 + 256)) * 16384 >= BATCH * LEN)
             return;
-        struct timespec ts = {0, 50000};
         nanosleep(&ts, NULL);
     }
     {
         char b;
         ssize_t r = recv(t->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-        fprintf(stderr, "micro_hooks: TLS data stopped coming (fd %d: %d bytes "
-                        "buffered, %d pending; peek %zd %s)\n", t->fd, avail,
-                SSL_pending(t->ssl), r, r < 0 ? strerror(errno) : "");
+        fprintf(stderr, "micro_hooks: TLS data stopped coming (fd %d: %d "
+                        "bytes buffered, %d pending; peek %zd %s)\n", t->fd,
+                avail, SSL_pending(t->ssl), r, r < 0 ? strerror(errno) : "");
     }
     exit(1);
 }
