@@ -134,6 +134,9 @@ static const char *scan_string(const char *p, const char *end, int *esc)
     for (;;) {
         size_t k;
 
+        while (e - s >= 4 && (str_class[s[0]] | str_class[s[1]] |
+                              str_class[s[2]] | str_class[s[3]]) == 0)
+            s += 4;
         while (s < e && str_class[*s] == 0)
             s++;
         if (s >= e)
