@@ -87,14 +87,58 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* ascii_run: the first index from i whose byte needs a look (a control
+ * character, '"', '\\', or a byte >= 0x80), or n.  16 bytes at a time with
+ * SSE2 (x86-64 has it always), else 8 with plain integers; a tail shorter
+ * than a block is looked at as the last block of the string, overlapping
+ * bytes already known to be plain. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* the bytes of the block at p that need a look, one bit each */
+static inline unsigned block_looks(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* signed: a byte >= 0x80 is below 0x20 too */
+    __m128i m = _mm_or_si128(
+        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
+{
+    unsigned m;
+
+    while (n - i >= 16) {
+        m = block_looks(p + i);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+    if (i == n)
+        return n;
+    if (n >= 16) {
+        size_t base = n - 16;
+
+        m = block_looks(p + base);
+        m = (m >> (i - base)) << (i - base);   /* from i on */
+        return m ? base + (size_t)__builtin_ctz(m) : n;
+    }
+    while (i < n && plain[p[i]])
+        i++;
+    return i;
+}
+#else
 #define ONES 0x0101010101010101ull
 #define HIGH 0x8080808080808080ull
 
-/* Nonzero when any of the 8 bytes of w needs a look: a control character,
- * '"', '\\', or a byte of a multibyte sequence.  (x - 0x20..) & ~x & 0x80..
- * flags a byte below 0x20 when no byte has its high bit set, and one that
- * has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero byte of
- * y = w ^ c.., a byte equal to c.) */
+/* Nonzero when any of the 8 bytes of w needs a look.  (x - 0x20..) & ~x &
+ * 0x80.. flags a byte below 0x20 when no byte has its high bit set, and
+ * one that has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero
+ * byte of y = w ^ c.., a byte equal to c. */
 static inline uint64_t needs_look(uint64_t w)
 {
     uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
@@ -103,34 +147,31 @@ static inline uint64_t needs_look(uint64_t w)
             ((s - ONES) & ~s)) & HIGH;
 }
 
+static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
+{
+    uint64_t w;
+
+    while (n - i >= 8) {
+        memcpy(&w, p + i, 8);
+        if (needs_look(w))
+            break;
+        i += 8;
+    }
+    while (i < n && plain[p[i]])
+        i++;
+    return i;
+}
+#endif
+
 static size_t clean_prefix_slow(const unsigned char *p, size_t n,
                                 size_t i);
 
 /* How many bytes at p need no escape: plain ASCII and valid UTF-8
- * sequences.  Plain ASCII is looked at 8 bytes at a time (the tail as the
- * last 8 bytes, overlapping); the first other byte goes to the slow
- * path. */
+ * sequences.  The first byte >= 0x80 goes to the slow path. */
 static inline size_t clean_prefix(const unsigned char *p, size_t n)
 {
-    size_t i = 0;
-    uint64_t w;
+    size_t i = ascii_run(p, n, 0);
 
-    if (n >= 8) {
-        do {
-            memcpy(&w, p + i, 8);
-            if (needs_look(w))
-                goto bytes;
-            i += 8;
-        } while (n - i >= 8);
-        if (i == n)
-            return n;
-        memcpy(&w, p + n - 8, 8);
-        if (!needs_look(w))
-            return n;
-    }
-bytes:
-    while (i < n && plain[p[i]])
-        i++;
     if (i == n || p[i] < 0x80)
         return i;
     return clean_prefix_slow(p, n, i);
@@ -145,17 +186,7 @@ static __attribute__((noinline)) size_t clean_prefix_slow(
     for (;;) {
         if (p[i] < 0x80 || (k = utf8_len(p + i, n - i)) == 0)
             return i;
-        i += k;
-        while (n - i >= 8) {
-            uint64_t w;
-
-            memcpy(&w, p + i, 8);
-            if (needs_look(w))
-                break;
-            i += 8;
-        }
-        while (i < n && plain[p[i]])
-            i++;
+        i = ascii_run(p, n, i + k);
         if (i == n)
             return n;
     }

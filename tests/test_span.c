@@ -987,6 +987,66 @@ Test(jw, json_limit_keeps_a_prefix_and_stops)
     free(full);
 }
 
+/* One byte that needs a look, at every position of strings of every
+ * length up to 80: the scan that skips plain bytes a block at a time (and
+ * the tail as an overlapping block) finds it wherever it is, and second
+ * ones after it too. */
+Test(jw, special_byte_at_every_position, .timeout = 60)
+{
+    static const struct {
+        const char *in, *jw, *jansson;   /* jansson NULL: not UTF-8 */
+    } sp[] = {
+        {"\"", "\\\"", "\\\""},
+        {"\\", "\\\\", "\\\\"},
+        {"\n", "\\n", "\\n"},
+        {"\x01", "\\u0001", "\\u0001"},
+        {"\x1b", "\\u001b", "\\u001B"},
+        {"\b", "\\u0008", "\\b"},
+        {"\x7f", "\x7f", "\x7f"},
+        {"\xc3\xa9", "\xc3\xa9", "\xc3\xa9"},
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+        {"\xff", "\xef\xbf\xbd", NULL},
+    };
+    size_t k, len, pos, twice;
+
+    for (k = 0; k < sizeof(sp) / sizeof(sp[0]); k++)
+        for (len = 0; len <= 80; len++)
+            for (pos = 0; pos <= len; pos++)
+                for (twice = 0; twice < 2; twice++) {
+                    char in[200], want[400], *jd;
+                    size_t n = 0, w = 0, i, sl = strlen(sp[k].in);
+                    at_buf b;
+
+                    want[w++] = '"';
+                    for (i = 0; i <= len; i++) {
+                        if (i == pos || (twice && i == len && i != pos)) {
+                            memcpy(in + n, sp[k].in, sl);
+                            n += sl;
+                            strcpy(want + w, sp[k].jw);
+                            w += strlen(sp[k].jw);
+                        } else if (i < len) {
+                            in[n++] = (char)('a' + i % 26);
+                            want[w++] = (char)('a' + i % 26);
+                        }
+                    }
+                    want[w++] = '"';
+                    want[w] = '\0';
+                    jw_out(&b, in, n);
+                    cr_assert_str_eq(b.p, want, "%zu/%zu/%zu", k, len, pos);
+                    at_buf_free(&b);
+                    if (sp[k].jansson) {
+                        json_t *a = json_array();
+
+                        json_array_append_new(a, json_stringn(in, n));
+                        jd = json_dumps(a, JSON_COMPACT);
+                        cr_assert_not_null(jd);
+                        same_as_jansson(a, jd);
+                        free(jd);
+                        json_decref(a);
+                    }
+                }
+}
+
 /* ==== buffers over fixed storage, and reserve/commit ==================== */
 
 Test(buf, fixed_storage_never_allocates_and_keeps_a_prefix)
