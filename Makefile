@@ -50,12 +50,16 @@ $(BUILD)/libatcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# -Bsymbolic-functions: the shim's own references to its hooks (the
+# addresses it must not resolve to) bind inside it, not through the global
+# lookup every process would pay for at load.
 # Lazy binding: a process pays for resolving only the imports it uses
 # (glibc resolves a PLT entry without a lock, so hooks stay signal-safe);
 # -z defs: an import nobody defines fails the build, not the host.
 $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
+	    -Wl,-Bsymbolic-functions \
 	    -Wl,-z,nodelete $(SHIM_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
