@@ -29,18 +29,23 @@ SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-# libnghttp2, zlib, brotli (decoder) and zstd come from their PIC static
-# archives with their symbols hidden, so they can never clash with the
-# host's copies; jansson's archive is not PIC, so it is linked dynamically
-# and used only on the sink thread.
-SHIM_LIBS := -Wl,--exclude-libs,ALL -Wl,-Bstatic -lnghttp2 -lz \
-             -lbrotlidec -lbrotlicommon \
-             -lzstd -Wl,-Bdynamic \
-             -ljansson -ldl -lpthread
+# libnghttp2, zlib, brotli (decoder), zstd and jansson come from their
+# static archives with their symbols hidden, so they can never clash with
+# (or be configured by, as json_set_alloc_funcs would) the host's copies,
+# and a process loads no library for them.  Debian's jansson archive is
+# position-independent code but for one reference to libc's data, `stdin`
+# (json_loadf compares its FILE with it, for an error's source name), which
+# a shared object cannot take; a copy of the archive has it renamed to a
+# pointer of the shim's own (preload/shim.c; the shim never calls
+# json_loadf).
+JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a)
+SHIM_LIBS := -Wl,--exclude-libs,ALL $(BUILD)/jansson/libjansson.a \
+             -Wl,-Bstatic -lnghttp2 -lz -lbrotlidec -lbrotlicommon -lzstd \
+             -Wl,-Bdynamic -ldl -lpthread
 
 .PHONY: all demo test unit asan valgrind integration bench clean deps install
 all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent \
-     $(BUILD)/curl-gnutls-client
+     $(BUILD)/curl-gnutls-client $(BUILD)/jansson-host
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,7 +61,12 @@ $(BUILD)/libatcore.a: $(CORE_OBJ)
 # Lazy binding: a process pays for resolving only the imports it uses
 # (glibc resolves a PLT entry without a lock, so hooks stay signal-safe);
 # -z defs: an import nobody defines fails the build, not the host.
-$(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile
+$(BUILD)/jansson/libjansson.a: $(JANSSON_A)
+	@mkdir -p $(dir $@)
+	objcopy --redefine-sym stdin=at_jansson_stdin $< $@
+
+$(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile \
+                           $(BUILD)/jansson/libjansson.a
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
 	    -Wl,-Bsymbolic-functions \
@@ -71,6 +81,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 $(BUILD)/agenttrace-agent: scripts/example_agent.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl -ljansson
+
+# A test host with its own jansson and allocator (see the file).
+$(BUILD)/jansson-host: tests/integration/jansson_host.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl -ljansson -lpthread
 
 # A test client on Debian's GnuTLS flavour of libcurl (same API, same
 # headers): linked against the library file itself.

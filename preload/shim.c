@@ -30,6 +30,11 @@ _Atomic int at_state = AT_OFF;
 __thread int at_in_hook __attribute__((tls_model("initial-exec")));
 __thread int at_in_curl __attribute__((tls_model("initial-exec")));
 
+/* jansson's archive, linked into the shim, names libc's `stdin` once (see
+ * the Makefile); the copy linked here names this instead.  Never used: the
+ * shim does not call json_loadf. */
+void *at_jansson_stdin;
+
 static at_ring *ring;
 static _Atomic int sink_wake;      /* futex: 1 = work or exit requested */
 static _Atomic int exit_req;       /* the process is exiting */

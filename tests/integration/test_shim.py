@@ -64,6 +64,7 @@ def _abs(p):
 SHIM = _abs(os.environ.get("AT_SHIM") or "build/libagenttrace.so")
 AGENT = _abs(os.environ.get("AT_AGENT") or "build/agenttrace-agent")
 GNUTLS_CLIENT = os.path.join(os.path.dirname(AGENT), "curl-gnutls-client")
+JANSSON_HOST = os.path.join(os.path.dirname(AGENT), "jansson-host")
 
 
 def _preload_extra():
@@ -1484,6 +1485,41 @@ class TestHarmless(ShimTest):
                 self.assertEqual(r.text, plain.text)
                 self.assertIn("ERROR", r.text)
                 self.check_spans(spans)
+
+
+    def test_12f_own_libraries(self):
+        """The shim needs only libc and exports only its hooks: its
+        libraries (jansson, nghttp2, zlib, brotli, zstd) are private
+        copies, which a host's own copies never meet."""
+        d = subprocess.run(["readelf", "-dW", SHIM], capture_output=True,
+                           text=True, check=True).stdout
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", d)
+        self.assertEqual(needed, ["libc.so.6"], d)
+        syms = subprocess.run(["nm", "-D", "--defined-only", SHIM],
+                              capture_output=True, text=True,
+                              check=True).stdout.split()
+        exported = {x.split("@")[0] for x in syms[2::3]}
+        mapped = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*);", open(
+            REPO / "preload" / "exports.map").read().split("local:")[0]))
+        self.assertTrue(exported, syms)
+        self.assertLessEqual(exported, mapped | {"GLIBC_2.2.5"},
+                             sorted(exported - mapped))
+
+    def test_12g_host_with_its_own_jansson(self):
+        """A host that gives jansson its own allocator
+        (json_set_alloc_funcs) sees none of the shim's JSON work."""
+        if not os.path.exists(JANSSON_HOST):
+            self.skipTest("no %s (run make)" % JANSSON_HOST)
+        r, spans = self.traced([JANSSON_HOST, self.mock.url(
+            "/v1/chat/completions"), self.mock.cert, self.out])
+        self.assertIn("span written", r.text)
+        self.assertIn("from other threads 0", r.text)
+        self.check_spans(spans)
+        a = self.only(spans, "chat ")["attributes"]
+        self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                         r.text.splitlines()[0])
+        self.assertEqual(a["gen_ai.input.messages"][0]["parts"][0]["content"],
+                         "a host with its own jansson")
 
 
 # ------------------------------------------------------------- 13, 14
