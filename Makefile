@@ -130,7 +130,7 @@ asan:
 # (every provider decoder over real recordings), and real clients with the
 # shim preloaded.  Every test binary also runs under ASan+UBSan (asan).
 VG_TESTS := $(addprefix $(BUILD)/tests/,test_sink test_sse test_encoding \
-            test_h2 test_ndjson test_ring test_corpus)
+            test_h2 test_ndjson test_ring test_corpus test_jalloc)
 valgrind: $(VG_TESTS) all
 	@VALGRIND=1 scripts/run-unit.sh $(VG_TESTS)
 	@scripts/valgrind-clients.sh $(BUILD)

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "sink/jalloc.h"
 #include "sink/sink.h"
 
 #include <errno.h>
@@ -414,6 +415,7 @@ __attribute__((constructor)) static void at_constructor(void)
     }
     if (!at_cfg.output_in_env)
         setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
+    at_jalloc_install(); /* before jansson allocates anything */
     at_identity_init();
     pthread_atfork(fork_prepare, NULL, fork_child);
     atomic_store(&at_state, AT_IDLE);

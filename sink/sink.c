@@ -344,7 +344,12 @@ static void salvage_decode(at_exch *e, const at_buf *head,
             at_llm_response_decode(e->route.api, text, strlen(text),
                                    e->attrs);
     }
-    free(text);
+    if (text) {
+        json_free_t jfree; /* json_dumps's text is jansson's allocation */
+
+        json_get_alloc_funcs(NULL, &jfree);
+        jfree(text);
+    }
     json_decref(o);
 }
 

@@ -1,0 +1,166 @@
+/* jalloc.c - per-thread caches of small blocks for the shim's jansson. */
+#include "jalloc.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CACHING 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CACHING 0
+#endif
+#endif
+#ifndef CACHING
+#define CACHING 1
+#endif
+
+/* Each block starts with a header of 16 bytes (malloc's alignment kept):
+ * a magic number and the block's class, LARGE for a block of its own size.
+ * A free block's first bytes link it to the next free block of its class
+ * in its thread's cache. */
+#define MAGIC 0x6a616c63u /* "jalc" */
+#define LARGE 0xffffu
+#define NCLASS 10
+
+typedef struct hdr {
+    uint32_t magic;
+    uint32_t cls;
+    uint64_t pad;
+} hdr;
+
+typedef struct blk {
+    struct blk *next;
+} blk;
+
+typedef struct cache {
+    blk *head[NCLASS];
+    uint32_t bytes[NCLASS];
+    int registered;
+} cache;
+
+/* Usable bytes of each class: 32-byte steps to 256, then 384 and 512. */
+static const uint32_t class_size[NCLASS] = {32, 64, 96, 128, 160, 192,
+                                            224, 256, 384, 512};
+
+static __thread cache tc __attribute__((tls_model("initial-exec")));
+static pthread_key_t drain_key;
+static pthread_once_t drain_once = PTHREAD_ONCE_INIT;
+static int drain_ok;
+static int installed;
+
+static unsigned class_of(size_t n)
+{
+    if (n <= 256)
+        return n ? (unsigned)((n - 1) >> 5) : 0;
+    if (n <= 384)
+        return 8;
+    return n <= 512 ? 9 : LARGE;
+}
+
+static void drain(void *arg)
+{
+    cache *c = arg;
+    unsigned i;
+
+    for (i = 0; i < NCLASS; i++) {
+        blk *b = c->head[i];
+
+        while (b) {
+            blk *next = b->next;
+
+            free((hdr *)(void *)b - 1);
+            b = next;
+        }
+        c->head[i] = NULL;
+        c->bytes[i] = 0;
+    }
+    c->registered = 0;
+}
+
+static void make_key(void)
+{
+    drain_ok = pthread_key_create(&drain_key, drain) == 0;
+}
+
+void *at_jalloc_malloc(size_t n)
+{
+    unsigned cls = class_of(n);
+    hdr *h;
+
+    if (cls != LARGE && tc.head[cls]) {
+        blk *b = tc.head[cls];
+
+        tc.head[cls] = b->next;
+        tc.bytes[cls] -= class_size[cls];
+        return b;
+    }
+    if (n > SIZE_MAX - sizeof(hdr))
+        return NULL;
+    h = malloc(sizeof(hdr) + (cls == LARGE ? n : class_size[cls]));
+    if (h == NULL)
+        return NULL;
+    h->magic = MAGIC;
+    h->cls = cls;
+    return h + 1;
+}
+
+void at_jalloc_free(void *p)
+{
+    hdr *h;
+    unsigned cls;
+
+    if (p == NULL)
+        return;
+    h = (hdr *)p - 1;
+    if (h->magic != MAGIC) {
+        /* not one of ours: jansson had it before the install */
+        free(p);
+        return;
+    }
+    cls = h->cls;
+    if (CACHING && cls < NCLASS && installed &&
+        tc.bytes[cls] + class_size[cls] <= AT_JALLOC_KEEP) {
+        blk *b = p;
+
+        if (!tc.registered) {
+            /* a non-NULL value: drain runs when the thread exits (the key
+             * is made on the first thread that caches: a process that
+             * never decodes JSON pays nothing for it) */
+            pthread_once(&drain_once, make_key);
+            if (!drain_ok || pthread_setspecific(drain_key, &tc) != 0) {
+                free(h);
+                return;
+            }
+            tc.registered = 1;
+        }
+        b->next = tc.head[cls];
+        tc.head[cls] = b;
+        tc.bytes[cls] += class_size[cls];
+        return;
+    }
+    free(h);
+}
+
+void at_jalloc_install(void)
+{
+    installed = 1;
+    json_set_alloc_funcs(at_jalloc_malloc, at_jalloc_free);
+}
+
+size_t at_jalloc_cached(void)
+{
+    size_t n = 0;
+    unsigned i;
+
+    for (i = 0; i < NCLASS; i++)
+        n += tc.bytes[i];
+    return n;
+}
+
+int at_jalloc_caching(void)
+{
+    return CACHING;
+}
