@@ -1493,7 +1493,9 @@ class TestHarmless(ShimTest):
         copies, which a host's own copies never meet."""
         d = subprocess.run(["readelf", "-dW", SHIM], capture_output=True,
                            text=True, check=True).stdout
-        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", d)
+        needed = [n for n in re.findall(
+            r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", d)
+            if not n.startswith(("libasan.", "libubsan."))]  # make asan
         self.assertEqual(needed, ["libc.so.6"], d)
         syms = subprocess.run(["nm", "-D", "--defined-only", SHIM],
                               capture_output=True, text=True,
