@@ -27,14 +27,14 @@ static json_t *tool_use_part(const json_t *b)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call"));
+    json_object_set_new_nocheck(part, "type", json_string("tool_call"));
     if (json_is_string(v = json_object_get(b, "id")))
-        json_object_set(part, "id", v);
+        json_object_set_nocheck(part, "id", v);
     if (json_is_string(v = json_object_get(b, "name")))
-        json_object_set(part, "name", v);
+        json_object_set_nocheck(part, "name", v);
     v = json_object_get(b, "input");
     if (v != NULL)
-        json_object_set(part, "arguments", v);
+        json_object_set_nocheck(part, "arguments", v);
     return part;
 }
 
@@ -105,16 +105,16 @@ static json_t *tool_definitions(const json_t *tools)
 
         if (!json_is_object(t) || (d = json_object()) == NULL)
             continue;
-        json_object_set_new(d, "type",
+        json_object_set_new_nocheck(d, "type",
                             json_string(custom ? "function" : type));
         if (json_is_string(v = json_object_get(t, "name")))
-            json_object_set(d, "name", v);
+            json_object_set_nocheck(d, "name", v);
         if (custom) {
             if (json_is_string(v = json_object_get(t, "description")))
-                json_object_set(d, "description", v);
+                json_object_set_nocheck(d, "description", v);
             v = json_object_get(t, "input_schema");
             if (v != NULL && !json_is_null(v))
-                json_object_set(d, "parameters", v);
+                json_object_set_nocheck(d, "parameters", v);
         }
         json_array_append_new(defs, d);
     }
@@ -137,13 +137,14 @@ void at_anthropic_request(const json_t *root, json_t *attrs)
             if (json_is_string(s))
                 json_array_append(a, s);
         }
-        json_object_set_new(attrs, "gen_ai.request.stop_sequences", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.request.stop_sequences", a);
     }
     v = json_object_get(root, "system");
     if (json_is_string(v) || json_is_array(v)) {
         a = content_parts(v);
         if (json_array_size(a) > 0)
-            json_object_set_new(attrs, "gen_ai.system_instructions", a);
+            json_object_set_new_nocheck(attrs, "gen_ai.system_instructions",
+                                        a);
         else
             json_decref(a);
     }
@@ -159,11 +160,11 @@ void at_anthropic_request(const json_t *root, json_t *attrs)
                 a, at_llm_message(role, content_parts(json_object_get(
                                             m, "content"))));
         }
-        json_object_set_new(attrs, "gen_ai.input.messages", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     defs = tool_definitions(json_object_get(root, "tools"));
     if (defs != NULL)
-        json_object_set_new(attrs, "gen_ai.tool.definitions", defs);
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", defs);
 }
 
 /* read_usage: the counts an Anthropic `usage` object reports, over *u (a
@@ -197,7 +198,8 @@ void at_anthropic_response(const json_t *root, json_t *attrs)
     if (json_is_string(stop)) {
         a = json_array();
         json_array_append(a, (json_t *)stop);
-        json_object_set_new(attrs, "gen_ai.response.finish_reasons", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
+                                    a);
     }
     if (!json_is_array(content) && !json_is_string(stop))
         return;
@@ -205,10 +207,10 @@ void at_anthropic_response(const json_t *root, json_t *attrs)
     if (m == NULL)
         return;
     if (json_is_string(stop))
-        json_object_set(m, "finish_reason", (json_t *)stop);
+        json_object_set_nocheck(m, "finish_reason", (json_t *)stop);
     a = json_array();
     json_array_append_new(a, m);
-    json_object_set_new(attrs, "gen_ai.output.messages", a);
+    json_object_set_new_nocheck(attrs, "gen_ai.output.messages", a);
 }
 
 /* block_index: a content block's `index`, or -1 when missing or absurd. */

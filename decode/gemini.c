@@ -95,14 +95,14 @@ static json_t *function_call_part(const json_t *fc, long n)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call"));
-    json_object_set_new(part, "id",
+    json_object_set_new_nocheck(part, "type", json_string("tool_call"));
+    json_object_set_new_nocheck(part, "id",
                         json_string(call_id(fc, n, buf, sizeof(buf))));
     if (json_is_string(v = json_object_get(fc, "name")))
-        json_object_set(part, "name", (json_t *)v);
+        json_object_set_nocheck(part, "name", (json_t *)v);
     v = json_object_get(fc, "args");
     if (v != NULL && !json_is_null(v))
-        json_object_set(part, "arguments", (json_t *)v);
+        json_object_set_nocheck(part, "arguments", (json_t *)v);
     return part;
 }
 
@@ -116,11 +116,12 @@ static json_t *function_response_part(const json_t *fr, long n)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call_response"));
-    json_object_set_new(part, "id",
+    json_object_set_new_nocheck(part, "type",
+                                json_string("tool_call_response"));
+    json_object_set_new_nocheck(part, "id",
                         json_string(call_id(fr, n, buf, sizeof(buf))));
     v = json_object_get(fr, "response");
-    json_object_set(part, "response",
+    json_object_set_nocheck(part, "response",
                     v != NULL ? (json_t *)v : json_null());
     return part;
 }
@@ -197,17 +198,17 @@ static json_t *tool_definitions(const json_t *tools)
         json_array_foreach(decls, j, f) {
             if (!json_is_object(f) || (d = json_object()) == NULL)
                 continue;
-            json_object_set_new(d, "type", json_string("function"));
+            json_object_set_new_nocheck(d, "type", json_string("function"));
             if (json_is_string(v = json_object_get(f, "name")))
-                json_object_set(d, "name", (json_t *)v);
+                json_object_set_nocheck(d, "name", (json_t *)v);
             if (json_is_string(v = json_object_get(f, "description")))
-                json_object_set(d, "description", (json_t *)v);
+                json_object_set_nocheck(d, "description", (json_t *)v);
             v = json_object_get(f, "parameters");
             if (v == NULL)
                 v = get2(f, "parametersJsonSchema",
                          "parameters_json_schema");
             if (v != NULL && !json_is_null(v))
-                json_object_set(d, "parameters", (json_t *)v);
+                json_object_set_nocheck(d, "parameters", (json_t *)v);
             json_array_append_new(defs, d);
         }
         json_object_foreach(t, key, f) {
@@ -215,7 +216,7 @@ static json_t *tool_definitions(const json_t *tools)
                 strcmp(key, "function_declarations") == 0 ||
                 (d = json_object()) == NULL)
                 continue;
-            json_object_set_new(d, "type", json_string(key));
+            json_object_set_new_nocheck(d, "type", json_string(key));
             json_array_append_new(defs, d);
         }
     }
@@ -248,7 +249,7 @@ void at_gemini_request(const json_t *root, json_t *attrs)
                               : NULL;
     }
     if (json_array_size(a) > 0)
-        json_object_set_new(attrs, "gen_ai.system_instructions", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.system_instructions", a);
     else
         json_decref(a);
     v = json_object_get(root, "contents");
@@ -266,7 +267,7 @@ void at_gemini_request(const json_t *root, json_t *attrs)
                 a, at_llm_message(role_of(v), content_parts(json_object_get(
                                                   v, "parts"))));
         }
-        json_object_set_new(attrs, "gen_ai.input.messages", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     } else if (json_is_array(v)) {
         a = json_array();
         json_array_foreach(v, i, c) {
@@ -276,11 +277,11 @@ void at_gemini_request(const json_t *root, json_t *attrs)
                 a, at_llm_message(role_of(c), content_parts(json_object_get(
                                                   c, "parts"))));
         }
-        json_object_set_new(attrs, "gen_ai.input.messages", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     a = tool_definitions(json_object_get(root, "tools"));
     if (a != NULL)
-        json_object_set_new(attrs, "gen_ai.tool.definitions", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", a);
 }
 
 /* read_usage: the counts of a usageMetadata object, over *u.  Cached
@@ -484,7 +485,7 @@ void at_gemini_embed_request(const json_t *root, json_t *attrs)
         json_array_append_new(msgs, m);
     }
     if (json_array_size(msgs) > 0)
-        json_object_set_new(attrs, "gen_ai.input.messages", msgs);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", msgs);
     else
         json_decref(msgs);
     at_llm_set_count(attrs, "gen_ai.embeddings.dimension.count",

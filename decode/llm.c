@@ -538,9 +538,9 @@ json_t *at_llm_part_content(const char *type, json_t *content)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string(type));
+    json_object_set_new_nocheck(part, "type", json_string(type));
     if (content != NULL)
-        json_object_set(part, "content", content);
+        json_object_set_nocheck(part, "content", content);
     return part;
 }
 
@@ -549,7 +549,7 @@ json_t *at_llm_part_type(const char *type)
     json_t *part = json_object();
 
     if (part != NULL)
-        json_object_set_new(part, "type", json_string(type));
+        json_object_set_new_nocheck(part, "type", json_string(type));
     return part;
 }
 
@@ -561,16 +561,17 @@ json_t *at_llm_tool_result_part(const json_t *o, const char *id_key,
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call_response"));
+    json_object_set_new_nocheck(part, "type",
+                                json_string("tool_call_response"));
     if (json_is_string(v = json_object_get(o, id_key)))
-        json_object_set(part, "id", v);
+        json_object_set_nocheck(part, "id", v);
     v = json_object_get(o, resp_key);
     if (json_is_array(v))
-        json_object_set_new(part, "response", at_llm_joined_text(v));
+        json_object_set_new_nocheck(part, "response", at_llm_joined_text(v));
     else if (v != NULL && !json_is_null(v))
-        json_object_set(part, "response", v);
+        json_object_set_nocheck(part, "response", v);
     else
-        json_object_set_new(part, "response", json_string(""));
+        json_object_set_new_nocheck(part, "response", json_string(""));
     return part;
 }
 
@@ -604,8 +605,8 @@ json_t *at_llm_message(const char *role, json_t *parts)
         json_decref(parts);
         return NULL;
     }
-    json_object_set_new(m, "role", json_string(role));
-    json_object_set_new(m, "parts", parts);
+    json_object_set_new_nocheck(m, "role", json_string(role));
+    json_object_set_new_nocheck(m, "parts", parts);
     return m;
 }
 
@@ -615,7 +616,7 @@ void at_llm_set_string(json_t *attrs, const char *key, const json_t *obj,
     json_t *v = json_object_get(obj, member);
 
     if (json_is_string(v) && json_string_length(v) > 0)
-        json_object_set(attrs, key, v);
+        json_object_set_nocheck(attrs, key, v);
 }
 
 void at_llm_request_params(const json_t *root, json_t *attrs)
@@ -625,24 +626,26 @@ void at_llm_request_params(const json_t *root, json_t *attrs)
 
     at_llm_set_string(attrs, "gen_ai.request.model", root, "model");
     if (at_llm_count(json_object_get(root, "max_tokens"), &n))
-        json_object_set_new(attrs, "gen_ai.request.max_tokens",
+        json_object_set_new_nocheck(attrs, "gen_ai.request.max_tokens",
                             json_integer((json_int_t)n));
     v = json_object_get(root, "temperature");
     if (json_is_number(v))
-        json_object_set_new(attrs, "gen_ai.request.temperature",
+        json_object_set_new_nocheck(attrs, "gen_ai.request.temperature",
                             json_real(json_number_value(v)));
     v = json_object_get(root, "top_p");
     if (json_is_number(v))
-        json_object_set_new(attrs, "gen_ai.request.top_p",
+        json_object_set_new_nocheck(attrs, "gen_ai.request.top_p",
                             json_real(json_number_value(v)));
     if (json_is_true(json_object_get(root, "stream")))
-        json_object_set_new(attrs, "gen_ai.request.stream", json_true());
+        json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
+                                    json_true());
 }
 
 void at_llm_set_real(json_t *attrs, const char *key, const json_t *v)
 {
     if (json_is_number(v))
-        json_object_set_new(attrs, key, json_real(json_number_value(v)));
+        json_object_set_new_nocheck(attrs, key,
+                                    json_real(json_number_value(v)));
 }
 
 void at_llm_set_count(json_t *attrs, const char *key, const json_t *v)
@@ -650,13 +653,13 @@ void at_llm_set_count(json_t *attrs, const char *key, const json_t *v)
     int64_t n;
 
     if (at_llm_count(v, &n))
-        json_object_set_new(attrs, key, json_integer((json_int_t)n));
+        json_object_set_new_nocheck(attrs, key, json_integer((json_int_t)n));
 }
 
 void at_llm_set_int(json_t *attrs, const char *key, const json_t *v)
 {
     if (json_is_integer(v))
-        json_object_set(attrs, key, (json_t *)v);
+        json_object_set_nocheck(attrs, key, (json_t *)v);
 }
 
 void at_llm_set_stop(json_t *attrs, const json_t *v)
@@ -675,7 +678,7 @@ void at_llm_set_stop(json_t *attrs, const json_t *v)
         if (json_is_string(s))
             json_array_append(a, s);
     }
-    json_object_set_new(attrs, "gen_ai.request.stop_sequences", a);
+    json_object_set_new_nocheck(attrs, "gen_ai.request.stop_sequences", a);
 }
 
 int at_llm_add_text(json_t *parts, const char *type, const json_t *v)
@@ -724,7 +727,7 @@ void at_llm_embedding_dims(json_t *attrs, const json_t *vec)
         n = n * 6 / 8 / 4;
     }
     if (n > 0)
-        json_object_set_new(attrs, "gen_ai.embeddings.dimension.count",
+        json_object_set_new_nocheck(attrs, "gen_ai.embeddings.dimension.count",
                             json_integer((json_int_t)n));
 }
 
@@ -748,7 +751,7 @@ static int64_t sat_add(int64_t a, int64_t b)
 static void set_count(json_t *attrs, const char *key, int64_t v)
 {
     if (v >= 0)
-        json_object_set_new(attrs, key, json_integer((json_int_t)v));
+        json_object_set_new_nocheck(attrs, key, json_integer((json_int_t)v));
 }
 
 void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
@@ -1016,11 +1019,12 @@ static void route_facts(const at_llm_route *route, json_t *attrs)
     if (route->model[0] != '\0' &&
         memchr(route->model, '\0', sizeof(route->model)) != NULL &&
         json_object_get(attrs, "gen_ai.request.model") == NULL)
-        json_object_set_new(attrs, "gen_ai.request.model",
+        json_object_set_new_nocheck(attrs, "gen_ai.request.model",
                             at_llm_stringn(route->model,
                                            strlen(route->model)));
     if (route->stream)
-        json_object_set_new(attrs, "gen_ai.request.stream", json_true());
+        json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
+                                    json_true());
 }
 
 int at_llm_request_decode(const at_llm_route *route, const char *body,
@@ -1172,30 +1176,30 @@ static json_t *part_json(const at_llm_part *p)
         o = json_object();
         if (o == NULL)
             return NULL;
-        json_object_set_new(o, "type",
+        json_object_set_new_nocheck(o, "type",
                             json_string(p->kind == AT_PART_TEXT ? "text"
                                         : p->kind == AT_PART_REASONING
                                             ? "reasoning"
                                             : "refusal"));
-        json_object_set_new(o, "content", at_llm_stringn(p->text.p,
+        json_object_set_new_nocheck(o, "content", at_llm_stringn(p->text.p,
                                                          p->text.len));
         return o;
     case AT_PART_TOOL_CALL:
         o = json_object();
         if (o == NULL)
             return NULL;
-        json_object_set_new(o, "type", json_string("tool_call"));
+        json_object_set_new_nocheck(o, "type", json_string("tool_call"));
         if (p->id != NULL)
-            json_object_set_new(o, "id", json_string(p->id));
+            json_object_set_new_nocheck(o, "id", json_string(p->id));
         if (p->name != NULL)
-            json_object_set_new(o, "name", json_string(p->name));
+            json_object_set_new_nocheck(o, "name", json_string(p->name));
         v = NULL;
         if (p->text.len > 0)
             v = at_llm_args(p->text.p, p->text.len);
         else if (p->input != NULL)
             v = json_incref(p->input);
         if (v != NULL)
-            json_object_set_new(o, "arguments", v);
+            json_object_set_new_nocheck(o, "arguments", v);
         return o;
     default:
         return at_llm_part_type(p->type ? p->type : "unknown");
@@ -1218,9 +1222,10 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
         return;
     s->finished = 1;
     if (s->id != NULL)
-        json_object_set_new(attrs, "gen_ai.response.id", json_string(s->id));
+        json_object_set_new_nocheck(attrs, "gen_ai.response.id",
+                                    json_string(s->id));
     if (s->model != NULL)
-        json_object_set_new(attrs, "gen_ai.response.model",
+        json_object_set_new_nocheck(attrs, "gen_ai.response.model",
                             json_string(s->model));
     at_llm_usage_emit(&s->usage, attrs);
     if (s->nchoices == 0)
@@ -1236,15 +1241,15 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
             json_array_append_new(parts, part_json(&c->parts[j]));
         m = at_llm_message("assistant", parts);
         if (m != NULL && c->finish_reason != NULL)
-            json_object_set_new(m, "finish_reason",
+            json_object_set_new_nocheck(m, "finish_reason",
                                 json_string(c->finish_reason));
         json_array_append_new(msgs, m);
         if (c->finish_reason != NULL)
             json_array_append_new(reasons, json_string(c->finish_reason));
     }
-    json_object_set_new(attrs, "gen_ai.output.messages", msgs);
+    json_object_set_new_nocheck(attrs, "gen_ai.output.messages", msgs);
     if (json_array_size(reasons) > 0)
-        json_object_set_new(attrs, "gen_ai.response.finish_reasons",
+        json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
                             reasons);
     else
         json_decref(reasons);
@@ -1401,6 +1406,6 @@ int at_llm_cost(json_t *attrs)
     usd = ((double)plain * pr->input + (double)cread * pr->cached +
            (double)cwrite * pr->cache_write + (double)out * pr->output) /
           1e6;
-    json_object_set_new(attrs, "agenttrace.cost.usd", json_real(usd));
+    json_object_set_new_nocheck(attrs, "agenttrace.cost.usd", json_real(usd));
     return 1;
 }

@@ -49,18 +49,18 @@ static json_t *tool_call_part(const json_t *tc)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call"));
+    json_object_set_new_nocheck(part, "type", json_string("tool_call"));
     if ((v = tool_call_id(tc)) != NULL)
-        json_object_set(part, "id", (json_t *)v);
+        json_object_set_nocheck(part, "id", (json_t *)v);
     if (json_is_string(v = json_object_get(fn, "name")))
-        json_object_set(part, "name", (json_t *)v);
+        json_object_set_nocheck(part, "name", (json_t *)v);
     v = json_object_get(fn, "arguments");
     if (json_is_string(v))
-        json_object_set_new(part, "arguments",
+        json_object_set_new_nocheck(part, "arguments",
                             at_llm_args(json_string_value(v),
                                         json_string_length(v)));
     else if (v != NULL && !json_is_null(v))
-        json_object_set(part, "arguments", (json_t *)v);
+        json_object_set_nocheck(part, "arguments", (json_t *)v);
     return part;
 }
 
@@ -92,14 +92,14 @@ static json_t *request_message(const json_t *m)
         if (!json_is_string(id) || json_string_length(id) == 0)
             id = json_object_get(m, "tool_name");
         if (part != NULL) {
-            json_object_set_new(part, "type",
+            json_object_set_new_nocheck(part, "type",
                                 json_string("tool_call_response"));
             if (json_is_string(id) && json_string_length(id) > 0)
-                json_object_set(part, "id", (json_t *)id);
+                json_object_set_nocheck(part, "id", (json_t *)id);
             if (content != NULL && !json_is_null(content))
-                json_object_set(part, "response", (json_t *)content);
+                json_object_set_nocheck(part, "response", (json_t *)content);
             else
-                json_object_set_new(part, "response", json_string(""));
+                json_object_set_new_nocheck(part, "response", json_string(""));
             json_array_append_new(parts, part);
         }
         return at_llm_message(role, parts);
@@ -133,15 +133,15 @@ static json_t *tool_definitions(const json_t *tools)
         fn = json_object_get(t, "function");
         if (!json_is_object(fn))
             fn = t;
-        json_object_set_new(d, "type",
+        json_object_set_new_nocheck(d, "type",
                             json_string(type ? type : "function"));
         if (json_is_string(v = json_object_get(fn, "name")))
-            json_object_set(d, "name", (json_t *)v);
+            json_object_set_nocheck(d, "name", (json_t *)v);
         if (json_is_string(v = json_object_get(fn, "description")))
-            json_object_set(d, "description", (json_t *)v);
+            json_object_set_nocheck(d, "description", (json_t *)v);
         v = json_object_get(fn, "parameters");
         if (v != NULL && !json_is_null(v))
-            json_object_set(d, "parameters", (json_t *)v);
+            json_object_set_nocheck(d, "parameters", (json_t *)v);
         json_array_append_new(defs, d);
     }
     return defs;
@@ -168,13 +168,14 @@ void at_ollama_request(const json_t *root, json_t *attrs)
     at_llm_set_stop(attrs, json_object_get(opts, "stop"));
     v = json_object_get(root, "stream");
     if (v == NULL || json_is_true(v))
-        json_object_set_new(attrs, "gen_ai.request.stream", json_true());
+        json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
+                                    json_true());
     /* /api/generate: prompt, system, images */
     v = json_object_get(root, "system");
     if (json_is_string(v) && json_string_length(v) > 0 &&
         (a = json_array()) != NULL) {
         at_llm_add_text(a, "text", v);
-        json_object_set_new(attrs, "gen_ai.system_instructions", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.system_instructions", a);
     }
     v = json_object_get(root, "prompt");
     if (json_is_string(v) && (a = json_array()) != NULL) {
@@ -182,7 +183,7 @@ void at_ollama_request(const json_t *root, json_t *attrs)
         at_llm_add_text(parts, "text", v);
         add_images(parts, json_object_get(root, "images"));
         json_array_append_new(a, at_llm_message("user", parts));
-        json_object_set_new(attrs, "gen_ai.input.messages", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     /* /api/chat: messages, tools */
     v = json_object_get(root, "messages");
@@ -193,11 +194,11 @@ void at_ollama_request(const json_t *root, json_t *attrs)
             if (im != NULL)
                 json_array_append_new(a, im);
         }
-        json_object_set_new(attrs, "gen_ai.input.messages", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     a = tool_definitions(json_object_get(root, "tools"));
     if (a != NULL)
-        json_object_set_new(attrs, "gen_ai.tool.definitions", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", a);
 }
 
 /* read_usage: prompt_eval_count and eval_count, over *u. */
@@ -223,7 +224,8 @@ void at_ollama_response(const json_t *root, json_t *attrs)
     if (json_is_string(reason) && json_string_length(reason) > 0) {
         a = json_array();
         json_array_append(a, (json_t *)reason);
-        json_object_set_new(attrs, "gen_ai.response.finish_reasons", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
+                                    a);
     } else {
         reason = NULL;
     }
@@ -244,10 +246,10 @@ void at_ollama_response(const json_t *root, json_t *attrs)
     if (m == NULL)
         return;
     if (reason != NULL)
-        json_object_set(m, "finish_reason", (json_t *)reason);
+        json_object_set_nocheck(m, "finish_reason", (json_t *)reason);
     a = json_array();
     json_array_append_new(a, m);
-    json_object_set_new(attrs, "gen_ai.output.messages", a);
+    json_object_set_new_nocheck(attrs, "gen_ai.output.messages", a);
 }
 
 /* append_text: a non-empty string onto part (kind, key) of `c`.  Returns
@@ -277,9 +279,9 @@ static void stream_error(at_llm_stream *s, const json_t *root)
     o = json_object();
     e = json_object();
     if (o != NULL && e != NULL) {
-        json_object_set_new(e, "type", json_string("error"));
-        json_object_set(e, "message", (json_t *)err);
-        json_object_set(o, "error", e);
+        json_object_set_new_nocheck(e, "type", json_string("error"));
+        json_object_set_nocheck(e, "message", (json_t *)err);
+        json_object_set_nocheck(o, "error", e);
         at_llm_error_fill(o, &s->st);
     }
     json_decref(e);
@@ -377,7 +379,7 @@ void at_ollama_embed_request(const json_t *root, json_t *attrs)
         return;
     }
     json_array_append_new(a, at_llm_message("user", parts));
-    json_object_set_new(attrs, "gen_ai.input.messages", a);
+    json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
 }
 
 void at_ollama_embed_response(const json_t *root, json_t *attrs)

@@ -96,22 +96,22 @@ static json_t *tool_call_part(const json_t *tc)
     part = json_object();
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call"));
+    json_object_set_new_nocheck(part, "type", json_string("tool_call"));
     v = json_object_get(tc, "id");
     if (json_is_string(v))
-        json_object_set(part, "id", v);
+        json_object_set_nocheck(part, "id", v);
     v = json_object_get(fn, "name");
     if (json_is_string(v))
-        json_object_set(part, "name", v);
+        json_object_set_nocheck(part, "name", v);
     args = json_object_get(fn, "arguments");
     if (args == NULL)
         args = json_object_get(fn, "input");
     if (json_is_string(args))
-        json_object_set_new(part, "arguments",
+        json_object_set_new_nocheck(part, "arguments",
                             at_llm_args(json_string_value(args),
                                         json_string_length(args)));
     else if (args != NULL && !json_is_null(args))
-        json_object_set(part, "arguments", args);
+        json_object_set_nocheck(part, "arguments", args);
     return part;
 }
 
@@ -150,15 +150,15 @@ static json_t *request_message(const json_t *m)
         json_t *v = json_object_get(m, "tool_call_id");
 
         if (part != NULL) {
-            json_object_set_new(part, "type",
+            json_object_set_new_nocheck(part, "type",
                                 json_string("tool_call_response"));
             if (json_is_string(v))
-                json_object_set(part, "id", v);
+                json_object_set_nocheck(part, "id", v);
             if (json_is_array(content))
-                json_object_set_new(part, "response",
+                json_object_set_new_nocheck(part, "response",
                                     at_llm_joined_text(content));
             else if (content != NULL && !json_is_null(content))
-                json_object_set(part, "response", (json_t *)content);
+                json_object_set_nocheck(part, "response", (json_t *)content);
             json_array_append_new(parts, part);
         }
         return at_llm_message(role, parts);
@@ -200,14 +200,14 @@ static json_t *tool_definitions(const json_t *root)
         d = json_object();
         if (d == NULL)
             continue;
-        json_object_set_new(d, "type", json_string(type));
+        json_object_set_new_nocheck(d, "type", json_string(type));
         if (json_is_string(v = json_object_get(fn, "name")))
-            json_object_set(d, "name", v);
+            json_object_set_nocheck(d, "name", v);
         if (json_is_string(v = json_object_get(fn, "description")))
-            json_object_set(d, "description", v);
+            json_object_set_nocheck(d, "description", v);
         v = json_object_get(fn, "parameters");
         if (v != NULL && !json_is_null(v))
-            json_object_set(d, "parameters", v);
+            json_object_set_nocheck(d, "parameters", v);
         json_array_append_new(defs, d);
     }
     json_array_foreach(funcs, i, t) {
@@ -215,14 +215,14 @@ static json_t *tool_definitions(const json_t *root)
 
         if (!json_is_object(t) || (d = json_object()) == NULL)
             continue;
-        json_object_set_new(d, "type", json_string("function"));
+        json_object_set_new_nocheck(d, "type", json_string("function"));
         if (json_is_string(v = json_object_get(t, "name")))
-            json_object_set(d, "name", v);
+            json_object_set_nocheck(d, "name", v);
         if (json_is_string(v = json_object_get(t, "description")))
-            json_object_set(d, "description", v);
+            json_object_set_nocheck(d, "description", v);
         v = json_object_get(t, "parameters");
         if (v != NULL && !json_is_null(v))
-            json_object_set(d, "parameters", v);
+            json_object_set_nocheck(d, "parameters", v);
         json_array_append_new(defs, d);
     }
     return defs;
@@ -258,11 +258,11 @@ void at_openai_request(const json_t *root, json_t *attrs)
             if (im != NULL)
                 json_array_append_new(msgs, im);
         }
-        json_object_set_new(attrs, "gen_ai.input.messages", msgs);
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", msgs);
     }
     defs = tool_definitions(root);
     if (defs != NULL)
-        json_object_set_new(attrs, "gen_ai.tool.definitions", defs);
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", defs);
 }
 
 /* text_inputs: one user message whose text parts are the strings of `v`
@@ -288,7 +288,7 @@ static void text_inputs(const json_t *v, json_t *attrs)
         return;
     }
     json_array_append_new((json_t *)v, at_llm_message("user", parts));
-    json_object_set_new(attrs, "gen_ai.input.messages", (json_t *)v);
+    json_object_set_new_nocheck(attrs, "gen_ai.input.messages", (json_t *)v);
 }
 
 void at_openai_completions_request(const json_t *root, json_t *attrs)
@@ -306,7 +306,8 @@ void at_openai_embeddings_request(const json_t *root, json_t *attrs)
     if (json_is_string(v) && json_string_length(v) > 0 &&
         (a = json_array()) != NULL) {
         json_array_append(a, (json_t *)v);
-        json_object_set_new(attrs, "gen_ai.request.encoding_formats", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.request.encoding_formats",
+                                    a);
     }
     at_llm_set_count(attrs, "gen_ai.embeddings.dimension.count",
                      json_object_get(root, "dimensions"));
@@ -372,7 +373,7 @@ static json_t *output_message(const json_t *choice)
     m = at_llm_message(role != NULL ? role : "assistant", parts);
     v = json_object_get(choice, "finish_reason");
     if (m != NULL && json_is_string(v))
-        json_object_set(m, "finish_reason", v);
+        json_object_set_nocheck(m, "finish_reason", v);
     return m;
 }
 
@@ -420,11 +421,11 @@ void at_openai_response(const json_t *root, json_t *attrs)
     }
     free(refs);
     if (json_array_size(msgs) > 0)
-        json_object_set_new(attrs, "gen_ai.output.messages", msgs);
+        json_object_set_new_nocheck(attrs, "gen_ai.output.messages", msgs);
     else
         json_decref(msgs);
     if (json_array_size(reasons) > 0)
-        json_object_set_new(attrs, "gen_ai.response.finish_reasons",
+        json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
                             reasons);
     else
         json_decref(reasons);

@@ -99,25 +99,25 @@ static json_t *tool_call_part(const json_t *item)
 
     if (part == NULL)
         return NULL;
-    json_object_set_new(part, "type", json_string("tool_call"));
+    json_object_set_new_nocheck(part, "type", json_string("tool_call"));
     if (json_is_string(v = json_object_get(item, "call_id")))
-        json_object_set(part, "id", v);
+        json_object_set_nocheck(part, "id", v);
     v = json_object_get(item, "name");
     if (json_is_string(v))
-        json_object_set(part, "name", v);
+        json_object_set_nocheck(part, "name", v);
     else if (type != NULL)
-        json_object_set_new(part, "name", json_string(type));
+        json_object_set_new_nocheck(part, "name", json_string(type));
     v = json_object_get(item, "arguments");
     if (v == NULL)
         v = json_object_get(item, "input");
     if (v == NULL)
         v = json_object_get(item, "action");
     if (json_is_string(v))
-        json_object_set_new(part, "arguments",
+        json_object_set_new_nocheck(part, "arguments",
                             at_llm_args(json_string_value(v),
                                         json_string_length(v)));
     else if (v != NULL && !json_is_null(v))
-        json_object_set(part, "arguments", v);
+        json_object_set_nocheck(part, "arguments", v);
     return part;
 }
 
@@ -248,15 +248,15 @@ static json_t *tool_definitions(const json_t *tools)
 
         if (!json_is_object(t) || (d = json_object()) == NULL)
             continue;
-        json_object_set_new(d, "type",
+        json_object_set_new_nocheck(d, "type",
                             json_string(type ? type : "function"));
         if (json_is_string(v = json_object_get(t, "name")))
-            json_object_set(d, "name", v);
+            json_object_set_nocheck(d, "name", v);
         if (json_is_string(v = json_object_get(t, "description")))
-            json_object_set(d, "description", v);
+            json_object_set_nocheck(d, "description", v);
         v = json_object_get(t, "parameters");
         if (v != NULL && !json_is_null(v))
-            json_object_set(d, "parameters", v);
+            json_object_set_nocheck(d, "parameters", v);
         json_array_append_new(defs, d);
     }
     return defs;
@@ -283,7 +283,8 @@ void at_responses_request(const json_t *root, json_t *attrs)
                 add_content(a, json_object_get(it, "content"));
         }
         if (json_array_size(a) > 0)
-            json_object_set_new(attrs, "gen_ai.system_instructions", a);
+            json_object_set_new_nocheck(attrs, "gen_ai.system_instructions",
+                                        a);
         else
             json_decref(a);
     }
@@ -295,16 +296,16 @@ void at_responses_request(const json_t *root, json_t *attrs)
 
             at_llm_add_text(parts, "text", v);
             json_array_append_new(a, at_llm_message("user", parts));
-            json_object_set_new(attrs, "gen_ai.input.messages", a);
+            json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
         }
     } else if (json_is_array(v)) {
         a = input_messages(v);
         if (a != NULL)
-            json_object_set_new(attrs, "gen_ai.input.messages", a);
+            json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     a = tool_definitions(json_object_get(root, "tools"));
     if (a != NULL)
-        json_object_set_new(attrs, "gen_ai.tool.definitions", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", a);
 }
 
 /* read_usage: the counts a Responses `usage` object reports, over *u. */
@@ -340,7 +341,8 @@ void at_responses_response(const json_t *root, json_t *attrs)
     if (json_is_string(status) && json_string_length(status) > 0) {
         a = json_array();
         json_array_append(a, (json_t *)status);
-        json_object_set_new(attrs, "gen_ai.response.finish_reasons", a);
+        json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
+                                    a);
     } else {
         status = NULL;
     }
@@ -357,10 +359,10 @@ void at_responses_response(const json_t *root, json_t *attrs)
     if (m == NULL)
         return;
     if (status != NULL)
-        json_object_set(m, "finish_reason", (json_t *)status);
+        json_object_set_nocheck(m, "finish_reason", (json_t *)status);
     a = json_array();
     json_array_append_new(a, m);
-    json_object_set_new(attrs, "gen_ai.output.messages", a);
+    json_object_set_new_nocheck(attrs, "gen_ai.output.messages", a);
 }
 
 /* ------------------------------------------------------------------ */
@@ -554,12 +556,13 @@ static void on_error(at_llm_stream *s, const json_t *root)
         json_decref(e);
         return;
     }
-    json_object_set_new(e, "type",
+    json_object_set_new_nocheck(e, "type",
                         json_is_string(code) ? json_incref((json_t *)code)
                                              : json_string("error"));
     if (json_is_string(json_object_get(root, "message")))
-        json_object_set(e, "message", json_object_get(root, "message"));
-    json_object_set_new(o, "error", e);
+        json_object_set_nocheck(e, "message",
+                                json_object_get(root, "message"));
+    json_object_set_new_nocheck(o, "error", e);
     at_llm_error_fill(o, &s->st);
     json_decref(o);
 }

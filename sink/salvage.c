@@ -124,7 +124,7 @@ json_t *at_salvage(const char *head, size_t hlen, const char *tail,
             v = find(tail, tlen, *keys, 1);
 
         if (v)
-            json_object_set_new(o, *keys, v);
+            json_object_set_new_nocheck(o, *keys, v);
     }
     return o;
 }

@@ -77,7 +77,7 @@ static void set_str(json_t *a, const char *k, const char *v)
 
     if (j == NULL)  /* not UTF-8 */
         j = json_string("\xEF\xBF\xBD");
-    json_object_set_new(a, k, j);
+    json_object_set_new_nocheck(a, k, j);
 }
 
 static int secret_param(const char *k, size_t n)
@@ -155,25 +155,26 @@ static void http_attrs(at_sink *s, at_exch *e, json_t *a)
 
     set_str(a, "http.request.method", e->method);
     if (e->status)
-        json_object_set_new(a, "http.response.status_code",
+        json_object_set_new_nocheck(a, "http.response.status_code",
                             json_integer(e->status));
     if (url)
         set_str(a, "url.full", url);
     free(url);
     set_str(a, "server.address", e->host);
-    json_object_set_new(a, "server.port", json_integer(e->port));
+    json_object_set_new_nocheck(a, "server.port", json_integer(e->port));
     set_str(a, "agenttrace.transport",
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
     set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
     if (e->undecoded || e->enc_failed)
-        json_object_set_new(a, "agenttrace.undecoded", json_true());
+        json_object_set_new_nocheck(a, "agenttrace.undecoded", json_true());
     if (e->req_body.truncated || e->resp_body.truncated ||
         (e->enc && at_enc_truncated(e->enc)) ||
         (e->sse_on && e->sse.oversized))
-        json_object_set_new(a, "agenttrace.truncated", json_true());
+        json_object_set_new_nocheck(a, "agenttrace.truncated", json_true());
     if (e->desync)
-        json_object_set_new(a, "agenttrace.desynchronized", json_true());
+        json_object_set_new_nocheck(a, "agenttrace.desynchronized",
+                                    json_true());
     (void)s;
 }
 
@@ -236,10 +237,10 @@ static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
     set_str(a, "gen_ai.tool.call.id", t->call_id);
     set_str(a, "gen_ai.tool.type", "function");
     if (t->args)
-        json_object_set(a, "gen_ai.tool.call.arguments", t->args);
+        json_object_set_nocheck(a, "gen_ai.tool.call.arguments", t->args);
     if (result)
-        json_object_set(a, "gen_ai.tool.call.result", result);
-    json_object_set_new(a, "agenttrace.inferred", json_true());
+        json_object_set_nocheck(a, "gen_ai.tool.call.result", result);
+    json_object_set_new_nocheck(a, "agenttrace.inferred", json_true());
     memset(&sp, 0, sizeof(sp));
     sp.span_id = t->span_id;
     sp.parent_id = t->parent_id;
@@ -398,14 +399,14 @@ static void llm_span(at_sink *s, at_exch *e)
     set_str(a, "gen_ai.provider.name", e->route.provider);
     if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
         /* a stream sent as one JSON array (Gemini without alt=sse) */
-        json_object_set_new(
+        json_object_set_new_nocheck(
             a, "gen_ai.response.time_to_first_chunk",
             json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
     if (e->stream) {
         at_llm_stream_finish(e->stream, a, &st);
-        json_object_set_new(a, "gen_ai.request.stream", json_true());
+        json_object_set_new_nocheck(a, "gen_ai.request.stream", json_true());
         if (e->t_first_chunk && e->t_first_chunk >= e->t_req_end)
-            json_object_set_new(
+            json_object_set_new_nocheck(
                 a, "gen_ai.response.time_to_first_chunk",
                 json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
     } else if (e->resp_body.truncated && e->status >= 200 &&
