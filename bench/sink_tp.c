@@ -40,6 +40,7 @@
 
 #include "preload/log.h"
 #include "preload/ring.h"
+#include "sink/jalloc.h"
 #include "sink/sink.h"
 
 #define CELL_DATA (AT_RING_CELL - sizeof(uint64_t))
@@ -544,6 +545,7 @@ int main(int argc, char **argv)
     double t;
     uint64_t recs;
 
+    at_jalloc_install(); /* jansson's allocator, as in the shim */
     while ((c = getopt(argc, argv, "C:t:R:e:c:s:r:")) != -1) {
         switch (c) {
         case 'C': corpus = optarg; break;
