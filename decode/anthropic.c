@@ -333,7 +333,8 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
     at_llm_part *p;
     int64_t ix;
 
-    if (!at_js_doc(data, len, tok, 64, &doc, &root) || !at_js_obj(root, &it))
+    if (!at_llm_scan_chunk(s, data, len, tok, 64, &doc, &root) ||
+        !at_js_obj(root, &it))
         return 0;
     while (at_js_next_member(&it, &k, &v)) {
         if (AT_JS_KEY(k, "type"))

@@ -230,6 +230,7 @@ static inline long token(scan *sc, const char *p, uint8_t kind)
     t->off = (uint32_t)(p - sc->base);
     t->kind = kind;
     t->esc = 0;
+    t->key = 0;
     return (long)sc->n++;
 }
 
@@ -264,6 +265,7 @@ static const char *scan_container(scan *sc, const char *p, int depth)
             if (p >= end || *p != '"' || (k = token(sc, p, AT_JS_STRING)) < 0)
                 return NULL;
             esc = 0;
+            sc->tok[k].key = 1;
             p = finish(sc, k, scan_string(p, end, &esc));
             if (p == NULL || esc)
                 return NULL; /* a key spelled with escapes: jansson's */
@@ -352,6 +354,160 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     doc->cap = cap;
     out->p = s;
     out->n = (size_t)(e - s);
+    out->doc = doc;
+    out->i = 0;
+    return 1;
+}
+
+/* ---- scanning against the shape of the document before -------------- */
+
+int at_js_shape_keep(at_js_shape *sh, const at_js_doc_t *doc, size_t n)
+{
+    if (n > sh->text_cap) {
+        char *t = realloc(sh->text, n);
+
+        if (t == NULL)
+            goto fail;
+        sh->text = t;
+        sh->text_cap = n;
+    }
+    if (doc->ntok > sh->tok_cap) {
+        at_js_tok *t = realloc(sh->tok, doc->ntok * sizeof(*t));
+
+        if (t == NULL)
+            goto fail;
+        sh->tok = t;
+        sh->tok_cap = doc->ntok;
+    }
+    memcpy(sh->text, doc->text, n);
+    memcpy(sh->tok, doc->tok, doc->ntok * sizeof(*sh->tok));
+    sh->n = n;
+    sh->ntok = doc->ntok;
+    return 1;
+fail:
+    sh->n = 0;
+    sh->ntok = 0;
+    return 0;
+}
+
+void at_js_shape_free(at_js_shape *sh)
+{
+    free(sh->text);
+    free(sh->tok);
+    memset(sh, 0, sizeof(*sh));
+}
+
+/* same_prefix: how many first bytes of a and b (n each) are equal. */
+static size_t same_prefix(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (n - i >= 8) {
+        uint64_t x, y;
+
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return i + ((size_t)__builtin_ctzll(x ^ y) >> 3);
+        i += 8;
+    }
+#endif
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* A string of the shape whose bytes changed: from `at` (its end in the
+ * shape's text) on, offsets move by `delta`. */
+typedef struct change {
+    uint32_t at;
+    long delta;
+} change;
+
+static long delta_at(const change *ch, int nch, uint32_t off)
+{
+    long d = 0;
+    int i;
+
+    for (i = 0; i < nch && ch[i].at <= off; i++)
+        d = ch[i].delta;
+    return d;
+}
+
+int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
+                at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out)
+{
+    const char *a = sh->text;
+    size_t an = sh->n, pa = 0, pb = 0;
+    uint32_t j = 0, k;
+    change ch[AT_JS_MAX_CHANGES];
+    int nch = 0;
+    long delta = 0; /* pb - pa */
+
+    if (p == NULL || sh->ntok == 0 || cap < sh->ntok || n >= UINT32_MAX)
+        return 0;
+    memcpy(tok, sh->tok, sh->ntok * sizeof(*tok));
+    for (;;) {
+        size_t room = an - pa < n - pb ? an - pa : n - pb, m;
+        const at_js_tok *o;
+        const char *s, *e;
+        int esc = 0;
+
+        m = same_prefix(a + pa, p + pb, room);
+        pa += m;
+        pb += m;
+        if (pa == an && pb == n)
+            break;
+        /* The first difference must be inside a string of the shape, past
+         * its opening quote (the strings are in text order). */
+        while (j < sh->ntok && (sh->tok[j].kind != AT_JS_STRING ||
+                                sh->tok[j].off + sh->tok[j].len <= pa))
+            j++;
+        if (j == sh->ntok || pa <= sh->tok[j].off || nch == AT_JS_MAX_CHANGES)
+            return 0;
+        o = &sh->tok[j];
+        s = p + (long)o->off + delta; /* everything before matched */
+        e = scan_string(s, p + n, &esc);
+        if (e == NULL || (esc && o->key))
+            return 0;
+        tok[j].esc = (uint8_t)esc;
+        delta += (e - s) - (long)o->len;
+        pa = o->off + o->len;
+        pb = (size_t)(e - p);
+        ch[nch].at = (uint32_t)pa;
+        ch[nch].delta = delta;
+        nch++;
+        j++;
+    }
+    /* Each token moves by the changes before it (offsets grow with the
+     * token index); a changed string grows by its own change, a container
+     * by those inside it; other values keep their length. */
+    if (nch > 0) {
+        long d = 0;
+        int c = 0;
+
+        for (k = 0; k < sh->ntok; k++) {
+            const at_js_tok *o = &sh->tok[k];
+            uint32_t end = o->off + o->len;
+
+            while (c < nch && ch[c].at <= o->off)
+                d = ch[c++].delta;
+            tok[k].off = (uint32_t)((long)o->off + d);
+            if (o->kind == AT_JS_OBJECT || o->kind == AT_JS_ARRAY)
+                tok[k].len = (uint32_t)((long)o->len +
+                                        delta_at(ch, nch, end) - d);
+            else if (c < nch && ch[c].at == end)
+                tok[k].len = (uint32_t)((long)o->len + ch[c].delta - d);
+        }
+    }
+    doc->text = p;
+    doc->tok = tok;
+    doc->ntok = sh->ntok;
+    doc->cap = cap;
+    doc->full = 0;
+    out->p = p + tok[0].off;
+    out->n = tok[0].len;
     out->doc = doc;
     out->i = 0;
     return 1;

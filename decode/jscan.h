@@ -35,6 +35,7 @@ typedef struct at_js_tok {
     uint32_t off, len, next;
     uint8_t kind; /* AT_JS_OBJECT, ... (below) */
     uint8_t esc;  /* a string holding escapes */
+    uint8_t key;  /* a member's key */
 } at_js_tok;
 
 /* A scanned document: its text and its tokens (the caller's array). */
@@ -66,6 +67,35 @@ typedef struct at_js_it {
  * values (doc->full is then set). */
 int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
               at_js_doc_t *doc, at_js *out);
+
+/* A document kept to scan the next one against: in a stream, one chunk
+ * is mostly the bytes of the one before (the same keys, ids and model; a
+ * new text fragment).  Owns copies of the text and the tokens. */
+typedef struct at_js_shape {
+    char *text;
+    size_t n, text_cap;
+    at_js_tok *tok;
+    uint32_t ntok, tok_cap;
+} at_js_shape;
+
+/* at_js_shape_keep: make `sh` a copy of `doc`, whose text is n bytes.
+ * 0 on allocation failure (sh is then empty: at_js_redoc refuses). */
+int at_js_shape_keep(at_js_shape *sh, const at_js_doc_t *doc, size_t n);
+
+/* at_js_shape_free: free the copies (sh itself is the caller's). */
+void at_js_shape_free(at_js_shape *sh);
+
+/* at_js_redoc: at_js_doc for a text that has the shape `sh` holds: the
+ * same bytes but inside some strings (at most AT_JS_MAX_CHANGES of them),
+ * each of which is checked as at_js_doc checks a string.  Compares rather
+ * than scans: a chunk whose new bytes are one text fragment costs a
+ * comparison of its bytes and the check of that one string.  Fills `doc`,
+ * `tok` and *out exactly as at_js_doc(p, n, tok, cap, doc, out) would, and
+ * returns 1; returns 0 (the caller then calls at_js_doc) for any other
+ * text, and when `cap` is below the shape's token count. */
+#define AT_JS_MAX_CHANGES 8
+int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
+                at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out);
 
 /* at_js_obj/at_js_arr: start iterating `v` when it is an object/array.
  * 0 if not (absent values included). */

@@ -1255,12 +1255,25 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
         json_decref(reasons);
 }
 
+int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
+                      at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
+                      at_js *out)
+{
+    if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out))
+        return 1;
+    if (!at_js_doc(p, n, tok, cap, doc, out))
+        return 0;
+    at_js_shape_keep(&s->shape, doc, n); /* may fail: then none is kept */
+    return 1;
+}
+
 void at_llm_stream_del(at_llm_stream *s)
 {
     size_t i, j;
 
     if (s == NULL)
         return;
+    at_js_shape_free(&s->shape);
     for (i = 0; i < s->nchoices; i++) {
         at_llm_choice *c = &s->choices[i];
 

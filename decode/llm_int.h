@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "jscan.h"
 #include "llm.h"
 
 /* Each accumulated string of a stream (a choice's text, a tool call's
@@ -84,7 +85,15 @@ struct at_llm_stream {
     size_t cap;
     at_llm_status st;
     int finished;           /* at_llm_stream_finish was called */
+    at_js_shape shape;      /* the last chunk scanned whole (fast paths) */
 };
+
+/* at_llm_scan_chunk: at_js_doc for one chunk of stream s, done as
+ * at_js_redoc against the last chunk that had to be scanned whole when it
+ * has that chunk's shape (a token stream's chunks mostly have). */
+int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
+                      at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
+                      at_js *out);
 
 /* at_llm_parse: parse `n` bytes as any JSON value (NUL escapes allowed; an
  * integer too big for 64 bits makes the whole text parse again with

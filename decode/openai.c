@@ -724,13 +724,15 @@ static int fast_delta(at_js delta, fast_choice *c)
 }
 
 /* fast_read: the chunk's slices; 0 when this path cannot take it. */
-static int fast_read(const char *data, size_t len, fast_chunk *f)
+static int fast_read(at_llm_stream *s, const char *data, size_t len,
+                     fast_chunk *f)
 {
     at_js root, k, v, choices = {NULL, 0, NULL, 0}, e;
     at_js_it it, ai;
     int r;
 
-    if (!at_js_doc(data, len, f->tok, FAST_TOKENS, &f->doc, &root) ||
+    if (!at_llm_scan_chunk(s, data, len, f->tok, FAST_TOKENS, &f->doc,
+                           &root) ||
         !at_js_obj(root, &it))
         return 0;
     memset(&f->id, 0, offsetof(fast_chunk, choices) -
@@ -949,7 +951,7 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
         s->st.done = 1;
         return 0;
     }
-    if (!at_openai_fast_off && fast_read(data, data_len, &f))
+    if (!at_openai_fast_off && fast_read(s, data, data_len, &f))
         return fast_fold(s, &f);
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {

@@ -109,6 +109,122 @@ Test(jscan, never_takes_what_jansson_refuses_under_mutation)
     cr_expect_gt(accepted, 1000); /* the mutations left many valid */
 }
 
+/* at_js_redoc against at_js_doc: texts made from a kept one by changing
+ * bytes, inserting and deleting runs, and rewriting strings; whenever
+ * at_js_redoc takes a text, at_js_doc takes it too and gives the same
+ * tokens.  Texts it took are sometimes kept as the next shape. */
+static int same_doc(const at_js_doc_t *x, const at_js *xo,
+                    const at_js_doc_t *y, const at_js *yo)
+{
+    uint32_t i;
+
+    if (x->ntok != y->ntok || xo->p != yo->p || xo->n != yo->n ||
+        x->full != y->full)
+        return 0;
+    for (i = 0; i < x->ntok; i++) {
+        const at_js_tok *a = &x->tok[i], *b = &y->tok[i];
+
+        if (a->off != b->off || a->len != b->len || a->next != b->next ||
+            a->kind != b->kind || a->esc != b->esc || a->key != b->key)
+            return 0;
+    }
+    return 1;
+}
+
+Test(jscan, redoc_is_at_js_doc)
+{
+    static const char *const seeds[] = {
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+        "\"created\":1764500138,\"choices\":[{\"index\":0,\"delta\":"
+        "{\"content\":\" +\"},\"logprobs\":null,\"finish_reason\":null}],"
+        "\"usage\":null,\"obfuscation\":\"2ueBQ6HRL\"}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+        "\"text_delta\",\"text\":\"h\\u00e9 \\n\xe2\x82\xac\"}}",
+        " [ \"a\" , { \"k\" : [ \"\" , \"x\\\"y\" , 1.5e3 , true ] } , null ] ",
+        "\"just a string\"",
+        "{\"a\":{\"b\":{\"c\":[\"d\",\"e\",{\"f\":\"g\"}]}},\"h\":\"i\"}",
+    };
+    static const char alphabet[] = "{}[]\":,\\u0e9 -.x\x01\xc3\xa9\xff";
+    static const char strchars[] = "ab \\\"n\xc3\xa9\xe2\x82\xac\x01u0";
+    static at_js_tok t1[256], t2[256];
+    unsigned seedv = 424242;
+    size_t si;
+    long taken = 0, both = 0;
+
+    for (si = 0; si < sizeof(seeds) / sizeof(*seeds); si++) {
+        at_js_shape sh;
+        at_js_doc_t d1, d2;
+        at_js o1, o2;
+        char base[512], b[512];
+        size_t bn = strlen(seeds[si]);
+        int round;
+
+        memset(&sh, 0, sizeof(sh));
+        memcpy(base, seeds[si], bn);
+        cr_assert(at_js_doc(base, bn, t1, 256, &d1, &o1), "%s", seeds[si]);
+        cr_assert(at_js_shape_keep(&sh, &d1, bn));
+        for (round = 0; round < 40000; round++) {
+            size_t n = sh.n, k, pos, len;
+            int r1, r2, kind;
+
+            memcpy(b, sh.text, n);
+            seedv = seedv * 1103515245u + 12345u;
+            kind = (int)((seedv >> 16) % 4);
+            pos = (seedv >> 4) % (n + 1);
+            seedv = seedv * 1103515245u + 12345u;
+            len = 1 + (seedv >> 16) % 6;
+            if (kind == 0 && pos < n) {          /* change a byte */
+                b[pos] = alphabet[(seedv >> 8) % (sizeof(alphabet) - 1)];
+            } else if (kind == 1 && n + len < sizeof(b)) { /* insert */
+                memmove(b + pos + len, b + pos, n - pos);
+                for (k = 0; k < len; k++) {
+                    seedv = seedv * 1103515245u + 12345u;
+                    b[pos + k] = strchars[(seedv >> 8) %
+                                          (sizeof(strchars) - 1)];
+                }
+                n += len;
+            } else if (kind == 2 && pos + len <= n) { /* delete */
+                memmove(b + pos, b + pos + len, n - pos - len);
+                n -= len;
+            } else if (kind == 3) {       /* rewrite one string's content */
+                uint32_t i = (uint32_t)((seedv >> 8) % sh.ntok), s0, s1;
+                size_t nl = (seedv >> 20) % 12;
+
+                while (i < sh.ntok && sh.tok[i].kind != AT_JS_STRING)
+                    i++;
+                if (i == sh.ntok || n + nl >= sizeof(b))
+                    continue;
+                s0 = sh.tok[i].off + 1;
+                s1 = sh.tok[i].off + sh.tok[i].len - 1;
+                memmove(b + s0 + nl, b + s1, n - s1);
+                for (k = 0; k < nl; k++) {
+                    seedv = seedv * 1103515245u + 12345u;
+                    b[s0 + k] = strchars[(seedv >> 8) %
+                                         (sizeof(strchars) - 1)];
+                }
+                n = n - (s1 - s0) + nl;
+            }
+            r1 = at_js_doc(b, n, t1, 256, &d1, &o1);
+            r2 = at_js_redoc(&sh, b, n, t2, 256, &d2, &o2);
+            if (r2) {
+                taken++;
+                cr_assert(r1, "redoc took what the scanner refuses: %.*s",
+                          (int)n, b);
+                cr_assert(same_doc(&d1, &o1, &d2, &o2),
+                          "redoc's tokens differ: %.*s", (int)n, b);
+                if (round % 7 == 0) { /* keep it: shapes change too */
+                    cr_assert(at_js_shape_keep(&sh, &d2, n));
+                    memcpy(base, b, n);
+                }
+            }
+            both += r1;
+        }
+        at_js_shape_free(&sh);
+    }
+    cr_expect_gt(taken, 25000, "redoc took %ld of %ld valid texts", taken,
+                 both);
+}
+
 Test(jscan, strings_decode_as_jansson_decodes)
 {
     static const char *const strs[] = {
