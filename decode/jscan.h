@@ -137,6 +137,13 @@ int at_js_int(at_js v, int64_t *out);
  * scanner), 0 for an empty or non-string value. */
 size_t at_js_str_len(at_js v);
 
+/* at_js_str_empty: at_js_str_len(v) == 0 without decoding: every escape
+ * decodes to at least one byte, so only "" (and any non-string) is. */
+static inline int at_js_str_empty(at_js v)
+{
+    return v.p == NULL || v.n <= 2 || v.p[0] != '"';
+}
+
 /* at_js_str_eq: whether string value v decodes to exactly `s`. */
 int at_js_str_eq(at_js v, const char *s);
 

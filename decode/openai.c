@@ -791,7 +791,7 @@ static int fast_read(at_llm_stream *s, const char *data, size_t len,
 /* fast_keep: at_llm_keep for a slice. */
 static void fast_keep(char **dst, at_js v)
 {
-    if (*dst != NULL || at_js_str_len(v) == 0)
+    if (*dst != NULL || at_js_str_empty(v))
         return;
     *dst = at_js_str_dup(v);
     if (*dst != NULL && **dst == '\0') { /* "\u0000...": as at_llm_keep */
@@ -829,7 +829,7 @@ static at_llm_part *fast_tool_part(at_llm_choice *c, const fast_tool *t)
             return NULL;
         return at_llm_choice_part(c, AT_PART_TOOL_CALL, (long)ix, 1);
     }
-    if (at_js_str_len(t->id) > 0) {
+    if (!at_js_str_empty(t->id)) {
         char *id = at_js_str_dup(t->id);
 
         p = id != NULL ? find_tool_by_id(c, id) : NULL;
@@ -851,11 +851,11 @@ static int fast_tool_fragment(at_llm_part *p, const fast_tool *t)
 {
     int out = 0;
 
-    if (p->id == NULL && at_js_str_len(t->id) > 0) {
+    if (p->id == NULL && !at_js_str_empty(t->id)) {
         fast_keep(&p->id, t->id);
         out = 1;
     }
-    if (p->name == NULL && at_js_str_len(t->name) > 0) {
+    if (p->name == NULL && !at_js_str_empty(t->name)) {
         fast_keep(&p->name, t->name);
         out = 1;
     }
@@ -899,7 +899,7 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
              * text */
             if (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING)
                 continue;
-            if (at_js_str_len(c->texts[j]) == 0)
+            if (at_js_str_empty(c->texts[j]))
                 continue;
             p = at_llm_choice_part(ch, text_parts[j].kind, text_parts[j].key,
                                    1);
@@ -918,12 +918,12 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
                 out |= fast_tool_fragment(p, &c->fcall);
         }
         /* legacy Completions: the choice's own `text` */
-        if (at_js_str_len(c->text) > 0) {
+        if (!at_js_str_empty(c->text)) {
             p = at_llm_choice_part(ch, AT_PART_TEXT, KEY_TEXT, 1);
             if (p != NULL)
                 out |= fast_append(p, c->text);
         }
-        if (at_js_str_len(c->finish_reason) > 0) {
+        if (!at_js_str_empty(c->finish_reason)) {
             free(ch->finish_reason);
             ch->finish_reason = NULL;
             fast_keep(&ch->finish_reason, c->finish_reason);

@@ -230,7 +230,7 @@ Test(jscan, strings_decode_as_jansson_decodes)
     static const char *const strs[] = {
         "\"\"", "\"plain\"", "\"\\u00e9\\u20ac\\ud83d\\ude00\"",
         "\"a\\u0000b\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
-        "\"h\xc3\xa9\\n\"", "\"\\uD834\\uDD1E tail\"",
+        "\"h\xc3\xa9\\n\"", "\"\\uD834\\uDD1E tail\"", "\"\\u0000\"", "\"\\n\"",
     };
     size_t i;
 
@@ -254,6 +254,9 @@ Test(jscan, strings_decode_as_jansson_decodes)
                      json_string_length(json_object_get(j, "s")));
         cr_expect_eq(at_js_str_len(v),
                      json_string_length(json_object_get(j, "s")));
+        cr_expect_eq(at_js_str_empty(v),
+                     json_string_length(json_object_get(j, "s")) == 0, "%s",
+                     doc);
         cr_expect_eq(b.len, json_string_length(json_object_get(j, "s")));
         cr_expect(b.len == 0 ||
                   memcmp(b.p, json_string_value(json_object_get(j, "s")),
@@ -266,6 +269,7 @@ Test(jscan, strings_decode_as_jansson_decodes)
         cr_expect_str_eq(dup, json_string_value(json_object_get(j, "s")));
         free(dup);
         cr_expect_eq(at_js_next_member(&it, &k, &v), 0);
+        cr_expect(at_js_str_empty(root)); /* an object */
         at_buf_free(&b);
         json_decref(j);
     }
