@@ -342,6 +342,8 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     sc.n = 0;
     sc.cap = cap;
     doc->full = 0;
+    doc->rekeyed = 0;
+    doc->gen = 0;
     s = skip_ws(p, sc.end);
     e = scan_value(&sc, s, 0);
     if (e == NULL || skip_ws(e, sc.end) != sc.end) {
@@ -383,6 +385,8 @@ int at_js_shape_keep(at_js_shape *sh, const at_js_doc_t *doc, size_t n)
     memcpy(sh->tok, doc->tok, doc->ntok * sizeof(*sh->tok));
     sh->n = n;
     sh->ntok = doc->ntok;
+    if (++sh->gen == 0)
+        sh->gen = 1;
     return 1;
 fail:
     sh->n = 0;
@@ -442,7 +446,7 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
     size_t an = sh->n, pa = 0, pb = 0;
     uint32_t j = 0, k;
     change ch[AT_JS_MAX_CHANGES];
-    int nch = 0;
+    int nch = 0, rekeyed = 0;
     long delta = 0; /* pb - pa */
 
     if (p == NULL || sh->ntok == 0 || cap < sh->ntok || n >= UINT32_MAX)
@@ -472,6 +476,7 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
         if (e == NULL || (esc && o->key))
             return 0;
         tok[j].esc = (uint8_t)esc;
+        rekeyed |= o->key;
         delta += (e - s) - (long)o->len;
         pa = o->off + o->len;
         pb = (size_t)(e - p);
@@ -506,6 +511,8 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
     doc->ntok = sh->ntok;
     doc->cap = cap;
     doc->full = 0;
+    doc->rekeyed = rekeyed;
+    doc->gen = 0;
     out->p = p + tok[0].off;
     out->n = tok[0].len;
     out->doc = doc;

@@ -43,7 +43,10 @@ typedef struct at_js_doc_t {
     const char *text;
     at_js_tok *tok;
     uint32_t ntok, cap;
-    int full; /* at_js_doc failed for want of tokens */
+    int full;     /* at_js_doc failed for want of tokens */
+    int rekeyed;  /* at_js_redoc: a changed string was a key */
+    uint32_t gen; /* the generation of a kept shape this document has
+                     with the same keys (at_llm_scan_chunk), or 0 */
 } at_js_doc_t;
 
 /* One value: its raw text, and where its token is. */
@@ -76,6 +79,7 @@ typedef struct at_js_shape {
     size_t n, text_cap;
     at_js_tok *tok;
     uint32_t ntok, tok_cap;
+    uint32_t gen; /* counts the documents kept, from 1 */
 } at_js_shape;
 
 /* at_js_shape_keep: make `sh` a copy of `doc`, whose text is n bytes.

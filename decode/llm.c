@@ -1259,11 +1259,15 @@ int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
                       at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                       at_js *out)
 {
-    if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out))
+    if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out)) {
+        if (!doc->rekeyed)
+            doc->gen = s->shape.gen;
         return 1;
+    }
     if (!at_js_doc(p, n, tok, cap, doc, out))
         return 0;
-    at_js_shape_keep(&s->shape, doc, n); /* may fail: then none is kept */
+    if (at_js_shape_keep(&s->shape, doc, n)) /* may fail: none kept */
+        doc->gen = s->shape.gen;
     return 1;
 }
 
@@ -1274,6 +1278,7 @@ void at_llm_stream_del(at_llm_stream *s)
     if (s == NULL)
         return;
     at_js_shape_free(&s->shape);
+    free(s->fast);
     for (i = 0; i < s->nchoices; i++) {
         at_llm_choice *c = &s->choices[i];
 

@@ -86,11 +86,15 @@ struct at_llm_stream {
     at_llm_status st;
     int finished;           /* at_llm_stream_finish was called */
     at_js_shape shape;      /* the last chunk scanned whole (fast paths) */
+    void *fast;             /* a fast path's own memory (free()d) */
 };
 
 /* at_llm_scan_chunk: at_js_doc for one chunk of stream s, done as
  * at_js_redoc against the last chunk that had to be scanned whole when it
- * has that chunk's shape (a token stream's chunks mostly have). */
+ * has that chunk's shape (a token stream's chunks mostly have).  Sets
+ * doc->gen to s->shape.gen when the chunk has the kept shape with the same
+ * keys (then any walk of it by keys and kinds goes as it went on the kept
+ * chunk), else to 0. */
 int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
                       at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                       at_js *out);

@@ -723,18 +723,139 @@ static int fast_delta(at_js delta, fast_choice *c)
     return 1;
 }
 
+/* What a walk of a chunk found, kept for the chunks of the same shape and
+ * keys (doc.gen, see at_llm_scan_chunk): the walk goes by keys and kinds
+ * only, so on such a chunk it would find the same tokens in the same
+ * slices.  Each slice is kept as its place in fast_chunk and its token. */
+#define FAST_TPL_SLICES 48
+
+typedef struct fast_tpl {
+    uint32_t gen; /* 0: none */
+    int nchoices;
+    int ntools[FAST_CHOICES];
+    int function_call[FAST_CHOICES];
+    int n;
+    struct {
+        uint16_t at; /* offset of the at_js in fast_chunk */
+        uint16_t tok;
+    } slice[FAST_TPL_SLICES];
+} fast_tpl;
+
+static int tpl_add(fast_tpl *t, const fast_chunk *f, const at_js *v)
+{
+    if (v->p == NULL)
+        return 1;
+    if (t->n == FAST_TPL_SLICES)
+        return 0;
+    t->slice[t->n].at = (uint16_t)((const char *)v - (const char *)f);
+    t->slice[t->n].tok = (uint16_t)v->i;
+    t->n++;
+    return 1;
+}
+
+static int tpl_add_tool(fast_tpl *t, const fast_chunk *f, const fast_tool *x)
+{
+    return tpl_add(t, f, &x->index) && tpl_add(t, f, &x->id) &&
+           tpl_add(t, f, &x->name) && tpl_add(t, f, &x->arguments);
+}
+
+/* tpl_keep: make *t the template of walked chunk f. */
+static void tpl_keep(fast_tpl *t, const fast_chunk *f)
+{
+    int i, j, ok;
+
+    t->gen = 0;
+    t->n = 0;
+    t->nchoices = f->nchoices;
+    ok = tpl_add(t, f, &f->id) && tpl_add(t, f, &f->model) &&
+         tpl_add(t, f, &f->usage) && tpl_add(t, f, &f->x_groq);
+    for (i = 0; ok && i < f->nchoices; i++) {
+        const fast_choice *c = &f->choices[i];
+
+        t->ntools[i] = c->ntools;
+        t->function_call[i] = c->function_call;
+        ok = tpl_add(t, f, &c->index) && tpl_add(t, f, &c->finish_reason) &&
+             tpl_add(t, f, &c->text);
+        for (j = 0; ok && j < 4; j++)
+            ok = tpl_add(t, f, &c->texts[j]);
+        for (j = 0; ok && j < c->ntools; j++)
+            ok = tpl_add_tool(t, f, &c->tools[j]);
+        if (ok && c->function_call)
+            ok = tpl_add_tool(t, f, &c->fcall);
+    }
+    if (ok && f->doc.gen != 0)
+        t->gen = f->doc.gen;
+}
+
+/* Chunks read from a template (tests). */
+long at_openai_tpl_hits;
+
+/* tpl_apply: fill f's slices from template t, as the walk would. */
+static void tpl_apply(const fast_tpl *t, fast_chunk *f)
+{
+    int i;
+
+    at_openai_tpl_hits++;
+    memset(&f->id, 0, offsetof(fast_chunk, choices) -
+                          offsetof(fast_chunk, id));
+    f->nchoices = t->nchoices;
+    for (i = 0; i < t->nchoices; i++) {
+        fast_choice *c = &f->choices[i];
+
+        memset(c, 0, offsetof(fast_choice, tools));
+        memset(c->tools, 0, (size_t)t->ntools[i] * sizeof(c->tools[0]));
+        memset(&c->fcall, 0, sizeof(c->fcall));
+        c->ntools = t->ntools[i];
+        c->function_call = t->function_call[i];
+    }
+    for (i = 0; i < t->n; i++) {
+        at_js *v = (at_js *)(void *)((char *)f + t->slice[i].at);
+        const at_js_tok *k = &f->doc.tok[t->slice[i].tok];
+
+        v->p = f->doc.text + k->off;
+        v->n = k->len;
+        v->doc = &f->doc;
+        v->i = t->slice[i].tok;
+    }
+}
+
 /* fast_read: the chunk's slices; 0 when this path cannot take it. */
+static int fast_walk(fast_chunk *f, at_js_it it);
+
 static int fast_read(at_llm_stream *s, const char *data, size_t len,
                      fast_chunk *f)
 {
-    at_js root, k, v, choices = {NULL, 0, NULL, 0}, e;
-    at_js_it it, ai;
-    int r;
+    at_js root;
+    at_js_it it;
+    fast_tpl *tpl = s->fast;
 
     if (!at_llm_scan_chunk(s, data, len, f->tok, FAST_TOKENS, &f->doc,
                            &root) ||
         !at_js_obj(root, &it))
         return 0;
+    if (tpl != NULL && f->doc.gen != 0 && tpl->gen == f->doc.gen) {
+        tpl_apply(tpl, f);
+        return 1;
+    }
+    if (!fast_walk(f, it))
+        return 0;
+    if (f->doc.gen != 0) {
+        if (tpl == NULL)
+            s->fast = tpl = malloc(sizeof(*tpl));
+        if (tpl != NULL)
+            tpl_keep(tpl, f);
+    }
+    return 1;
+}
+
+/* fast_walk: the chunk's slices, member by member (`it` at the root's
+ * first member). */
+static int fast_walk(fast_chunk *f, at_js_it it)
+{
+    at_js k, v, choices = {NULL, 0, NULL, 0}, e;
+    at_js_it ai;
+    int r;
+
     memset(&f->id, 0, offsetof(fast_chunk, choices) -
                           offsetof(fast_chunk, id));
     f->nchoices = 0;

@@ -19,6 +19,7 @@
 #define CORPUS "../shared/corpus"
 
 extern int at_openai_fast_off;
+extern long at_openai_tpl_hits;
 extern int at_anthropic_fast_off;
 
 static int jansson_ok(const char *p, size_t n)
@@ -547,6 +548,54 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
     }
     globfree(&g);
     cr_expect_gt(lines, 100);
+}
+
+/* Chunks of one shape read from the walk of the first (a template): the
+ * same answers as jansson when strings change, when a key changes (same
+ * length), when the shape changes and comes back, with tool calls. */
+Test(fast_path, chunks_of_one_shape)
+{
+#define C(x) "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{" x \
+             "},\"finish_reason\":null}],\"obfuscation\":\"abc\"}"
+    static const char *const seq[] = {
+        C("\"role\":\"assistant\",\"content\":\"\""),
+        C("\"content\":\"Hel\""),
+        C("\"content\":\"lo \\\"there\\\"\\n\""),
+        C("\"content\":\"\""),
+        C("\"refusal\":\"nope\""),      /* a key of the same length */
+        C("\"content\":\"again\""),
+        C("\"content\":\"\\u00e9\\u0000x\""),
+        C("\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":"
+          "{\"name\":\"get\",\"arguments\":\"\"}}]"),
+        C("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+          "\"{\\\"a\\\"\"}}]"),
+        C("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+          "\":1}\"}}]"),
+        C("\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":"
+          "\"x\"}}]"),                  /* a number: the whole scan */
+        C("\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":"
+          "\"yz\"}}]"),
+        C("\"content\":\"end\""),
+        "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},"
+        "\"finish_reason\":\"stop\"}],\"obfuscation\":\"abc\"}",
+        "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},"
+        "\"finish_reason\":\"length\"}],\"obfuscation\":\"abcdef\"}",
+        "{\"id\":\"c2\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,"
+        "\"completion_tokens\":5,\"total_tokens\":8}}",
+        "{\"id\":\"c2\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,"
+        "\"completion_tokens\":6,\"total_tokens\":10}}",
+    };
+#undef C
+    pair p;
+    size_t i;
+    long hits = at_openai_tpl_hits;
+
+    pair_init(&p);
+    for (i = 0; i < sizeof(seq) / sizeof(*seq); i++)
+        pair_feed(&p, seq[i], strlen(seq[i]));
+    pair_check(&p, "chunks of one shape");
+    cr_expect_geq(at_openai_tpl_hits - hits, 5, "%ld chunks from a template",
+                  at_openai_tpl_hits - hits);
 }
 
 static const char *const anthropic_events[] = {
