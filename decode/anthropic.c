@@ -106,7 +106,7 @@ static json_t *tool_definitions(const json_t *tools)
         if (!json_is_object(t) || (d = json_object()) == NULL)
             continue;
         json_object_set_new_nocheck(d, "type",
-                            json_string(custom ? "function" : type));
+                                    json_string(custom ? "function" : type));
         if (json_is_string(v = json_object_get(t, "name")))
             json_object_set_nocheck(d, "name", v);
         if (custom) {

@@ -97,7 +97,7 @@ static json_t *function_call_part(const json_t *fc, long n)
         return NULL;
     json_object_set_new_nocheck(part, "type", json_string("tool_call"));
     json_object_set_new_nocheck(part, "id",
-                        json_string(call_id(fc, n, buf, sizeof(buf))));
+                                json_string(call_id(fc, n, buf, sizeof(buf))));
     if (json_is_string(v = json_object_get(fc, "name")))
         json_object_set_nocheck(part, "name", (json_t *)v);
     v = json_object_get(fc, "args");
@@ -119,10 +119,10 @@ static json_t *function_response_part(const json_t *fr, long n)
     json_object_set_new_nocheck(part, "type",
                                 json_string("tool_call_response"));
     json_object_set_new_nocheck(part, "id",
-                        json_string(call_id(fr, n, buf, sizeof(buf))));
+                                json_string(call_id(fr, n, buf, sizeof(buf))));
     v = json_object_get(fr, "response");
     json_object_set_nocheck(part, "response",
-                    v != NULL ? (json_t *)v : json_null());
+                            v != NULL ? (json_t *)v : json_null());
     return part;
 }
 

@@ -342,7 +342,6 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     sc.n = 0;
     sc.cap = cap;
     doc->full = 0;
-    doc->rekeyed = 0;
     doc->gen = 0;
     s = skip_ws(p, sc.end);
     e = scan_value(&sc, s, 0);
@@ -511,8 +510,7 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
     doc->ntok = sh->ntok;
     doc->cap = cap;
     doc->full = 0;
-    doc->rekeyed = rekeyed;
-    doc->gen = 0;
+    doc->gen = rekeyed ? 0 : sh->gen;
     out->p = p + tok[0].off;
     out->n = tok[0].len;
     out->doc = doc;

@@ -44,9 +44,8 @@ typedef struct at_js_doc_t {
     at_js_tok *tok;
     uint32_t ntok, cap;
     int full;     /* at_js_doc failed for want of tokens */
-    int rekeyed;  /* at_js_redoc: a changed string was a key */
-    uint32_t gen; /* the generation of a kept shape this document has
-                     with the same keys (at_llm_scan_chunk), or 0 */
+    uint32_t gen; /* the generation of the kept shape (at_js_shape) this
+                     document has with the same keys, or 0 */
 } at_js_doc_t;
 
 /* One value: its raw text, and where its token is. */
@@ -94,9 +93,11 @@ void at_js_shape_free(at_js_shape *sh);
  * each of which is checked as at_js_doc checks a string.  Compares rather
  * than scans: a chunk whose new bytes are one text fragment costs a
  * comparison of its bytes and the check of that one string.  Fills `doc`,
- * `tok` and *out exactly as at_js_doc(p, n, tok, cap, doc, out) would, and
- * returns 1; returns 0 (the caller then calls at_js_doc) for any other
- * text, and when `cap` is below the shape's token count. */
+ * `tok` and *out exactly as at_js_doc(p, n, tok, cap, doc, out) would
+ * (doc->gen besides: sh->gen when no key changed, so that anything read
+ * from the kept document by keys and kinds reads the same here; else 0),
+ * and returns 1; returns 0 (the caller then calls at_js_doc) for any
+ * other text, and when `cap` is below the shape's token count. */
 #define AT_JS_MAX_CHANGES 8
 int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
                 at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out);

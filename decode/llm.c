@@ -627,15 +627,15 @@ void at_llm_request_params(const json_t *root, json_t *attrs)
     at_llm_set_string(attrs, "gen_ai.request.model", root, "model");
     if (at_llm_count(json_object_get(root, "max_tokens"), &n))
         json_object_set_new_nocheck(attrs, "gen_ai.request.max_tokens",
-                            json_integer((json_int_t)n));
+                                    json_integer((json_int_t)n));
     v = json_object_get(root, "temperature");
     if (json_is_number(v))
         json_object_set_new_nocheck(attrs, "gen_ai.request.temperature",
-                            json_real(json_number_value(v)));
+                                    json_real(json_number_value(v)));
     v = json_object_get(root, "top_p");
     if (json_is_number(v))
         json_object_set_new_nocheck(attrs, "gen_ai.request.top_p",
-                            json_real(json_number_value(v)));
+                                    json_real(json_number_value(v)));
     if (json_is_true(json_object_get(root, "stream")))
         json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
                                     json_true());
@@ -728,7 +728,7 @@ void at_llm_embedding_dims(json_t *attrs, const json_t *vec)
     }
     if (n > 0)
         json_object_set_new_nocheck(attrs, "gen_ai.embeddings.dimension.count",
-                            json_integer((json_int_t)n));
+                                    json_integer((json_int_t)n));
 }
 
 void at_llm_usage_init(at_llm_usage *u)
@@ -1019,9 +1019,9 @@ static void route_facts(const at_llm_route *route, json_t *attrs)
     if (route->model[0] != '\0' &&
         memchr(route->model, '\0', sizeof(route->model)) != NULL &&
         json_object_get(attrs, "gen_ai.request.model") == NULL)
-        json_object_set_new_nocheck(attrs, "gen_ai.request.model",
-                            at_llm_stringn(route->model,
-                                           strlen(route->model)));
+        json_object_set_new_nocheck(
+            attrs, "gen_ai.request.model",
+            at_llm_stringn(route->model, strlen(route->model)));
     if (route->stream)
         json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
                                     json_true());
@@ -1176,13 +1176,13 @@ static json_t *part_json(const at_llm_part *p)
         o = json_object();
         if (o == NULL)
             return NULL;
-        json_object_set_new_nocheck(o, "type",
-                            json_string(p->kind == AT_PART_TEXT ? "text"
-                                        : p->kind == AT_PART_REASONING
-                                            ? "reasoning"
-                                            : "refusal"));
-        json_object_set_new_nocheck(o, "content", at_llm_stringn(p->text.p,
-                                                         p->text.len));
+        json_object_set_new_nocheck(
+            o, "type",
+            json_string(p->kind == AT_PART_TEXT        ? "text"
+                        : p->kind == AT_PART_REASONING ? "reasoning"
+                                                       : "refusal"));
+        json_object_set_new_nocheck(o, "content",
+                                    at_llm_stringn(p->text.p, p->text.len));
         return o;
     case AT_PART_TOOL_CALL:
         o = json_object();
@@ -1226,7 +1226,7 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
                                     json_string(s->id));
     if (s->model != NULL)
         json_object_set_new_nocheck(attrs, "gen_ai.response.model",
-                            json_string(s->model));
+                                    json_string(s->model));
     at_llm_usage_emit(&s->usage, attrs);
     if (s->nchoices == 0)
         return;
@@ -1242,7 +1242,7 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
         m = at_llm_message("assistant", parts);
         if (m != NULL && c->finish_reason != NULL)
             json_object_set_new_nocheck(m, "finish_reason",
-                                json_string(c->finish_reason));
+                                        json_string(c->finish_reason));
         json_array_append_new(msgs, m);
         if (c->finish_reason != NULL)
             json_array_append_new(reasons, json_string(c->finish_reason));
@@ -1250,7 +1250,7 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
     json_object_set_new_nocheck(attrs, "gen_ai.output.messages", msgs);
     if (json_array_size(reasons) > 0)
         json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
-                            reasons);
+                                    reasons);
     else
         json_decref(reasons);
 }
@@ -1259,11 +1259,8 @@ int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
                       at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                       at_js *out)
 {
-    if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out)) {
-        if (!doc->rekeyed)
-            doc->gen = s->shape.gen;
+    if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out))
         return 1;
-    }
     if (!at_js_doc(p, n, tok, cap, doc, out))
         return 0;
     if (at_js_shape_keep(&s->shape, doc, n)) /* may fail: none kept */

@@ -56,9 +56,9 @@ static json_t *tool_call_part(const json_t *tc)
         json_object_set_nocheck(part, "name", (json_t *)v);
     v = json_object_get(fn, "arguments");
     if (json_is_string(v))
-        json_object_set_new_nocheck(part, "arguments",
-                            at_llm_args(json_string_value(v),
-                                        json_string_length(v)));
+        json_object_set_new_nocheck(
+            part, "arguments",
+            at_llm_args(json_string_value(v), json_string_length(v)));
     else if (v != NULL && !json_is_null(v))
         json_object_set_nocheck(part, "arguments", (json_t *)v);
     return part;
@@ -93,7 +93,7 @@ static json_t *request_message(const json_t *m)
             id = json_object_get(m, "tool_name");
         if (part != NULL) {
             json_object_set_new_nocheck(part, "type",
-                                json_string("tool_call_response"));
+                                        json_string("tool_call_response"));
             if (json_is_string(id) && json_string_length(id) > 0)
                 json_object_set_nocheck(part, "id", (json_t *)id);
             if (content != NULL && !json_is_null(content))
@@ -134,7 +134,7 @@ static json_t *tool_definitions(const json_t *tools)
         if (!json_is_object(fn))
             fn = t;
         json_object_set_new_nocheck(d, "type",
-                            json_string(type ? type : "function"));
+                                    json_string(type ? type : "function"));
         if (json_is_string(v = json_object_get(fn, "name")))
             json_object_set_nocheck(d, "name", (json_t *)v);
         if (json_is_string(v = json_object_get(fn, "description")))

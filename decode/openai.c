@@ -107,9 +107,9 @@ static json_t *tool_call_part(const json_t *tc)
     if (args == NULL)
         args = json_object_get(fn, "input");
     if (json_is_string(args))
-        json_object_set_new_nocheck(part, "arguments",
-                            at_llm_args(json_string_value(args),
-                                        json_string_length(args)));
+        json_object_set_new_nocheck(
+            part, "arguments",
+            at_llm_args(json_string_value(args), json_string_length(args)));
     else if (args != NULL && !json_is_null(args))
         json_object_set_nocheck(part, "arguments", args);
     return part;
@@ -151,12 +151,12 @@ static json_t *request_message(const json_t *m)
 
         if (part != NULL) {
             json_object_set_new_nocheck(part, "type",
-                                json_string("tool_call_response"));
+                                        json_string("tool_call_response"));
             if (json_is_string(v))
                 json_object_set_nocheck(part, "id", v);
             if (json_is_array(content))
                 json_object_set_new_nocheck(part, "response",
-                                    at_llm_joined_text(content));
+                                            at_llm_joined_text(content));
             else if (content != NULL && !json_is_null(content))
                 json_object_set_nocheck(part, "response", (json_t *)content);
             json_array_append_new(parts, part);
@@ -426,7 +426,7 @@ void at_openai_response(const json_t *root, json_t *attrs)
         json_decref(msgs);
     if (json_array_size(reasons) > 0)
         json_object_set_new_nocheck(attrs, "gen_ai.response.finish_reasons",
-                            reasons);
+                                    reasons);
     else
         json_decref(reasons);
 }
@@ -783,7 +783,7 @@ static void tpl_keep(fast_tpl *t, const fast_chunk *f)
         if (ok && c->function_call)
             ok = tpl_add_tool(t, f, &c->fcall);
     }
-    if (ok && f->doc.gen != 0)
+    if (ok)
         t->gen = f->doc.gen;
 }
 

@@ -113,9 +113,9 @@ static json_t *tool_call_part(const json_t *item)
     if (v == NULL)
         v = json_object_get(item, "action");
     if (json_is_string(v))
-        json_object_set_new_nocheck(part, "arguments",
-                            at_llm_args(json_string_value(v),
-                                        json_string_length(v)));
+        json_object_set_new_nocheck(
+            part, "arguments",
+            at_llm_args(json_string_value(v), json_string_length(v)));
     else if (v != NULL && !json_is_null(v))
         json_object_set_nocheck(part, "arguments", v);
     return part;
@@ -249,7 +249,7 @@ static json_t *tool_definitions(const json_t *tools)
         if (!json_is_object(t) || (d = json_object()) == NULL)
             continue;
         json_object_set_new_nocheck(d, "type",
-                            json_string(type ? type : "function"));
+                                    json_string(type ? type : "function"));
         if (json_is_string(v = json_object_get(t, "name")))
             json_object_set_nocheck(d, "name", v);
         if (json_is_string(v = json_object_get(t, "description")))
@@ -557,8 +557,9 @@ static void on_error(at_llm_stream *s, const json_t *root)
         return;
     }
     json_object_set_new_nocheck(e, "type",
-                        json_is_string(code) ? json_incref((json_t *)code)
-                                             : json_string("error"));
+                                json_is_string(code)
+                                    ? json_incref((json_t *)code)
+                                    : json_string("error"));
     if (json_is_string(json_object_get(root, "message")))
         json_object_set_nocheck(e, "message",
                                 json_object_get(root, "message"));

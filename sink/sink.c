@@ -156,7 +156,7 @@ static void http_attrs(at_sink *s, at_exch *e, json_t *a)
     set_str(a, "http.request.method", e->method);
     if (e->status)
         json_object_set_new_nocheck(a, "http.response.status_code",
-                            json_integer(e->status));
+                                    json_integer(e->status));
     if (url)
         set_str(a, "url.full", url);
     free(url);
