@@ -27,7 +27,8 @@ BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
 pairs of the hook microbenchmark, default 7), BENCH_MICRO_CALLS (calls per
 repetition, default 100000), BENCH_MITM_PAIRS (mitmdump pairs, default
-BENCH_PAIRS).  Standard library only.
+BENCH_PAIRS), BENCH_CG_KEEP (a folder to keep the callgrind profiles in,
+for callgrind_annotate).  Standard library only.
 """
 
 import json
@@ -130,8 +131,9 @@ def spans(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def callgrind(argv, env, tmp):
-    """Instructions executed by the whole process (all threads)."""
+def callgrind(argv, env, tmp, label="cg"):
+    """Instructions executed by the whole process (all threads).  With
+    BENCH_CG_KEEP=DIR the profile is kept as DIR/callgrind.LABEL."""
     out = os.path.join(tmp, "cg.out")
     cmd = CLIENT_CPU + ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv
     p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -141,6 +143,9 @@ def callgrind(argv, env, tmp):
     m = re.search(r"Collected : (\d+)", err)
     if not m:
         die("no 'Collected' line from callgrind: " + err[-400:])
+    if os.environ.get("BENCH_CG_KEEP"):
+        os.makedirs(os.environ["BENCH_CG_KEEP"], exist_ok=True)
+        shutil.copy(out, os.path.join(os.environ["BENCH_CG_KEEP"], "callgrind." + label))
     try:
         os.unlink(out)
     except OSError:
@@ -220,7 +225,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     for m in modes:
         if os.path.exists(out):
             os.unlink(out)
-        ins[m] = callgrind(cg, env_for(m, out), tmp)
+        ins[m] = callgrind(cg, env_for(m, out), tmp, "%s.%s" % (wid, m))
     if os.path.exists(out):
         os.unlink(out)
     ins_ratio = ins["traced"] / ins["untraced"]

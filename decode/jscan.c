@@ -421,36 +421,28 @@ static size_t same_prefix(const char *a, const char *b, size_t n)
     return i;
 }
 
-/* A string of the shape whose bytes changed: from `at` (its end in the
- * shape's text) on, offsets move by `delta`. */
-typedef struct change {
-    uint32_t at;
-    long delta;
-} change;
-
-static long delta_at(const change *ch, int nch, uint32_t off)
+static long delta_at(const at_js_patch *pt, uint32_t off)
 {
     long d = 0;
     int i;
 
-    for (i = 0; i < nch && ch[i].at <= off; i++)
-        d = ch[i].delta;
+    for (i = 0; i < pt->nch && pt->ch[i].at <= off; i++)
+        d = pt->ch[i].delta;
     return d;
 }
 
-int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
-                at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out)
+int at_js_rescan(const at_js_shape *sh, const char *p, size_t n,
+                 at_js_patch *pt)
 {
     const char *a = sh->text;
     size_t an = sh->n, pa = 0, pb = 0;
-    uint32_t j = 0, k;
-    change ch[AT_JS_MAX_CHANGES];
-    int nch = 0, rekeyed = 0;
+    uint32_t j = 0;
+    int rekeyed = 0;
     long delta = 0; /* pb - pa */
 
-    if (p == NULL || sh->ntok == 0 || cap < sh->ntok || n >= UINT32_MAX)
+    pt->nch = 0;
+    if (p == NULL || sh->ntok == 0 || n >= UINT32_MAX)
         return 0;
-    memcpy(tok, sh->tok, sh->ntok * sizeof(*tok));
     for (;;) {
         size_t room = an - pa < n - pb ? an - pa : n - pb, m;
         const at_js_tok *o;
@@ -467,50 +459,82 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
         while (j < sh->ntok && (sh->tok[j].kind != AT_JS_STRING ||
                                 sh->tok[j].off + sh->tok[j].len <= pa))
             j++;
-        if (j == sh->ntok || pa <= sh->tok[j].off || nch == AT_JS_MAX_CHANGES)
+        if (j == sh->ntok || pa <= sh->tok[j].off ||
+            pt->nch == AT_JS_MAX_CHANGES)
             return 0;
         o = &sh->tok[j];
         s = p + (long)o->off + delta; /* everything before matched */
         e = scan_string(s, p + n, &esc);
         if (e == NULL || (esc && o->key))
             return 0;
-        tok[j].esc = (uint8_t)esc;
         rekeyed |= o->key;
         delta += (e - s) - (long)o->len;
         pa = o->off + o->len;
         pb = (size_t)(e - p);
-        ch[nch].at = (uint32_t)pa;
-        ch[nch].delta = delta;
-        nch++;
+        pt->ch[pt->nch].at = (uint32_t)pa;
+        pt->ch[pt->nch].tok = j;
+        pt->ch[pt->nch].esc = (uint8_t)esc;
+        pt->ch[pt->nch].delta = delta;
+        pt->nch++;
         j++;
     }
+    pt->sh = sh;
+    pt->text = p;
+    pt->gen = rekeyed ? 0 : sh->gen;
+    return 1;
+}
+
+void at_js_patch_toks(const at_js_patch *pt, uint32_t from, uint32_t to,
+                      at_js_tok *tok)
+{
+    const at_js_tok *st = pt->sh->tok;
+    uint32_t k;
+    long d = 0;
+    int c = 0, e = 0;
+
+    memcpy(tok + from, st + from, (to - from) * sizeof(*tok));
+    if (pt->nch == 0)
+        return;
     /* Each token moves by the changes before it (offsets grow with the
      * token index); a changed string grows by its own change, a container
      * by those inside it; other values keep their length. */
-    if (nch > 0) {
-        long d = 0;
-        int c = 0;
+    for (k = from; k < to; k++) {
+        const at_js_tok *o = &st[k];
+        uint32_t end = o->off + o->len;
 
-        for (k = 0; k < sh->ntok; k++) {
-            const at_js_tok *o = &sh->tok[k];
-            uint32_t end = o->off + o->len;
-
-            while (c < nch && ch[c].at <= o->off)
-                d = ch[c++].delta;
-            tok[k].off = (uint32_t)((long)o->off + d);
-            if (o->kind == AT_JS_OBJECT || o->kind == AT_JS_ARRAY)
-                tok[k].len = (uint32_t)((long)o->len +
-                                        delta_at(ch, nch, end) - d);
-            else if (c < nch && ch[c].at == end)
-                tok[k].len = (uint32_t)((long)o->len + ch[c].delta - d);
-        }
+        while (c < pt->nch && pt->ch[c].at <= o->off)
+            d = pt->ch[c++].delta;
+        tok[k].off = (uint32_t)((long)o->off + d);
+        if (o->kind == AT_JS_OBJECT || o->kind == AT_JS_ARRAY)
+            tok[k].len = (uint32_t)((long)o->len + delta_at(pt, end) - d);
+        else if (c < pt->nch && pt->ch[c].at == end)
+            tok[k].len = (uint32_t)((long)o->len + pt->ch[c].delta - d);
     }
-    doc->text = p;
+    for (; e < pt->nch && pt->ch[e].tok < to; e++)
+        if (pt->ch[e].tok >= from)
+            tok[pt->ch[e].tok].esc = pt->ch[e].esc;
+}
+
+void at_js_patch_doc(const at_js_patch *pt, at_js_tok *tok, uint32_t cap,
+                     at_js_doc_t *doc)
+{
+    doc->text = pt->text;
     doc->tok = tok;
-    doc->ntok = sh->ntok;
+    doc->ntok = pt->sh->ntok;
     doc->cap = cap;
     doc->full = 0;
-    doc->gen = rekeyed ? 0 : sh->gen;
+    doc->gen = pt->gen;
+}
+
+int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
+                at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out)
+{
+    at_js_patch pt;
+
+    if (cap < sh->ntok || !at_js_rescan(sh, p, n, &pt))
+        return 0;
+    at_js_patch_toks(&pt, 0, sh->ntok, tok);
+    at_js_patch_doc(&pt, tok, cap, doc);
     out->p = p + tok[0].off;
     out->n = tok[0].len;
     out->doc = doc;

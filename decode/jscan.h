@@ -102,6 +102,53 @@ void at_js_shape_free(at_js_shape *sh);
 int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
                 at_js_tok *tok, uint32_t cap, at_js_doc_t *doc, at_js *out);
 
+/* at_js_redoc in two steps, for a caller that reads only some tokens (a
+ * stream decoder that knows where its values are in the kept shape):
+ * at_js_rescan compares (1 when at_js_redoc would take the text; `pt`
+ * then says which strings changed), at_js_patch_toks writes tokens
+ * [from, to) as at_js_redoc would, at_js_patch_doc the document around
+ * them (tokens outside the ranges written are left as they were: read
+ * only those written).  `pt` refers to `sh` and the text, which must
+ * outlive it unchanged. */
+typedef struct at_js_patch {
+    const at_js_shape *sh;
+    const char *text;
+    uint32_t gen; /* as doc->gen */
+    int nch;
+    struct {
+        uint32_t at;  /* the string's end in the shape's text */
+        uint32_t tok; /* its token */
+        long delta;   /* from `at` on, offsets move by this */
+        uint8_t esc;  /* its new text holds escapes */
+    } ch[AT_JS_MAX_CHANGES];
+} at_js_patch;
+
+int at_js_rescan(const at_js_shape *sh, const char *p, size_t n,
+                 at_js_patch *pt);
+void at_js_patch_toks(const at_js_patch *pt, uint32_t from, uint32_t to,
+                      at_js_tok *tok);
+void at_js_patch_doc(const at_js_patch *pt, at_js_tok *tok, uint32_t cap,
+                     at_js_doc_t *doc);
+
+/* at_js_patch_leaf: at_js_patch_toks(pt, k, k + 1, tok) for a token with
+ * nothing inside it (not an object or array), inline. */
+static inline void at_js_patch_leaf(const at_js_patch *pt, uint32_t k,
+                                    at_js_tok *tok)
+{
+    const at_js_tok *o = &pt->sh->tok[k];
+    long d = 0;
+    int c = 0;
+
+    tok[k] = *o;
+    while (c < pt->nch && pt->ch[c].at <= o->off)
+        d = pt->ch[c++].delta;
+    tok[k].off = (uint32_t)((long)o->off + d);
+    if (c < pt->nch && pt->ch[c].tok == k) {
+        tok[k].len = (uint32_t)((long)o->len + pt->ch[c].delta - d);
+        tok[k].esc = pt->ch[c].esc;
+    }
+}
+
 /* at_js_obj/at_js_arr: start iterating `v` when it is an object/array.
  * 0 if not (absent values included). */
 int at_js_obj(at_js v, at_js_it *it);

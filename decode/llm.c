@@ -1261,6 +1261,13 @@ int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
 {
     if (at_js_redoc(&s->shape, p, n, tok, cap, doc, out))
         return 1;
+    return at_llm_scan_new(s, p, n, tok, cap, doc, out);
+}
+
+int at_llm_scan_new(at_llm_stream *s, const char *p, size_t n,
+                    at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
+                    at_js *out)
+{
     if (!at_js_doc(p, n, tok, cap, doc, out))
         return 0;
     if (at_js_shape_keep(&s->shape, doc, n)) /* may fail: none kept */

@@ -99,6 +99,13 @@ int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
                       at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                       at_js *out);
 
+/* at_llm_scan_new: the second half of at_llm_scan_chunk, for a caller
+ * that compared the chunk with the kept shape itself (at_js_rescan) and
+ * found it a new shape: at_js_doc, and the chunk kept as the shape. */
+int at_llm_scan_new(at_llm_stream *s, const char *p, size_t n,
+                    at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
+                    at_js *out);
+
 /* at_llm_parse: parse `n` bytes as any JSON value (NUL escapes allowed; an
  * integer too big for 64 bits makes the whole text parse again with
  * integers read as reals).  Returns a new reference, or NULL for invalid

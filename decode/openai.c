@@ -790,12 +790,16 @@ static void tpl_keep(fast_tpl *t, const fast_chunk *f)
 /* Chunks read from a template (tests). */
 long at_openai_tpl_hits;
 
-/* tpl_apply: fill f's slices from template t, as the walk would. */
-static void tpl_apply(const fast_tpl *t, fast_chunk *f)
+/* tpl_apply: fill f's slices from template t, as the walk would, with
+ * the tokens of the slices (and inside them) patched from pt. */
+static void tpl_apply(const fast_tpl *t, const at_js_patch *pt,
+                      fast_chunk *f)
 {
+    const at_js_tok *st = pt->sh->tok;
     int i;
 
     at_openai_tpl_hits++;
+    at_js_patch_doc(pt, f->tok, FAST_TOKENS, &f->doc);
     memset(&f->id, 0, offsetof(fast_chunk, choices) -
                           offsetof(fast_chunk, id));
     f->nchoices = t->nchoices;
@@ -810,12 +814,17 @@ static void tpl_apply(const fast_tpl *t, fast_chunk *f)
     }
     for (i = 0; i < t->n; i++) {
         at_js *v = (at_js *)(void *)((char *)f + t->slice[i].at);
-        const at_js_tok *k = &f->doc.tok[t->slice[i].tok];
+        uint32_t ti = t->slice[i].tok;
+        const at_js_tok *k = &f->tok[ti];
 
+        if (st[ti].next == ti + 1)
+            at_js_patch_leaf(pt, ti, f->tok);
+        else
+            at_js_patch_toks(pt, ti, st[ti].next, f->tok);
         v->p = f->doc.text + k->off;
         v->n = k->len;
         v->doc = &f->doc;
-        v->i = t->slice[i].tok;
+        v->i = ti;
     }
 }
 
@@ -827,16 +836,29 @@ static int fast_read(at_llm_stream *s, const char *data, size_t len,
 {
     at_js root;
     at_js_it it;
+    at_js_patch pt;
     fast_tpl *tpl = s->fast;
 
-    if (!at_llm_scan_chunk(s, data, len, f->tok, FAST_TOKENS, &f->doc,
-                           &root) ||
-        !at_js_obj(root, &it))
+    if (s->shape.ntok > 0 && s->shape.ntok <= FAST_TOKENS &&
+        at_js_rescan(&s->shape, data, len, &pt)) {
+        /* the kept shape's bytes but in strings: with the same keys, read
+         * the template's tokens only */
+        if (tpl != NULL && pt.gen != 0 && tpl->gen == pt.gen) {
+            tpl_apply(tpl, &pt, f);
+            return 1;
+        }
+        at_js_patch_toks(&pt, 0, s->shape.ntok, f->tok);
+        at_js_patch_doc(&pt, f->tok, FAST_TOKENS, &f->doc);
+        root.p = data + f->tok[0].off;
+        root.n = f->tok[0].len;
+        root.doc = &f->doc;
+        root.i = 0;
+    } else if (!at_llm_scan_new(s, data, len, f->tok, FAST_TOKENS, &f->doc,
+                                &root)) {
         return 0;
-    if (tpl != NULL && f->doc.gen != 0 && tpl->gen == f->doc.gen) {
-        tpl_apply(tpl, f);
-        return 1;
     }
+    if (!at_js_obj(root, &it))
+        return 0;
     if (!fast_walk(f, it))
         return 0;
     if (f->doc.gen != 0) {

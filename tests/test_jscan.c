@@ -213,6 +213,33 @@ Test(jscan, redoc_is_at_js_doc)
                           (int)n, b);
                 cr_assert(same_doc(&d1, &o1, &d2, &o2),
                           "redoc's tokens differ: %.*s", (int)n, b);
+                /* the two-step form, one value (and what is inside it)
+                 * patched over stale tokens: the same tokens there */
+                {
+                    static at_js_tok t3[256];
+                    at_js_patch pt;
+                    at_js_doc_t d3;
+                    uint32_t v0 = (uint32_t)((seedv >> 3) % sh.ntok), v;
+
+                    memset(t3, 0xa5, sizeof(t3));
+                    cr_assert(at_js_rescan(&sh, b, n, &pt));
+                    cr_assert_eq(pt.gen, d2.gen);
+                    if (sh.tok[v0].next == v0 + 1 && (round & 1))
+                        at_js_patch_leaf(&pt, v0, t3);
+                    else
+                        at_js_patch_toks(&pt, v0, sh.tok[v0].next, t3);
+                    at_js_patch_doc(&pt, t3, 256, &d3);
+                    cr_assert(d3.text == d2.text && d3.ntok == d2.ntok &&
+                              d3.gen == d2.gen && d3.full == 0);
+                    for (v = v0; v < sh.tok[v0].next; v++)
+                        cr_assert(!memcmp(&t3[v], &t2[v], sizeof(t3[v])),
+                                  "token %u of %u..%u patched wrong: %.*s",
+                                  v, v0, sh.tok[v0].next, (int)n, b);
+                    for (v = 0; v < sh.ntok; v++)
+                        if (v < v0 || v >= sh.tok[v0].next)
+                            cr_assert_eq(t3[v].kind, 0xa5,
+                                         "token %u written", v);
+                }
                 if (round % 7 == 0) { /* keep it: shapes change too */
                     cr_assert(at_js_shape_keep(&sh, &d2, n));
                     memcpy(base, b, n);
