@@ -1,6 +1,10 @@
 /* jscan.c - validating, allocation-free JSON scanner (see jscan.h). */
 #include "jscan.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -405,6 +409,17 @@ static size_t same_prefix(const char *a, const char *b, size_t n)
 {
     size_t i = 0;
 
+#if defined(__SSE2__)
+    while (n - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y));
+
+        if (m != 0xffff)
+            return i + (size_t)__builtin_ctz(~m);
+        i += 16;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (n - i >= 8) {
         uint64_t x, y;
@@ -419,6 +434,29 @@ static size_t same_prefix(const char *a, const char *b, size_t n)
     while (i < n && a[i] == b[i])
         i++;
     return i;
+}
+
+/* string_at: the string token of the shape that position pa (past the
+ * start of the text) falls inside, past its opening quote, looking at
+ * tokens from j on; ntok when there is none.  Tokens start in text order
+ * and nothing starts inside a string, so it can only be the last token
+ * starting before pa. */
+static uint32_t string_at(const at_js_shape *sh, uint32_t j, size_t pa)
+{
+    uint32_t lo = j, hi = sh->ntok; /* the answer is below hi */
+
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (sh->tok[mid].off < pa)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo < sh->ntok && sh->tok[lo].kind == AT_JS_STRING &&
+        sh->tok[lo].off < pa && pa < (size_t)sh->tok[lo].off + sh->tok[lo].len)
+        return lo;
+    return sh->ntok;
 }
 
 static long delta_at(const at_js_patch *pt, uint32_t off)
@@ -455,12 +493,9 @@ int at_js_rescan(const at_js_shape *sh, const char *p, size_t n,
         if (pa == an && pb == n)
             break;
         /* The first difference must be inside a string of the shape, past
-         * its opening quote (the strings are in text order). */
-        while (j < sh->ntok && (sh->tok[j].kind != AT_JS_STRING ||
-                                sh->tok[j].off + sh->tok[j].len <= pa))
-            j++;
-        if (j == sh->ntok || pa <= sh->tok[j].off ||
-            pt->nch == AT_JS_MAX_CHANGES)
+         * its opening quote. */
+        j = string_at(sh, j, pa);
+        if (j == sh->ntok || pt->nch == AT_JS_MAX_CHANGES)
             return 0;
         o = &sh->tok[j];
         s = p + (long)o->off + delta; /* everything before matched */
