@@ -1366,9 +1366,9 @@ static const at_llm_price llm_prices[] = {
     {"claude-haiku-4-5", 1.00, 0.10, 1.25, 5.00},
 };
 
-/* price_find: the row with the longest prefix of `model` (compared
+/* price_lookup: the row with the longest prefix of `model` (compared
  * without case), or NULL.  A "vendor/" prefix (routers) is skipped. */
-static const at_llm_price *price_find(const char *model)
+static const at_llm_price *price_lookup(const char *model)
 {
     const at_llm_price *best = NULL;
     size_t best_len = 0, i;
@@ -1388,6 +1388,31 @@ static const at_llm_price *price_find(const char *model)
         }
     }
     return best;
+}
+
+/* price_find: price_lookup, remembering the last model asked about per
+ * thread (a process mostly calls one or two models, and the table has
+ * dozens of rows). */
+#define PRICE_MEMO 96
+static __thread struct {
+    char model[PRICE_MEMO]; /* "" until set */
+    const at_llm_price *row;
+} price_memo __attribute__((tls_model("initial-exec")));
+
+static const at_llm_price *price_find(const char *model)
+{
+    size_t n;
+
+    if (model == NULL)
+        return NULL;
+    n = strnlen(model, PRICE_MEMO);
+    if (n == 0 || n == PRICE_MEMO)
+        return price_lookup(model);
+    if (memcmp(price_memo.model, model, n + 1) == 0)
+        return price_memo.row;
+    price_memo.row = price_lookup(model);
+    memcpy(price_memo.model, model, n + 1);
+    return price_memo.row;
 }
 
 /* attr_count: a count attribute's value, or 0 when absent or bad. */

@@ -1423,3 +1423,47 @@ Test(llm_cost, from_decoded_response)
                    (15 * 0.5 + 31 * 1.5) / 1e6));
     json_decref(a);
 }
+
+/* The price of the last model is remembered (per thread): a different
+ * model, one differing only in length or case, and one with no price
+ * must each still get their own. */
+static double memo_cost(const char *model, int *priced)
+{
+    json_t *a = json_object();
+    double usd;
+
+    json_object_set_new(a, "gen_ai.response.model", json_string(model));
+    json_object_set_new(a, "gen_ai.usage.input_tokens", json_integer(1000000));
+    json_object_set_new(a, "gen_ai.usage.output_tokens", json_integer(0));
+    *priced = at_llm_cost(a);
+    usd = json_real_value(json_object_get(a, "agenttrace.cost.usd"));
+    json_decref(a);
+    return usd;
+}
+
+Test(llm_cost, remembered_model_never_answers_for_another)
+{
+    static const struct {
+        const char *model;
+        int priced;
+        double usd; /* a million input tokens */
+    } seq[] = {
+        {"gpt-4o-mini", 1, 0.15},     {"gpt-4o-mini", 1, 0.15},
+        {"gpt-4o", 1, 2.50},          {"gpt-4o-mini", 1, 0.15},
+        {"GPT-4O-MINI", 1, 0.15},     {"openai/gpt-4o", 1, 2.50},
+        {"llama3.2:1b", 0, 0},        {"llama3.2:1b", 0, 0},
+        {"gpt-4o", 1, 2.50},          {"", 0, 0},
+        {"gpt-4o-2024-05-13", 1, 5.00}, {"gpt-4o-2024-08-06", 1, 2.50},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        int priced;
+        double usd = memo_cost(seq[i].model, &priced);
+
+        cr_expect_eq(priced, seq[i].priced, "%s", seq[i].model);
+        if (seq[i].priced)
+            cr_expect(usd > seq[i].usd - 1e-9 && usd < seq[i].usd + 1e-9,
+                      "%s: %g, want %g", seq[i].model, usd, seq[i].usd);
+    }
+}
