@@ -422,32 +422,49 @@ static json_t *tree(const at_js_doc_t *d, uint32_t i)
     }
 }
 
+json_t *at_llm_tree(at_js v)
+{
+    if (v.p == NULL || v.doc == NULL)
+        return NULL;
+    return tree(v.doc, v.i);
+}
+
+int at_llm_scan_body(at_llm_body *b, const char *p, size_t n, at_js *root)
+{
+    b->tok = b->small;
+    if (at_js_doc(p, n, b->tok, AT_LLM_BODY_TOKENS, &b->doc, root))
+        return 1;
+    if (!b->doc.full || n / 2 + 2 >= ((size_t)1 << 24))
+        return 0;
+    /* a value takes two bytes at least, its separator included */
+    b->tok = malloc((n / 2 + 2) * sizeof(*b->tok));
+    if (b->tok == NULL) {
+        b->tok = b->small;
+        return 0;
+    }
+    return at_js_doc(p, n, b->tok, (uint32_t)(n / 2 + 2), &b->doc, root);
+}
+
+void at_llm_body_free(at_llm_body *b)
+{
+    if (b->tok != b->small)
+        free(b->tok);
+    b->tok = b->small;
+}
+
 /* scanned: the document read by the scanner and built from its tokens:
  * several times cheaper than jansson's own reader, which costs a hundred
  * instructions and more per byte.  NULL when the scanner declines (then
  * jansson reads it, and reports what is wrong). */
 static json_t *scanned(const char *p, size_t n)
 {
-    at_js_tok small[256], *tok = small;
-    uint32_t cap = 256;
-    at_js_doc_t doc;
+    at_llm_body b;
     at_js root;
     json_t *v = NULL;
-    int ok;
 
-    ok = at_js_doc(p, n, tok, cap, &doc, &root);
-    if (!ok && doc.full && n / 2 + 2 < ((size_t)1 << 24)) {
-        /* a value takes two bytes at least, its separator included */
-        cap = (uint32_t)(n / 2 + 2);
-        tok = malloc((size_t)cap * sizeof(*tok));
-        if (tok == NULL)
-            return NULL;
-        ok = at_js_doc(p, n, tok, cap, &doc, &root);
-    }
-    if (ok)
-        v = tree(&doc, 0);
-    if (tok != small)
-        free(tok);
+    if (at_llm_scan_body(&b, p, n, &root))
+        v = tree(&b.doc, 0);
+    at_llm_body_free(&b);
     return v;
 }
 
@@ -970,6 +987,11 @@ void at_llm_stream_status(at_llm_stream *s, const json_t *root)
 typedef struct at_llm_ops {
     void (*request)(const json_t *root, json_t *attrs);
     void (*response)(const json_t *root, json_t *attrs);
+    /* the same from the scanner's reading of the body, without a tree of
+     * it: 1 when done, 0 (attrs untouched) when the body is beyond it;
+     * NULL: none */
+    int (*request_fast)(at_js root, json_t *attrs);
+    int (*response_fast)(at_js root, json_t *attrs);
     int (*stream)(at_llm_stream *s, const char *event, size_t event_len,
                   const char *data, size_t data_len);
     int array_ok;
@@ -981,29 +1003,31 @@ static const at_llm_ops *ops_of(at_api api)
 {
     static const at_llm_ops ops[] = {
         [AT_API_OPENAI_CHAT] = {at_openai_request, at_openai_response,
+                                at_openai_request_fast,
+                                at_openai_response_fast,
                                 at_openai_stream_event, 0},
         [AT_API_ANTHROPIC_MESSAGES] = {at_anthropic_request,
-                                       at_anthropic_response,
+                                       at_anthropic_response, NULL, NULL,
                                        at_anthropic_stream_event, 0},
         [AT_API_OPENAI_RESPONSES] = {at_responses_request,
-                                     at_responses_response,
+                                     at_responses_response, NULL, NULL,
                                      at_responses_stream_event, 0},
         [AT_API_OPENAI_COMPLETIONS] = {at_openai_completions_request,
-                                       at_openai_completions_response,
+                                       at_openai_completions_response, NULL, NULL,
                                        at_openai_stream_event, 0},
         [AT_API_OPENAI_EMBEDDINGS] = {at_openai_embeddings_request,
-                                      at_openai_embeddings_response, NULL,
+                                      at_openai_embeddings_response, NULL, NULL, NULL,
                                       0},
-        [AT_API_GEMINI_GENERATE] = {at_gemini_request, at_gemini_response,
+        [AT_API_GEMINI_GENERATE] = {at_gemini_request, at_gemini_response, NULL, NULL,
                                     at_gemini_stream_event, 1},
         [AT_API_GEMINI_EMBED] = {at_gemini_embed_request,
-                                 at_gemini_embed_response, NULL, 0},
-        [AT_API_OLLAMA_CHAT] = {at_ollama_request, at_ollama_response,
+                                 at_gemini_embed_response, NULL, NULL, NULL, 0},
+        [AT_API_OLLAMA_CHAT] = {at_ollama_request, at_ollama_response, NULL, NULL,
                                 at_ollama_stream_event, 0},
-        [AT_API_OLLAMA_GENERATE] = {at_ollama_request, at_ollama_response,
+        [AT_API_OLLAMA_GENERATE] = {at_ollama_request, at_ollama_response, NULL, NULL,
                                     at_ollama_stream_event, 0},
         [AT_API_OLLAMA_EMBED] = {at_ollama_embed_request,
-                                 at_ollama_embed_response, NULL, 0},
+                                 at_ollama_embed_response, NULL, NULL, NULL, 0},
     };
 
     if ((int)api <= (int)AT_API_NONE ||
@@ -1027,6 +1051,42 @@ static void route_facts(const at_llm_route *route, json_t *attrs)
                                     json_true());
 }
 
+/* Tests turn the decoders' readings from the scanner off, to compare,
+ * and count the bodies they took. */
+int at_llm_body_fast_off;
+long at_llm_body_fast_hits;
+
+/* What parse_fast returns when the fast decoder took the body. */
+static json_t fast_done_mark;
+#define FAST_DONE (&fast_done_mark)
+
+/* parse_fast: the body given to `fast` as the scanner reads it; FAST_DONE
+ * when it took it, else at_llm_parse(body, len) (the tree made from the
+ * same reading: nothing is read twice). */
+static json_t *parse_fast(const char *body, size_t len,
+                          int (*fast)(at_js, json_t *), json_t *attrs)
+{
+    at_llm_body b;
+    at_js root;
+    json_t *v;
+
+    if (fast == NULL || at_llm_body_fast_off || at_llm_scan_off ||
+        body == NULL)
+        return at_llm_parse(body, len);
+    if (!at_llm_scan_body(&b, body, len, &root)) {
+        at_llm_body_free(&b);
+        return at_llm_parse(body, len); /* jansson's reader, as there */
+    }
+    if (at_js_kind(root) == AT_JS_OBJECT && fast(root, attrs)) {
+        at_llm_body_free(&b);
+        at_llm_body_fast_hits++;
+        return FAST_DONE;
+    }
+    v = tree(&b.doc, 0);
+    at_llm_body_free(&b);
+    return v;
+}
+
 int at_llm_request_decode(const at_llm_route *route, const char *body,
                           size_t len, json_t *attrs)
 {
@@ -1036,7 +1096,11 @@ int at_llm_request_decode(const at_llm_route *route, const char *body,
     if (route == NULL || attrs == NULL ||
         (ops = ops_of(route->api)) == NULL)
         return -1;
-    root = at_llm_parse(body, len);
+    root = parse_fast(body, len, ops->request_fast, attrs);
+    if (root == FAST_DONE) {
+        route_facts(route, attrs);
+        return 0;
+    }
     if (!json_is_object(root)) {
         json_decref(root);
         route_facts(route, attrs);
@@ -1098,7 +1162,9 @@ int at_llm_response_decode(at_api api, const char *body, size_t len,
 
     if (attrs == NULL || ops == NULL)
         return -1;
-    root = at_llm_parse(body, len);
+    root = parse_fast(body, len, ops->response_fast, attrs);
+    if (root == FAST_DONE)
+        return 0;
     if (root == NULL &&
         (api == AT_API_OLLAMA_CHAT || api == AT_API_OLLAMA_GENERATE))
         return ndjson_body(api, body, len, attrs);

@@ -106,6 +106,26 @@ int at_llm_scan_new(at_llm_stream *s, const char *p, size_t n,
                     at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                     at_js *out);
 
+/* A body read by the scanner: its document and tokens (room for a small
+ * body here, a larger one's on the heap). */
+#define AT_LLM_BODY_TOKENS 256
+typedef struct at_llm_body {
+    at_js_doc_t doc;
+    at_js_tok *tok;
+    at_js_tok small[AT_LLM_BODY_TOKENS];
+} at_llm_body;
+
+/* at_llm_scan_body: at_js_doc over p[0..n) into b, with as many tokens as
+ * it takes.  0 when the scanner declines it (at_llm_parse then reads it
+ * with jansson).  at_llm_body_free afterwards, either way. */
+int at_llm_scan_body(at_llm_body *b, const char *p, size_t n, at_js *root);
+void at_llm_body_free(at_llm_body *b);
+
+/* at_llm_tree: the jansson value of a scanned value (as at_llm_parse of
+ * its text would make it); NULL for an absent value or on allocation
+ * failure. */
+json_t *at_llm_tree(at_js v);
+
 /* at_llm_parse: parse `n` bytes as any JSON value (NUL escapes allowed; an
  * integer too big for 64 bits makes the whole text parse again with
  * integers read as reals).  Returns a new reference, or NULL for invalid
@@ -253,6 +273,8 @@ int at_llm_part_append_str(at_llm_part *p, const json_t *str);
 /* openai.c: Chat Completions, legacy Completions and Embeddings. */
 void at_openai_request(const json_t *root, json_t *attrs);
 void at_openai_response(const json_t *root, json_t *attrs);
+int at_openai_request_fast(at_js root, json_t *attrs);
+int at_openai_response_fast(at_js root, json_t *attrs);
 int at_openai_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len);

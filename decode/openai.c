@@ -431,6 +431,264 @@ void at_openai_response(const json_t *root, json_t *attrs)
         json_decref(reasons);
 }
 
+/* ---- whole bodies from the scanner ---------------------------------- */
+
+/* The request and response decoders above, for the common shapes, read
+ * from the scanner's tokens instead of a tree of the whole body: what they
+ * set is what the decoders above would set, in the same order (the tests
+ * compare both on the corpus and on variants of it).  A message or
+ * response beyond the common shape goes to the decoders above. */
+
+/* fast_role: a string slice without escapes, copied NUL-terminated into
+ * buf (as at_llm_str would give it); 0 when it is not one or too long. */
+static int fast_role(at_js v, char *buf, size_t cap)
+{
+    if (at_js_kind(v) != AT_JS_STRING || v.doc->tok[v.i].esc ||
+        v.n - 2 >= cap)
+        return 0;
+    memcpy(buf, v.p + 1, v.n - 2);
+    buf[v.n - 2] = '\0';
+    return 1;
+}
+
+/* fast_text_part: append a `type` part holding string slice v, when it is
+ * a non-empty string (add_string_part). */
+static void fast_text_part(json_t *parts, const char *type, at_js v)
+{
+    json_t *j;
+
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return;
+    j = at_llm_tree(v);
+    if (j != NULL)
+        json_array_append_new(parts, at_llm_part_content(type, j));
+    json_decref(j);
+}
+
+/* fast_plain_kind: whether an optional string member (content, refusal)
+ * is absent, null or a string. */
+static int fast_plain_kind(at_js v)
+{
+    int k = at_js_kind(v);
+
+    return k == AT_JS_NONE || k == AT_JS_NULL || k == AT_JS_STRING;
+}
+
+/* fast_request_message: request_message for a message with a role other
+ * than "tool" and a string (or null, or no) content, and nothing else it
+ * reads; NULL otherwise, and *taken 0 (the caller then builds the message
+ * from its tree). */
+static json_t *fast_request_message(at_js m, int *taken)
+{
+    at_js_it it;
+    at_js k, v, role = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
+    char r[64];
+    json_t *parts;
+
+    *taken = 0;
+    if (!at_js_obj(m, &it))
+        return NULL;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "role"))
+            role = v;
+        else if (AT_JS_KEY(k, "content"))
+            content = v;
+        else if (AT_JS_KEY(k, "reasoning_content") ||
+                 AT_JS_KEY(k, "tool_calls") ||
+                 AT_JS_KEY(k, "function_call") ||
+                 AT_JS_KEY(k, "tool_call_id"))
+            return NULL;
+    }
+    if (!fast_role(role, r, sizeof(r)) || strcmp(r, "tool") == 0 ||
+        !fast_plain_kind(content))
+        return NULL;
+    *taken = 1;
+    parts = json_array();
+    if (parts == NULL)
+        return NULL;
+    fast_text_part(parts, "text", content);
+    return at_llm_message(r, parts);
+}
+
+int at_openai_request_fast(at_js root, json_t *attrs)
+{
+    at_js_it it, mi;
+    at_js k, v, msgs = {NULL, 0, NULL, 0};
+    json_t *rest, *arr, *defs;
+
+    if (!at_js_obj(root, &it) || (rest = json_object()) == NULL)
+        return 0;
+    /* everything but the messages as a tree: the parameters and tools are
+     * read by the decoders above */
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        json_t *j;
+
+        if (AT_JS_KEY(k, "messages")) {
+            msgs = v;
+            continue;
+        }
+        j = at_llm_tree(v);
+        if (j == NULL ||
+            json_object_setn_new_nocheck(rest, k.p, k.n, j) < 0) {
+            json_decref(rest);
+            return 0;
+        }
+    }
+    request_params(rest, attrs);
+    if (at_js_arr(msgs, &mi)) {
+        arr = json_array();
+        while (at_js_next(&mi, &v) > 0) {
+            int taken;
+            json_t *im = fast_request_message(v, &taken);
+
+            if (!taken) {
+                json_t *m = at_llm_tree(v);
+
+                im = request_message(m);
+                json_decref(m);
+            }
+            if (im != NULL)
+                json_array_append_new(arr, im);
+        }
+        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", arr);
+    }
+    defs = tool_definitions(rest);
+    if (defs != NULL)
+        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", defs);
+    json_decref(rest);
+    return 1;
+}
+
+/* fast_choice: the one choice of a response, when it is of the common
+ * shape: an object whose message is an object with a plain role, content
+ * and refusal, no reasoning, tool calls or legacy text.  0 otherwise. */
+static int fast_choice_ok(at_js c, at_js *msg, at_js *fr, char *role,
+                          size_t cap)
+{
+    at_js_it it;
+    at_js k, v, r = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
+    at_js refusal = {NULL, 0, NULL, 0};
+
+    msg->p = fr->p = NULL;
+    if (!at_js_obj(c, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "message"))
+            *msg = v;
+        else if (AT_JS_KEY(k, "finish_reason"))
+            *fr = v;
+        else if (AT_JS_KEY(k, "text"))
+            return 0;
+    }
+    if (!at_js_obj(*msg, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "role"))
+            r = v;
+        else if (AT_JS_KEY(k, "content"))
+            content = v;
+        else if (AT_JS_KEY(k, "refusal"))
+            refusal = v;
+        else if ((AT_JS_KEY(k, "tool_calls") ||
+                  AT_JS_KEY(k, "function_call")) &&
+                 at_js_kind(v) != AT_JS_NULL)
+            return 0;
+        else if (AT_JS_KEY(k, "reasoning_content") ||
+                 AT_JS_KEY(k, "reasoning"))
+            return 0;
+    }
+    if (r.p == NULL)
+        strcpy(role, "assistant");
+    else if (!fast_role(r, role, cap))
+        return 0;
+    return fast_plain_kind(content) && fast_plain_kind(refusal);
+}
+
+int at_openai_response_fast(at_js root, json_t *attrs)
+{
+    at_js_it it, ci;
+    at_js k, v, id = {NULL, 0, NULL, 0}, model = {NULL, 0, NULL, 0};
+    at_js usage = {NULL, 0, NULL, 0}, choices = {NULL, 0, NULL, 0};
+    at_js c = {NULL, 0, NULL, 0}, msg, fr, mk, mv;
+    at_js content = {NULL, 0, NULL, 0}, refusal = {NULL, 0, NULL, 0};
+    at_llm_usage u;
+    char role[64];
+    int n = 0;
+    json_t *parts, *m, *j, *frj = NULL;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "id"))
+            id = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "usage"))
+            usage = v;
+        else if (AT_JS_KEY(k, "choices"))
+            choices = v;
+    }
+    if (at_js_arr(choices, &ci))
+        while (at_js_next(&ci, &v) > 0 && ++n == 1)
+            c = v;
+    if (n > 1 || (n == 1 && !fast_choice_ok(c, &msg, &fr, role,
+                                             sizeof(role))))
+        return 0; /* several choices (sorted by index), or beyond us */
+    /* at_openai_response from here */
+    if (at_js_kind(id) == AT_JS_STRING && !at_js_str_empty(id) &&
+        (j = at_llm_tree(id)) != NULL)
+        json_object_set_new_nocheck(attrs, "gen_ai.response.id", j);
+    if (at_js_kind(model) == AT_JS_STRING && !at_js_str_empty(model) &&
+        (j = at_llm_tree(model)) != NULL)
+        json_object_set_new_nocheck(attrs, "gen_ai.response.model", j);
+    at_llm_usage_init(&u);
+    if (at_js_kind(usage) == AT_JS_OBJECT) {
+        j = at_llm_tree(usage);
+        read_usage(j, &u);
+        json_decref(j);
+    }
+    at_llm_usage_emit(&u, attrs);
+    if (n == 0)
+        return 1;
+    at_js_obj(msg, &it);
+    while (at_js_next_member(&it, &mk, &mv) > 0) {
+        if (AT_JS_KEY(mk, "content"))
+            content = mv;
+        else if (AT_JS_KEY(mk, "refusal"))
+            refusal = mv;
+    }
+    parts = json_array();
+    if (parts == NULL)
+        return 1;
+    fast_text_part(parts, "text", content);
+    fast_text_part(parts, "refusal", refusal);
+    m = at_llm_message(role, parts);
+    if (at_js_kind(fr) == AT_JS_STRING)
+        frj = at_llm_tree(fr);
+    if (m != NULL && frj != NULL)
+        json_object_set_nocheck(m, "finish_reason", frj);
+    if (m != NULL) {
+        json_t *msgs = json_array();
+
+        if (msgs != NULL && json_array_append_new(msgs, m) == 0)
+            json_object_set_new_nocheck(attrs, "gen_ai.output.messages",
+                                        msgs);
+        else
+            json_decref(msgs);
+    }
+    if (frj != NULL) {
+        json_t *reasons = json_array();
+
+        if (reasons != NULL && json_array_append(reasons, frj) == 0)
+            json_object_set_new_nocheck(
+                attrs, "gen_ai.response.finish_reasons", reasons);
+        else
+            json_decref(reasons);
+        json_decref(frj);
+    }
+    return 1;
+}
+
 void at_openai_completions_response(const json_t *root, json_t *attrs)
 {
     /* the same shape, with `text` in place of `message` */

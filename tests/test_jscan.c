@@ -813,3 +813,170 @@ Test(tree, same_as_jansson_on_the_corpus)
     globfree(&g);
     cr_expect_gt(read, 100);
 }
+
+/* ------------------------- whole bodies: scanner decoders vs tree ones */
+
+extern int at_llm_body_fast_off;
+extern long at_llm_body_fast_hits;
+
+/* gunzip_file: a corpus body, inflated when it is gzip (gzread reads a
+ * plain file as it is).  NUL-terminated; *len its length. */
+static char *gunzip_file(const char *path, size_t *len)
+{
+    gzFile z = gzopen(path, "rb");
+    size_t cap = 1 << 16, n = 0;
+    char *p = malloc(cap + 1);
+    int k;
+
+    cr_assert(z != NULL && p != NULL);
+    while ((k = gzread(z, p + n, (unsigned)(cap - n))) > 0) {
+        n += (size_t)k;
+        if (n == cap) {
+            cap *= 2;
+            p = realloc(p, cap + 1);
+            cr_assert_not_null(p);
+        }
+    }
+    gzclose(z);
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+/* decode_both: a body through the chat decoders both ways: the same
+ * attributes, in the same order, and the same answer. */
+static void decode_both(int request, const char *p, size_t n)
+{
+    at_llm_route r;
+    json_t *a = json_object(), *b = json_object();
+    char *da, *db;
+    int ra, rb;
+
+    cr_assert_eq(at_llm_route_find("POST", "api.openai.com",
+                                   "/v1/chat/completions", &r), 1);
+    at_llm_body_fast_off = 0;
+    ra = request ? at_llm_request_decode(&r, p, n, a)
+                 : at_llm_response_decode(AT_API_OPENAI_CHAT, p, n, a);
+    at_llm_body_fast_off = 1;
+    rb = request ? at_llm_request_decode(&r, p, n, b)
+                 : at_llm_response_decode(AT_API_OPENAI_CHAT, p, n, b);
+    at_llm_body_fast_off = 0;
+    da = json_dumps(a, JSON_COMPACT);
+    db = json_dumps(b, JSON_COMPACT);
+    cr_assert_eq(ra, rb, "%s %.*s", request ? "request" : "response",
+                 (int)(n > 400 ? 400 : n), p);
+    cr_assert_str_eq(da, db, "%s %.*s", request ? "request" : "response",
+                     (int)(n > 400 ? 400 : n), p);
+    free(da);
+    free(db);
+    json_decref(a);
+    json_decref(b);
+}
+
+/* Every recorded request and response body (whatever its provider: the
+ * decoders must agree on any JSON), each also with bytes changed. */
+Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
+{
+    glob_t g;
+    size_t f;
+    unsigned seed = 4711;
+    long hits0 = at_llm_body_fast_hits, chat = 0;
+
+    cr_assert_eq(glob(CORPUS "/*/*/*.body", 0, NULL, &g), 0);
+    for (f = 0; f < g.gl_pathc; f++) {
+        size_t len, k;
+        char *body = gunzip_file(g.gl_pathv[f], &len);
+        int request = strstr(g.gl_pathv[f], "request.body") != NULL;
+
+        decode_both(request, body, len);
+        if (strstr(g.gl_pathv[f], "/chat_basic") != NULL ||
+            strstr(g.gl_pathv[f], "/chat_streaming/request") != NULL)
+            chat++;
+        for (k = 0; len > 0 && k < 40; k++) {
+            char *copy = malloc(len);
+
+            memcpy(copy, body, len);
+            seed = seed * 1103515245u + 12345u;
+            copy[(seed >> 8) % len] = "\"\\{}[]:,0.e-a\xc3 n"[(seed >> 20) % 16];
+            decode_both(request, copy, len);
+            free(copy);
+        }
+        free(body);
+    }
+    globfree(&g);
+    /* the plain chat bodies (4 basic ones, a streamed request) at least */
+    cr_expect_geq(chat, 5);
+    cr_expect_geq(at_llm_body_fast_hits - hits0, chat * 2,
+                  "the scanner decoders took %ld bodies",
+                  at_llm_body_fast_hits - hits0);
+}
+
+/* Shapes at the edges of what the scanner decoders take. */
+Test(body_fast, same_attributes_at_the_edges)
+{
+    static const char *const requests[] = {
+        "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"be \\\"brief\\\"\\u0000\"},"
+        "{\"role\":\"user\",\"content\":\"\"},{\"role\":\"user\",\"content\":null},"
+        "{\"role\":\"user\"},{\"content\":\"no role\"},{\"role\":7,\"content\":\"x\"},"
+        "{\"role\":\"us\\u0065r\",\"content\":\"escaped role\"},\"not an object\","
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"parts\"}]},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"42\"},"
+        "{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":\"r\"},"
+        "{\"role\":\"user\",\"content\":5},{\"role\":\"user\",\"role\":\"assistant\","
+        "\"content\":\"dup\",\"content\":\"last\"}],"
+        "\"model\":\"gpt-4o-mini\",\"temperature\":0.5,\"top_p\":1,\"max_tokens\":10,"
+        "\"max_completion_tokens\":20,\"seed\":3,\"stop\":[\"x\"],\"stream\":true,"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"parameters\":{\"type\":\"object\"}}}],\"messages\":[{\"role\":\"user\","
+        "\"content\":\"the last messages win\"}]}",
+        "{\"messages\":{\"role\":\"user\"},\"model\":null}",
+        "{\"messages\":[],\"functions\":[{\"name\":\"g\"}]}",
+        "{}",
+        "[{\"model\":\"not an object\"}]",
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"" /* truncated */,
+        "{\"model\":123456789012345678901234567890,\"messages\":[]}",
+    };
+    static const char *const responses[] = {
+        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":"
+        "{\"role\":\"assistant\",\"content\":\"Hello\",\"refusal\":null,"
+        "\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+        "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,"
+        "\"total_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\":1},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":0}}}",
+        "{\"id\":\"\",\"model\":7,\"choices\":[],\"usage\":null}",
+        "{\"choices\":[{\"message\":{\"content\":\"no role\"},\"finish_reason\":null}]}",
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+        "\"refusal\":\"I can't\"},\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"\\u00e9\\n\","
+        "\"tool_calls\":null},\"finish_reason\":\"length\"}],\"usage\":"
+        "{\"prompt_tokens\":1.0,\"completion_tokens\":-1}}",
+        "{\"choices\":[{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":\"b\"},"
+        "\"finish_reason\":\"stop\"},{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"a\"},\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+        "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+        "{\"choices\":[{\"text\":\"legacy\",\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"x\","
+        "\"reasoning\":\"think\"}}]}",
+        "{\"choices\":[{\"message\":\"not an object\"}]}",
+        "{\"choices\":[7]}",
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":"
+        "\"text\",\"text\":\"parts\"}]}}]}",
+        "{\"choices\":[{\"message\":{\"role\":\"r\\u00f4le\",\"content\":\"x\"},"
+        "\"finish_reason\":\"st\\u006fp\"}],\"id\":\"a\",\"id\":\"b\"}",
+        "{\"choices\":{\"message\":{}}}",
+        "{\"error\":{\"message\":\"bad\"}}",
+    };
+    size_t i;
+    long hits0 = at_llm_body_fast_hits;
+
+    for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+        decode_both(1, requests[i], strlen(requests[i]));
+    for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++)
+        decode_both(0, responses[i], strlen(responses[i]));
+    cr_expect_geq(at_llm_body_fast_hits - hits0, 12);
+}
