@@ -1002,32 +1002,38 @@ typedef struct at_llm_ops {
 static const at_llm_ops *ops_of(at_api api)
 {
     static const at_llm_ops ops[] = {
-        [AT_API_OPENAI_CHAT] = {at_openai_request, at_openai_response,
-                                at_openai_request_fast,
-                                at_openai_response_fast,
-                                at_openai_stream_event, 0},
-        [AT_API_ANTHROPIC_MESSAGES] = {at_anthropic_request,
-                                       at_anthropic_response, NULL, NULL,
-                                       at_anthropic_stream_event, 0},
-        [AT_API_OPENAI_RESPONSES] = {at_responses_request,
-                                     at_responses_response, NULL, NULL,
-                                     at_responses_stream_event, 0},
-        [AT_API_OPENAI_COMPLETIONS] = {at_openai_completions_request,
-                                       at_openai_completions_response, NULL, NULL,
-                                       at_openai_stream_event, 0},
-        [AT_API_OPENAI_EMBEDDINGS] = {at_openai_embeddings_request,
-                                      at_openai_embeddings_response, NULL, NULL, NULL,
-                                      0},
-        [AT_API_GEMINI_GENERATE] = {at_gemini_request, at_gemini_response, NULL, NULL,
-                                    at_gemini_stream_event, 1},
-        [AT_API_GEMINI_EMBED] = {at_gemini_embed_request,
-                                 at_gemini_embed_response, NULL, NULL, NULL, 0},
-        [AT_API_OLLAMA_CHAT] = {at_ollama_request, at_ollama_response, NULL, NULL,
-                                at_ollama_stream_event, 0},
-        [AT_API_OLLAMA_GENERATE] = {at_ollama_request, at_ollama_response, NULL, NULL,
-                                    at_ollama_stream_event, 0},
-        [AT_API_OLLAMA_EMBED] = {at_ollama_embed_request,
-                                 at_ollama_embed_response, NULL, NULL, NULL, 0},
+        [AT_API_OPENAI_CHAT] = {.request = at_openai_request,
+                                .response = at_openai_response,
+                                .request_fast = at_openai_request_fast,
+                                .response_fast = at_openai_response_fast,
+                                .stream = at_openai_stream_event},
+        [AT_API_ANTHROPIC_MESSAGES] = {.request = at_anthropic_request,
+                                       .response = at_anthropic_response,
+                                       .stream = at_anthropic_stream_event},
+        [AT_API_OPENAI_RESPONSES] = {.request = at_responses_request,
+                                     .response = at_responses_response,
+                                     .stream = at_responses_stream_event},
+        [AT_API_OPENAI_COMPLETIONS] = {
+            .request = at_openai_completions_request,
+            .response = at_openai_completions_response,
+            .stream = at_openai_stream_event},
+        [AT_API_OPENAI_EMBEDDINGS] = {
+            .request = at_openai_embeddings_request,
+            .response = at_openai_embeddings_response},
+        [AT_API_GEMINI_GENERATE] = {.request = at_gemini_request,
+                                    .response = at_gemini_response,
+                                    .stream = at_gemini_stream_event,
+                                    .array_ok = 1},
+        [AT_API_GEMINI_EMBED] = {.request = at_gemini_embed_request,
+                                 .response = at_gemini_embed_response},
+        [AT_API_OLLAMA_CHAT] = {.request = at_ollama_request,
+                                .response = at_ollama_response,
+                                .stream = at_ollama_stream_event},
+        [AT_API_OLLAMA_GENERATE] = {.request = at_ollama_request,
+                                    .response = at_ollama_response,
+                                    .stream = at_ollama_stream_event},
+        [AT_API_OLLAMA_EMBED] = {.request = at_ollama_embed_request,
+                                 .response = at_ollama_embed_response},
     };
 
     if ((int)api <= (int)AT_API_NONE ||
@@ -1056,35 +1062,34 @@ static void route_facts(const at_llm_route *route, json_t *attrs)
 int at_llm_body_fast_off;
 long at_llm_body_fast_hits;
 
-/* What parse_fast returns when the fast decoder took the body. */
-static json_t fast_done_mark;
-#define FAST_DONE (&fast_done_mark)
-
-/* parse_fast: the body given to `fast` as the scanner reads it; FAST_DONE
- * when it took it, else at_llm_parse(body, len) (the tree made from the
- * same reading: nothing is read twice). */
-static json_t *parse_fast(const char *body, size_t len,
-                          int (*fast)(at_js, json_t *), json_t *attrs)
+/* parse_fast: the body handed to `fast` as the scanner reads it: 1 when
+ * it took it.  Else 0, and *root is at_llm_parse(body, len) (the tree is
+ * made from the same reading: nothing is read twice). */
+static int parse_fast(const char *body, size_t len,
+                      int (*fast)(at_js, json_t *), json_t *attrs,
+                      json_t **root)
 {
     at_llm_body b;
-    at_js root;
-    json_t *v;
+    at_js r;
 
     if (fast == NULL || at_llm_body_fast_off || at_llm_scan_off ||
-        body == NULL)
-        return at_llm_parse(body, len);
-    if (!at_llm_scan_body(&b, body, len, &root)) {
-        at_llm_body_free(&b);
-        return at_llm_parse(body, len); /* jansson's reader, as there */
+        body == NULL) {
+        *root = at_llm_parse(body, len);
+        return 0;
     }
-    if (at_js_kind(root) == AT_JS_OBJECT && fast(root, attrs)) {
+    if (!at_llm_scan_body(&b, body, len, &r)) {
+        at_llm_body_free(&b);
+        *root = at_llm_parse(body, len); /* jansson's reader, as there */
+        return 0;
+    }
+    if (at_js_kind(r) == AT_JS_OBJECT && fast(r, attrs)) {
         at_llm_body_free(&b);
         at_llm_body_fast_hits++;
-        return FAST_DONE;
+        return 1;
     }
-    v = tree(&b.doc, 0);
+    *root = tree(&b.doc, 0);
     at_llm_body_free(&b);
-    return v;
+    return 0;
 }
 
 int at_llm_request_decode(const at_llm_route *route, const char *body,
@@ -1096,8 +1101,7 @@ int at_llm_request_decode(const at_llm_route *route, const char *body,
     if (route == NULL || attrs == NULL ||
         (ops = ops_of(route->api)) == NULL)
         return -1;
-    root = parse_fast(body, len, ops->request_fast, attrs);
-    if (root == FAST_DONE) {
+    if (parse_fast(body, len, ops->request_fast, attrs, &root)) {
         route_facts(route, attrs);
         return 0;
     }
@@ -1162,8 +1166,7 @@ int at_llm_response_decode(at_api api, const char *body, size_t len,
 
     if (attrs == NULL || ops == NULL)
         return -1;
-    root = parse_fast(body, len, ops->response_fast, attrs);
-    if (root == FAST_DONE)
+    if (parse_fast(body, len, ops->response_fast, attrs, &root))
         return 0;
     if (root == NULL &&
         (api == AT_API_OLLAMA_CHAT || api == AT_API_OLLAMA_GENERATE))

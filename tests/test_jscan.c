@@ -897,7 +897,8 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
 
             memcpy(copy, body, len);
             seed = seed * 1103515245u + 12345u;
-            copy[(seed >> 8) % len] = "\"\\{}[]:,0.e-a\xc3 n"[(seed >> 20) % 16];
+            copy[(seed >> 8) % len] =
+                "\"\\{}[]:,0.e-a\xc3 n"[(seed >> 20) % 16];
             decode_both(request, copy, len);
             free(copy);
         }
@@ -915,22 +916,35 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
 Test(body_fast, same_attributes_at_the_edges)
 {
     static const char *const requests[] = {
-        "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-        "{\"messages\":[{\"role\":\"system\",\"content\":\"be \\\"brief\\\"\\u0000\"},"
-        "{\"role\":\"user\",\"content\":\"\"},{\"role\":\"user\",\"content\":null},"
-        "{\"role\":\"user\"},{\"content\":\"no role\"},{\"role\":7,\"content\":\"x\"},"
-        "{\"role\":\"us\\u0065r\",\"content\":\"escaped role\"},\"not an object\","
-        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"parts\"}]},"
-        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
-        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+        "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}]}",
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"be \\\"brief\\\""
+        "\\u0000\"},"
+        "{\"role\":\"user\",\"content\":\"\"},{\"role\":\"user\",\"content\""
+        ":null},"
+        "{\"role\":\"user\"},{\"content\":\"no role\"},{\"role\":7,\"content"
+        "\":\"x\"},"
+        "{\"role\":\"us\\u0065r\",\"content\":\"escaped role\"},\"not an obj"
+        "ect\","
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"parts"
+        "\"}]},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\""
+        "c1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\""
+        "{}\"}}]},"
         "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"42\"},"
-        "{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":\"r\"},"
-        "{\"role\":\"user\",\"content\":5},{\"role\":\"user\",\"role\":\"assistant\","
+        "{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":\"r"
+        "\"},"
+        "{\"role\":\"user\",\"content\":5},{\"role\":\"user\",\"role\":\"ass"
+        "istant\","
         "\"content\":\"dup\",\"content\":\"last\"}],"
-        "\"model\":\"gpt-4o-mini\",\"temperature\":0.5,\"top_p\":1,\"max_tokens\":10,"
-        "\"max_completion_tokens\":20,\"seed\":3,\"stop\":[\"x\"],\"stream\":true,"
+        "\"model\":\"gpt-4o-mini\",\"temperature\":0.5,\"top_p\":1,\"max_tok"
+        "ens\":10,"
+        "\"max_completion_tokens\":20,\"seed\":3,\"stop\":[\"x\"],\"stream\""
+        ":true,"
         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
-        "\"parameters\":{\"type\":\"object\"}}}],\"messages\":[{\"role\":\"user\","
+        "\"parameters\":{\"type\":\"object\"}}}],\"messages\":[{\"role\":\"u"
+        "ser\","
         "\"content\":\"the last messages win\"}]}",
         "{\"messages\":{\"role\":\"user\"},\"model\":null}",
         "{\"messages\":[],\"functions\":[{\"name\":\"g\"}]}",
@@ -947,26 +961,34 @@ Test(body_fast, same_attributes_at_the_edges)
         "\"total_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\":1},"
         "\"completion_tokens_details\":{\"reasoning_tokens\":0}}}",
         "{\"id\":\"\",\"model\":7,\"choices\":[],\"usage\":null}",
-        "{\"choices\":[{\"message\":{\"content\":\"no role\"},\"finish_reason\":null}]}",
+        "{\"choices\":[{\"message\":{\"content\":\"no role\"},\"finish_reaso"
+        "n\":null}]}",
         "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
         "\"refusal\":\"I can't\"},\"finish_reason\":\"stop\"}]}",
-        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"\\u00e9\\n\","
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"\\"
+        "u00e9\\n\","
         "\"tool_calls\":null},\"finish_reason\":\"length\"}],\"usage\":"
         "{\"prompt_tokens\":1.0,\"completion_tokens\":-1}}",
-        "{\"choices\":[{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":\"b\"},"
-        "\"finish_reason\":\"stop\"},{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "{\"choices\":[{\"index\":1,\"message\":{\"role\":\"assistant\",\"co"
+        "ntent\":\"b\"},"
+        "\"finish_reason\":\"stop\"},{\"index\":0,\"message\":{\"role\":\"as"
+        "sistant\","
         "\"content\":\"a\"},\"finish_reason\":\"stop\"}]}",
         "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
-        "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":"
-        "\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+        "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{"
+        "\"name\":"
+        "\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"tool_"
+        "calls\"}]}",
         "{\"choices\":[{\"text\":\"legacy\",\"finish_reason\":\"stop\"}]}",
         "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"x\","
         "\"reasoning\":\"think\"}}]}",
         "{\"choices\":[{\"message\":\"not an object\"}]}",
         "{\"choices\":[7]}",
-        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":"
+        "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":[{\""
+        "type\":"
         "\"text\",\"text\":\"parts\"}]}}]}",
-        "{\"choices\":[{\"message\":{\"role\":\"r\\u00f4le\",\"content\":\"x\"},"
+        "{\"choices\":[{\"message\":{\"role\":\"r\\u00f4le\",\"content\":\"x"
+        "\"},"
         "\"finish_reason\":\"st\\u006fp\"}],\"id\":\"a\",\"id\":\"b\"}",
         "{\"choices\":{\"message\":{}}}",
         "{\"error\":{\"message\":\"bad\"}}",
