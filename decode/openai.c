@@ -604,6 +604,84 @@ static int fast_choice_ok(at_js c, at_js *msg, at_js *fr, char *role,
     return fast_plain_kind(content) && fast_plain_kind(refusal);
 }
 
+/* fast_count: at_llm_count for a slice: 1 (and *out) for an integer of
+ * 0 or more, 0 for anything else but a number, -1 for a number the tree
+ * reads as a real (a fraction or an exponent: let read_usage judge it). */
+static int fast_count(at_js v, int64_t *out)
+{
+    int64_t x;
+
+    if (at_js_kind(v) != AT_JS_NUMBER)
+        return 0;
+    if (!at_js_int(v, &x))
+        return -1;
+    if (x < 0)
+        return 0;
+    *out = x;
+    return 1;
+}
+
+/* fast_member: the value of the last member `key` of object slice o (as
+ * json_object_get would find it), absent when o is not an object. */
+static at_js fast_member(at_js o, const char *key, size_t n)
+{
+    at_js_it it;
+    at_js k, v, found = {NULL, 0, NULL, 0};
+
+    if (at_js_obj(o, &it))
+        while (at_js_next_member(&it, &k, &v) > 0)
+            if (k.n == n && memcmp(k.p, key, n) == 0)
+                found = v;
+    return found;
+}
+#define FAST_MEMBER(o, lit) fast_member(o, lit, sizeof(lit) - 1)
+
+/* fast_usage_counts: read_usage for an object slice.  0 when one of its
+ * counts is a number only the tree reads (u untouched). */
+static int fast_usage_counts(at_js usage, at_llm_usage *u)
+{
+    at_js_it it;
+    at_js k, v, pt = {NULL, 0, NULL, 0}, ct = {NULL, 0, NULL, 0};
+    at_js hit = {NULL, 0, NULL, 0}, pd = {NULL, 0, NULL, 0};
+    at_js cd = {NULL, 0, NULL, 0};
+    int64_t c[5] = {0, 0, 0, 0, 0};
+    int r[5], i;
+
+    if (!at_js_obj(usage, &it))
+        return 1;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "prompt_tokens"))
+            pt = v;
+        else if (AT_JS_KEY(k, "completion_tokens"))
+            ct = v;
+        else if (AT_JS_KEY(k, "prompt_tokens_details"))
+            pd = v;
+        else if (AT_JS_KEY(k, "prompt_cache_hit_tokens"))
+            hit = v;
+        else if (AT_JS_KEY(k, "completion_tokens_details"))
+            cd = v;
+    }
+    r[0] = fast_count(pt, &c[0]);
+    r[1] = fast_count(ct, &c[1]);
+    r[2] = fast_count(FAST_MEMBER(pd, "cached_tokens"), &c[2]);
+    r[3] = fast_count(hit, &c[3]);
+    r[4] = fast_count(FAST_MEMBER(cd, "reasoning_tokens"), &c[4]);
+    for (i = 0; i < 5; i++)
+        if (r[i] < 0)
+            return 0;
+    if (r[0])
+        u->input = c[0];
+    if (r[1])
+        u->output = c[1];
+    if (r[2])
+        u->cache_read = c[2];
+    else if (r[3]) /* DeepSeek */
+        u->cache_read = c[3];
+    if (r[4])
+        u->reasoning = c[4];
+    return 1;
+}
+
 int at_openai_response_fast(at_js root, json_t *attrs)
 {
     at_js_it it, ci;
@@ -642,7 +720,7 @@ int at_openai_response_fast(at_js root, json_t *attrs)
         (j = at_llm_tree(model)) != NULL)
         json_object_set_new_nocheck(attrs, "gen_ai.response.model", j);
     at_llm_usage_init(&u);
-    if (at_js_kind(usage) == AT_JS_OBJECT) {
+    if (!fast_usage_counts(usage, &u)) {
         j = at_llm_tree(usage);
         read_usage(j, &u);
         json_decref(j);

@@ -992,6 +992,20 @@ Test(body_fast, same_attributes_at_the_edges)
         "\"finish_reason\":\"st\\u006fp\"}],\"id\":\"a\",\"id\":\"b\"}",
         "{\"choices\":{\"message\":{}}}",
         "{\"error\":{\"message\":\"bad\"}}",
+        /* usage counts: reals, negatives, details, DeepSeek's, repeats */
+        "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2e1,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":-3},"
+        "\"prompt_cache_hit_tokens\":4,\"completion_tokens_details\":"
+        "{\"reasoning_tokens\":1.5}}}",
+        "{\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":\"7\","
+        "\"prompt_tokens_details\":null,\"prompt_cache_hit_tokens\":4,"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":3,"
+        "\"reasoning_tokens\":9}},\"usage\":{\"prompt_tokens\":11,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":0,"
+        "\"cached_tokens\":2},\"prompt_cache_hit_tokens\":4}}",
+        "{\"usage\":{\"prompt_tokens\":-0,\"completion_tokens\":0,"
+        "\"prompt_tokens_details\":[1],\"prompt_cache_hit_tokens\":1.0}}",
+        "{\"usage\":[],\"choices\":[]}",
     };
     size_t i;
     long hits0 = at_llm_body_fast_hits;
