@@ -45,7 +45,8 @@ SHIM_LIBS := -Wl,--exclude-libs,ALL $(BUILD)/jansson/libjansson.a \
 
 .PHONY: all demo test unit asan valgrind integration bench clean deps install
 all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent \
-     $(BUILD)/curl-gnutls-client $(BUILD)/jansson-host
+     $(BUILD)/curl-gnutls-client $(BUILD)/jansson-host \
+     $(BUILD)/curl-msgcb-client
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -93,6 +94,13 @@ $(BUILD)/curl-gnutls-client: tests/integration/curl_gnutls_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) \
 	    /usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4
+
+# A libcurl (OpenSSL) test client with an OpenSSL message callback of its
+# own; libssl is linked by its file (its headers are not needed).
+$(BUILD)/curl-msgcb-client: tests/integration/curl_msgcb_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl \
+	    /usr/lib/x86_64-linux-gnu/libssl.so.3
 
 deps:
 	@scripts/install-deps.sh

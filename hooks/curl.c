@@ -23,6 +23,7 @@
 #include "preload/shim.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -287,6 +288,23 @@ static void end(CURL *h, CURLcode rc)
     errno = err;
 }
 
+/* Whether the application ever asked libcurl for verbosity, on any handle,
+ * captured or not. */
+static atomic_int app_verbose_seen;
+
+int at_curl_trace_unwanted(const void *caller)
+{
+    Dl_info c, lib;
+    setopt_fn f;
+
+    if (at_in_curl <= 0 ||
+        atomic_load_explicit(&app_verbose_seen, memory_order_relaxed) ||
+        (f = real_curl_easy_setopt()) == NULL)
+        return 0;
+    return dladdr(caller, &c) != 0 && dladdr(*(void **)&f, &lib) != 0 &&
+           c.dli_fbase == lib.dli_fbase;
+}
+
 /* ---- the hooks ---------------------------------------------------------- */
 
 AT_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
@@ -303,6 +321,8 @@ AT_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     va_end(ap);
     if (f == NULL)
         return CURLE_FAILED_INIT;
+    if (opt == CURLOPT_VERBOSE && arg != NULL && !at_in_hook)
+        atomic_store_explicit(&app_verbose_seen, 1, memory_order_relaxed);
     if ((opt == CURLOPT_VERBOSE || opt == CURLOPT_DEBUGFUNCTION) &&
         capturing() && !at_in_hook) {
         at_in_hook = 1;

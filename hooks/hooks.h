@@ -17,6 +17,18 @@ int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *nread);
 int SSL_shutdown(SSL *ssl);
 int SSL_clear(SSL *ssl);
 void SSL_free(SSL *ssl);
+typedef struct ssl_ctx_st SSL_CTX;
+typedef void (*at_ssl_msg_cb)(int write_p, int version, int content_type,
+                              const void *buf, size_t len, SSL *ssl,
+                              void *arg);
+void SSL_CTX_set_msg_callback(SSL_CTX *ctx, at_ssl_msg_cb cb);
+
+/* curl.c: whether a TLS message trace that `caller` (a return address) is
+ * installing is one libcurl installs only because the curl hooks made its
+ * transfer verbose: inside a libcurl transfer on this thread, called from
+ * libcurl itself, in a process whose application never asked libcurl for
+ * verbosity. */
+int at_curl_trace_unwanted(const void *caller);
 
 int __libc_start_main(int (*main)(int, char **, char **), int argc,
                       char **argv, void (*init)(void), void (*fini)(void),

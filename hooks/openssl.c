@@ -10,6 +10,7 @@
  * new connection.
  */
 #include "hooks/hooks.h"
+#include "preload/log.h"
 #include "preload/real.h"
 #include "preload/shim.h"
 
@@ -291,4 +292,32 @@ AT_EXPORT void SSL_free(SSL *ssl)
         errno = err;
     }
     f->SSL_free(ssl);
+}
+
+/* libcurl installs a TLS message trace (a line formatted and two debug
+ * callbacks for every TLS record) on the connections of verbose handles;
+ * the curl hooks make every handle they capture verbose, to be given its
+ * data.  A trace the application did not ask for is left out: libcurl
+ * would not have installed it without us.  Anyone else's, and libcurl's
+ * for an application that ever asked for verbosity, goes through. */
+AT_EXPORT void SSL_CTX_set_msg_callback(SSL_CTX *ctx, at_ssl_msg_cb cb)
+{
+    static void (*f)(SSL_CTX *, at_ssl_msg_cb);
+
+    if (f == NULL)
+        *(void **)&f = at_real_lookup(
+            "libssl", "SSL_CTX_set_msg_callback",
+            (const void *)SSL_CTX_set_msg_callback);
+    if (f == NULL)
+        return;
+    if (cb != NULL && !at_in_hook &&
+        at_curl_trace_unwanted(__builtin_return_address(0))) {
+        static atomic_int told;
+
+        if (!atomic_exchange(&told, 1))
+            at_log("libcurl's TLS message traces left out: its handles "
+                   "are verbose only for the capture");
+        return;
+    }
+    f(ctx, cb);
 }

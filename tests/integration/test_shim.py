@@ -65,6 +65,7 @@ SHIM = _abs(os.environ.get("AT_SHIM") or "build/libagenttrace.so")
 AGENT = _abs(os.environ.get("AT_AGENT") or "build/agenttrace-agent")
 GNUTLS_CLIENT = os.path.join(os.path.dirname(AGENT), "curl-gnutls-client")
 JANSSON_HOST = os.path.join(os.path.dirname(AGENT), "jansson-host")
+MSGCB_CLIENT = os.path.join(os.path.dirname(AGENT), "curl-msgcb-client")
 
 
 def _preload_extra():
@@ -1939,6 +1940,62 @@ class TestLibcurl(WithHTTP2Server):
                 self.assertEqual(text_of(a["gen_ai.output.messages"]),
                                  entry["facts"]["output_text"])
                 self.assertNotIn("SECRET", open(self.out).read())
+
+    def test_17c_libcurl_tls_trace(self):
+        """libcurl traces every TLS record for a verbose handle; the capture
+        makes handles verbose, but the trace is installed only when the
+        application asked for verbosity, and an application's own message
+        callback always is."""
+        if not curl_usable():
+            self.skipTest("needs a runnable curl")
+        url = self.mock.url("/v1/chat/completions")
+        body = json.dumps(self.openai_body("TLS traces"))
+        tls_lines = re.compile(r"^\* TLSv1\.[23] \((IN|OUT)\)", re.M)
+
+        def one_chat(out):
+            spans = read_spans(self, out)
+            self.check_spans(spans)
+            chats = self.chats(spans)
+            self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+            a = chats[0]["attributes"]
+            self.assertEqual(a["agenttrace.transport"], "libcurl")
+            self.assertEqual(a["gen_ai.response.id"],
+                             self.mock.log()[-1]["facts"]["id"])
+
+        # curl -v: the application's verbose output keeps its TLS lines
+        argv = ["curl", "-v", "-sS", "--cacert", self.mock.cert, url,
+                "-d", body]
+        plain = run(argv, traced=False)
+        self.assertEqual(plain.rc, 0, plain.describe())
+        want = len(tls_lines.findall(plain.stderr.decode("utf-8", "replace")))
+        self.assertGreater(want, 3, plain.stderr[-600:])
+        self.mock.reset()
+        if os.path.exists(self.out):
+            os.unlink(self.out)
+        r = run(argv, output=self.out)
+        self.assertEqual(r.rc, 0, r.describe())
+        err = r.stderr.decode("utf-8", "replace")
+        self.assertIsNone(BAD_STDERR.search(err), err)
+        self.assertEqual(len(tls_lines.findall(err)), want, err[-1500:])
+        one_chat(self.out)
+
+        # plain curl: libcurl's trace is left out (AGENTTRACE_DEBUG says so)
+        self.mock.reset()
+        os.unlink(self.out)
+        r = run(["curl", "-sS", "--cacert", self.mock.cert, url, "-d", body],
+                output=self.out, env={"AGENTTRACE_DEBUG": "1"})
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertIn(b"TLS message traces left out", r.stderr)
+        one_chat(self.out)
+
+        # an application's own message callback is installed (the client
+        # exits 3 when it saw no TLS record)
+        if not os.path.exists(MSGCB_CLIENT):
+            self.skipTest("no %s (run make)" % MSGCB_CLIENT)
+        self.mock.reset()
+        os.unlink(self.out)
+        r, _ = self.traced([MSGCB_CLIENT, url, self.mock.cert, body])
+        one_chat(self.out)
 
     def test_18_curl_http2(self):
         if self.h2 is None or not curl_usable():
