@@ -158,6 +158,40 @@ void at_sx_desync(at_sink *s, at_sconn *c)
     at_sx_ignore(s, c, "bytes were lost (capture ring full)");
 }
 
+/* route_of: at_llm_route_find, remembered for the last method, host and
+ * path seen by this sink (a client mostly calls one endpoint). */
+static void route_of(at_sink *s, const char *method, const char *host,
+                     const char *path, at_llm_route *r)
+{
+    char key[sizeof(s->route_memo.key)];
+    size_t a, b = host != NULL ? strlen(host) + 1 : 0, c = strlen(path) + 1;
+    size_t n;
+
+    if (method == NULL) {
+        at_llm_route_find(method, host, path, r);
+        return;
+    }
+    a = strlen(method) + 1;
+    n = 1 + a + b + c;
+    if (n > sizeof(key)) {
+        at_llm_route_find(method, host, path, r);
+        return;
+    }
+    key[0] = host != NULL;
+    memcpy(key + 1, method, a);
+    if (host != NULL)
+        memcpy(key + 1 + a, host, b);
+    memcpy(key + 1 + a + b, path, c);
+    if (s->route_memo.len == n && memcmp(s->route_memo.key, key, n) == 0) {
+        *r = s->route_memo.route;
+        return;
+    }
+    at_llm_route_find(method, host, path, r);
+    memcpy(s->route_memo.key, key, n);
+    s->route_memo.len = n;
+    s->route_memo.route = *r;
+}
+
 /* ---- request side ------------------------------------------------------ */
 
 static void host_port(at_exch *e, const at_sconn *c, const char *v, size_t n)
@@ -244,7 +278,7 @@ at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
         memcpy(path, t, pl);
         path[pl] = '\0';
     }
-    at_llm_route_find(e->method, e->host, path, &e->route);
+    route_of(s, e->method, e->host, path, &e->route);
     media_type(ctype, ctlen, mt, sizeof(mt));
     e->req_json = is_json_type(mt);
     e->keep_req = e->route.api != AT_API_NONE ||

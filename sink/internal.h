@@ -96,6 +96,13 @@ struct at_sink {
     struct at_tool *tools;     /* open execute_tool spans, newest first */
     uint64_t current;          /* last value given to set_current */
     at_exch *cur_exch;         /* the exchange a decoder callback serves */
+    /* the route of the last request's method, host and path, which
+     * mostly repeat (route_of in exchange.c) */
+    struct {
+        char key[384];         /* host given, method, host, path, NULs */
+        size_t len;            /* 0: none */
+        at_llm_route route;
+    } route_memo;
 };
 
 struct at_h2conn;

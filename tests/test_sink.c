@@ -532,6 +532,59 @@ Test(sink, keep_alive_and_continue)
     h_free(&h);
 }
 
+/* Requests on one sink alternate between endpoints (the sink remembers
+ * the last route): each exchange gets its own route. */
+Test(sink, routes_alternate)
+{
+    static const char *const paths[] = {
+        "/v1/chat/completions", "/v1/chat/completions", "/v1/embeddings",
+        "/v1/chat/completions", "/v1/chat/completionsX", "/v1/embeddings",
+        "/openai/deployments/dep-1/chat/completions",
+        "/openai/deployments/dep-2/chat/completions", "/v1/chat/completions",
+    };
+    static const char *const ops[] = {
+        "chat", "chat", "embeddings", "chat", NULL, "embeddings", "chat",
+        "chat", "chat",
+    };
+    static const char *const emb =
+        "{\"object\":\"list\",\"data\":[],\"model\":\"text-embedding-3\","
+        "\"usage\":{\"prompt_tokens\":2,\"total_tokens\":2}}";
+    harness h;
+    size_t i, n = sizeof(paths) / sizeof(paths[0]);
+
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    for (i = 0; i < n; i++) {
+        const char *body = ops[i] && !strcmp(ops[i], "embeddings")
+                               ? "{\"model\":\"text-embedding-3\","
+                                 "\"input\":\"hi\"}"
+                               : OPENAI_REQ_BODY;
+        char *rq = fmt("POST %s HTTP/1.1\r\nHost: api.openai.com\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       paths[i], strlen(body), body);
+        char *rs = json_response(ops[i] && !strcmp(ops[i], "embeddings")
+                                     ? emb
+                                     : OPENAI_RESP_BODY);
+
+        h_out(&h, 1, rq);
+        h_in(&h, 1, rs);
+        free(rq);
+        free(rs);
+    }
+    h_finish(&h);
+    cr_expect_eq(count_prefix(&h, "chat "), 6);
+    cr_expect_eq(count_prefix(&h, "embeddings "), 2);
+    cr_expect_eq(count_prefix(&h, "POST api.openai.com"), 1);
+    for (i = 0; i < 6; i++)
+        cr_expect_str_eq(attr_s(span_nth(&h, "chat ", (int)i),
+                                "gen_ai.operation.name"), "chat");
+    for (i = 0; i < 2; i++)
+        cr_expect_str_eq(attr_s(span_nth(&h, "embeddings ", (int)i),
+                                "gen_ai.operation.name"), "embeddings");
+    h_free(&h);
+}
+
 /* HEAD, 204 and 304 have no body; a body ended by close. */
 Test(sink, bodiless_and_close_delimited)
 {
