@@ -1016,3 +1016,218 @@ Test(body_fast, same_attributes_at_the_edges)
         decode_both(0, responses[i], strlen(responses[i]));
     cr_expect_geq(at_llm_body_fast_hits - hits0, 12);
 }
+
+/* Random chat bodies: members present or not, of any kind, in any order,
+ * repeated; both decoders give the same attributes. */
+typedef struct gen {
+    char b[8192];
+    size_t n;
+    unsigned seed;
+} gen;
+
+static unsigned gen_r(gen *g, unsigned k)
+{
+    g->seed = g->seed * 1103515245u + 12345u;
+    return (g->seed >> 8) % k;
+}
+
+static void gen_s(gen *g, const char *s)
+{
+    size_t k = strlen(s);
+
+    if (g->n + k < sizeof(g->b)) {
+        memcpy(g->b + g->n, s, k);
+        g->n += k;
+    }
+}
+
+/* a scalar or small value of any kind; strings from `words` when given */
+static void gen_any(gen *g, const char *const *words, int depth)
+{
+    static const char *const strs[] = {
+        "\"\"", "\"x\"", "\"h\\u00e9\\n\"", "\"a\\u0000b\"", "\"stop\"",
+        "\"assistant\"", "\"tool\"", "\"user\"", "\"\\ud83d\\ude00\"",
+    };
+    static const char *const nums[] = {
+        "0", "7", "-3", "1.5", "2e1", "-0", "12345678901234", "1.0",
+    };
+
+    switch (gen_r(g, depth > 3 ? 6 : 8)) {
+    case 0:
+    case 1:
+        if (words != NULL) {
+            gen_s(g, "\"");
+            gen_s(g, words[gen_r(g, 4)]);
+            gen_s(g, "\"");
+        } else {
+            gen_s(g, strs[gen_r(g, 9)]);
+        }
+        break;
+    case 2:
+        gen_s(g, strs[gen_r(g, 9)]);
+        break;
+    case 3:
+        gen_s(g, nums[gen_r(g, 8)]);
+        break;
+    case 4:
+        gen_s(g, gen_r(g, 2) ? "null" : "true");
+        break;
+    case 5:
+        gen_s(g, "null");
+        break;
+    case 6:
+        gen_s(g, "[");
+        gen_any(g, words, depth + 1);
+        gen_s(g, ",{\"type\":\"text\",\"text\":");
+        gen_any(g, NULL, depth + 1);
+        gen_s(g, "}]");
+        break;
+    default:
+        gen_s(g, "{\"a\":");
+        gen_any(g, words, depth + 1);
+        gen_s(g, "}");
+        break;
+    }
+}
+
+/* an object of members picked from `keys` (some repeated), each with a
+ * value from `val` (or any value) */
+typedef void (*gen_val)(gen *g, const char *key, int depth);
+
+static void gen_obj(gen *g, const char *const *keys, size_t nkeys,
+                    gen_val val, int depth)
+{
+    size_t k, m = gen_r(g, (unsigned)nkeys + 2);
+
+    gen_s(g, "{");
+    for (k = 0; k < m; k++) {
+        const char *key = keys[gen_r(g, (unsigned)nkeys)];
+
+        if (k)
+            gen_s(g, ",");
+        gen_s(g, "\"");
+        gen_s(g, key);
+        gen_s(g, "\":");
+        val(g, key, depth);
+    }
+    gen_s(g, "}");
+}
+
+static void gen_counts(gen *g, const char *key, int depth);
+static void gen_usage_val(gen *g, const char *key, int depth)
+{
+    static const char *const det[] = {"cached_tokens", "reasoning_tokens",
+                                      "audio_tokens"};
+
+    if (strstr(key, "details") != NULL && gen_r(g, 4))
+        gen_obj(g, det, 3, gen_counts, depth + 1);
+    else
+        gen_counts(g, key, depth);
+}
+
+static void gen_counts(gen *g, const char *key, int depth)
+{
+    (void)key;
+    if (gen_r(g, 3))
+        gen_s(g, (const char *[]){"3", "0", "12", "40"}[gen_r(g, 4)]);
+    else
+        gen_any(g, NULL, depth + 1);
+}
+
+static void gen_message_val(gen *g, const char *key, int depth)
+{
+    static const char *const roles[] = {"assistant", "user", "tool",
+                                        "system"};
+
+    if (!strcmp(key, "role") && gen_r(g, 4)) {
+        gen_s(g, "\"");
+        gen_s(g, roles[gen_r(g, 4)]);
+        gen_s(g, "\"");
+    } else if (!strcmp(key, "tool_calls") && gen_r(g, 2)) {
+        gen_s(g, gen_r(g, 2) ? "[]" : "[{\"id\":\"c1\",\"type\":\"function\","
+                                      "\"function\":{\"name\":\"f\","
+                                      "\"arguments\":\"{}\"}}]");
+    } else if (!strcmp(key, "content") && gen_r(g, 3)) {
+        gen_s(g, gen_r(g, 3) ? "\"Hello \\\"you\\\"\"" : "null");
+    } else {
+        gen_any(g, NULL, depth + 1);
+    }
+}
+
+static void gen_choice_val(gen *g, const char *key, int depth)
+{
+    static const char *const mk[] = {"role", "content", "refusal",
+                                     "tool_calls", "function_call",
+                                     "reasoning_content", "reasoning",
+                                     "annotations", "role", "content"};
+
+    if (!strcmp(key, "message") && gen_r(g, 5))
+        gen_obj(g, mk, 10, gen_message_val, depth + 1);
+    else
+        gen_any(g, NULL, depth + 1);
+}
+
+static void gen_root_val(gen *g, const char *key, int depth)
+{
+    static const char *const ck[] = {"index", "message", "finish_reason",
+                                     "logprobs", "text", "message",
+                                     "finish_reason"};
+    static const char *const uk[] = {"prompt_tokens", "completion_tokens",
+                                     "total_tokens", "prompt_tokens_details",
+                                     "completion_tokens_details",
+                                     "prompt_cache_hit_tokens"};
+
+    if (!strcmp(key, "choices") && gen_r(g, 5)) {
+        unsigned k, m = gen_r(g, 4) ? 1 : gen_r(g, 3);
+
+        gen_s(g, "[");
+        for (k = 0; k < m; k++) {
+            if (k)
+                gen_s(g, ",");
+            gen_obj(g, ck, 7, gen_choice_val, depth + 1);
+        }
+        gen_s(g, "]");
+    } else if ((!strcmp(key, "usage") && gen_r(g, 5))) {
+        gen_obj(g, uk, 6, gen_usage_val, depth + 1);
+    } else if (!strcmp(key, "messages") && gen_r(g, 5)) {
+        static const char *const mk[] = {"role", "content", "tool_calls",
+                                         "tool_call_id", "name", "role",
+                                         "content", "reasoning_content"};
+        unsigned k, m = gen_r(g, 4);
+
+        gen_s(g, "[");
+        for (k = 0; k < m; k++) {
+            if (k)
+                gen_s(g, ",");
+            gen_obj(g, mk, 8, gen_message_val, depth + 1);
+        }
+        gen_s(g, "]");
+    } else {
+        gen_any(g, NULL, depth + 1);
+    }
+}
+
+Test(body_fast, same_attributes_on_random_bodies)
+{
+    static const char *const rk[] = {"id", "model", "choices", "usage",
+                                     "object", "choices", "usage"};
+    static const char *const qk[] = {"model", "messages", "temperature",
+                                     "max_tokens", "stream", "stop",
+                                     "messages", "tools", "seed"};
+    gen g;
+    int i;
+    long hits0 = at_llm_body_fast_hits;
+
+    g.seed = 2024;
+    for (i = 0; i < 4000; i++) {
+        g.n = 0;
+        gen_obj(&g, rk, 7, gen_root_val, 0);
+        decode_both(0, g.b, g.n);
+        g.n = 0;
+        gen_obj(&g, qk, 9, gen_root_val, 0);
+        decode_both(1, g.b, g.n);
+    }
+    /* most are taken by the scanner decoders, some are left to the tree */
+    cr_expect_gt(at_llm_body_fast_hits - hits0, 4000);
+    cr_expect_lt(at_llm_body_fast_hits - hits0, 8000);
+}
