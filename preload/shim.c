@@ -117,6 +117,8 @@ void at_capture_data(int i, int dir, uint8_t transport, const void *buf,
             return;
         if (dir == 0)
             until = 0;
+        if (off < until && until - off > n)
+            return;          /* entirely inside the unwanted body */
     }
     memset(&h, 0, sizeof(h));
     h.conn = id;
@@ -124,10 +126,8 @@ void at_capture_data(int i, int dir, uint8_t transport, const void *buf,
     h.slot = (uint16_t)i;
     h.transport = transport;
     if (off < until) {
-        uint64_t skip = until - off;
+        uint64_t skip = until - off; /* <= n: see above */
 
-        if (skip > n)
-            return;          /* entirely inside the unwanted body */
         h.kind = AT_REC_SKIPPED;
         h.arg = until;
         push(&h, NULL);
