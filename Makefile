@@ -88,18 +88,19 @@ $(BUILD)/jansson-host: tests/integration/jansson_host.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl -ljansson -lpthread
 
-# A test client on Debian's GnuTLS flavour of libcurl (same API, same
-# headers): linked against the library file itself.
-$(BUILD)/curl-gnutls-client: tests/integration/curl_gnutls_client.c
+# A test client (tests/integration/curl_client.c) on Debian's GnuTLS
+# flavour of libcurl (same API, same headers): linked against the library
+# file itself; and the same on libcurl with OpenSSL, with an OpenSSL
+# message callback of its own (libssl linked by its file: its headers are
+# not needed).
+$(BUILD)/curl-gnutls-client: tests/integration/curl_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) \
 	    /usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4
 
-# A libcurl (OpenSSL) test client with an OpenSSL message callback of its
-# own; libssl is linked by its file (its headers are not needed).
-$(BUILD)/curl-msgcb-client: tests/integration/curl_msgcb_client.c
+$(BUILD)/curl-msgcb-client: tests/integration/curl_client.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl \
+	$(CC) $(CFLAGS) -DAT_MSG_CALLBACK -o $@ $< $(LDFLAGS) -lcurl \
 	    /usr/lib/x86_64-linux-gnu/libssl.so.3
 
 deps:

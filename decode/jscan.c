@@ -525,29 +525,29 @@ void at_js_patch_toks(const at_js_patch *pt, uint32_t from, uint32_t to,
     const at_js_tok *st = pt->sh->tok;
     uint32_t k;
     long d = 0;
-    int c = 0, e = 0;
+    int c = 0;
 
     memcpy(tok + from, st + from, (to - from) * sizeof(*tok));
     if (pt->nch == 0)
         return;
     /* Each token moves by the changes before it (offsets grow with the
-     * token index); a changed string grows by its own change, a container
-     * by those inside it; other values keep their length. */
+     * token index); a changed string grows by its own change (the first
+     * one past its start), a container by those inside it; other values
+     * keep their length. */
     for (k = from; k < to; k++) {
         const at_js_tok *o = &st[k];
-        uint32_t end = o->off + o->len;
 
         while (c < pt->nch && pt->ch[c].at <= o->off)
             d = pt->ch[c++].delta;
         tok[k].off = (uint32_t)((long)o->off + d);
-        if (o->kind == AT_JS_OBJECT || o->kind == AT_JS_ARRAY)
-            tok[k].len = (uint32_t)((long)o->len + delta_at(pt, end) - d);
-        else if (c < pt->nch && pt->ch[c].at == end)
+        if (o->kind == AT_JS_OBJECT || o->kind == AT_JS_ARRAY) {
+            tok[k].len = (uint32_t)((long)o->len +
+                                    delta_at(pt, o->off + o->len) - d);
+        } else if (c < pt->nch && pt->ch[c].tok == k) {
             tok[k].len = (uint32_t)((long)o->len + pt->ch[c].delta - d);
+            tok[k].esc = pt->ch[c].esc;
+        }
     }
-    for (; e < pt->nch && pt->ch[e].tok < to; e++)
-        if (pt->ch[e].tok >= from)
-            tok[pt->ch[e].tok].esc = pt->ch[e].esc;
 }
 
 void at_js_patch_doc(const at_js_patch *pt, at_js_tok *tok, uint32_t cap,

@@ -429,10 +429,22 @@ json_t *at_llm_tree(at_js v)
     return tree(v.doc, v.i);
 }
 
-int at_llm_scan_body(at_llm_body *b, const char *p, size_t n, at_js *root)
+/* A body read by the scanner: its document and tokens (room for a small
+ * body here, a larger one's on the heap). */
+#define BODY_TOKENS 256
+typedef struct body_scan {
+    at_js_doc_t doc;
+    at_js_tok *tok;
+    at_js_tok small[BODY_TOKENS];
+} body_scan;
+
+/* scan_body: at_js_doc over p[0..n) into b, with as many tokens as it
+ * takes.  0 when the scanner declines it.  body_free afterwards, either
+ * way. */
+static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
 {
     b->tok = b->small;
-    if (at_js_doc(p, n, b->tok, AT_LLM_BODY_TOKENS, &b->doc, root))
+    if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root))
         return 1;
     if (!b->doc.full || n / 2 + 2 >= ((size_t)1 << 24))
         return 0;
@@ -445,7 +457,7 @@ int at_llm_scan_body(at_llm_body *b, const char *p, size_t n, at_js *root)
     return at_js_doc(p, n, b->tok, (uint32_t)(n / 2 + 2), &b->doc, root);
 }
 
-void at_llm_body_free(at_llm_body *b)
+static void body_free(body_scan *b)
 {
     if (b->tok != b->small)
         free(b->tok);
@@ -458,28 +470,25 @@ void at_llm_body_free(at_llm_body *b)
  * jansson reads it, and reports what is wrong). */
 static json_t *scanned(const char *p, size_t n)
 {
-    at_llm_body b;
+    body_scan b;
     at_js root;
     json_t *v = NULL;
 
-    if (at_llm_scan_body(&b, p, n, &root))
+    if (scan_body(&b, p, n, &root))
         v = tree(&b.doc, 0);
-    at_llm_body_free(&b);
+    body_free(&b);
     return v;
 }
 
 /* Tests turn the scanner off to compare both readers. */
 int at_llm_scan_off;
 
-json_t *at_llm_parse(const char *p, size_t n)
+/* jansson_parse: at_llm_parse with jansson's own reader. */
+static json_t *jansson_parse(const char *p, size_t n)
 {
     json_error_t err;
     json_t *v;
 
-    if (p == NULL)
-        return NULL;
-    if (!at_llm_scan_off && (v = scanned(p, n)) != NULL)
-        return v;
     v = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v == NULL && json_error_code(&err) == json_error_numeric_overflow)
         v = json_loadb(p, n,
@@ -487,6 +496,17 @@ json_t *at_llm_parse(const char *p, size_t n)
                            JSON_DECODE_INT_AS_REAL,
                        &err);
     return v;
+}
+
+json_t *at_llm_parse(const char *p, size_t n)
+{
+    json_t *v;
+
+    if (p == NULL)
+        return NULL;
+    if (!at_llm_scan_off && (v = scanned(p, n)) != NULL)
+        return v;
+    return jansson_parse(p, n);
 }
 
 const char *at_llm_str(const json_t *obj, const char *key)
@@ -1069,7 +1089,7 @@ static int parse_fast(const char *body, size_t len,
                       int (*fast)(at_js, json_t *), json_t *attrs,
                       json_t **root)
 {
-    at_llm_body b;
+    body_scan b;
     at_js r;
 
     if (fast == NULL || at_llm_body_fast_off || at_llm_scan_off ||
@@ -1077,18 +1097,18 @@ static int parse_fast(const char *body, size_t len,
         *root = at_llm_parse(body, len);
         return 0;
     }
-    if (!at_llm_scan_body(&b, body, len, &r)) {
-        at_llm_body_free(&b);
-        *root = at_llm_parse(body, len); /* jansson's reader, as there */
+    if (!scan_body(&b, body, len, &r)) {
+        body_free(&b);
+        *root = jansson_parse(body, len); /* as at_llm_parse would */
         return 0;
     }
     if (at_js_kind(r) == AT_JS_OBJECT && fast(r, attrs)) {
-        at_llm_body_free(&b);
+        body_free(&b);
         at_llm_body_fast_hits++;
         return 1;
     }
     *root = tree(&b.doc, 0);
-    at_llm_body_free(&b);
+    body_free(&b);
     return 0;
 }
 

@@ -106,21 +106,6 @@ int at_llm_scan_new(at_llm_stream *s, const char *p, size_t n,
                     at_js_tok *tok, uint32_t cap, at_js_doc_t *doc,
                     at_js *out);
 
-/* A body read by the scanner: its document and tokens (room for a small
- * body here, a larger one's on the heap). */
-#define AT_LLM_BODY_TOKENS 256
-typedef struct at_llm_body {
-    at_js_doc_t doc;
-    at_js_tok *tok;
-    at_js_tok small[AT_LLM_BODY_TOKENS];
-} at_llm_body;
-
-/* at_llm_scan_body: at_js_doc over p[0..n) into b, with as many tokens as
- * it takes.  0 when the scanner declines it (at_llm_parse then reads it
- * with jansson).  at_llm_body_free afterwards, either way. */
-int at_llm_scan_body(at_llm_body *b, const char *p, size_t n, at_js *root);
-void at_llm_body_free(at_llm_body *b);
-
 /* at_llm_tree: the jansson value of a scanned value (as at_llm_parse of
  * its text would make it); NULL for an absent value or on allocation
  * failure. */

@@ -559,36 +559,41 @@ int at_openai_request_fast(at_js root, json_t *attrs)
     return 1;
 }
 
-/* fast_choice: the one choice of a response, when it is of the common
+/* The one choice of a response, as fast_reply_read reads it. */
+typedef struct fast_reply {
+    at_js content, refusal, finish_reason;
+    char role[64];
+} fast_reply;
+
+/* fast_reply_read: the one choice of a response, when it is of the common
  * shape: an object whose message is an object with a plain role, content
  * and refusal, no reasoning, tool calls or legacy text.  0 otherwise. */
-static int fast_choice_ok(at_js c, at_js *msg, at_js *fr, char *role,
-                          size_t cap)
+static int fast_reply_read(at_js c, fast_reply *r)
 {
+    static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
-    at_js k, v, r = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
-    at_js refusal = {NULL, 0, NULL, 0};
+    at_js k, v, msg = none, role = none;
 
-    msg->p = fr->p = NULL;
+    r->content = r->refusal = r->finish_reason = none;
     if (!at_js_obj(c, &it))
         return 0;
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "message"))
-            *msg = v;
+            msg = v;
         else if (AT_JS_KEY(k, "finish_reason"))
-            *fr = v;
+            r->finish_reason = v;
         else if (AT_JS_KEY(k, "text"))
             return 0;
     }
-    if (!at_js_obj(*msg, &it))
+    if (!at_js_obj(msg, &it))
         return 0;
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "role"))
-            r = v;
+            role = v;
         else if (AT_JS_KEY(k, "content"))
-            content = v;
+            r->content = v;
         else if (AT_JS_KEY(k, "refusal"))
-            refusal = v;
+            r->refusal = v;
         else if ((AT_JS_KEY(k, "tool_calls") ||
                   AT_JS_KEY(k, "function_call")) &&
                  at_js_kind(v) != AT_JS_NULL)
@@ -597,11 +602,21 @@ static int fast_choice_ok(at_js c, at_js *msg, at_js *fr, char *role,
                  AT_JS_KEY(k, "reasoning"))
             return 0;
     }
-    if (r.p == NULL)
-        strcpy(role, "assistant");
-    else if (!fast_role(r, role, cap))
+    if (role.p == NULL)
+        strcpy(r->role, "assistant");
+    else if (!fast_role(role, r->role, sizeof(r->role)))
         return 0;
-    return fast_plain_kind(content) && fast_plain_kind(refusal);
+    return fast_plain_kind(r->content) && fast_plain_kind(r->refusal);
+}
+
+/* fast_set_string: at_llm_set_string for a slice. */
+static void fast_set_string(json_t *attrs, const char *key, at_js v)
+{
+    json_t *j;
+
+    if (at_js_kind(v) == AT_JS_STRING && !at_js_str_empty(v) &&
+        (j = at_llm_tree(v)) != NULL)
+        json_object_set_new_nocheck(attrs, key, j);
 }
 
 /* fast_count: at_llm_count for a slice: 1 (and *out) for an integer of
@@ -687,10 +702,9 @@ int at_openai_response_fast(at_js root, json_t *attrs)
     at_js_it it, ci;
     at_js k, v, id = {NULL, 0, NULL, 0}, model = {NULL, 0, NULL, 0};
     at_js usage = {NULL, 0, NULL, 0}, choices = {NULL, 0, NULL, 0};
-    at_js c = {NULL, 0, NULL, 0}, msg, fr, mk, mv;
-    at_js content = {NULL, 0, NULL, 0}, refusal = {NULL, 0, NULL, 0};
+    at_js c = {NULL, 0, NULL, 0};
+    fast_reply r;
     at_llm_usage u;
-    char role[64];
     int n = 0;
     json_t *parts, *m, *j, *frj = NULL;
 
@@ -709,16 +723,11 @@ int at_openai_response_fast(at_js root, json_t *attrs)
     if (at_js_arr(choices, &ci))
         while (at_js_next(&ci, &v) > 0 && ++n == 1)
             c = v;
-    if (n > 1 || (n == 1 && !fast_choice_ok(c, &msg, &fr, role,
-                                             sizeof(role))))
+    if (n > 1 || (n == 1 && !fast_reply_read(c, &r)))
         return 0; /* several choices (sorted by index), or beyond us */
     /* at_openai_response from here */
-    if (at_js_kind(id) == AT_JS_STRING && !at_js_str_empty(id) &&
-        (j = at_llm_tree(id)) != NULL)
-        json_object_set_new_nocheck(attrs, "gen_ai.response.id", j);
-    if (at_js_kind(model) == AT_JS_STRING && !at_js_str_empty(model) &&
-        (j = at_llm_tree(model)) != NULL)
-        json_object_set_new_nocheck(attrs, "gen_ai.response.model", j);
+    fast_set_string(attrs, "gen_ai.response.id", id);
+    fast_set_string(attrs, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
     if (!fast_usage_counts(usage, &u)) {
         j = at_llm_tree(usage);
@@ -728,21 +737,14 @@ int at_openai_response_fast(at_js root, json_t *attrs)
     at_llm_usage_emit(&u, attrs);
     if (n == 0)
         return 1;
-    at_js_obj(msg, &it);
-    while (at_js_next_member(&it, &mk, &mv) > 0) {
-        if (AT_JS_KEY(mk, "content"))
-            content = mv;
-        else if (AT_JS_KEY(mk, "refusal"))
-            refusal = mv;
-    }
     parts = json_array();
     if (parts == NULL)
         return 1;
-    fast_text_part(parts, "text", content);
-    fast_text_part(parts, "refusal", refusal);
-    m = at_llm_message(role, parts);
-    if (at_js_kind(fr) == AT_JS_STRING)
-        frj = at_llm_tree(fr);
+    fast_text_part(parts, "text", r.content);
+    fast_text_part(parts, "refusal", r.refusal);
+    m = at_llm_message(r.role, parts);
+    if (at_js_kind(r.finish_reason) == AT_JS_STRING)
+        frj = at_llm_tree(r.finish_reason);
     if (m != NULL && frj != NULL)
         json_object_set_nocheck(m, "finish_reason", frj);
     if (m != NULL) {

@@ -164,16 +164,11 @@ static void route_of(at_sink *s, const char *method, const char *host,
                      const char *path, at_llm_route *r)
 {
     char key[sizeof(s->route_memo.key)];
-    size_t a, b = host != NULL ? strlen(host) + 1 : 0, c = strlen(path) + 1;
-    size_t n;
+    size_t a = method != NULL ? strlen(method) + 1 : 0;
+    size_t b = host != NULL ? strlen(host) + 1 : 0, c = strlen(path) + 1;
+    size_t n = 1 + a + b + c;
 
-    if (method == NULL) {
-        at_llm_route_find(method, host, path, r);
-        return;
-    }
-    a = strlen(method) + 1;
-    n = 1 + a + b + c;
-    if (n > sizeof(key)) {
+    if (method == NULL || n > sizeof(key)) {
         at_llm_route_find(method, host, path, r);
         return;
     }

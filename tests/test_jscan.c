@@ -1041,8 +1041,8 @@ static void gen_s(gen *g, const char *s)
     }
 }
 
-/* a scalar or small value of any kind; strings from `words` when given */
-static void gen_any(gen *g, const char *const *words, int depth)
+/* a scalar or small value of any kind */
+static void gen_any(gen *g, int depth)
 {
     static const char *const strs[] = {
         "\"\"", "\"x\"", "\"h\\u00e9\\n\"", "\"a\\u0000b\"", "\"stop\"",
@@ -1055,14 +1055,6 @@ static void gen_any(gen *g, const char *const *words, int depth)
     switch (gen_r(g, depth > 3 ? 6 : 8)) {
     case 0:
     case 1:
-        if (words != NULL) {
-            gen_s(g, "\"");
-            gen_s(g, words[gen_r(g, 4)]);
-            gen_s(g, "\"");
-        } else {
-            gen_s(g, strs[gen_r(g, 9)]);
-        }
-        break;
     case 2:
         gen_s(g, strs[gen_r(g, 9)]);
         break;
@@ -1077,23 +1069,40 @@ static void gen_any(gen *g, const char *const *words, int depth)
         break;
     case 6:
         gen_s(g, "[");
-        gen_any(g, words, depth + 1);
+        gen_any(g, depth + 1);
         gen_s(g, ",{\"type\":\"text\",\"text\":");
-        gen_any(g, NULL, depth + 1);
+        gen_any(g, depth + 1);
         gen_s(g, "}]");
         break;
     default:
         gen_s(g, "{\"a\":");
-        gen_any(g, words, depth + 1);
+        gen_any(g, depth + 1);
         gen_s(g, "}");
         break;
     }
 }
 
+typedef void (*gen_val)(gen *g, const char *key, int depth);
+static void gen_obj(gen *g, const char *const *keys, size_t nkeys,
+                    gen_val val, int depth);
+
+/* an array of m such objects */
+static void gen_arr(gen *g, unsigned m, const char *const *keys,
+                    size_t nkeys, gen_val val, int depth)
+{
+    unsigned k;
+
+    gen_s(g, "[");
+    for (k = 0; k < m; k++) {
+        if (k)
+            gen_s(g, ",");
+        gen_obj(g, keys, nkeys, val, depth);
+    }
+    gen_s(g, "]");
+}
+
 /* an object of members picked from `keys` (some repeated), each with a
  * value from `val` (or any value) */
-typedef void (*gen_val)(gen *g, const char *key, int depth);
-
 static void gen_obj(gen *g, const char *const *keys, size_t nkeys,
                     gen_val val, int depth)
 {
@@ -1131,7 +1140,7 @@ static void gen_counts(gen *g, const char *key, int depth)
     if (gen_r(g, 3))
         gen_s(g, (const char *[]){"3", "0", "12", "40"}[gen_r(g, 4)]);
     else
-        gen_any(g, NULL, depth + 1);
+        gen_any(g, depth + 1);
 }
 
 static void gen_message_val(gen *g, const char *key, int depth)
@@ -1150,7 +1159,7 @@ static void gen_message_val(gen *g, const char *key, int depth)
     } else if (!strcmp(key, "content") && gen_r(g, 3)) {
         gen_s(g, gen_r(g, 3) ? "\"Hello \\\"you\\\"\"" : "null");
     } else {
-        gen_any(g, NULL, depth + 1);
+        gen_any(g, depth + 1);
     }
 }
 
@@ -1164,7 +1173,7 @@ static void gen_choice_val(gen *g, const char *key, int depth)
     if (!strcmp(key, "message") && gen_r(g, 5))
         gen_obj(g, mk, 10, gen_message_val, depth + 1);
     else
-        gen_any(g, NULL, depth + 1);
+        gen_any(g, depth + 1);
 }
 
 static void gen_root_val(gen *g, const char *key, int depth)
@@ -1177,34 +1186,19 @@ static void gen_root_val(gen *g, const char *key, int depth)
                                      "completion_tokens_details",
                                      "prompt_cache_hit_tokens"};
 
-    if (!strcmp(key, "choices") && gen_r(g, 5)) {
-        unsigned k, m = gen_r(g, 4) ? 1 : gen_r(g, 3);
+    static const char *const mk[] = {"role", "content", "tool_calls",
+                                     "tool_call_id", "name", "role",
+                                     "content", "reasoning_content"};
 
-        gen_s(g, "[");
-        for (k = 0; k < m; k++) {
-            if (k)
-                gen_s(g, ",");
-            gen_obj(g, ck, 7, gen_choice_val, depth + 1);
-        }
-        gen_s(g, "]");
-    } else if ((!strcmp(key, "usage") && gen_r(g, 5))) {
+    if (!strcmp(key, "choices") && gen_r(g, 5))
+        gen_arr(g, gen_r(g, 4) ? 1 : gen_r(g, 3), ck, 7, gen_choice_val,
+                depth + 1);
+    else if (!strcmp(key, "usage") && gen_r(g, 5))
         gen_obj(g, uk, 6, gen_usage_val, depth + 1);
-    } else if (!strcmp(key, "messages") && gen_r(g, 5)) {
-        static const char *const mk[] = {"role", "content", "tool_calls",
-                                         "tool_call_id", "name", "role",
-                                         "content", "reasoning_content"};
-        unsigned k, m = gen_r(g, 4);
-
-        gen_s(g, "[");
-        for (k = 0; k < m; k++) {
-            if (k)
-                gen_s(g, ",");
-            gen_obj(g, mk, 8, gen_message_val, depth + 1);
-        }
-        gen_s(g, "]");
-    } else {
-        gen_any(g, NULL, depth + 1);
-    }
+    else if (!strcmp(key, "messages") && gen_r(g, 5))
+        gen_arr(g, gen_r(g, 4), mk, 8, gen_message_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
 }
 
 Test(body_fast, same_attributes_on_random_bodies)

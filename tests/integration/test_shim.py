@@ -1994,7 +1994,7 @@ class TestLibcurl(WithHTTP2Server):
             self.skipTest("no %s (run make)" % MSGCB_CLIENT)
         self.mock.reset()
         os.unlink(self.out)
-        r, _ = self.traced([MSGCB_CLIENT, url, self.mock.cert, body])
+        r, _ = self.traced([MSGCB_CLIENT, "easy", url, self.mock.cert, body])
         one_chat(self.out)
 
     def test_18_curl_http2(self):

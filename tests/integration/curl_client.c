@@ -1,15 +1,45 @@
-/* curl_gnutls_client.c - a small libcurl client for the integration tests,
- * linked against Debian's libcurl-gnutls.so.4, whose TLS (GnuTLS) the
- * OpenSSL hooks never see.
+/* curl_client.c - a small libcurl client for the integration tests,
+ * built twice:
+ *   curl-gnutls-client: linked against Debian's libcurl-gnutls.so.4, whose
+ *     TLS (GnuTLS) the OpenSSL hooks never see;
+ *   curl-msgcb-client (AT_MSG_CALLBACK): libcurl on OpenSSL, with an
+ *     OpenSSL message callback of its own set from CURLOPT_SSL_CTX_FUNCTION
+ *     (the shim leaves out only the TLS message trace libcurl installs for
+ *     handles made verbose by the capture, never an application's).
  *
- *   curl-gnutls-client easy|multi URL CA_FILE BODY
+ *   CLIENT easy|multi URL CA_FILE BODY
  *
  * POSTs BODY (JSON) to URL with the easy or the multi interface and prints
- * the response body.  Exit 0 on a 2xx answer. */
+ * the response body.  Exit 0 on a 2xx answer; curl-msgcb-client exits 3
+ * when its callback saw no TLS record. */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+
+#ifdef AT_MSG_CALLBACK
+/* libssl's, declared here: no OpenSSL headers needed */
+typedef void (*msg_cb)(int write_p, int version, int content_type,
+                       const void *buf, size_t len, void *ssl, void *arg);
+void SSL_CTX_set_msg_callback(void *ctx, msg_cb cb);
+
+static long records;
+
+static void on_msg(int write_p, int version, int content_type,
+                   const void *buf, size_t len, void *ssl, void *arg)
+{
+    (void)write_p, (void)version, (void)content_type, (void)buf;
+    (void)len, (void)ssl, (void)arg;
+    records++;
+}
+
+static CURLcode on_ctx(CURL *h, void *ctx, void *ud)
+{
+    (void)h, (void)ud;
+    SSL_CTX_set_msg_callback(ctx, on_msg);
+    return CURLE_OK;
+}
+#endif
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
@@ -60,6 +90,9 @@ int main(int argc, char **argv)
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, argv[4]);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+#ifdef AT_MSG_CALLBACK
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ctx);
+#endif
     if (!strcmp(argv[1], "multi")) {
         rc = run_multi(h);
     } else {
@@ -73,5 +106,11 @@ int main(int argc, char **argv)
     curl_slist_free_all(hd);
     curl_easy_cleanup(h);
     curl_global_cleanup();
-    return rc == 0 && status >= 200 && status < 300 ? 0 : 1;
+    if (rc != 0 || status < 200 || status >= 300)
+        return 1;
+#ifdef AT_MSG_CALLBACK
+    if (records == 0)
+        return 3;
+#endif
+    return 0;
 }
