@@ -811,6 +811,31 @@ void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
     set_count(attrs, "gen_ai.usage.reasoning.output_tokens", u->reasoning);
 }
 
+void at_llm_usage_emit_list(const at_llm_usage *u, at_attrs *list)
+{
+    int64_t in = u->input, out = u->output;
+
+    if (u->cache_apart && in >= 0) {
+        in = sat_add(in, u->cache_read);
+        in = sat_add(in, u->cache_creation);
+    }
+    if (u->reasoning_apart && (out >= 0 || u->reasoning >= 0))
+        out = sat_add(out >= 0 ? out : 0, u->reasoning);
+    if (in >= 0)
+        at_attrs_set_i64(list, "gen_ai.usage.input_tokens", in);
+    if (out >= 0)
+        at_attrs_set_i64(list, "gen_ai.usage.output_tokens", out);
+    if (u->cache_read >= 0)
+        at_attrs_set_i64(list, "gen_ai.usage.cache_read.input_tokens",
+                         u->cache_read);
+    if (u->cache_creation >= 0)
+        at_attrs_set_i64(list, "gen_ai.usage.cache_creation.input_tokens",
+                         u->cache_creation);
+    if (u->reasoning >= 0)
+        at_attrs_set_i64(list, "gen_ai.usage.reasoning.output_tokens",
+                         u->reasoning);
+}
+
 /* copy_cut: copy NUL-terminated `src` into dst[size], cut to fit at a
  * UTF-8 character boundary. */
 static void copy_cut(char *dst, size_t size, const char *src)
@@ -1010,8 +1035,8 @@ typedef struct at_llm_ops {
     /* the same from the scanner's reading of the body, without a tree of
      * it: 1 when done, 0 (attrs untouched) when the body is beyond it;
      * NULL: none */
-    int (*request_fast)(at_js root, json_t *attrs);
-    int (*response_fast)(at_js root, json_t *attrs);
+    int (*request_fast)(at_js root, at_attrs *list);
+    int (*response_fast)(at_js root, at_attrs *list);
     int (*stream)(at_llm_stream *s, const char *event, size_t event_len,
                   const char *data, size_t data_len);
     int array_ok;
@@ -1063,18 +1088,17 @@ static const at_llm_ops *ops_of(at_api api)
 }
 
 /* route_facts: what the route itself says: the model its path names (when
- * the body named none) and a stream the path asks for. */
-static void route_facts(const at_llm_route *route, json_t *attrs)
+ * the body named none) and a stream it asks for. */
+static void route_facts(const at_llm_route *route, at_attrs *list)
 {
     if (route->model[0] != '\0' &&
         memchr(route->model, '\0', sizeof(route->model)) != NULL &&
-        json_object_get(attrs, "gen_ai.request.model") == NULL)
-        json_object_set_new_nocheck(
-            attrs, "gen_ai.request.model",
-            at_llm_stringn(route->model, strlen(route->model)));
+        at_attrs_find(list, "gen_ai.request.model") == NULL)
+        at_attrs_set_json(list, "gen_ai.request.model",
+                          at_llm_stringn(route->model,
+                                         strlen(route->model)));
     if (route->stream)
-        json_object_set_new_nocheck(attrs, "gen_ai.request.stream",
-                                    json_true());
+        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
 }
 
 /* Tests turn the decoders' readings from the scanner off, to compare,
@@ -1086,7 +1110,7 @@ long at_llm_body_fast_hits;
  * it took it.  Else 0, and *root is at_llm_parse(body, len) (the tree is
  * made from the same reading: nothing is read twice). */
 static int parse_fast(const char *body, size_t len,
-                      int (*fast)(at_js, json_t *), json_t *attrs,
+                      int (*fast)(at_js, at_attrs *), at_attrs *list,
                       json_t **root)
 {
     body_scan b;
@@ -1102,7 +1126,7 @@ static int parse_fast(const char *body, size_t len,
         *root = jansson_parse(body, len); /* as at_llm_parse would */
         return 0;
     }
-    if (at_js_kind(r) == AT_JS_OBJECT && fast(r, attrs)) {
+    if (at_js_kind(r) == AT_JS_OBJECT && fast(r, list)) {
         body_free(&b);
         at_llm_body_fast_hits++;
         return 1;
@@ -1112,28 +1136,67 @@ static int parse_fast(const char *body, size_t len,
     return 0;
 }
 
-int at_llm_request_decode(const at_llm_route *route, const char *body,
-                          size_t len, json_t *attrs)
+/* decode_into: a tree decoder's attributes, made in an object of their
+ * own, moved to the list. */
+static void decode_into(void (*fn)(const json_t *, json_t *),
+                        const json_t *root, at_attrs *list)
+{
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        list->failed = 1;
+        return;
+    }
+    fn(root, o);
+    at_attrs_take(list, o);
+}
+
+/* merge: the list's attributes set in jansson object attrs, in order. */
+static void merge(const at_attrs *list, json_t *attrs)
+{
+    json_t *o = at_attrs_to_json(list);
+
+    if (o != NULL)
+        json_object_update(attrs, o);
+    json_decref(o);
+}
+
+int at_llm_request_decode_list(const at_llm_route *route, const char *body,
+                               size_t len, at_attrs *list)
 {
     const at_llm_ops *ops;
     json_t *root;
 
-    if (route == NULL || attrs == NULL ||
-        (ops = ops_of(route->api)) == NULL)
+    if (route == NULL || list == NULL || (ops = ops_of(route->api)) == NULL)
         return -1;
-    if (parse_fast(body, len, ops->request_fast, attrs, &root)) {
-        route_facts(route, attrs);
+    if (parse_fast(body, len, ops->request_fast, list, &root)) {
+        route_facts(route, list);
         return 0;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        route_facts(route, attrs);
+        route_facts(route, list);
         return -1;
     }
-    ops->request(root, attrs);
+    decode_into(ops->request, root, list);
     json_decref(root);
-    route_facts(route, attrs);
+    route_facts(route, list);
     return 0;
+}
+
+int at_llm_request_decode(const at_llm_route *route, const char *body,
+                          size_t len, json_t *attrs)
+{
+    at_attrs list;
+    int rc;
+
+    if (attrs == NULL)
+        return -1;
+    at_attrs_init(&list);
+    rc = at_llm_request_decode_list(route, body, len, &list);
+    merge(&list, attrs);
+    at_attrs_free(&list);
+    return rc;
 }
 
 /* What ndjson_body feeds: the stream, and how many lines it took. */
@@ -1156,7 +1219,7 @@ static void ndjson_line(void *ud, const char *line, size_t len)
  * reassembly.  Returns 0, or -1 when no line was a JSON object (attrs
  * untouched). */
 static int ndjson_body(at_api api, const char *body, size_t len,
-                       json_t *attrs)
+                       at_attrs *list)
 {
     ndjson_feed f = {at_llm_stream_new(api), 0};
     at_llm_status st;
@@ -1170,7 +1233,7 @@ static int ndjson_body(at_api api, const char *body, size_t len,
     at_ndjson_free(&nd);
     if (f.taken == 0)
         goto fail;
-    at_llm_stream_finish(f.s, attrs, &st);
+    at_llm_stream_finish_list(f.s, list, &st);
     at_llm_stream_del(f.s);
     return 0;
 fail:
@@ -1178,26 +1241,41 @@ fail:
     return -1;
 }
 
-int at_llm_response_decode(at_api api, const char *body, size_t len,
-                           json_t *attrs)
+int at_llm_response_decode_list(at_api api, const char *body, size_t len,
+                                at_attrs *list)
 {
     const at_llm_ops *ops = ops_of(api);
     json_t *root;
 
-    if (attrs == NULL || ops == NULL)
+    if (list == NULL || ops == NULL)
         return -1;
-    if (parse_fast(body, len, ops->response_fast, attrs, &root))
+    if (parse_fast(body, len, ops->response_fast, list, &root))
         return 0;
     if (root == NULL &&
         (api == AT_API_OLLAMA_CHAT || api == AT_API_OLLAMA_GENERATE))
-        return ndjson_body(api, body, len, attrs);
+        return ndjson_body(api, body, len, list);
     if (!json_is_object(root) && !(ops->array_ok && json_is_array(root))) {
         json_decref(root);
         return -1;
     }
-    ops->response(root, attrs);
+    decode_into(ops->response, root, list);
     json_decref(root);
     return 0;
+}
+
+int at_llm_response_decode(at_api api, const char *body, size_t len,
+                           json_t *attrs)
+{
+    at_attrs list;
+    int rc;
+
+    if (attrs == NULL)
+        return -1;
+    at_attrs_init(&list);
+    rc = at_llm_response_decode_list(api, body, len, &list);
+    merge(&list, attrs);
+    at_attrs_free(&list);
+    return rc;
 }
 
 int at_llm_error_decode(at_api api, const char *body, size_t len,
@@ -1342,6 +1420,16 @@ void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st)
                                     reasons);
     else
         json_decref(reasons);
+}
+
+void at_llm_stream_finish_list(at_llm_stream *s, at_attrs *list,
+                               at_llm_status *st)
+{
+    json_t *o = list ? json_object() : NULL;
+
+    at_llm_stream_finish(s, o, st);
+    if (o != NULL)
+        at_attrs_take(list, o);
 }
 
 int at_llm_scan_chunk(at_llm_stream *s, const char *p, size_t n,
@@ -1514,34 +1602,85 @@ static int64_t attr_count(const json_t *attrs, const char *key)
     return v;
 }
 
-int at_llm_cost(json_t *attrs)
+/* cost: the price of the counts with the price of the response model,
+ * else the request model; 0 when neither is known. */
+static int cost(const char *rmodel, const char *qmodel, int64_t in,
+                int64_t out, int64_t cread, int64_t cwrite, double *usd)
 {
-    const at_llm_price *pr;
-    int64_t in, out, cread, cwrite, plain;
-    double usd;
+    const at_llm_price *pr = price_find(rmodel);
+    int64_t plain;
 
-    if (!json_is_object(attrs))
-        return 0;
-    pr = price_find(at_llm_str(attrs, "gen_ai.response.model"));
     if (pr == NULL)
-        pr = price_find(at_llm_str(attrs, "gen_ai.request.model"));
+        pr = price_find(qmodel);
     if (pr == NULL)
         return 0;
-    if (json_object_get(attrs, "gen_ai.usage.input_tokens") == NULL &&
-        json_object_get(attrs, "gen_ai.usage.output_tokens") == NULL)
-        return 0;
-    in = attr_count(attrs, "gen_ai.usage.input_tokens");
-    out = attr_count(attrs, "gen_ai.usage.output_tokens");
-    cread = attr_count(attrs, "gen_ai.usage.cache_read.input_tokens");
-    cwrite = attr_count(attrs, "gen_ai.usage.cache_creation.input_tokens");
     /* input_tokens includes cached input (SPANS.md); what is left after
      * the cached parts is billed at the plain input price. */
     plain = in;
     plain = plain > cread ? plain - cread : 0;
     plain = plain > cwrite ? plain - cwrite : 0;
-    usd = ((double)plain * pr->input + (double)cread * pr->cached +
-           (double)cwrite * pr->cache_write + (double)out * pr->output) /
-          1e6;
+    *usd = ((double)plain * pr->input + (double)cread * pr->cached +
+            (double)cwrite * pr->cache_write + (double)out * pr->output) /
+           1e6;
+    return 1;
+}
+
+int at_llm_cost(json_t *attrs)
+{
+    double usd;
+
+    if (!json_is_object(attrs) ||
+        (json_object_get(attrs, "gen_ai.usage.input_tokens") == NULL &&
+         json_object_get(attrs, "gen_ai.usage.output_tokens") == NULL))
+        return 0;
+    if (!cost(at_llm_str(attrs, "gen_ai.response.model"),
+              at_llm_str(attrs, "gen_ai.request.model"),
+              attr_count(attrs, "gen_ai.usage.input_tokens"),
+              attr_count(attrs, "gen_ai.usage.output_tokens"),
+              attr_count(attrs, "gen_ai.usage.cache_read.input_tokens"),
+              attr_count(attrs, "gen_ai.usage.cache_creation.input_tokens"),
+              &usd))
+        return 0;
     json_object_set_new_nocheck(attrs, "agenttrace.cost.usd", json_real(usd));
     return 1;
+}
+
+/* list_count: attr_count for the list. */
+static int64_t list_count(const at_attrs *list, const char *key)
+{
+    const at_attr *x = at_attrs_find(list, key);
+    int64_t v = 0;
+
+    if (x == NULL)
+        return 0;
+    if (x->kind == AT_ATTR_I64)
+        return x->v.i >= 0 ? x->v.i : 0;
+    if (x->kind == AT_ATTR_JSON && at_llm_count(x->v.j, &v))
+        return v;
+    return 0;
+}
+
+/* list_str: at_llm_str for the list (a string value, NUL-terminated). */
+static const char *list_str(const at_attrs *list, const char *key)
+{
+    return at_attrs_str(list, key, NULL);
+}
+
+int at_llm_cost_list(at_attrs *list)
+{
+    double usd;
+
+    if (list == NULL ||
+        (at_attrs_find(list, "gen_ai.usage.input_tokens") == NULL &&
+         at_attrs_find(list, "gen_ai.usage.output_tokens") == NULL))
+        return 0;
+    if (!cost(list_str(list, "gen_ai.response.model"),
+              list_str(list, "gen_ai.request.model"),
+              list_count(list, "gen_ai.usage.input_tokens"),
+              list_count(list, "gen_ai.usage.output_tokens"),
+              list_count(list, "gen_ai.usage.cache_read.input_tokens"),
+              list_count(list, "gen_ai.usage.cache_creation.input_tokens"),
+              &usd))
+        return 0;
+    return at_attrs_set_real(list, "agenttrace.cost.usd", usd) == 0;
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "attrs.h"
+
 typedef enum at_api {
     AT_API_NONE = 0,
     AT_API_OPENAI_CHAT,        /* POST .../chat/completions */
@@ -139,6 +141,14 @@ int at_llm_request_decode(const at_llm_route *route, const char *body,
 int at_llm_response_decode(at_api api, const char *body, size_t len,
                            json_t *attrs);
 
+/* The same two, into a flat list (attrs.h): what the sink uses.  The
+ * jansson functions above are these, with the list set into attrs
+ * (json_object_update) at the end. */
+int at_llm_request_decode_list(const at_llm_route *route, const char *body,
+                               size_t len, at_attrs *list);
+int at_llm_response_decode_list(at_api api, const char *body, size_t len,
+                                at_attrs *list);
+
 /* What a stream or an error body said about failure. */
 typedef struct at_llm_status {
     int done;                /* stream: its end marker was seen
@@ -189,6 +199,10 @@ int at_llm_stream_event(at_llm_stream *s, const char *event,
  * or Ollama chunk with an "error" member).  May be called once. */
 void at_llm_stream_finish(at_llm_stream *s, json_t *attrs, at_llm_status *st);
 
+/* at_llm_stream_finish_list: the same into a flat list. */
+void at_llm_stream_finish_list(at_llm_stream *s, at_attrs *list,
+                               at_llm_status *st);
+
 /* at_llm_stream_del: free (NULL is fine). */
 void at_llm_stream_del(at_llm_stream *s);
 
@@ -197,5 +211,8 @@ void at_llm_stream_del(at_llm_stream *s);
  * agenttrace.cost.usd (US dollars, cached input and cache writes priced as
  * the provider prices them).  Returns 1 when set, else 0. */
 int at_llm_cost(json_t *attrs);
+
+/* at_llm_cost_list: at_llm_cost on a flat list. */
+int at_llm_cost_list(at_attrs *list);
 
 #endif

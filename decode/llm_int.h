@@ -221,6 +221,9 @@ void at_llm_usage_init(at_llm_usage *u);
 /* at_llm_usage_emit: set the gen_ai.usage.* attributes that `u` holds. */
 void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs);
 
+/* at_llm_usage_emit_list: the same into a flat list (as integers). */
+void at_llm_usage_emit_list(const at_llm_usage *u, at_attrs *list);
+
 /* at_llm_error_fill: recognise an error object (OpenAI `{"error":{...}}`,
  * Anthropic `{"type":"error","error":{...}}`, Mistral's flat
  * `{"object":"error","message",...}`) and fill st->error_type and
@@ -258,8 +261,8 @@ int at_llm_part_append_str(at_llm_part *p, const json_t *str);
 /* openai.c: Chat Completions, legacy Completions and Embeddings. */
 void at_openai_request(const json_t *root, json_t *attrs);
 void at_openai_response(const json_t *root, json_t *attrs);
-int at_openai_request_fast(at_js root, json_t *attrs);
-int at_openai_response_fast(at_js root, json_t *attrs);
+int at_openai_request_fast(at_js root, at_attrs *list);
+int at_openai_response_fast(at_js root, at_attrs *list);
 int at_openai_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len);

@@ -10,6 +10,7 @@
 #include "llm_int.h"
 
 #include "jscan.h"
+#include "sink/jw.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -451,20 +452,6 @@ static int fast_role(at_js v, char *buf, size_t cap)
     return 1;
 }
 
-/* fast_text_part: append a `type` part holding string slice v, when it is
- * a non-empty string (add_string_part). */
-static void fast_text_part(json_t *parts, const char *type, at_js v)
-{
-    json_t *j;
-
-    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
-        return;
-    j = at_llm_tree(v);
-    if (j != NULL)
-        json_array_append_new(parts, at_llm_part_content(type, j));
-    json_decref(j);
-}
-
 /* fast_plain_kind: whether an optional string member (content, refusal)
  * is absent, null or a string. */
 static int fast_plain_kind(at_js v)
@@ -474,20 +461,50 @@ static int fast_plain_kind(at_js v)
     return k == AT_JS_NONE || k == AT_JS_NULL || k == AT_JS_STRING;
 }
 
-/* fast_request_message: request_message for a message with a role other
- * than "tool" and a string (or null, or no) content, and nothing else it
- * reads; NULL otherwise, and *taken 0 (the caller then builds the message
- * from its tree). */
-static json_t *fast_request_message(at_js m, int *taken)
+/* fast_jstr: string slice v as at_jw_jstr writes the bytes it holds.
+ * Without escapes the slice is already that: the scanner refused control
+ * characters, and '"' and '\\' only come escaped. */
+static void fast_jstr(at_buf *b, at_js v)
+{
+    at_buf t;
+
+    if (!v.doc->tok[v.i].esc) {
+        at_buf_append(b, v.p, v.n);
+        return;
+    }
+    at_buf_init(&t, v.n);
+    at_js_str_append(v, &t);
+    at_jw_jstr(b, t.p ? t.p : "", t.len);
+    at_buf_free(&t);
+}
+
+/* fast_text_raw: `{"type":<type>,"content":<v>}`, after a comma unless
+ * first, when v is a non-empty string (fast_text_part); 1 when written. */
+static int fast_text_raw(at_buf *b, const char *type, at_js v, int first)
+{
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return 0;
+    if (!first)
+        AT_JW_LIT(b, ",");
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    AT_JW_LIT(b, ",\"content\":");
+    fast_jstr(b, v);
+    AT_JW_LIT(b, "}");
+    return 1;
+}
+
+/* fast_request_message: request_message, written as JSON text to b, for
+ * a message with a role other than "tool" and a string (or null, or no)
+ * content, and nothing else it reads; 0 (nothing written) otherwise. */
+static int fast_request_message(at_buf *b, at_js m, int first)
 {
     at_js_it it;
     at_js k, v, role = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
     char r[64];
-    json_t *parts;
 
-    *taken = 0;
     if (!at_js_obj(m, &it))
-        return NULL;
+        return 0;
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "role"))
             role = v;
@@ -497,24 +514,69 @@ static json_t *fast_request_message(at_js m, int *taken)
                  AT_JS_KEY(k, "tool_calls") ||
                  AT_JS_KEY(k, "function_call") ||
                  AT_JS_KEY(k, "tool_call_id"))
-            return NULL;
+            return 0;
     }
     if (!fast_role(role, r, sizeof(r)) || strcmp(r, "tool") == 0 ||
         !fast_plain_kind(content))
-        return NULL;
-    *taken = 1;
-    parts = json_array();
-    if (parts == NULL)
-        return NULL;
-    fast_text_part(parts, "text", content);
-    return at_llm_message(r, parts);
+        return 0;
+    if (!first)
+        AT_JW_LIT(b, ",");
+    AT_JW_LIT(b, "{\"role\":");
+    at_jw_jstr(b, r, strlen(r));
+    AT_JW_LIT(b, ",\"parts\":[");
+    fast_text_raw(b, "text", content, 1);
+    AT_JW_LIT(b, "]}");
+    return 1;
 }
 
-int at_openai_request_fast(at_js root, json_t *attrs)
+/* fast_messages: the messages as JSON text, each of the common shape
+ * (fast_request_message); or, when one is not, as a tree, each message
+ * that is not read from its own tree by request_message. */
+static void fast_messages(at_js msgs, at_attrs *list)
 {
-    at_js_it it, mi;
+    at_js_it mi;
+    at_js v;
+    at_buf b;
+    json_t *arr;
+    int first = 1, all = 1;
+
+    if (!at_js_arr(msgs, &mi))
+        return;
+    at_buf_init(&b, ((size_t)-1) >> 2);
+    AT_JW_LIT(&b, "[");
+    while (at_js_next(&mi, &v) > 0) {
+        if (!fast_request_message(&b, v, first)) {
+            all = 0;
+            break;
+        }
+        first = 0;
+    }
+    if (all) {
+        /* every message was of the common shape: text parts only */
+        AT_JW_LIT(&b, "]");
+        if (!b.truncated)
+            at_attrs_set_raw(list, "gen_ai.input.messages", b.p, b.len, 1);
+        at_buf_free(&b);
+        return;
+    }
+    at_buf_free(&b);
+    arr = json_array();
+    at_js_arr(msgs, &mi);
+    while (at_js_next(&mi, &v) > 0) {
+        json_t *m = at_llm_tree(v), *im = request_message(m);
+
+        json_decref(m);
+        if (im != NULL)
+            json_array_append_new(arr, im);
+    }
+    at_attrs_set_json(list, "gen_ai.input.messages", arr);
+}
+
+int at_openai_request_fast(at_js root, at_attrs *list)
+{
+    at_js_it it;
     at_js k, v, msgs = {NULL, 0, NULL, 0};
-    json_t *rest, *arr, *defs;
+    json_t *rest, *o, *defs;
 
     if (!at_js_obj(root, &it) || (rest = json_object()) == NULL)
         return 0;
@@ -534,27 +596,17 @@ int at_openai_request_fast(at_js root, json_t *attrs)
             return 0;
         }
     }
-    request_params(rest, attrs);
-    if (at_js_arr(msgs, &mi)) {
-        arr = json_array();
-        while (at_js_next(&mi, &v) > 0) {
-            int taken;
-            json_t *im = fast_request_message(v, &taken);
-
-            if (!taken) {
-                json_t *m = at_llm_tree(v);
-
-                im = request_message(m);
-                json_decref(m);
-            }
-            if (im != NULL)
-                json_array_append_new(arr, im);
-        }
-        json_object_set_new_nocheck(attrs, "gen_ai.input.messages", arr);
+    o = json_object();
+    if (o == NULL) {
+        json_decref(rest);
+        return 0;
     }
+    request_params(rest, o);
+    at_attrs_take(list, o);
+    fast_messages(msgs, list);
     defs = tool_definitions(rest);
     if (defs != NULL)
-        json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", defs);
+        at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
     json_decref(rest);
     return 1;
 }
@@ -610,13 +662,21 @@ static int fast_reply_read(at_js c, fast_reply *r)
 }
 
 /* fast_set_string: at_llm_set_string for a slice. */
-static void fast_set_string(json_t *attrs, const char *key, at_js v)
+static void fast_set_string(at_attrs *list, const char *key, at_js v)
 {
-    json_t *j;
+    at_buf t;
 
-    if (at_js_kind(v) == AT_JS_STRING && !at_js_str_empty(v) &&
-        (j = at_llm_tree(v)) != NULL)
-        json_object_set_new_nocheck(attrs, key, j);
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return;
+    if (!v.doc->tok[v.i].esc) {
+        at_attrs_set_utf8(list, key, v.p + 1, v.n - 2);
+        return;
+    }
+    at_buf_init(&t, v.n);
+    at_js_str_append(v, &t);
+    if (!t.truncated)
+        at_attrs_set_utf8(list, key, t.p ? t.p : "", t.len);
+    at_buf_free(&t);
 }
 
 /* fast_count: at_llm_count for a slice: 1 (and *out) for an integer of
@@ -697,7 +757,7 @@ static int fast_usage_counts(at_js usage, at_llm_usage *u)
     return 1;
 }
 
-int at_openai_response_fast(at_js root, json_t *attrs)
+int at_openai_response_fast(at_js root, at_attrs *list)
 {
     at_js_it it, ci;
     at_js k, v, id = {NULL, 0, NULL, 0}, model = {NULL, 0, NULL, 0};
@@ -705,8 +765,9 @@ int at_openai_response_fast(at_js root, json_t *attrs)
     at_js c = {NULL, 0, NULL, 0};
     fast_reply r;
     at_llm_usage u;
-    int n = 0;
-    json_t *parts, *m, *j, *frj = NULL;
+    int n = 0, fr;
+    json_t *j;
+    at_buf b;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -726,46 +787,45 @@ int at_openai_response_fast(at_js root, json_t *attrs)
     if (n > 1 || (n == 1 && !fast_reply_read(c, &r)))
         return 0; /* several choices (sorted by index), or beyond us */
     /* at_openai_response from here */
-    fast_set_string(attrs, "gen_ai.response.id", id);
-    fast_set_string(attrs, "gen_ai.response.model", model);
+    fast_set_string(list, "gen_ai.response.id", id);
+    fast_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
     if (!fast_usage_counts(usage, &u)) {
         j = at_llm_tree(usage);
         read_usage(j, &u);
         json_decref(j);
     }
-    at_llm_usage_emit(&u, attrs);
+    at_llm_usage_emit_list(&u, list);
     if (n == 0)
         return 1;
-    parts = json_array();
-    if (parts == NULL)
-        return 1;
-    fast_text_part(parts, "text", r.content);
-    fast_text_part(parts, "refusal", r.refusal);
-    m = at_llm_message(r.role, parts);
-    if (at_js_kind(r.finish_reason) == AT_JS_STRING)
-        frj = at_llm_tree(r.finish_reason);
-    if (m != NULL && frj != NULL)
-        json_object_set_nocheck(m, "finish_reason", frj);
-    if (m != NULL) {
-        json_t *msgs = json_array();
-
-        if (msgs != NULL && json_array_append_new(msgs, m) == 0)
-            json_object_set_new_nocheck(attrs, "gen_ai.output.messages",
-                                        msgs);
-        else
-            json_decref(msgs);
+    /* [{"role":..,"parts":[..],"finish_reason":..}]: no tool calls */
+    at_buf_init(&b, ((size_t)-1) >> 2);
+    AT_JW_LIT(&b, "[{\"role\":");
+    at_jw_jstr(&b, r.role, strlen(r.role));
+    AT_JW_LIT(&b, ",\"parts\":[");
+    fast_text_raw(&b, "refusal", r.refusal,
+                  !fast_text_raw(&b, "text", r.content, 1));
+    AT_JW_LIT(&b, "]");
+    fr = at_js_kind(r.finish_reason) == AT_JS_STRING;
+    if (fr) {
+        AT_JW_LIT(&b, ",\"finish_reason\":");
+        fast_jstr(&b, r.finish_reason);
     }
-    if (frj != NULL) {
-        json_t *reasons = json_array();
+    AT_JW_LIT(&b, "}]");
+    if (!b.truncated)
+        at_attrs_set_raw(list, "gen_ai.output.messages", b.p, b.len, 1);
+    if (fr) {
+        /* the same reason again, as the whole of an array */
+        size_t at = b.len;
 
-        if (reasons != NULL && json_array_append(reasons, frj) == 0)
-            json_object_set_new_nocheck(
-                attrs, "gen_ai.response.finish_reasons", reasons);
-        else
-            json_decref(reasons);
-        json_decref(frj);
+        AT_JW_LIT(&b, "[");
+        fast_jstr(&b, r.finish_reason);
+        AT_JW_LIT(&b, "]");
+        if (!b.truncated)
+            at_attrs_set_raw(list, "gen_ai.response.finish_reasons",
+                             b.p + at, b.len - at, 0);
     }
+    at_buf_free(&b);
     return 1;
 }
 

@@ -245,6 +245,29 @@ void at_jw_str(at_buf *b, const char *s, size_t n)
     esc(b, s, n, ctl_jw, 0, 0);
 }
 
+void at_jw_jstr(at_buf *b, const char *s, size_t n)
+{
+    esc(b, s, n, ctl_jansson, 0, 0);
+}
+
+int at_jw_utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        k = utf8_len(p + i, n - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
 void at_jw_cstr(at_buf *b, const char *s)
 {
     esc(b, s, strlen(s), ctl_jw, 0, 0);
@@ -466,7 +489,7 @@ static int fmt_real_slow(char *s, double d)
     return n;
 }
 
-static int put_real(at_buf *b, double d)
+int at_jw_real(at_buf *b, double d)
 {
     char s[100];
     uint64_t n;
@@ -573,7 +596,7 @@ int at_jw_json(at_buf *b, const json_t *root)
             at_jw_i64(b, (int64_t)json_integer_value(v));
             break;
         case JSON_REAL:
-            if (put_real(b, json_real_value(v)) < 0) {
+            if (at_jw_real(b, json_real_value(v)) < 0) {
                 rc = -1;
                 goto out;
             }
@@ -622,4 +645,33 @@ out:
     if (st != local)
         free(st);
     return rc;
+}
+
+int at_jw_value(at_buf *b, const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        return at_jw_json(b, v);
+    case JSON_STRING:
+        esc(b, json_string_value(v), json_string_length(v), ctl_jansson, 0,
+            0);
+        return 0;
+    case JSON_INTEGER:
+        at_jw_i64(b, (int64_t)json_integer_value(v));
+        return 0;
+    case JSON_REAL:
+        return at_jw_real(b, json_real_value(v));
+    case JSON_TRUE:
+        AT_JW_LIT(b, "true");
+        return 0;
+    case JSON_FALSE:
+        AT_JW_LIT(b, "false");
+        return 0;
+    default:
+        if (v == NULL)
+            return -1;
+        AT_JW_LIT(b, "null");
+        return 0;
+    }
 }

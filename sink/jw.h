@@ -47,4 +47,22 @@ size_t at_jw_dec(char out[20], uint64_t v);
  * writing stops there, so even a tree that contains itself ends. */
 int at_jw_json(at_buf *b, const json_t *v);
 
+/* at_jw_value: any value as at_jw_json writes it inside a tree (a string
+ * escaped as jansson escapes it, a real with jansson's touches).  -1 for
+ * NULL, and as at_jw_json for an object or array. */
+int at_jw_value(at_buf *b, const json_t *v);
+
+/* at_jw_jstr: `n` bytes as the JSON string at_jw_json writes for a
+ * jansson string holding them. */
+void at_jw_jstr(at_buf *b, const char *s, size_t n);
+
+/* at_jw_real: `d` as at_jw_json writes a real.  -1 for a value jansson
+ * would refuse (not finite); nothing is then written. */
+int at_jw_real(at_buf *b, double d);
+
+/* at_jw_utf8_ok: 1 when the `n` bytes are valid UTF-8 as jansson checks
+ * it (no overlong forms, surrogates or code points past U+10FFFF; NUL
+ * allowed), else 0. */
+int at_jw_utf8_ok(const char *s, size_t n);
+
 #endif

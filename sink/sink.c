@@ -71,14 +71,8 @@ at_sink *at_sink_new(const at_sink_opts *o)
 
 /* ---- attributes --------------------------------------------------------- */
 
-static void set_str(json_t *a, const char *k, const char *v)
-{
-    json_t *j = json_string(v);
-
-    if (j == NULL)  /* not UTF-8 */
-        j = json_string("\xEF\xBF\xBD");
-    json_object_set_new_nocheck(a, k, j);
-}
+/* set_str: invalid UTF-8 becomes "\uFFFD" */
+#define set_str at_attrs_set_str
 
 static int secret_param(const char *k, size_t n)
 {
@@ -149,36 +143,34 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
     return b.p;
 }
 
-static void http_attrs(at_sink *s, at_exch *e, json_t *a)
+static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
 {
     char *url = at_url_full(e->tls, e->host, e->port, e->target);
 
     set_str(a, "http.request.method", e->method);
     if (e->status)
-        json_object_set_new_nocheck(a, "http.response.status_code",
-                                    json_integer(e->status));
+        at_attrs_set_i64(a, "http.response.status_code", e->status);
     if (url)
         set_str(a, "url.full", url);
     free(url);
     set_str(a, "server.address", e->host);
-    json_object_set_new_nocheck(a, "server.port", json_integer(e->port));
+    at_attrs_set_i64(a, "server.port", e->port);
     set_str(a, "agenttrace.transport",
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
     set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
     if (e->undecoded || e->enc_failed)
-        json_object_set_new_nocheck(a, "agenttrace.undecoded", json_true());
+        at_attrs_set_bool(a, "agenttrace.undecoded", 1);
     if (e->req_body.truncated || e->resp_body.truncated ||
         (e->enc && at_enc_truncated(e->enc)) ||
         (e->sse_on && e->sse.oversized))
-        json_object_set_new_nocheck(a, "agenttrace.truncated", json_true());
+        at_attrs_set_bool(a, "agenttrace.truncated", 1);
     if (e->desync)
-        json_object_set_new_nocheck(a, "agenttrace.desynchronized",
-                                    json_true());
+        at_attrs_set_bool(a, "agenttrace.desynchronized", 1);
     (void)s;
 }
 
-static void strip_content(json_t *a)
+static void strip_content(at_attrs *a)
 {
     static const char *const keys[] = {
         "gen_ai.input.messages", "gen_ai.output.messages",
@@ -189,13 +181,14 @@ static void strip_content(json_t *a)
     int i;
 
     for (i = 0; keys[i]; i++)
-        json_object_del(a, keys[i]);
+        at_attrs_del(a, keys[i]);
 }
 
-static void emit(at_sink *s, const at_span *sp)
+static void emit(at_sink *s, at_span *sp, at_attrs *a)
 {
-    if (!s->o.capture_content && sp->attrs)
-        strip_content(sp->attrs);
+    if (!s->o.capture_content)
+        strip_content(a);
+    sp->list = a;
     if (at_span_line(&s->lines, s->o.proc, sp) == 0)
         s->stats.spans++;
     else
@@ -225,22 +218,22 @@ static void update_current(at_sink *s)
 static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
                       int status)
 {
-    json_t *a = json_object();
+    at_attrs a;
     char name[300];
     at_span sp;
 
-    if (a == NULL)
-        return;
+    at_attrs_init(&a);
     snprintf(name, sizeof(name), "execute_tool %s", t->name);
-    set_str(a, "gen_ai.operation.name", "execute_tool");
-    set_str(a, "gen_ai.tool.name", t->name);
-    set_str(a, "gen_ai.tool.call.id", t->call_id);
-    set_str(a, "gen_ai.tool.type", "function");
+    set_str(&a, "gen_ai.operation.name", "execute_tool");
+    set_str(&a, "gen_ai.tool.name", t->name);
+    set_str(&a, "gen_ai.tool.call.id", t->call_id);
+    set_str(&a, "gen_ai.tool.type", "function");
     if (t->args)
-        json_object_set_nocheck(a, "gen_ai.tool.call.arguments", t->args);
+        at_attrs_set_json(&a, "gen_ai.tool.call.arguments",
+                          json_incref(t->args));
     if (result)
-        json_object_set_nocheck(a, "gen_ai.tool.call.result", result);
-    json_object_set_new_nocheck(a, "agenttrace.inferred", json_true());
+        at_attrs_set_json(&a, "gen_ai.tool.call.result", json_incref(result));
+    at_attrs_set_bool(&a, "agenttrace.inferred", 1);
     memset(&sp, 0, sizeof(sp));
     sp.span_id = t->span_id;
     sp.parent_id = t->parent_id;
@@ -248,9 +241,8 @@ static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
     sp.start_mono = t->start;
     sp.end_mono = end;
     sp.status = status;
-    sp.attrs = a;
-    emit(s, &sp);
-    json_decref(a);
+    emit(s, &sp, &a);
+    at_attrs_free(&a);
 }
 
 static void tool_free(at_tool *t)
@@ -261,16 +253,24 @@ static void tool_free(at_tool *t)
     free(t);
 }
 
-/* Each message of `msgs`, each part of type `type`: call fn. */
-static void each_part(json_t *msgs, const char *type,
+/* Each message of attribute `key` (messages), each part of type `type`:
+ * call fn.  Messages a fast decoder wrote as text with text parts only
+ * hold none. */
+static void each_part(at_attrs *a, const char *key, const char *type,
                       void (*fn)(at_sink *, at_exch *, json_t *),
                       at_sink *s, at_exch *e)
 {
+    const at_attr *x = at_attrs_find(a, key);
     size_t i, j;
-    json_t *m, *parts, *part;
+    json_t *msgs, *m, *parts, *part;
 
-    if (!json_is_array(msgs))
+    if (x == NULL || (x->kind == AT_ATTR_RAW && x->plain))
         return;
+    msgs = at_attrs_value(a, key); /* a new reference */
+    if (!json_is_array(msgs)) {
+        json_decref(msgs);
+        return;
+    }
     json_array_foreach(msgs, i, m) {
         parts = json_object_get(m, "parts");
         if (!json_is_array(parts))
@@ -282,6 +282,7 @@ static void each_part(json_t *msgs, const char *type,
                 fn(s, e, part);
         }
     }
+    json_decref(msgs);
 }
 
 static void tool_open(at_sink *s, at_exch *e, json_t *part)
@@ -340,10 +341,11 @@ static void salvage_decode(at_exch *e, const at_buf *head,
 
     if (text) {
         if (request)
-            at_llm_request_decode(&e->route, text, strlen(text), e->attrs);
+            at_llm_request_decode_list(&e->route, text, strlen(text),
+                                       &e->attrs);
         else
-            at_llm_response_decode(e->route.api, text, strlen(text),
-                                   e->attrs);
+            at_llm_response_decode_list(e->route.api, text, strlen(text),
+                                        &e->attrs);
     }
     if (text) {
         json_free_t jfree; /* json_dumps's text is jansson's allocation */
@@ -358,9 +360,10 @@ void at_sink_request_done(at_sink *s, at_exch *e)
 {
     if (e->route.api == AT_API_NONE)
         return;
-    e->attrs = json_object();
-    if (e->attrs == NULL)
-        return;
+    if (!e->attrs_on) {
+        at_attrs_init(&e->attrs);
+        e->attrs_on = 1;
+    }
     if (e->req_body.truncated) {
         static const char *const keys[] = {
             "model", "stream", "max_tokens", "max_completion_tokens",
@@ -370,45 +373,46 @@ void at_sink_request_done(at_sink *s, at_exch *e)
         at_log("model request body over AGENTTRACE_MAX_BODY; decoding what "
                "its two ends say");
         salvage_decode(e, &e->req_body, &e->req_tail, keys, NULL, 1);
-    } else if (at_llm_request_decode(&e->route, e->req_body.p ? e->req_body.p
-                                                              : "",
-                                     e->req_body.len, e->attrs) < 0) {
+    } else if (at_llm_request_decode_list(&e->route,
+                                          e->req_body.p ? e->req_body.p : "",
+                                          e->req_body.len, &e->attrs) < 0) {
         at_log("model request body to %s%s is not a JSON object", e->host,
                e->target);
     }
-    each_part(json_object_get(e->attrs, "gen_ai.input.messages"),
-              "tool_call_response", tool_close, s, e);
+    each_part(&e->attrs, "gen_ai.input.messages", "tool_call_response",
+              tool_close, s, e);
     update_current(s);
     e->parent_id = at_sink_current_parent(s);
 }
 
 static void llm_span(at_sink *s, at_exch *e)
 {
-    json_t *a = e->attrs ? e->attrs : json_object();
+    at_attrs *a = &e->attrs;
     at_llm_status st;
     const char *model, *msg = NULL;
     char name[300], code[16];
     int status = AT_STATUS_OK;
     at_span sp;
 
-    e->attrs = a;
-    if (a == NULL)
-        return;
+    if (!e->attrs_on) {
+        at_attrs_init(a);
+        e->attrs_on = 1;
+    }
     memset(&st, 0, sizeof(st));
     set_str(a, "gen_ai.operation.name", e->route.operation);
     set_str(a, "gen_ai.provider.name", e->route.provider);
     if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
         /* a stream sent as one JSON array (Gemini without alt=sse) */
-        json_object_set_new_nocheck(
+        at_attrs_set_real(
             a, "gen_ai.response.time_to_first_chunk",
-            json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
+            (double)(e->t_first_chunk - e->t_req_end) / 1e9);
     if (e->stream) {
-        at_llm_stream_finish(e->stream, a, &st);
-        json_object_set_new_nocheck(a, "gen_ai.request.stream", json_true());
+        at_llm_stream_finish_list(e->stream, a, &st);
+        at_attrs_set_bool(a, "gen_ai.request.stream", 1);
         if (e->t_first_chunk && e->t_first_chunk >= e->t_req_end)
-            json_object_set_new_nocheck(
+            at_attrs_set_real(
                 a, "gen_ai.response.time_to_first_chunk",
-                json_real((double)(e->t_first_chunk - e->t_req_end) / 1e9));
+                (double)(e->t_first_chunk - e->t_req_end) / 1e9);
     } else if (e->resp_body.truncated && e->status >= 200 &&
                e->status < 300 && !e->undecoded) {
         /* OpenAI and Anthropic; Gemini; Ollama (whose counts end the
@@ -424,8 +428,8 @@ static void llm_span(at_sink *s, at_exch *e)
         salvage_decode(e, &e->resp_body, &e->resp_tail, keys, tail_keys, 0);
     } else if (e->status >= 200 && e->status < 300 && e->resp_body.len &&
                !e->undecoded && !e->error_type) {
-        if (at_llm_response_decode(e->route.api, e->resp_body.p,
-                                   e->resp_body.len, a) < 0)
+        if (at_llm_response_decode_list(e->route.api, e->resp_body.p,
+                                        e->resp_body.len, a) < 0)
             at_log("model response from %s is not JSON", e->host);
     } else if (e->status >= 400 && e->resp_body.len) {
         at_llm_error_decode(e->route.api, e->resp_body.p, e->resp_body.len,
@@ -453,18 +457,16 @@ static void llm_span(at_sink *s, at_exch *e)
         set_str(a, "error.type", "truncated");
         msg = "no response";
     }
-    at_llm_cost(a);
-    model = json_string_value(json_object_get(a, "gen_ai.request.model"));
+    at_llm_cost_list(a);
+    model = at_attrs_str(a, "gen_ai.request.model", NULL);
     if (model == NULL)
-        model = json_string_value(json_object_get(a,
-                                                  "gen_ai.response.model"));
+        model = at_attrs_str(a, "gen_ai.response.model", NULL);
     if (model)
         snprintf(name, sizeof(name), "%s %s", e->route.operation, model);
     else
         snprintf(name, sizeof(name), "%s", e->route.operation);
     if (status == AT_STATUS_OK)
-        each_part(json_object_get(a, "gen_ai.output.messages"), "tool_call",
-                  tool_open, s, e);
+        each_part(a, "gen_ai.output.messages", "tool_call", tool_open, s, e);
     memset(&sp, 0, sizeof(sp));
     sp.span_id = e->span_id;
     sp.parent_id = e->parent_id;
@@ -474,20 +476,18 @@ static void llm_span(at_sink *s, at_exch *e)
     sp.end_mono = e->t_end;
     sp.status = status;
     sp.status_message = msg;
-    sp.attrs = a;
-    emit(s, &sp);
+    emit(s, &sp, a);
     s->made_inference = 1;
     update_current(s);
 }
 
 static void http_span(at_sink *s, at_exch *e)
 {
-    json_t *a = json_object();
+    at_attrs list, *a = &list;
     char name[300], code[16];
     at_span sp;
 
-    if (a == NULL)
-        return;
+    at_attrs_init(a);
     http_attrs(s, e, a);
     if (s->o.capture_content) {
         if (e->req_json && e->req_body.len)
@@ -514,9 +514,8 @@ static void http_span(at_sink *s, at_exch *e)
     sp.client = 1;
     sp.start_mono = e->t_req_start;
     sp.end_mono = e->t_end;
-    sp.attrs = a;
-    emit(s, &sp);
-    json_decref(a);
+    emit(s, &sp, a);
+    at_attrs_free(a);
 }
 
 void at_sink_exchange_done(at_sink *s, at_exch *e)

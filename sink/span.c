@@ -7,6 +7,7 @@
 #include "span.h"
 #include "ids.h"
 #include "jw.h"
+#include "decode/attrs.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -461,7 +462,8 @@ int at_span_line(at_buf *out, const at_proc *cp, const at_span *s)
     size_t mark = out->len;
     int was_truncated = out->truncated;
 
-    if (s->attrs && !json_is_object(s->attrs) && !json_is_array(s->attrs))
+    if (s->list == NULL && s->attrs && !json_is_object(s->attrs) &&
+        !json_is_array(s->attrs))
         return -1;           /* json_dumps refuses a bare value too */
     cache(p);
     head(out, p, p->trace_hex, s->span_id, s->parent_id, s->name, s->client,
@@ -472,7 +474,10 @@ int at_span_line(at_buf *out, const at_proc *cp, const at_span *s)
     else
         resource(out, p);
     AT_JW_LIT(out, ",\"attributes\":");
-    if (s->attrs == NULL)
+    if (s->list != NULL) {
+        if (at_attrs_write(out, s->list) < 0)
+            goto fail;
+    } else if (s->attrs == NULL)
         AT_JW_LIT(out, "{}");
     else if (at_jw_json(out, s->attrs) < 0)
         goto fail;

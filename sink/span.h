@@ -1,7 +1,8 @@
 /* span.h - turning spans into JSONL lines (../shared/SPANS.md).
  *
  * The outer shape of a line (ids, name, kind, times, status, resource) is
- * written with the jw writer; attributes come as a jansson object.  The
+ * written with the jw writer; attributes come as a flat list (attrs.h) or
+ * a jansson object.  The
  * process span has no jansson attributes, so it can be written at exit by a
  * thread that never started the sink.  Sink thread, or the exiting thread.
  */
@@ -58,6 +59,9 @@ typedef struct at_span {
     int status;               /* AT_STATUS_* */
     const char *status_message;  /* with AT_STATUS_ERROR; may be NULL */
     json_t *attrs;            /* borrowed; may be NULL */
+    const struct at_attrs *list; /* borrowed: the attributes as a flat
+                                    list (decode/attrs.h); when not NULL,
+                                    written instead of attrs */
 } at_span;
 
 /* at_span_line: append one span line (with its '\n') to `out`.  Returns 0,

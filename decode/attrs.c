@@ -1,0 +1,388 @@
+/* attrs.c - a span's attributes as a flat list (see attrs.h).  Sink
+ * thread. */
+#include "attrs.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/jw.h"
+
+/* The arena holds any value a decoder can make (texts are cut at 64 MiB
+ * each long before this). */
+#define ARENA_MAX (((size_t)-1) >> 2)
+
+void at_attrs_init(at_attrs *a)
+{
+    a->e = a->local;
+    a->n = 0;
+    a->cap = AT_ATTRS_LOCAL;
+    at_buf_init(&a->arena, ARENA_MAX);
+    a->held = NULL;
+    a->failed = 0;
+}
+
+static void drop_value(at_attr *x)
+{
+    if (x->kind == AT_ATTR_JSON)
+        json_decref(x->v.j);
+    x->kind = AT_ATTR_BOOL;
+}
+
+void at_attrs_free(at_attrs *a)
+{
+    size_t i;
+
+    if (a->e == NULL)
+        return;
+    for (i = 0; i < a->n; i++)
+        if (a->e[i].kind == AT_ATTR_JSON)
+            json_decref(a->e[i].v.j);
+    if (a->e != a->local)
+        free(a->e);
+    at_buf_free(&a->arena);
+    json_decref(a->held);
+    a->e = NULL;
+    a->n = a->cap = 0;
+    a->held = NULL;
+}
+
+static at_attr *find(const at_attrs *a, const char *key, size_t klen)
+{
+    size_t i;
+
+    for (i = 0; i < a->n; i++) {
+        at_attr *x = &a->e[i];
+
+        if (x->klen == klen && !x->dead &&
+            (x->key == key || memcmp(x->key, key, klen) == 0))
+            return x;
+    }
+    return NULL;
+}
+
+/* slot: the entry of key, its old value dropped, or a new one at the
+ * end; NULL when out of memory. */
+static at_attr *slot(at_attrs *a, const char *key, size_t klen)
+{
+    at_attr *x = find(a, key, klen);
+
+    if (x != NULL) {
+        drop_value(x);
+        x->plain = 0;
+        return x;
+    }
+    if (a->e == NULL || klen > UINT32_MAX)
+        return NULL;
+    if (a->n == a->cap) {
+        size_t cap = a->cap * 2;
+        at_attr *ne = a->e == a->local ? malloc(cap * sizeof(*ne))
+                                       : realloc(a->e, cap * sizeof(*ne));
+
+        if (ne == NULL)
+            return NULL;
+        if (a->e == a->local)
+            memcpy(ne, a->local, a->n * sizeof(*ne));
+        a->e = ne;
+        a->cap = cap;
+    }
+    x = &a->e[a->n++];
+    x->key = key;
+    x->klen = (uint32_t)klen;
+    x->dead = 0;
+    x->plain = 0;
+    x->kind = AT_ATTR_BOOL;
+    x->v.b = 0;
+    return x;
+}
+
+static int fail(at_attrs *a)
+{
+    a->failed = 1;
+    return -1;
+}
+
+int at_attrs_set_json(at_attrs *a, const char *key, json_t *v)
+{
+    at_attr *x;
+
+    if (v == NULL)
+        return fail(a);
+    x = slot(a, key, strlen(key));
+    if (x == NULL) {
+        json_decref(v);
+        return fail(a);
+    }
+    x->kind = AT_ATTR_JSON;
+    x->v.j = v;
+    return 0;
+}
+
+/* text: n bytes into the arena (NUL after them) as value `kind` of key. */
+static int text(at_attrs *a, const char *key, const char *s, size_t n,
+                int kind, int plain)
+{
+    size_t off = a->arena.len;
+    at_attr *x;
+
+    if (at_buf_append(&a->arena, s, n) < 0 ||
+        at_buf_append(&a->arena, "", 1) < 0 || a->arena.truncated) {
+        a->arena.len = off;
+        a->arena.truncated = 0;
+        return fail(a);
+    }
+    x = slot(a, key, strlen(key));
+    if (x == NULL)
+        return fail(a);
+    x->kind = (uint8_t)kind;
+    x->plain = (uint8_t)plain;
+    x->v.s.off = off;
+    x->v.s.len = n;
+    return 0;
+}
+
+int at_attrs_set_utf8(at_attrs *a, const char *key, const char *s, size_t n)
+{
+    return text(a, key, s, n, AT_ATTR_STR, 0);
+}
+
+int at_attrs_set_strn(at_attrs *a, const char *key, const char *s, size_t n)
+{
+    if (s == NULL)
+        return fail(a);
+    if (!at_jw_utf8_ok(s, n))
+        return text(a, key, "\xEF\xBF\xBD", 3, AT_ATTR_STR, 0);
+    return text(a, key, s, n, AT_ATTR_STR, 0);
+}
+
+int at_attrs_set_str(at_attrs *a, const char *key, const char *s)
+{
+    if (s == NULL)
+        return fail(a);
+    return at_attrs_set_strn(a, key, s, strlen(s));
+}
+
+int at_attrs_set_raw(at_attrs *a, const char *key, const char *t, size_t n,
+                     int plain)
+{
+    return text(a, key, t, n, AT_ATTR_RAW, plain);
+}
+
+int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v)
+{
+    at_attr *x = slot(a, key, strlen(key));
+
+    if (x == NULL)
+        return fail(a);
+    x->kind = AT_ATTR_I64;
+    x->v.i = v;
+    return 0;
+}
+
+int at_attrs_set_real(at_attrs *a, const char *key, double v)
+{
+    at_attr *x;
+
+    if (!isfinite(v))
+        return -1;
+    x = slot(a, key, strlen(key));
+    if (x == NULL)
+        return fail(a);
+    x->kind = AT_ATTR_REAL;
+    x->v.d = v;
+    return 0;
+}
+
+int at_attrs_set_bool(at_attrs *a, const char *key, int v)
+{
+    at_attr *x = slot(a, key, strlen(key));
+
+    if (x == NULL)
+        return fail(a);
+    x->kind = AT_ATTR_BOOL;
+    x->v.b = v != 0;
+    return 0;
+}
+
+int at_attrs_take(at_attrs *a, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return -1;
+    }
+    if (json_object_size(obj) == 0) {
+        json_decref(obj);
+        return 0;
+    }
+    if (a->held == NULL && (a->held = json_array()) == NULL) {
+        json_decref(obj);
+        return fail(a);
+    }
+    /* the keys stay where they are, in obj, which the list keeps */
+    if (json_array_append_new(a->held, obj) < 0)
+        return fail(a);
+    json_object_foreach(obj, k, v) {
+        at_attr *x = slot(a, k, strlen(k));
+
+        if (x == NULL)
+            return fail(a);
+        x->kind = AT_ATTR_JSON;
+        x->v.j = json_incref(v);
+    }
+    return 0;
+}
+
+void at_attrs_del(at_attrs *a, const char *key)
+{
+    at_attr *x = find(a, key, strlen(key));
+
+    if (x != NULL) {
+        drop_value(x);
+        x->dead = 1;
+    }
+}
+
+const at_attr *at_attrs_find(const at_attrs *a, const char *key)
+{
+    return find(a, key, strlen(key));
+}
+
+const char *at_attrs_str(const at_attrs *a, const char *key, size_t *n)
+{
+    const at_attr *x = find(a, key, strlen(key));
+
+    if (x == NULL)
+        return NULL;
+    if (x->kind == AT_ATTR_STR) {
+        if (n)
+            *n = x->v.s.len;
+        return a->arena.p + x->v.s.off;
+    }
+    if (x->kind == AT_ATTR_JSON && json_is_string(x->v.j)) {
+        if (n)
+            *n = json_string_length(x->v.j);
+        return json_string_value(x->v.j);
+    }
+    return NULL;
+}
+
+int at_attrs_count(const at_attrs *a, const char *key, int64_t *out)
+{
+    const at_attr *x = find(a, key, strlen(key));
+
+    if (x == NULL)
+        return 0;
+    if (x->kind == AT_ATTR_I64) {
+        *out = x->v.i;
+        return 1;
+    }
+    if (x->kind == AT_ATTR_JSON && json_is_integer(x->v.j)) {
+        *out = (int64_t)json_integer_value(x->v.j);
+        return 1;
+    }
+    return 0;
+}
+
+static json_t *value_of(const at_attrs *a, const at_attr *x)
+{
+    const char *p = a->arena.p;
+
+    switch (x->kind) {
+    case AT_ATTR_JSON:
+        return json_incref(x->v.j);
+    case AT_ATTR_STR:
+        return json_stringn_nocheck(p + x->v.s.off, x->v.s.len);
+    case AT_ATTR_I64:
+        return json_integer((json_int_t)x->v.i);
+    case AT_ATTR_REAL:
+        return json_real(x->v.d);
+    case AT_ATTR_BOOL:
+        return json_boolean(x->v.b);
+    case AT_ATTR_RAW:
+        return json_loadb(p + x->v.s.off, x->v.s.len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    default:
+        return NULL;
+    }
+}
+
+json_t *at_attrs_value(const at_attrs *a, const char *key)
+{
+    const at_attr *x = find(a, key, strlen(key));
+
+    return x ? value_of(a, x) : NULL;
+}
+
+int at_attrs_write(at_buf *b, const at_attrs *a)
+{
+    size_t i;
+    int first = 1;
+
+    AT_JW_LIT(b, "{");
+    for (i = 0; i < a->n; i++) {
+        const at_attr *x = &a->e[i];
+        const char *p = a->arena.p;
+        int rc = 0;
+
+        if (x->dead)
+            continue;
+        if (!first)
+            AT_JW_LIT(b, ",");
+        first = 0;
+        at_jw_jstr(b, x->key, x->klen);
+        AT_JW_LIT(b, ":");
+        switch (x->kind) {
+        case AT_ATTR_JSON:
+            rc = at_jw_value(b, x->v.j);
+            break;
+        case AT_ATTR_STR:
+            at_jw_jstr(b, p + x->v.s.off, x->v.s.len);
+            break;
+        case AT_ATTR_I64:
+            at_jw_i64(b, x->v.i);
+            break;
+        case AT_ATTR_REAL:
+            rc = at_jw_real(b, x->v.d);
+            break;
+        case AT_ATTR_BOOL:
+            if (x->v.b)
+                AT_JW_LIT(b, "true");
+            else
+                AT_JW_LIT(b, "false");
+            break;
+        case AT_ATTR_RAW:
+            at_buf_append(b, p + x->v.s.off, x->v.s.len);
+            break;
+        default:
+            rc = -1;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
+}
+
+json_t *at_attrs_to_json(const at_attrs *a)
+{
+    json_t *o = json_object();
+    size_t i;
+
+    if (o == NULL)
+        return NULL;
+    for (i = 0; i < a->n; i++) {
+        const at_attr *x = &a->e[i];
+
+        if (x->dead)
+            continue;
+        if (json_object_setn_new_nocheck(o, x->key, x->klen,
+                                         value_of(a, x)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
