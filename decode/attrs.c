@@ -20,6 +20,7 @@ void at_attrs_init(at_attrs *a)
     at_buf_init(&a->arena, ARENA_MAX);
     a->held = NULL;
     a->failed = 0;
+    a->seen = 0;
 }
 
 static void drop_value(at_attr *x)
@@ -47,10 +48,22 @@ void at_attrs_free(at_attrs *a)
     a->held = NULL;
 }
 
+/* bit: the key's bit in `seen`: from its length and two of its bytes
+ * (the keys of a span mostly differ in one of these). */
+static inline uint64_t bit(const char *key, size_t klen)
+{
+    if (klen == 0)
+        return 1;
+    return (uint64_t)1 << ((klen * 7 + (unsigned char)key[klen - 1] * 3 +
+                            (unsigned char)key[klen / 2]) & 63);
+}
+
 static at_attr *find(const at_attrs *a, const char *key, size_t klen)
 {
     size_t i;
 
+    if (!(a->seen & bit(key, klen)))
+        return NULL;
     for (i = 0; i < a->n; i++) {
         at_attr *x = &a->e[i];
 
@@ -87,6 +100,7 @@ static at_attr *slot(at_attrs *a, const char *key, size_t klen)
         a->cap = cap;
     }
     x = &a->e[a->n++];
+    a->seen |= bit(key, klen);
     x->key = key;
     x->klen = (uint32_t)klen;
     x->dead = 0;

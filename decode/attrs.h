@@ -64,6 +64,8 @@ typedef struct at_attrs {
     json_t *held;     /* objects whose keys at_attrs_take borrowed (an
                          array), or NULL */
     int failed;       /* an allocation failed: something was not set */
+    uint64_t seen;    /* one bit (of a hash of the key) per key ever set:
+                         a key whose bit is clear is not looked for */
     at_attr local[AT_ATTRS_LOCAL];
 } at_attrs;
 

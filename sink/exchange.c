@@ -31,8 +31,10 @@ void at_exch_del(at_exch *e)
     at_buf_free(&e->resp_body);
     at_buf_free(&e->req_tail);
     at_buf_free(&e->resp_tail);
-    if (e->attrs_on)
-        at_attrs_free(&e->attrs);
+    if (e->attrs) {
+        at_attrs_free(e->attrs);
+        free(e->attrs);
+    }
     at_enc_del(e->enc);
     if (e->sse_on)
         at_sse_free(&e->sse);

@@ -29,8 +29,9 @@ typedef struct at_exch {
     int req_json, resp_json;
     at_buf req_body, resp_body;
     at_buf req_tail, resp_tail;   /* last bytes of a body over the limit */
-    at_attrs attrs;            /* LLM attributes gathered so far */
-    int attrs_on;              /* attrs was initialised */
+    at_attrs *attrs;           /* LLM attributes gathered so far (malloc,
+                                  not in the exchange: calloc would clear
+                                  its room for nothing) */
     uint64_t t_req_start, t_req_end, t_resp_start, t_first_chunk, t_end;
     int status;                /* 0 until a response head arrived */
     char reason[64];

@@ -257,7 +257,17 @@ int at_jw_utf8_ok(const char *s, size_t n)
 
     while (i < n) {
         if (p[i] < 0x80) {
-            i++;
+            /* ASCII, 8 bytes at a time */
+            while (i + 8 <= n) {
+                uint64_t w;
+
+                memcpy(&w, p + i, 8);
+                if (w & 0x8080808080808080ull)
+                    break;
+                i += 8;
+            }
+            if (i < n && p[i] < 0x80)
+                i++;
             continue;
         }
         k = utf8_len(p + i, n - i);

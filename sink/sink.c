@@ -342,10 +342,10 @@ static void salvage_decode(at_exch *e, const at_buf *head,
     if (text) {
         if (request)
             at_llm_request_decode_list(&e->route, text, strlen(text),
-                                       &e->attrs);
+                                       e->attrs);
         else
             at_llm_response_decode_list(e->route.api, text, strlen(text),
-                                        &e->attrs);
+                                        e->attrs);
     }
     if (text) {
         json_free_t jfree; /* json_dumps's text is jansson's allocation */
@@ -356,14 +356,22 @@ static void salvage_decode(at_exch *e, const at_buf *head,
     json_decref(o);
 }
 
+/* exch_attrs: a new empty list, or NULL. */
+static at_attrs *exch_attrs(void)
+{
+    at_attrs *a = malloc(sizeof(*a));
+
+    if (a != NULL)
+        at_attrs_init(a);
+    return a;
+}
+
 void at_sink_request_done(at_sink *s, at_exch *e)
 {
     if (e->route.api == AT_API_NONE)
         return;
-    if (!e->attrs_on) {
-        at_attrs_init(&e->attrs);
-        e->attrs_on = 1;
-    }
+    if (e->attrs == NULL && (e->attrs = exch_attrs()) == NULL)
+        return;
     if (e->req_body.truncated) {
         static const char *const keys[] = {
             "model", "stream", "max_tokens", "max_completion_tokens",
@@ -375,11 +383,11 @@ void at_sink_request_done(at_sink *s, at_exch *e)
         salvage_decode(e, &e->req_body, &e->req_tail, keys, NULL, 1);
     } else if (at_llm_request_decode_list(&e->route,
                                           e->req_body.p ? e->req_body.p : "",
-                                          e->req_body.len, &e->attrs) < 0) {
+                                          e->req_body.len, e->attrs) < 0) {
         at_log("model request body to %s%s is not a JSON object", e->host,
                e->target);
     }
-    each_part(&e->attrs, "gen_ai.input.messages", "tool_call_response",
+    each_part(e->attrs, "gen_ai.input.messages", "tool_call_response",
               tool_close, s, e);
     update_current(s);
     e->parent_id = at_sink_current_parent(s);
@@ -387,17 +395,15 @@ void at_sink_request_done(at_sink *s, at_exch *e)
 
 static void llm_span(at_sink *s, at_exch *e)
 {
-    at_attrs *a = &e->attrs;
+    at_attrs *a = e->attrs ? e->attrs : (e->attrs = exch_attrs());
     at_llm_status st;
     const char *model, *msg = NULL;
     char name[300], code[16];
     int status = AT_STATUS_OK;
     at_span sp;
 
-    if (!e->attrs_on) {
-        at_attrs_init(a);
-        e->attrs_on = 1;
-    }
+    if (a == NULL)
+        return;
     memset(&st, 0, sizeof(st));
     set_str(a, "gen_ai.operation.name", e->route.operation);
     set_str(a, "gen_ai.provider.name", e->route.provider);
