@@ -11,6 +11,9 @@
 
 #include <limits.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Longest chunk-size line (digits and extensions) or trailer field line
  * accepted; anything longer means the stream is not what we think it is. */
@@ -19,20 +22,16 @@
 /* Most hex digits in a chunk size: 16 fill a uint64_t. */
 #define AT_H1_CHUNK_DIGITS_MAX 16
 
-/* is_tchar: 1 for the token characters of RFC 9110 section 5.6.2. */
-static int is_tchar(unsigned char c)
+/* tchar_tab[c]: 1 for the token characters of RFC 9110 section 5.6.2. */
+static const unsigned char tchar_tab[256] = {
+    ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1};
+
+static inline int is_tchar(unsigned char c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'':
-    case '*': case '+': case '-': case '.': case '^': case '_':
-    case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
+    return tchar_tab[c];
 }
 
 /* is_vchar_or_obs: visible ASCII or obs-text (0x80-0xff). */
@@ -157,6 +156,35 @@ static int eat_version(const char *buf, size_t len, size_t *pos, int *minor)
     return 0;
 }
 
+/* value_end: the first byte from p on that is not a field character
+ * (is_field_char), or len: 16 bytes at a time with SSE2, where only a
+ * control character other than HTAB, or DEL, needs a look. */
+static size_t value_end(const char *buf, size_t len, size_t p)
+{
+#ifdef __SSE2__
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+
+    while (p + 16 <= len) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + p));
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
+
+        if (m == 0) {
+            p += 16;
+            continue;
+        }
+        p += (size_t)__builtin_ctz(m);
+        if (buf[p] != '\t')
+            return p;
+        p++;
+    }
+#endif
+    while (p < len && is_field_char((unsigned char)buf[p]))
+        p++;
+    return p;
+}
+
 /* parse_headers: header field lines up to and including the empty line
  * that ends the head.  Fills h[0 .. *n) (at most `cap` entries).  Returns
  * 0 with *pos past the empty line, AT_H1_NEED_MORE or AT_H1_ERROR (bad
@@ -191,17 +219,13 @@ static int parse_headers(const char *buf, size_t len, size_t *pos,
             return r;
         while (p < len && is_ows((unsigned char)buf[p]))
             p++;
-        v0 = ve = p;
-        while (p < len) {
-            c = (unsigned char)buf[p];
-            if (c == '\r' || c == '\n')
-                break;
-            if (!is_field_char(c))
-                return AT_H1_ERROR;
-            p++;
-            if (!is_ows(c))
-                ve = p;
-        }
+        v0 = p;
+        p = value_end(buf, len, p);
+        if (p < len && buf[p] != '\r' && buf[p] != '\n')
+            return AT_H1_ERROR;
+        /* without the OWS before the line end */
+        for (ve = p; ve > v0 && is_ows((unsigned char)buf[ve - 1]); ve--)
+            ;
         r = eat_eol(buf, len, &p);
         if (r != 0)
             return r;

@@ -288,15 +288,20 @@ at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
     return e;
 }
 
+/* HV: a header's value and length, or NULL and 0 (h is evaluated twice:
+ * a variable, not a look-up). */
 #define HV(h) ((h) ? (h)->value : NULL), ((h) ? (h)->value_len : 0)
 
 static at_exch *request_start(at_sink *s, at_sconn *c,
                               const at_h1_request *rq)
 {
-    at_exch *e = at_sx_exch_new(
-        s, c, rq->method, rq->method_len, rq->target, rq->target_len,
-        HV(at_h1_find_header(rq->headers, rq->num_headers, "host")),
-        HV(at_h1_find_header(rq->headers, rq->num_headers, "content-type")));
+    const at_h1_header *host =
+        at_h1_find_header(rq->headers, rq->num_headers, "host");
+    const at_h1_header *ctype =
+        at_h1_find_header(rq->headers, rq->num_headers, "content-type");
+    at_exch *e = at_sx_exch_new(s, c, rq->method, rq->method_len,
+                                rq->target, rq->target_len, HV(host),
+                                HV(ctype));
 
     if (e) {
         e->t_req_start = c->head_t0[0];
@@ -637,6 +642,10 @@ static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
                            uint64_t body_off)
 {
     at_exch *e = queue_pop(c);
+    const at_h1_header *ctype =
+        at_h1_find_header(rs->headers, rs->num_headers, "content-type");
+    const at_h1_header *cenc =
+        at_h1_find_header(rs->headers, rs->num_headers, "content-encoding");
     uint64_t len = 0;
     size_t rl;
 
@@ -646,11 +655,7 @@ static void response_start(at_sink *s, at_sconn *c, const at_h1_response *rs,
                                             : sizeof(e->reason) - 1;
     memcpy(e->reason, rs->reason, rl);
     e->reason[rl] = '\0';
-    at_sx_resp_begin(
-        s, e, rs->status,
-        HV(at_h1_find_header(rs->headers, rs->num_headers, "content-type")),
-        HV(at_h1_find_header(rs->headers, rs->num_headers,
-                             "content-encoding")));
+    at_sx_resp_begin(s, e, rs->status, HV(ctype), HV(cenc));
     c->skind = at_h1_response_body(rs, e->method, strlen(e->method), &len);
     c->sremain = len;
     at_h1_chunked_init(&c->schunk);

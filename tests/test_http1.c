@@ -928,3 +928,68 @@ Test(http1, chunked_after_end_and_error)
         cr_assert_eq(c.remaining, 6);
     }
 }
+
+/* Field values of every length to 40, with each byte value at each
+ * position: a value is read 16 bytes at a time, so a byte that ends it
+ * (CR, LF), is allowed inside it (HTAB, SP, visible, obs-text) or refuses
+ * it (other controls, DEL) must be seen wherever it falls in a block or
+ * the tail; OWS before the line end is not part of the value. */
+Test(http1, field_values_at_every_offset)
+{
+    static const unsigned char probes[] = {'\t', ' ', 'a', 0x80, 0xff,
+                                           0x00, 0x01, 0x1f, 0x7f, '\r'};
+    at_h1_header h[4];
+    at_h1_request req;
+    char buf[128], want[64];
+    size_t vlen, pos, k, len, wl;
+
+    for (vlen = 1; vlen <= 40; vlen++) {
+        for (pos = 0; pos < vlen; pos++) {
+            for (k = 0; k < sizeof(probes); k++) {
+                unsigned char c = probes[k];
+                char val[64];
+                int r, bad = (c < 0x20 && c != '\t') || c == 0x7f;
+
+                memset(val, 'v', vlen);
+                val[pos] = (char)c;
+                len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nX: ");
+                memcpy(buf + len, val, vlen);
+                len += vlen;
+                len += (size_t)sprintf(buf + len, "\r\nY: z\r\n\r\n");
+                req.headers = h;
+                req.num_headers = 4;
+                r = at_h1_parse_request(buf, len, &req);
+                if (c == '\r') {
+                    /* a bare CR inside the value: not a line end */
+                    cr_assert_eq(r, AT_H1_ERROR, "len %zu pos %zu", vlen,
+                                 pos);
+                    continue;
+                }
+                if (bad) {
+                    cr_assert_eq(r, AT_H1_ERROR, "len %zu pos %zu byte %#x",
+                                 vlen, pos, c);
+                    continue;
+                }
+                cr_assert_eq(r, (int)len, "len %zu pos %zu byte %#x", vlen,
+                             pos, c);
+                cr_assert_eq(req.num_headers, 2);
+                /* the expected value: OWS at the end trimmed (the start
+                 * is 'v' or the probe; leading OWS was eaten after ':') */
+                memcpy(want, val, vlen);
+                wl = vlen;
+                while (wl > 0 && (want[wl - 1] == ' ' || want[wl - 1] == '\t'))
+                    wl--;
+                if (pos == 0 && (c == ' ' || c == '\t')) {
+                    /* leading OWS is not part of the value either */
+                    cr_assert_eq(h[0].value_len, vlen - 1);
+                    cr_assert(memcmp(h[0].value, val + 1, vlen - 1) == 0);
+                } else {
+                    cr_assert_eq(h[0].value_len, wl, "len %zu pos %zu byte %#x",
+                                 vlen, pos, c);
+                    cr_assert(memcmp(h[0].value, want, wl) == 0);
+                }
+                cr_assert(mem_eq_str(h[1].value, h[1].value_len, "z"));
+            }
+        }
+    }
+}
