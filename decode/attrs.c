@@ -20,7 +20,8 @@ void at_attrs_init(at_attrs *a)
     at_buf_init(&a->arena, ARENA_MAX);
     a->held = NULL;
     a->failed = 0;
-    a->seen = 0;
+    a->linear = 0;
+    memset(a->index, 0, sizeof(a->index));
 }
 
 static void drop_value(at_attr *x)
@@ -48,30 +49,62 @@ void at_attrs_free(at_attrs *a)
     a->held = NULL;
 }
 
-/* bit: the key's bit in `seen`: from its length and two of its bytes
- * (the keys of a span mostly differ in one of these). */
-static inline uint64_t bit(const char *key, size_t klen)
+/* home: the key's first slot in the index: from its length and its last
+ * eight bytes (attribute names share their beginnings, not their ends). */
+static inline unsigned home(const char *key, size_t klen)
 {
-    if (klen == 0)
-        return 1;
-    return (uint64_t)1 << ((klen * 7 + (unsigned char)key[klen - 1] * 3 +
-                            (unsigned char)key[klen / 2]) & 63);
+    uint64_t w = 0;
+
+    if (klen >= 8)
+        memcpy(&w, key + klen - 8, 8);
+    else
+        memcpy(&w, key, klen);
+    return (unsigned)(((w ^ klen) * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+static inline int same(const at_attr *x, const char *key, size_t klen)
+{
+    return x->klen == klen && !x->dead &&
+           (x->key == key || memcmp(x->key, key, klen) == 0);
 }
 
 static at_attr *find(const at_attrs *a, const char *key, size_t klen)
 {
     size_t i;
+    unsigned h;
 
-    if (!(a->seen & bit(key, klen)))
+    if (a->linear) {
+        for (i = 0; i < a->n; i++)
+            if (same(&a->e[i], key, klen))
+                return &a->e[i];
         return NULL;
-    for (i = 0; i < a->n; i++) {
-        at_attr *x = &a->e[i];
-
-        if (x->klen == klen && !x->dead &&
-            (x->key == key || memcmp(x->key, key, klen) == 0))
-            return x;
     }
-    return NULL;
+    for (h = home(key, klen);; h = (h + 1) & (AT_ATTRS_SLOTS - 1)) {
+        unsigned k = a->index[h];
+
+        if (k == 0)
+            return NULL;
+        if (same(&a->e[k - 1], key, klen))
+            return &a->e[k - 1];
+    }
+}
+
+/* index_add: entry a->n - 1 into the index, or the index given up when
+ * it would be more than 3/4 full. */
+static void index_add(at_attrs *a, const char *key, size_t klen)
+{
+    unsigned h;
+
+    if (a->linear)
+        return;
+    if (a->n > AT_ATTRS_SLOTS * 3 / 4) {
+        a->linear = 1;
+        return;
+    }
+    for (h = home(key, klen); a->index[h] != 0;
+         h = (h + 1) & (AT_ATTRS_SLOTS - 1))
+        ;
+    a->index[h] = (uint8_t)a->n;
 }
 
 /* slot: the entry of key, its old value dropped, or a new one at the
@@ -100,7 +133,7 @@ static at_attr *slot(at_attrs *a, const char *key, size_t klen)
         a->cap = cap;
     }
     x = &a->e[a->n++];
-    a->seen |= bit(key, klen);
+    index_add(a, key, klen);
     x->key = key;
     x->klen = (uint32_t)klen;
     x->dead = 0;

@@ -56,6 +56,7 @@ typedef struct at_attr {
 } at_attr;
 
 #define AT_ATTRS_LOCAL 40
+#define AT_ATTRS_SLOTS 64   /* indexed while at most 3/4 full */
 
 typedef struct at_attrs {
     at_attr *e;       /* local until more are needed */
@@ -64,8 +65,9 @@ typedef struct at_attrs {
     json_t *held;     /* objects whose keys at_attrs_take borrowed (an
                          array), or NULL */
     int failed;       /* an allocation failed: something was not set */
-    uint64_t seen;    /* one bit (of a hash of the key) per key ever set:
-                         a key whose bit is clear is not looked for */
+    uint8_t linear;   /* too many entries for the index: look-ups scan */
+    uint8_t index[AT_ATTRS_SLOTS]; /* open addressing by a hash of the
+                         key: entry number + 1, 0 for a free slot */
     at_attr local[AT_ATTRS_LOCAL];
 } at_attrs;
 

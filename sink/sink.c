@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "preload/log.h"
 #include "sink/ids.h"
+#include "sink/jw.h"
 #include "sink/salvage.h"
 
 #include <errno.h>
@@ -91,12 +92,34 @@ static int secret_param(const char *k, size_t n)
 
 char *at_url_full(int tls, const char *host, int port, const char *target);
 
+/* join: "a b" (just "a" when b is NULL) into dst, cut to cap - 1 bytes
+ * as snprintf would cut it. */
+static void join(char *dst, size_t cap, const char *a, const char *b)
+{
+    size_t n = 0, k;
+
+    k = strlen(a);
+    if (k > cap - 1)
+        k = cap - 1;
+    memcpy(dst, a, k);
+    n = k;
+    if (b != NULL && n < cap - 1) {
+        dst[n++] = ' ';
+        k = strlen(b);
+        if (k > cap - 1 - n)
+            k = cap - 1 - n;
+        memcpy(dst + n, b, k);
+        n += k;
+    }
+    dst[n] = '\0';
+}
+
 /* url.full with secrets in the query replaced by REDACTED (malloc). */
 char *at_url_full(int tls, const char *host, int port, const char *target)
 {
     at_buf b;
     const char *q, *frag, *p;
-    char tmp[16];
+    char tmp[32];
     int v6 = strchr(host, ':') != NULL;
 
     at_buf_init(&b, 1u << 20);
@@ -107,8 +130,16 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
     if (v6)
         at_buf_append(&b, "]", 1);
     if (port != (tls ? 443 : 80)) {
-        snprintf(tmp, sizeof(tmp), ":%d", port);
-        at_buf_append(&b, tmp, strlen(tmp));
+        size_t k = 1;
+
+        tmp[0] = ':';
+        if (port < 0) {
+            tmp[k++] = '-';
+            k += at_jw_dec(tmp + k, (uint64_t)-(int64_t)port);
+        } else {
+            k += at_jw_dec(tmp + k, (uint64_t)port);
+        }
+        at_buf_append(&b, tmp, k);
     }
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
         const char *sl = strchr(strstr(target, "//") + 2, '/');
@@ -223,7 +254,7 @@ static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
     at_span sp;
 
     at_attrs_init(&a);
-    snprintf(name, sizeof(name), "execute_tool %s", t->name);
+    join(name, sizeof(name), "execute_tool", t->name);
     set_str(&a, "gen_ai.operation.name", "execute_tool");
     set_str(&a, "gen_ai.tool.name", t->name);
     set_str(&a, "gen_ai.tool.call.id", t->call_id);
@@ -467,10 +498,7 @@ static void llm_span(at_sink *s, at_exch *e)
     model = at_attrs_str(a, "gen_ai.request.model", NULL);
     if (model == NULL)
         model = at_attrs_str(a, "gen_ai.response.model", NULL);
-    if (model)
-        snprintf(name, sizeof(name), "%s %s", e->route.operation, model);
-    else
-        snprintf(name, sizeof(name), "%s", e->route.operation);
+    join(name, sizeof(name), e->route.operation, model);
     if (status == AT_STATUS_OK)
         each_part(a, "gen_ai.output.messages", "tool_call", tool_open, s, e);
     memset(&sp, 0, sizeof(sp));
@@ -513,7 +541,7 @@ static void http_span(at_sink *s, at_exch *e)
         sp.status = AT_STATUS_ERROR;
         sp.status_message = e->error_message;
     }
-    snprintf(name, sizeof(name), "%s %s", e->method, e->host);
+    join(name, sizeof(name), e->method, e->host);
     sp.span_id = e->span_id;
     sp.parent_id = e->parent_id;
     sp.name = name;

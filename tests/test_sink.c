@@ -1223,3 +1223,36 @@ Test(sink, h2_gap_is_never_decoded_wrongly)
     }
     h_free(&h);
 }
+
+char *at_url_full(int tls, const char *host, int port, const char *target);
+
+/* url.full: the scheme's own port left out, any other written; IPv6
+ * hosts in brackets; absolute-form targets keep their path. */
+Test(sink, url_full_ports)
+{
+    static const struct {
+        int tls;
+        const char *host;
+        int port;
+        const char *target, *want;
+    } c[] = {
+        {1, "api.openai.com", 443, "/v1/x", "https://api.openai.com/v1/x"},
+        {0, "localhost", 80, "/a", "http://localhost/a"},
+        {1, "h", 80, "/", "https://h:80/"},
+        {0, "h", 443, "/", "http://h:443/"},
+        {1, "127.0.0.1", 8443, "/v1", "https://127.0.0.1:8443/v1"},
+        {0, "::1", 11434, "/api/chat", "http://[::1]:11434/api/chat"},
+        {0, "h", 65535, "/", "http://h:65535/"},
+        {0, "h", 0, "/", "http://h:0/"},
+        {0, "h", 8080, "http://h:8080/p?q=1", "http://h:8080/p?q=1"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char *u = at_url_full(c[i].tls, c[i].host, c[i].port, c[i].target);
+
+        cr_assert_not_null(u);
+        cr_expect_str_eq(u, c[i].want);
+        free(u);
+    }
+}
