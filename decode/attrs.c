@@ -172,6 +172,17 @@ static int text(at_attrs *a, const char *key, const char *s, size_t n,
     size_t off = a->arena.len;
     at_attr *x;
 
+    if (a->arena.p != NULL && s >= a->arena.p &&
+        s <= a->arena.p + a->arena.len) {
+        /* a value the list holds: where it is after the arena grows */
+        size_t at = (size_t)(s - a->arena.p);
+
+        if (at_buf_reserve(&a->arena, n + 1) == NULL) {
+            a->arena.truncated = 0;
+            return fail(a);
+        }
+        s = a->arena.p + at;
+    }
     if (at_buf_append(&a->arena, s, n) < 0 ||
         at_buf_append(&a->arena, "", 1) < 0 || a->arena.truncated) {
         a->arena.len = off;
@@ -253,8 +264,7 @@ int at_attrs_set_bool(at_attrs *a, const char *key, int v)
 
 int at_attrs_take(at_attrs *a, json_t *obj)
 {
-    const char *k;
-    json_t *v;
+    void *it;
 
     if (!json_is_object(obj)) {
         json_decref(obj);
@@ -271,8 +281,11 @@ int at_attrs_take(at_attrs *a, json_t *obj)
     /* the keys stay where they are, in obj, which the list keeps */
     if (json_array_append_new(a->held, obj) < 0)
         return fail(a);
-    json_object_foreach(obj, k, v) {
-        at_attr *x = slot(a, k, strlen(k));
+    for (it = json_object_iter(obj); it != NULL;
+         it = json_object_iter_next(obj, it)) {
+        const char *k = json_object_iter_key(it);
+        json_t *v = json_object_iter_value(it);
+        at_attr *x = slot(a, k, json_object_iter_key_len(it));
 
         if (x == NULL)
             return fail(a);
