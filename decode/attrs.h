@@ -84,8 +84,9 @@ void at_attrs_free(at_attrs *a);
 
 /* at_attrs_set_json: steals the reference to v (freed on failure). */
 int at_attrs_set_json(at_attrs *a, const char *key, json_t *v);
-/* at_attrs_set_strn: n bytes; invalid UTF-8 sets "\uFFFD" instead (as
- * the sink's strings always have been). */
+/* at_attrs_set_strn: n bytes (which may be a value the list holds);
+ * invalid UTF-8 sets "\uFFFD" instead (as the sink's strings always have
+ * been). */
 int at_attrs_set_strn(at_attrs *a, const char *key, const char *s,
                       size_t n);
 int at_attrs_set_str(at_attrs *a, const char *key, const char *s);
