@@ -149,18 +149,29 @@ static int fail(at_attrs *a)
     return -1;
 }
 
+/* scalar: key's entry made a value of `kind`, set by the caller; NULL
+ * (failed recorded) when out of memory. */
+static at_attr *scalar(at_attrs *a, const char *key, int kind)
+{
+    at_attr *x = slot(a, key, strlen(key));
+
+    if (x == NULL)
+        fail(a);
+    else
+        x->kind = (uint8_t)kind;
+    return x;
+}
+
 int at_attrs_set_json(at_attrs *a, const char *key, json_t *v)
 {
     at_attr *x;
 
     if (v == NULL)
         return fail(a);
-    x = slot(a, key, strlen(key));
-    if (x == NULL) {
+    if ((x = scalar(a, key, AT_ATTR_JSON)) == NULL) {
         json_decref(v);
-        return fail(a);
+        return -1;
     }
-    x->kind = AT_ATTR_JSON;
     x->v.j = v;
     return 0;
 }
@@ -228,11 +239,10 @@ int at_attrs_set_raw(at_attrs *a, const char *key, const char *t, size_t n,
 
 int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v)
 {
-    at_attr *x = slot(a, key, strlen(key));
+    at_attr *x = scalar(a, key, AT_ATTR_I64);
 
     if (x == NULL)
-        return fail(a);
-    x->kind = AT_ATTR_I64;
+        return -1;
     x->v.i = v;
     return 0;
 }
@@ -241,23 +251,18 @@ int at_attrs_set_real(at_attrs *a, const char *key, double v)
 {
     at_attr *x;
 
-    if (!isfinite(v))
+    if (!isfinite(v) || (x = scalar(a, key, AT_ATTR_REAL)) == NULL)
         return -1;
-    x = slot(a, key, strlen(key));
-    if (x == NULL)
-        return fail(a);
-    x->kind = AT_ATTR_REAL;
     x->v.d = v;
     return 0;
 }
 
 int at_attrs_set_bool(at_attrs *a, const char *key, int v)
 {
-    at_attr *x = slot(a, key, strlen(key));
+    at_attr *x = scalar(a, key, AT_ATTR_BOOL);
 
     if (x == NULL)
-        return fail(a);
-    x->kind = AT_ATTR_BOOL;
+        return -1;
     x->v.b = v != 0;
     return 0;
 }

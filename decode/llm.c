@@ -784,14 +784,15 @@ static int64_t sat_add(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* set_count: attrs[key] = v when v was reported. */
-static void set_count(json_t *attrs, const char *key, int64_t v)
-{
-    if (v >= 0)
-        json_object_set_new_nocheck(attrs, key, json_integer((json_int_t)v));
-}
+/* The usage attributes, in the order they are set. */
+static const char *const usage_keys[5] = {
+    "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.reasoning.output_tokens"};
 
-void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
+/* usage_values: the values of usage_keys (-1: not reported). */
+static void usage_values(const at_llm_usage *u, int64_t v[5])
 {
     int64_t in = u->input, out = u->output;
 
@@ -803,37 +804,34 @@ void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
      * thinking, then MAX_TOKENS): the thoughts are then the output */
     if (u->reasoning_apart && (out >= 0 || u->reasoning >= 0))
         out = sat_add(out >= 0 ? out : 0, u->reasoning);
-    set_count(attrs, "gen_ai.usage.input_tokens", in);
-    set_count(attrs, "gen_ai.usage.output_tokens", out);
-    set_count(attrs, "gen_ai.usage.cache_read.input_tokens", u->cache_read);
-    set_count(attrs, "gen_ai.usage.cache_creation.input_tokens",
-              u->cache_creation);
-    set_count(attrs, "gen_ai.usage.reasoning.output_tokens", u->reasoning);
+    v[0] = in;
+    v[1] = out;
+    v[2] = u->cache_read;
+    v[3] = u->cache_creation;
+    v[4] = u->reasoning;
+}
+
+void at_llm_usage_emit(const at_llm_usage *u, json_t *attrs)
+{
+    int64_t v[5];
+    int i;
+
+    usage_values(u, v);
+    for (i = 0; i < 5; i++)
+        if (v[i] >= 0)
+            json_object_set_new_nocheck(attrs, usage_keys[i],
+                                        json_integer((json_int_t)v[i]));
 }
 
 void at_llm_usage_emit_list(const at_llm_usage *u, at_attrs *list)
 {
-    int64_t in = u->input, out = u->output;
+    int64_t v[5];
+    int i;
 
-    if (u->cache_apart && in >= 0) {
-        in = sat_add(in, u->cache_read);
-        in = sat_add(in, u->cache_creation);
-    }
-    if (u->reasoning_apart && (out >= 0 || u->reasoning >= 0))
-        out = sat_add(out >= 0 ? out : 0, u->reasoning);
-    if (in >= 0)
-        at_attrs_set_i64(list, "gen_ai.usage.input_tokens", in);
-    if (out >= 0)
-        at_attrs_set_i64(list, "gen_ai.usage.output_tokens", out);
-    if (u->cache_read >= 0)
-        at_attrs_set_i64(list, "gen_ai.usage.cache_read.input_tokens",
-                         u->cache_read);
-    if (u->cache_creation >= 0)
-        at_attrs_set_i64(list, "gen_ai.usage.cache_creation.input_tokens",
-                         u->cache_creation);
-    if (u->reasoning >= 0)
-        at_attrs_set_i64(list, "gen_ai.usage.reasoning.output_tokens",
-                         u->reasoning);
+    usage_values(u, v);
+    for (i = 0; i < 5; i++)
+        if (v[i] >= 0)
+            at_attrs_set_i64(list, usage_keys[i], v[i]);
 }
 
 /* copy_cut: copy NUL-terminated `src` into dst[size], cut to fit at a
@@ -1592,60 +1590,8 @@ static const at_llm_price *price_find(const char *model)
     return price_memo.row;
 }
 
-/* attr_count: a count attribute's value, or 0 when absent or bad. */
-static int64_t attr_count(const json_t *attrs, const char *key)
-{
-    int64_t v = 0;
-
-    if (!at_llm_count(json_object_get(attrs, key), &v))
-        return 0;
-    return v;
-}
-
-/* cost: the price of the counts with the price of the response model,
- * else the request model; 0 when neither is known. */
-static int cost(const char *rmodel, const char *qmodel, int64_t in,
-                int64_t out, int64_t cread, int64_t cwrite, double *usd)
-{
-    const at_llm_price *pr = price_find(rmodel);
-    int64_t plain;
-
-    if (pr == NULL)
-        pr = price_find(qmodel);
-    if (pr == NULL)
-        return 0;
-    /* input_tokens includes cached input (SPANS.md); what is left after
-     * the cached parts is billed at the plain input price. */
-    plain = in;
-    plain = plain > cread ? plain - cread : 0;
-    plain = plain > cwrite ? plain - cwrite : 0;
-    *usd = ((double)plain * pr->input + (double)cread * pr->cached +
-            (double)cwrite * pr->cache_write + (double)out * pr->output) /
-           1e6;
-    return 1;
-}
-
-int at_llm_cost(json_t *attrs)
-{
-    double usd;
-
-    if (!json_is_object(attrs) ||
-        (json_object_get(attrs, "gen_ai.usage.input_tokens") == NULL &&
-         json_object_get(attrs, "gen_ai.usage.output_tokens") == NULL))
-        return 0;
-    if (!cost(at_llm_str(attrs, "gen_ai.response.model"),
-              at_llm_str(attrs, "gen_ai.request.model"),
-              attr_count(attrs, "gen_ai.usage.input_tokens"),
-              attr_count(attrs, "gen_ai.usage.output_tokens"),
-              attr_count(attrs, "gen_ai.usage.cache_read.input_tokens"),
-              attr_count(attrs, "gen_ai.usage.cache_creation.input_tokens"),
-              &usd))
-        return 0;
-    json_object_set_new_nocheck(attrs, "agenttrace.cost.usd", json_real(usd));
-    return 1;
-}
-
-/* list_count: attr_count for the list. */
+/* list_count: a count attribute's value (an integer, or a JSON count as
+ * at_llm_count reads it), or 0 when absent or bad. */
 static int64_t list_count(const at_attrs *list, const char *key)
 {
     const at_attr *x = at_attrs_find(list, key);
@@ -1660,27 +1606,52 @@ static int64_t list_count(const at_attrs *list, const char *key)
     return 0;
 }
 
-/* list_str: at_llm_str for the list (a string value, NUL-terminated). */
-static const char *list_str(const at_attrs *list, const char *key)
-{
-    return at_attrs_str(list, key, NULL);
-}
-
 int at_llm_cost_list(at_attrs *list)
 {
+    const at_llm_price *pr;
+    int64_t in, cread, cwrite, plain;
     double usd;
 
     if (list == NULL ||
         (at_attrs_find(list, "gen_ai.usage.input_tokens") == NULL &&
          at_attrs_find(list, "gen_ai.usage.output_tokens") == NULL))
         return 0;
-    if (!cost(list_str(list, "gen_ai.response.model"),
-              list_str(list, "gen_ai.request.model"),
-              list_count(list, "gen_ai.usage.input_tokens"),
-              list_count(list, "gen_ai.usage.output_tokens"),
-              list_count(list, "gen_ai.usage.cache_read.input_tokens"),
-              list_count(list, "gen_ai.usage.cache_creation.input_tokens"),
-              &usd))
+    pr = price_find(at_attrs_str(list, "gen_ai.response.model", NULL));
+    if (pr == NULL)
+        pr = price_find(at_attrs_str(list, "gen_ai.request.model", NULL));
+    if (pr == NULL)
         return 0;
+    in = list_count(list, "gen_ai.usage.input_tokens");
+    cread = list_count(list, "gen_ai.usage.cache_read.input_tokens");
+    cwrite = list_count(list, "gen_ai.usage.cache_creation.input_tokens");
+    /* input_tokens includes cached input (SPANS.md); what is left after
+     * the cached parts is billed at the plain input price. */
+    plain = in;
+    plain = plain > cread ? plain - cread : 0;
+    plain = plain > cwrite ? plain - cwrite : 0;
+    usd = ((double)plain * pr->input + (double)cread * pr->cached +
+           (double)cwrite * pr->cache_write +
+           (double)list_count(list, "gen_ai.usage.output_tokens") *
+               pr->output) /
+          1e6;
     return at_attrs_set_real(list, "agenttrace.cost.usd", usd) == 0;
+}
+
+int at_llm_cost(json_t *attrs)
+{
+    at_attrs list;
+    int r;
+
+    if (!json_is_object(attrs))
+        return 0;
+    /* read through a list of the object's members (it holds a reference) */
+    at_attrs_init(&list);
+    at_attrs_take(&list, json_incref(attrs));
+    r = at_llm_cost_list(&list);
+    if (r)
+        json_object_set_new_nocheck(
+            attrs, "agenttrace.cost.usd",
+            at_attrs_value(&list, "agenttrace.cost.usd"));
+    at_attrs_free(&list);
+    return r;
 }

@@ -461,20 +461,36 @@ static int fast_plain_kind(at_js v)
     return k == AT_JS_NONE || k == AT_JS_NULL || k == AT_JS_STRING;
 }
 
+/* fast_bytes: the bytes string slice v holds, and their number in *n:
+ * inside the slice when it has no escape, else decoded into t (at_buf_free
+ * it either way).  NULL when t could not hold them. */
+static const char *fast_bytes(at_js v, at_buf *t, size_t *n)
+{
+    at_buf_init(t, v.n);
+    if (!v.doc->tok[v.i].esc) {
+        *n = v.n - 2;
+        return v.p + 1;
+    }
+    at_js_str_append(v, t);
+    *n = t->len;
+    return t->truncated ? NULL : t->p ? t->p : "";
+}
+
 /* fast_jstr: string slice v as at_jw_jstr writes the bytes it holds.
  * Without escapes the slice is already that: the scanner refused control
  * characters, and '"' and '\\' only come escaped. */
 static void fast_jstr(at_buf *b, at_js v)
 {
     at_buf t;
+    const char *p;
+    size_t n;
 
     if (!v.doc->tok[v.i].esc) {
         at_buf_append(b, v.p, v.n);
         return;
     }
-    at_buf_init(&t, v.n);
-    at_js_str_append(v, &t);
-    at_jw_jstr(b, t.p ? t.p : "", t.len);
+    if ((p = fast_bytes(v, &t, &n)) != NULL)
+        at_jw_jstr(b, p, n);
     at_buf_free(&t);
 }
 
@@ -665,17 +681,13 @@ static int fast_reply_read(at_js c, fast_reply *r)
 static void fast_set_string(at_attrs *list, const char *key, at_js v)
 {
     at_buf t;
+    const char *p;
+    size_t n;
 
     if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
         return;
-    if (!v.doc->tok[v.i].esc) {
-        at_attrs_set_utf8(list, key, v.p + 1, v.n - 2);
-        return;
-    }
-    at_buf_init(&t, v.n);
-    at_js_str_append(v, &t);
-    if (!t.truncated)
-        at_attrs_set_utf8(list, key, t.p ? t.p : "", t.len);
+    if ((p = fast_bytes(v, &t, &n)) != NULL)
+        at_attrs_set_utf8(list, key, p, n);
     at_buf_free(&t);
 }
 

@@ -72,8 +72,6 @@ at_sink *at_sink_new(const at_sink_opts *o)
 
 /* ---- attributes --------------------------------------------------------- */
 
-/* set_str: invalid UTF-8 becomes "\uFFFD" */
-#define set_str at_attrs_set_str
 
 static int secret_param(const char *k, size_t n)
 {
@@ -178,18 +176,18 @@ static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
 {
     char *url = at_url_full(e->tls, e->host, e->port, e->target);
 
-    set_str(a, "http.request.method", e->method);
+    at_attrs_set_str(a, "http.request.method", e->method);
     if (e->status)
         at_attrs_set_i64(a, "http.response.status_code", e->status);
     if (url)
-        set_str(a, "url.full", url);
+        at_attrs_set_str(a, "url.full", url);
     free(url);
-    set_str(a, "server.address", e->host);
+    at_attrs_set_str(a, "server.address", e->host);
     at_attrs_set_i64(a, "server.port", e->port);
-    set_str(a, "agenttrace.transport",
+    at_attrs_set_str(a, "agenttrace.transport",
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
-    set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
+    at_attrs_set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
     if (e->undecoded || e->enc_failed)
         at_attrs_set_bool(a, "agenttrace.undecoded", 1);
     if (e->req_body.truncated || e->resp_body.truncated ||
@@ -255,10 +253,10 @@ static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
 
     at_attrs_init(&a);
     join(name, sizeof(name), "execute_tool", t->name);
-    set_str(&a, "gen_ai.operation.name", "execute_tool");
-    set_str(&a, "gen_ai.tool.name", t->name);
-    set_str(&a, "gen_ai.tool.call.id", t->call_id);
-    set_str(&a, "gen_ai.tool.type", "function");
+    at_attrs_set_str(&a, "gen_ai.operation.name", "execute_tool");
+    at_attrs_set_str(&a, "gen_ai.tool.name", t->name);
+    at_attrs_set_str(&a, "gen_ai.tool.call.id", t->call_id);
+    at_attrs_set_str(&a, "gen_ai.tool.type", "function");
     if (t->args)
         at_attrs_set_json(&a, "gen_ai.tool.call.arguments",
                           json_incref(t->args));
@@ -436,8 +434,8 @@ static void llm_span(at_sink *s, at_exch *e)
     if (a == NULL)
         return;
     memset(&st, 0, sizeof(st));
-    set_str(a, "gen_ai.operation.name", e->route.operation);
-    set_str(a, "gen_ai.provider.name", e->route.provider);
+    at_attrs_set_str(a, "gen_ai.operation.name", e->route.operation);
+    at_attrs_set_str(a, "gen_ai.provider.name", e->route.provider);
     if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
         /* a stream sent as one JSON array (Gemini without alt=sse) */
         at_attrs_set_real(
@@ -475,23 +473,23 @@ static void llm_span(at_sink *s, at_exch *e)
     http_attrs(s, e, a);
     if (e->status >= 400) {
         snprintf(code, sizeof(code), "%d", e->status);
-        set_str(a, "error.type", code);
+        at_attrs_set_str(a, "error.type", code);
         status = AT_STATUS_ERROR;
         msg = st.error_message[0] ? st.error_message : e->reason;
     } else if (e->error_type) {
-        set_str(a, "error.type", e->error_type);
+        at_attrs_set_str(a, "error.type", e->error_type);
         status = AT_STATUS_ERROR;
         msg = e->error_message ? e->error_message
               : !strcmp(e->error_type, "connection_reset")
                   ? "connection reset by peer"
                   : "the response ended early";
     } else if (st.error_type[0]) {
-        set_str(a, "error.type", st.error_type);
+        at_attrs_set_str(a, "error.type", st.error_type);
         status = AT_STATUS_ERROR;
         msg = st.error_message[0] ? st.error_message : st.error_type;
     } else if (e->status == 0) {
         status = AT_STATUS_ERROR;
-        set_str(a, "error.type", "truncated");
+        at_attrs_set_str(a, "error.type", "truncated");
         msg = "no response";
     }
     at_llm_cost_list(a);
@@ -525,19 +523,19 @@ static void http_span(at_sink *s, at_exch *e)
     http_attrs(s, e, a);
     if (s->o.capture_content) {
         if (e->req_json && e->req_body.len)
-            set_str(a, "agenttrace.http.request.body", e->req_body.p);
+            at_attrs_set_str(a, "agenttrace.http.request.body", e->req_body.p);
         if (e->resp_json && e->resp_body.len)
-            set_str(a, "agenttrace.http.response.body", e->resp_body.p);
+            at_attrs_set_str(a, "agenttrace.http.response.body", e->resp_body.p);
     }
     memset(&sp, 0, sizeof(sp));
     sp.status = AT_STATUS_UNSET;
     if (e->status >= 400) {
         snprintf(code, sizeof(code), "%d", e->status);
-        set_str(a, "error.type", code);
+        at_attrs_set_str(a, "error.type", code);
         sp.status = AT_STATUS_ERROR;
         sp.status_message = e->reason;
     } else if (e->error_type || e->status == 0) {
-        set_str(a, "error.type", e->error_type ? e->error_type : "truncated");
+        at_attrs_set_str(a, "error.type", e->error_type ? e->error_type : "truncated");
         sp.status = AT_STATUS_ERROR;
         sp.status_message = e->error_message;
     }
