@@ -588,45 +588,6 @@ static void fast_messages(at_js msgs, at_attrs *list)
     at_attrs_set_json(list, "gen_ai.input.messages", arr);
 }
 
-int at_openai_request_fast(at_js root, at_attrs *list)
-{
-    at_js_it it;
-    at_js k, v, msgs = {NULL, 0, NULL, 0};
-    json_t *rest, *o, *defs;
-
-    if (!at_js_obj(root, &it) || (rest = json_object()) == NULL)
-        return 0;
-    /* everything but the messages as a tree: the parameters and tools are
-     * read by the decoders above */
-    while (at_js_next_member(&it, &k, &v) > 0) {
-        json_t *j;
-
-        if (AT_JS_KEY(k, "messages")) {
-            msgs = v;
-            continue;
-        }
-        j = at_llm_tree(v);
-        if (j == NULL ||
-            json_object_setn_new_nocheck(rest, k.p, k.n, j) < 0) {
-            json_decref(rest);
-            return 0;
-        }
-    }
-    o = json_object();
-    if (o == NULL) {
-        json_decref(rest);
-        return 0;
-    }
-    request_params(rest, o);
-    at_attrs_take(list, o);
-    fast_messages(msgs, list);
-    defs = tool_definitions(rest);
-    if (defs != NULL)
-        at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
-    json_decref(rest);
-    return 1;
-}
-
 /* The one choice of a response, as fast_reply_read reads it. */
 typedef struct fast_reply {
     at_js content, refusal, finish_reason;
@@ -766,6 +727,119 @@ static int fast_usage_counts(at_js usage, at_llm_usage *u)
         u->cache_read = c[3];
     if (r[4])
         u->reasoning = c[4];
+    return 1;
+}
+
+/* fast_count_value: at_llm_count for a slice (a real read from its tree);
+ * 1 and *out, or 0. */
+static int fast_count_value(at_js v, int64_t *out)
+{
+    int r = fast_count(v, out);
+    json_t *j;
+
+    if (r >= 0)
+        return r;
+    j = at_llm_tree(v);
+    r = at_llm_count(j, out);
+    json_decref(j);
+    return r;
+}
+
+/* fast_real: at_llm_set_real for a slice: a number, as a real. */
+static void fast_real(at_attrs *list, const char *key, at_js v)
+{
+    int64_t x;
+    json_t *j;
+
+    if (at_js_kind(v) != AT_JS_NUMBER)
+        return;
+    if (at_js_int(v, &x)) {
+        at_attrs_set_real(list, key, (double)x);
+        return;
+    }
+    if ((j = at_llm_tree(v)) != NULL)
+        at_attrs_set_real(list, key, json_number_value(j));
+    json_decref(j);
+}
+
+int at_openai_request_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, msgs = none, model = none, max_tokens = none;
+    at_js temperature = none, top_p = none, stream = none, mct = none;
+    at_js seed = none, stop = none, tools = none, funcs = none;
+    json_t *rest = NULL, *defs;
+    int64_t n;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    /* the last of each member, as a tree of the body would hold it */
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "messages"))
+            msgs = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "max_tokens"))
+            max_tokens = v;
+        else if (AT_JS_KEY(k, "temperature"))
+            temperature = v;
+        else if (AT_JS_KEY(k, "top_p"))
+            top_p = v;
+        else if (AT_JS_KEY(k, "stream"))
+            stream = v;
+        else if (AT_JS_KEY(k, "max_completion_tokens"))
+            mct = v;
+        else if (AT_JS_KEY(k, "seed"))
+            seed = v;
+        else if (AT_JS_KEY(k, "stop"))
+            stop = v;
+        else if (AT_JS_KEY(k, "tools"))
+            tools = v;
+        else if (AT_JS_KEY(k, "functions"))
+            funcs = v;
+    }
+    /* tools and functions as a tree, read by tool_definitions: made
+     * first, so that running out of memory leaves the list untouched */
+    if (tools.p != NULL || funcs.p != NULL) {
+        rest = json_object();
+        if (rest == NULL ||
+            (tools.p && json_object_set_new_nocheck(
+                            rest, "tools", at_llm_tree(tools)) < 0) ||
+            (funcs.p && json_object_set_new_nocheck(
+                            rest, "functions", at_llm_tree(funcs)) < 0)) {
+            json_decref(rest);
+            return 0;
+        }
+    }
+    /* request_params from here */
+    fast_set_string(list, "gen_ai.request.model", model);
+    if (fast_count_value(max_tokens, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    fast_real(list, "gen_ai.request.temperature", temperature);
+    fast_real(list, "gen_ai.request.top_p", top_p);
+    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
+        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    if (fast_count_value(mct, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    if (at_js_kind(seed) == AT_JS_NUMBER && at_js_int(seed, &n))
+        at_attrs_set_i64(list, "gen_ai.request.seed", n);
+    if (at_js_kind(stop) == AT_JS_STRING || at_js_kind(stop) == AT_JS_ARRAY) {
+        json_t *o = json_object(), *j = at_llm_tree(stop);
+
+        if (o != NULL && j != NULL) {
+            at_llm_set_stop(o, j);
+            at_attrs_take(list, o);
+        } else {
+            json_decref(o);
+        }
+        json_decref(j);
+    }
+    fast_messages(msgs, list);
+    defs = rest ? tool_definitions(rest) : NULL;
+    if (defs != NULL)
+        at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
+    json_decref(rest);
     return 1;
 }
 

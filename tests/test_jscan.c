@@ -1244,7 +1244,8 @@ Test(body_fast, same_attributes_on_random_bodies)
                                      "object", "choices", "usage"};
     static const char *const qk[] = {"model", "messages", "temperature",
                                      "max_tokens", "stream", "stop",
-                                     "messages", "tools", "seed"};
+                                     "messages", "tools", "seed", "top_p",
+                                     "max_completion_tokens", "functions"};
     gen g;
     int i;
     long hits0 = at_llm_body_fast_hits;
@@ -1255,7 +1256,7 @@ Test(body_fast, same_attributes_on_random_bodies)
         gen_obj(&g, rk, 7, gen_root_val, 0);
         decode_both(0, g.b, g.n);
         g.n = 0;
-        gen_obj(&g, qk, 9, gen_root_val, 0);
+        gen_obj(&g, qk, 12, gen_root_val, 0);
         decode_both(1, g.b, g.n);
     }
     /* most are taken by the scanner decoders, some are left to the tree
