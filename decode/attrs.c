@@ -176,12 +176,54 @@ int at_attrs_set_json(at_attrs *a, const char *key, json_t *v)
     return 0;
 }
 
+/* The arena's first allocation: what a model call's strings and
+ * messages mostly fit in (fewer reallocations than growing from 256). */
+#define ARENA_FIRST 2048
+
+at_buf *at_attrs_open(at_attrs *a, size_t *mark)
+{
+    if (a->arena.p == NULL)
+        at_buf_reserve(&a->arena, ARENA_FIRST);
+    *mark = a->arena.len;
+    return &a->arena;
+}
+
+void at_attrs_drop(at_attrs *a, size_t mark)
+{
+    if (mark <= a->arena.len) {
+        a->arena.len = mark;
+        if (a->arena.p != NULL)
+            a->arena.p[mark] = '\0';
+    }
+    a->arena.truncated = 0;
+}
+
+int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
+                   int plain)
+{
+    size_t n = a->arena.len - mark;
+    at_attr *x;
+
+    if (at_buf_append(&a->arena, "", 1) < 0 || a->arena.truncated) {
+        at_attrs_drop(a, mark);
+        return fail(a);
+    }
+    x = slot(a, key, strlen(key));
+    if (x == NULL)
+        return fail(a);
+    x->kind = (uint8_t)kind;
+    x->plain = (uint8_t)plain;
+    x->v.s.off = mark;
+    x->v.s.len = n;
+    return 0;
+}
+
 /* text: n bytes into the arena (NUL after them) as value `kind` of key. */
 static int text(at_attrs *a, const char *key, const char *s, size_t n,
                 int kind, int plain)
 {
-    size_t off = a->arena.len;
-    at_attr *x;
+    size_t mark;
+    at_buf *b;
 
     if (a->arena.p != NULL && s >= a->arena.p &&
         s <= a->arena.p + a->arena.len) {
@@ -194,20 +236,9 @@ static int text(at_attrs *a, const char *key, const char *s, size_t n,
         }
         s = a->arena.p + at;
     }
-    if (at_buf_append(&a->arena, s, n) < 0 ||
-        at_buf_append(&a->arena, "", 1) < 0 || a->arena.truncated) {
-        a->arena.len = off;
-        a->arena.truncated = 0;
-        return fail(a);
-    }
-    x = slot(a, key, strlen(key));
-    if (x == NULL)
-        return fail(a);
-    x->kind = (uint8_t)kind;
-    x->plain = (uint8_t)plain;
-    x->v.s.off = off;
-    x->v.s.len = n;
-    return 0;
+    b = at_attrs_open(a, &mark);
+    at_buf_append(b, s, n);
+    return at_attrs_close(a, key, mark, kind, plain);
 }
 
 int at_attrs_set_utf8(at_attrs *a, const char *key, const char *s, size_t n)

@@ -103,6 +103,18 @@ int at_attrs_set_bool(at_attrs *a, const char *key, int v);
 int at_attrs_set_raw(at_attrs *a, const char *key, const char *text,
                      size_t n, int plain);
 
+/* Writing a value in place: at_attrs_open gives the arena (and in *mark
+ * where the value starts) for the caller to append to; nothing else may
+ * touch the list until at_attrs_close makes what was appended since mark
+ * key's value, of `kind` (AT_ATTR_STR: bytes known to be valid UTF-8, as
+ * at_attrs_set_utf8; AT_ATTR_RAW: JSON text, as at_attrs_set_raw), or
+ * at_attrs_drop forgets it.  at_attrs_close returns as the setters do (on
+ * failure, what was appended is dropped). */
+at_buf *at_attrs_open(at_attrs *a, size_t *mark);
+int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
+                   int plain);
+void at_attrs_drop(at_attrs *a, size_t mark);
+
 /* at_attrs_take: move every member of object `obj` into the list, in its
  * order, as JSON values (they replace values of keys already set); steals
  * the reference to obj.  -1 when obj is not an object (it is freed). */

@@ -552,16 +552,17 @@ static void fast_messages(at_js msgs, at_attrs *list)
 {
     at_js_it mi;
     at_js v;
-    at_buf b;
+    at_buf *b;
     json_t *arr;
+    size_t mark;
     int first = 1, all = 1;
 
     if (!at_js_arr(msgs, &mi))
         return;
-    at_buf_init(&b, ((size_t)-1) >> 2);
-    AT_JW_LIT(&b, "[");
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
     while (at_js_next(&mi, &v) > 0) {
-        if (!fast_request_message(&b, v, first)) {
+        if (!fast_request_message(b, v, first)) {
             all = 0;
             break;
         }
@@ -569,13 +570,11 @@ static void fast_messages(at_js msgs, at_attrs *list)
     }
     if (all) {
         /* every message was of the common shape: text parts only */
-        AT_JW_LIT(&b, "]");
-        if (!b.truncated)
-            at_attrs_set_raw(list, "gen_ai.input.messages", b.p, b.len, 1);
-        at_buf_free(&b);
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.input.messages", mark, AT_ATTR_RAW, 1);
         return;
     }
-    at_buf_free(&b);
+    at_attrs_drop(list, mark);
     arr = json_array();
     at_js_arr(msgs, &mi);
     while (at_js_next(&mi, &v) > 0) {
@@ -853,7 +852,8 @@ int at_openai_response_fast(at_js root, at_attrs *list)
     at_llm_usage u;
     int n = 0, fr;
     json_t *j;
-    at_buf b;
+    at_buf *b;
+    size_t mark;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -885,33 +885,29 @@ int at_openai_response_fast(at_js root, at_attrs *list)
     if (n == 0)
         return 1;
     /* [{"role":..,"parts":[..],"finish_reason":..}]: no tool calls */
-    at_buf_init(&b, ((size_t)-1) >> 2);
-    AT_JW_LIT(&b, "[{\"role\":");
-    at_jw_jstr(&b, r.role, strlen(r.role));
-    AT_JW_LIT(&b, ",\"parts\":[");
-    fast_text_raw(&b, "refusal", r.refusal,
-                  !fast_text_raw(&b, "text", r.content, 1));
-    AT_JW_LIT(&b, "]");
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[{\"role\":");
+    at_jw_jstr(b, r.role, strlen(r.role));
+    AT_JW_LIT(b, ",\"parts\":[");
+    fast_text_raw(b, "refusal", r.refusal,
+                  !fast_text_raw(b, "text", r.content, 1));
+    AT_JW_LIT(b, "]");
     fr = at_js_kind(r.finish_reason) == AT_JS_STRING;
     if (fr) {
-        AT_JW_LIT(&b, ",\"finish_reason\":");
-        fast_jstr(&b, r.finish_reason);
+        AT_JW_LIT(b, ",\"finish_reason\":");
+        fast_jstr(b, r.finish_reason);
     }
-    AT_JW_LIT(&b, "}]");
-    if (!b.truncated)
-        at_attrs_set_raw(list, "gen_ai.output.messages", b.p, b.len, 1);
+    AT_JW_LIT(b, "}]");
+    at_attrs_close(list, "gen_ai.output.messages", mark, AT_ATTR_RAW, 1);
     if (fr) {
         /* the same reason again, as the whole of an array */
-        size_t at = b.len;
-
-        AT_JW_LIT(&b, "[");
-        fast_jstr(&b, r.finish_reason);
-        AT_JW_LIT(&b, "]");
-        if (!b.truncated)
-            at_attrs_set_raw(list, "gen_ai.response.finish_reasons",
-                             b.p + at, b.len - at, 0);
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        fast_jstr(b, r.finish_reason);
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
+                       AT_ATTR_RAW, 0);
     }
-    at_buf_free(&b);
     return 1;
 }
 

@@ -112,21 +112,21 @@ static void join(char *dst, size_t cap, const char *a, const char *b)
     dst[n] = '\0';
 }
 
-/* url.full with secrets in the query replaced by REDACTED (malloc). */
-char *at_url_full(int tls, const char *host, int port, const char *target)
+/* url_write: url.full with secrets in the query replaced by REDACTED,
+ * appended to b. */
+static void url_write(at_buf *b, int tls, const char *host, int port,
+                      const char *target)
 {
-    at_buf b;
     const char *q, *frag, *p;
     char tmp[32];
     int v6 = strchr(host, ':') != NULL;
 
-    at_buf_init(&b, 1u << 20);
-    at_buf_append(&b, tls ? "https://" : "http://", tls ? 8 : 7);
+    at_buf_append(b, tls ? "https://" : "http://", tls ? 8 : 7);
     if (v6)
-        at_buf_append(&b, "[", 1);
-    at_buf_append(&b, host, strlen(host));
+        at_buf_append(b, "[", 1);
+    at_buf_append(b, host, strlen(host));
     if (v6)
-        at_buf_append(&b, "]", 1);
+        at_buf_append(b, "]", 1);
     if (port != (tls ? 443 : 80)) {
         size_t k = 1;
 
@@ -137,7 +137,7 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
         } else {
             k += at_jw_dec(tmp + k, (uint64_t)port);
         }
-        at_buf_append(&b, tmp, k);
+        at_buf_append(b, tmp, k);
     }
     if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8)) {
         const char *sl = strchr(strstr(target, "//") + 2, '/');
@@ -147,41 +147,57 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
     q = strchr(target, '?');
     frag = strchr(target, '#');
     if (q == NULL || (frag && frag < q)) {
-        at_buf_append(&b, target, frag ? (size_t)(frag - target)
+        at_buf_append(b, target, frag ? (size_t)(frag - target)
                                        : strlen(target));
-        return b.p;
+        return;
     }
-    at_buf_append(&b, target, (size_t)(q - target) + 1);
+    at_buf_append(b, target, (size_t)(q - target) + 1);
     p = q + 1;
     while (*p && *p != '#') {
         size_t len = strcspn(p, "&#");
         const char *eq = memchr(p, '=', len);
 
         if (eq && secret_param(p, (size_t)(eq - p))) {
-            at_buf_append(&b, p, (size_t)(eq - p) + 1);
-            at_buf_append(&b, "REDACTED", 8);
+            at_buf_append(b, p, (size_t)(eq - p) + 1);
+            at_buf_append(b, "REDACTED", 8);
         } else {
-            at_buf_append(&b, p, len);
+            at_buf_append(b, p, len);
         }
         p += len;
         if (*p == '&') {
-            at_buf_append(&b, "&", 1);
+            at_buf_append(b, "&", 1);
             p++;
         }
     }
+}
+
+/* url.full (malloc). */
+char *at_url_full(int tls, const char *host, int port, const char *target)
+{
+    at_buf b;
+
+    at_buf_init(&b, 1u << 20);
+    url_write(&b, tls, host, port, target);
     return b.p;
 }
 
 static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
 {
-    char *url = at_url_full(e->tls, e->host, e->port, e->target);
+    at_buf *b;
+    size_t mark;
 
     at_attrs_set_str(a, "http.request.method", e->method);
     if (e->status)
         at_attrs_set_i64(a, "http.response.status_code", e->status);
-    if (url)
-        at_attrs_set_str(a, "url.full", url);
-    free(url);
+    /* written in place; host and target are as the wire had them */
+    b = at_attrs_open(a, &mark);
+    url_write(b, e->tls, e->host, e->port, e->target);
+    if (at_jw_utf8_ok(b->p + mark, b->len - mark)) {
+        at_attrs_close(a, "url.full", mark, AT_ATTR_STR, 0);
+    } else {
+        at_attrs_drop(a, mark);
+        at_attrs_set_str(a, "url.full", "\xEF\xBF\xBD");
+    }
     at_attrs_set_str(a, "server.address", e->host);
     at_attrs_set_i64(a, "server.port", e->port);
     at_attrs_set_str(a, "agenttrace.transport",
