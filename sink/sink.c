@@ -90,6 +90,14 @@ static int secret_param(const char *k, size_t n)
 
 char *at_url_full(int tls, const char *host, int port, const char *target);
 
+/* set_own: a string of this program's own (a literal, a route's
+ * provider): ASCII, so not checked as UTF-8 as what came off the wire is. */
+static void set_own(at_attrs *a, const char *key, const char *s)
+{
+    if (s != NULL)
+        at_attrs_set_utf8(a, key, s, strlen(s));
+}
+
 /* join: "a b" (just "a" when b is NULL) into dst, cut to cap - 1 bytes
  * as snprintf would cut it. */
 static void join(char *dst, size_t cap, const char *a, const char *b)
@@ -200,10 +208,10 @@ static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
     }
     at_attrs_set_str(a, "server.address", e->host);
     at_attrs_set_i64(a, "server.port", e->port);
-    at_attrs_set_str(a, "agenttrace.transport",
+    set_own(a, "agenttrace.transport",
             e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
             : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
-    at_attrs_set_str(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
+    set_own(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
     if (e->undecoded || e->enc_failed)
         at_attrs_set_bool(a, "agenttrace.undecoded", 1);
     if (e->req_body.truncated || e->resp_body.truncated ||
@@ -269,10 +277,10 @@ static void tool_emit(at_sink *s, at_tool *t, uint64_t end, json_t *result,
 
     at_attrs_init(&a);
     join(name, sizeof(name), "execute_tool", t->name);
-    at_attrs_set_str(&a, "gen_ai.operation.name", "execute_tool");
+    set_own(&a, "gen_ai.operation.name", "execute_tool");
     at_attrs_set_str(&a, "gen_ai.tool.name", t->name);
     at_attrs_set_str(&a, "gen_ai.tool.call.id", t->call_id);
-    at_attrs_set_str(&a, "gen_ai.tool.type", "function");
+    set_own(&a, "gen_ai.tool.type", "function");
     if (t->args)
         at_attrs_set_json(&a, "gen_ai.tool.call.arguments",
                           json_incref(t->args));
@@ -450,8 +458,8 @@ static void llm_span(at_sink *s, at_exch *e)
     if (a == NULL)
         return;
     memset(&st, 0, sizeof(st));
-    at_attrs_set_str(a, "gen_ai.operation.name", e->route.operation);
-    at_attrs_set_str(a, "gen_ai.provider.name", e->route.provider);
+    set_own(a, "gen_ai.operation.name", e->route.operation);
+    set_own(a, "gen_ai.provider.name", e->route.provider);
     if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
         /* a stream sent as one JSON array (Gemini without alt=sse) */
         at_attrs_set_real(
