@@ -425,11 +425,8 @@ int at_attrs_write(at_buf *b, const at_attrs *a)
 
         if (x->dead)
             continue;
-        if (!first)
-            AT_JW_LIT(b, ",");
+        at_jw_jkey(b, x->key, x->klen, first);
         first = 0;
-        at_jw_jstr(b, x->key, x->klen);
-        AT_JW_LIT(b, ":");
         switch (x->kind) {
         case AT_ATTR_JSON:
             rc = at_jw_value(b, x->v.j);

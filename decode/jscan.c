@@ -138,6 +138,23 @@ static const char *scan_string(const char *p, const char *end, int *esc)
     for (;;) {
         size_t k;
 
+#if defined(__SSE2__)
+        /* 16 bytes at a time: a quote, a backslash, a control byte or a
+         * byte >= 0x80 (below 0x20 as a signed byte) ends the run */
+        while (e - s >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
+
+            if (m != 0) {
+                s += __builtin_ctz(m);
+                break;
+            }
+            s += 16;
+        }
+#endif
         while (e - s >= 4 && (str_class[s[0]] | str_class[s[1]] |
                               str_class[s[2]] | str_class[s[3]]) == 0)
             s += 4;

@@ -250,6 +250,11 @@ void at_jw_jstr(at_buf *b, const char *s, size_t n)
     esc(b, s, n, ctl_jansson, 0, 0);
 }
 
+void at_jw_jkey(at_buf *b, const char *k, size_t n, int first)
+{
+    esc(b, k, n, ctl_jansson, first ? 0 : ',', ':');
+}
+
 int at_jw_utf8_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -534,8 +539,8 @@ typedef struct frame {
 /* `"key":`, after a comma unless `first` */
 static void put_key(at_buf *b, void *iter, int first)
 {
-    esc(b, json_object_iter_key(iter), json_object_iter_key_len(iter),
-        ctl_jansson, first ? 0 : ',', ':');
+    at_jw_jkey(b, json_object_iter_key(iter),
+               json_object_iter_key_len(iter), first);
 }
 
 int at_jw_json(at_buf *b, const json_t *root)

@@ -56,6 +56,10 @@ int at_jw_value(at_buf *b, const json_t *v);
  * jansson string holding them. */
 void at_jw_jstr(at_buf *b, const char *s, size_t n);
 
+/* at_jw_jkey: `"k":` as at_jw_json writes an object's key (after a comma
+ * unless `first`). */
+void at_jw_jkey(at_buf *b, const char *k, size_t n, int first);
+
 /* at_jw_real: `d` as at_jw_json writes a real.  -1 for a value jansson
  * would refuse (not finite); nothing is then written. */
 int at_jw_real(at_buf *b, double d);
