@@ -372,9 +372,12 @@ static void drain(player *pl)
 {
     at_rec_hdr h;
     uint64_t t0 = now_ns();
+    void *p;
 
-    while (at_ring_pop(pl->ring, &h, pl->buf))
-        at_sink_record(pl->sink, &h, pl->buf);
+    while ((p = at_ring_peek(pl->ring, &h, pl->buf)) != NULL) {
+        at_sink_record(pl->sink, &h, p);
+        at_ring_release(pl->ring, &h);
+    }
     at_sink_flush(pl->sink);
     pl->timed_ns += now_ns() - t0;
 }

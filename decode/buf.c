@@ -85,15 +85,6 @@ int at_buf_append_slow(at_buf *b, const void *data, size_t n)
     return 0;
 }
 
-void at_buf_reset(at_buf *b)
-{
-    b->len = 0;
-    b->dropped = 0;
-    b->truncated = 0;
-    if (b->p)
-        b->p[0] = '\0';
-}
-
 void at_buf_free(at_buf *b)
 {
     if (!b->fixed) {

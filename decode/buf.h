@@ -80,7 +80,14 @@ static inline void at_buf_commit(at_buf *b, size_t k)
 }
 
 /* at_buf_reset: forget the contents, keep the allocation and `max`. */
-void at_buf_reset(at_buf *b);
+static inline void at_buf_reset(at_buf *b)
+{
+    b->len = 0;
+    b->dropped = 0;
+    b->truncated = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
 
 /* at_buf_free: release the allocation; the buffer is empty afterwards and
  * may be reused. */

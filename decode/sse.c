@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Longest `event:` name kept; longer names are cut. */
 #define AT_SSE_NAME_MAX 256
@@ -66,22 +69,22 @@ static int field_is(const char *f, size_t n, const char *name)
     return strlen(name) == n && memcmp(f, name, n) == 0;
 }
 
-/* process_line: act on the complete line held in p->line.  Returns 0, or
- * -1 when memory ran out. */
-static int process_line(at_sse *p, at_sse_cb cb, void *ud)
+/* process_line: act on the complete line l[0 .. n) (in p->line, or in the
+ * fed bytes when it came whole in one feed); `cut` when it was cut at the
+ * line buffer's bound.  Returns 0, or -1 when memory ran out. */
+static int process_line(at_sse *p, const char *l, size_t n, int cut,
+                        at_sse_cb cb, void *ud)
 {
-    const char *l = p->line.p ? p->line.p : "";
-    size_t n = p->line.len;
     const char *colon, *value;
     size_t field_len, value_len;
     int rc = 0;
 
-    if (n == 0 && !p->line.truncated) {
+    if (n == 0 && !cut) {
         dispatch(p, cb, ud);
         return 0;
     }
-    if (l[0] == ':')
-        return 0;   /* comment */
+    if (n == 0 || l[0] == ':')
+        return 0;   /* comment (or a line of which nothing could be kept) */
     colon = memchr(l, ':', n);
     field_len = colon ? (size_t)(colon - l) : n;
     value = colon ? colon + 1 : l + n;
@@ -94,7 +97,7 @@ static int process_line(at_sse *p, at_sse_cb cb, void *ud)
             rc = -1;
         if (at_buf_append(&p->data, value, value_len) < 0)
             rc = -1;
-        if (p->line.truncated)
+        if (cut)
             p->data.truncated = 1;   /* the value was cut with its line */
         p->has_data = 1;
     } else if (field_is(l, field_len, "event")) {
@@ -106,16 +109,42 @@ static int process_line(at_sse *p, at_sse_cb cb, void *ud)
     return rc;
 }
 
-/* line_end: the position of the first CR or LF at or after i, or len.
- * Two vectorised memchr calls instead of a loop over every byte: a
- * token stream feeds this once per token. */
+/* line_end: the position of the first CR or LF at or after i, or len.  A
+ * token stream feeds this once per token, so it looks at 16 bytes at a
+ * time for both bytes at once; the last block is the buffer's last 16
+ * bytes (overlapping what was seen), so nothing past `len` is read. */
 static size_t line_end(const unsigned char *s, size_t i, size_t len)
 {
-    const unsigned char *lf = memchr(s + i, '\n', len - i);
-    size_t j = lf != NULL ? (size_t)(lf - s) : len;
-    const unsigned char *cr = memchr(s + i, '\r', j - i);
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    unsigned m;
 
-    return cr != NULL ? (size_t)(cr - s) : j;
+    if (len - i >= 16) {
+        for (; len - i >= 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+
+            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+            if (m != 0)
+                return i + (size_t)__builtin_ctz(m);
+        }
+        if (i < len) {
+            __m128i v = _mm_loadu_si128(
+                (const __m128i *)(const void *)(s + len - 16));
+
+            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                    _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))) >>
+                (16 - (len - i)); /* bit 0: position i */
+            if (m != 0)
+                return i + (size_t)__builtin_ctz(m);
+        }
+        return len;
+    }
+#endif
+    for (; i < len; i++)
+        if (s[i] == '\r' || s[i] == '\n')
+            return i;
+    return len;
 }
 
 int at_sse_feed(at_sse *p, const char *buf, size_t len, at_sse_cb cb,
@@ -151,15 +180,27 @@ int at_sse_feed(at_sse *p, const char *buf, size_t len, at_sse_cb cb,
             }
         }
         j = line_end(s, i, len);
-        if (j > i && at_buf_append(&p->line, s + i, j - i) < 0)
-            rc = -1;
-        if (j == len)
-            break;   /* the line continues in the next feed */
+        if (j == len) {
+            /* the line continues in the next feed */
+            if (at_buf_append(&p->line, s + i, j - i) < 0)
+                rc = -1;
+            break;
+        }
         p->last_was_cr = s[j] == '\r';
+        if (p->line.len == 0 && !p->line.truncated) {
+            /* a whole line in this feed: read where it is, no copy; what
+             * is kept of it is bounded by the data and event buffers */
+            if (process_line(p, buf + i, j - i, 0, cb, ud) < 0)
+                rc = -1;
+        } else {
+            if (j > i && at_buf_append(&p->line, s + i, j - i) < 0)
+                rc = -1;
+            if (process_line(p, p->line.p ? p->line.p : "", p->line.len,
+                             p->line.truncated, cb, ud) < 0)
+                rc = -1;
+            at_buf_reset(&p->line);
+        }
         i = j + 1;
-        if (process_line(p, cb, ud) < 0)
-            rc = -1;
-        at_buf_reset(&p->line);
     }
     return rc;
 }

@@ -64,11 +64,16 @@ REAL(ssize_t, __recv_chk, (int, void *, size_t, size_t, int))
 REAL(ssize_t, __recvfrom_chk, (int, void *, size_t, size_t, int,
                                struct sockaddr *, socklen_t *))
 
+/* tracked: whether a call on `fd` is to be captured here: a tracked
+ * descriptor, not inside the shim itself nor inside libcurl (whose layer
+ * captures the bytes above TLS).  Checked before errno is read and data()
+ * called: a TLS connection's reads come here once per record. */
 static inline int tracked(int fd)
 {
     return (unsigned)fd < AT_FD_MAX &&
            atomic_load_explicit(&at_fd_state[fd], memory_order_relaxed) ==
-               FD_TRACKED;
+               FD_TRACKED &&
+           !at_in_hook && !at_in_curl;
 }
 
 /* ---- capture ------------------------------------------------------------ */

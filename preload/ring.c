@@ -150,11 +150,21 @@ int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload)
             pos = atomic_load_explicit(&r->head, memory_order_relaxed);
         }
     }
-    put(r, pos, 0, h, sizeof(*h));
-    if (h->len)
-        put(r, pos, sizeof(*h), payload, h->len);
-    for (i = ncells; i-- > 0;)
-        seq_store(r, pos + i, pos + i + 1);
+    if (ncells == 1) {
+        /* one cell (a stream chunk, a small write): two copies, no loop */
+        cell *c = &r->cells[pos & r->mask];
+
+        memcpy(c->data, h, sizeof(*h));
+        if (h->len)
+            memcpy(c->data + sizeof(*h), payload, h->len);
+        seq_store(r, pos, pos + 1);
+    } else {
+        put(r, pos, 0, h, sizeof(*h));
+        if (h->len)
+            put(r, pos, sizeof(*h), payload, h->len);
+        for (i = ncells; i-- > 0;)
+            seq_store(r, pos + i, pos + i + 1);
+    }
     {
         uint64_t eighth = (r->mask + 1) / 8;
 
@@ -170,20 +180,39 @@ int at_ring_empty(at_ring *r)
     return seq_load(r, r->tail) != r->tail + 1;
 }
 
-int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf)
+void *at_ring_peek(at_ring *r, at_rec_hdr *h, void *buf)
 {
     uint64_t pos = r->tail;
-    uint64_t ncells, i;
+    cell *c = &r->cells[pos & r->mask];
 
     if (seq_load(r, pos) != pos + 1)
-        return 0;
-    get(r, pos, 0, h, sizeof(*h));
-    ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA;
+        return NULL;
+    memcpy(h, c->data, sizeof(*h));
+    if (sizeof(*h) + h->len <= CELL_DATA)
+        return c->data + sizeof(*h);   /* read in place */
     /* The first cell is published last, so the others are ready. */
-    if (h->len)
-        get(r, pos, sizeof(*h), buf, h->len);
+    get(r, pos, sizeof(*h), buf, h->len);
+    return buf;
+}
+
+void at_ring_release(at_ring *r, const at_rec_hdr *h)
+{
+    uint64_t pos = r->tail;
+    uint64_t ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA, i;
+
     for (i = 0; i < ncells; i++)
         seq_store(r, pos + i, pos + i + r->mask + 1);
     r->tail = pos + ncells;
+}
+
+int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf)
+{
+    void *p = at_ring_peek(r, h, buf);
+
+    if (p == NULL)
+        return 0;
+    if (p != buf && h->len)
+        memcpy(buf, p, h->len);
+    at_ring_release(r, h);
     return 1;
 }

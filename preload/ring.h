@@ -79,6 +79,18 @@ int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload);
  * record is still being written.  Single consumer only. */
 int at_ring_pop(at_ring *r, at_rec_hdr *h, void *buf);
 
+/* at_ring_peek: the oldest published record, left in the ring: its header
+ * copied to *h, and its payload returned: in place when the record lies in
+ * one cell (no copy), else copied to `buf` (which must hold
+ * AT_RING_MAX_PAYLOAD bytes).  NULL when the ring is empty or the oldest
+ * record is still being written.  The payload stays valid, and may be
+ * written to, until at_ring_release(r, h), which must come before the next
+ * peek.  Single consumer only. */
+void *at_ring_peek(at_ring *r, at_rec_hdr *h, void *buf);
+
+/* at_ring_release: free the cells of the record at_ring_peek returned. */
+void at_ring_release(at_ring *r, const at_rec_hdr *h);
+
 /* at_ring_empty: 1 when no published record is waiting.  Consumer only. */
 int at_ring_empty(at_ring *r);
 

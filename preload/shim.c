@@ -166,10 +166,12 @@ static void set_current(void *ud, uint64_t span)
 static int drain(at_sink *s, void *buf)
 {
     at_rec_hdr h;
+    void *p;
     int n = 0;
 
-    while (at_ring_pop(ring, &h, buf)) {
-        at_sink_record(s, &h, buf);
+    while ((p = at_ring_peek(ring, &h, buf)) != NULL) {
+        at_sink_record(s, &h, p);
+        at_ring_release(ring, &h);
         atomic_fetch_add_explicit(&sink_seen, 1, memory_order_release);
         n++;
     }

@@ -453,3 +453,77 @@ Test(sse, corpus_openai_chat_streaming)
               strcmp(res.log.p + res.log.len - n, "|[][DONE]|") == 0);
     free(res.log.p);
 }
+
+/* Line ends at every offset of the 16-byte blocks line_end reads: for each
+ * value length to 40 and each line end (LF, CR, CRLF), two data lines and an
+ * event line, fed whole (each line read where it is), split in two
+ * everywhere and in random pieces (lines through the line buffer); each way
+ * must give the event built by hand. */
+Test(sse, line_ends_at_every_offset)
+{
+    static const char *const ends[] = { "\n", "\r", "\r\n" };
+    char in[256], want[256];
+    size_t e, n, k, len, wl;
+    struct sse_result res;
+
+    for (e = 0; e < 3; e++) {
+        const char *eol = ends[e];
+
+        for (n = 0; n <= 40; n++) {
+            char v[48];
+
+            for (k = 0; k < n; k++)
+                v[k] = (char)('a' + k % 26);
+            v[n] = '\0';
+            len = (size_t)snprintf(in, sizeof(in),
+                                   "event: e%s%sdata: %s%sdata:%s%s%s", eol,
+                                   n % 3 ? ": c\r" + (n % 2) : "", v, eol,
+                                   v + n / 2, eol, eol);
+            cr_assert_lt(len, sizeof(in));
+            wl = (size_t)snprintf(want, sizeof(want), "[e]%s\n%s|", v,
+                                  v + n / 2);
+            feed_sse(in, len, DEFAULT_MAX, SPLIT_WHOLE, 0, &res);
+            cr_assert(res.log.len == wl && memcmp(res.log.p, want, wl) == 0,
+                      "eol %zu, %zu bytes, whole: got '%s'", e, n, res.log.p);
+            free(res.log.p);
+            for (k = 1; k < len; k += 3) {
+                feed_sse(in, len, DEFAULT_MAX, SPLIT_AT, (uint32_t)k, &res);
+                cr_assert(res.log.len == wl &&
+                              memcmp(res.log.p, want, wl) == 0,
+                          "eol %zu, %zu bytes, split at %zu: got '%s'", e, n,
+                          k, res.log.p);
+                free(res.log.p);
+            }
+            feed_sse(in, len, DEFAULT_MAX, SPLIT_RANDOM, (uint32_t)(n + 7),
+                     &res);
+            cr_assert(res.log.len == wl && memcmp(res.log.p, want, wl) == 0);
+            free(res.log.p);
+        }
+    }
+}
+
+/* A line longer than the line buffer's bound, whole in one feed (read where
+ * it is) and in pieces (through the line buffer): the data is cut at
+ * max_event either way, and the event counted as oversized. */
+Test(sse, long_line_whole_and_in_pieces)
+{
+    size_t max = 32, len, k;
+    char in[512];
+    struct sse_result res;
+
+    len = (size_t)snprintf(in, sizeof(in), "data: ");
+    for (k = 0; k < 200; k++)
+        in[len++] = (char)('0' + k % 10);
+    memcpy(in + len, "\n\ndata: ok\n\n", 12);
+    len += 12;
+    for (k = 0; k < 3; k++) {
+        feed_sse(in, len, max, k == 0 ? SPLIT_WHOLE : k == 1 ? SPLIT_ONE
+                                                             : SPLIT_RANDOM,
+                 5, &res);
+        cr_assert_eq(res.events, 2);
+        cr_assert_eq(res.oversized, 1);
+        cr_assert_str_eq(res.log.p,
+                         "[]01234567890123456789012345678901|[]ok|");
+        free(res.log.p);
+    }
+}
