@@ -1219,7 +1219,29 @@ typedef struct fast_tpl {
         uint16_t at; /* offset of the at_js in fast_chunk */
         uint16_t tok;
     } slice[FAST_TPL_SLICES];
+    /* The delta path (tpl_delta), for a template whose fold appends one
+     * text and does nothing else a second fold would not repeat: */
+    int delta;          /* 1: the template allows it */
+    uint16_t delta_tok; /* the token of that text */
+    uint8_t delta_part; /* its text_parts entry */
+    uint8_t has_id, has_model; /* an id/model string the fold keeps */
+    long delta_index;   /* the choice's index */
+    uint64_t read[(FAST_TOKENS + 63) / 64]; /* tokens the fold reads,
+                                               delta_tok aside */
 } fast_tpl;
+
+/* The parts the texts of a choice go to: reasoning_content, reasoning,
+ * content, refusal, and the legacy Completions `text`. */
+static const struct {
+    at_llm_part_kind kind;
+    long key;
+} text_parts[5] = {
+    {AT_PART_REASONING, KEY_REASONING},
+    {AT_PART_REASONING, KEY_REASONING},
+    {AT_PART_TEXT, KEY_TEXT},
+    {AT_PART_REFUSAL, KEY_REFUSAL},
+    {AT_PART_TEXT, KEY_TEXT},
+};
 
 static int tpl_add(fast_tpl *t, const fast_chunk *f, const at_js *v)
 {
@@ -1237,6 +1259,59 @@ static int tpl_add_tool(fast_tpl *t, const fast_chunk *f, const fast_tool *x)
 {
     return tpl_add(t, f, &x->index) && tpl_add(t, f, &x->id) &&
            tpl_add(t, f, &x->name) && tpl_add(t, f, &x->arguments);
+}
+
+/* tpl_keep_delta: whether chunks of template t (just kept from walked
+ * chunk f) may take the delta path, and what it needs.  A chunk of the
+ * template differs from f only in strings (numbers, kinds and keys are
+ * the same), so what fast_fold does with any value but strings is what it
+ * did with f's: the template qualifies when its one choice has exactly one
+ * text fast_fold would append (a string), no tool calls, no finish reason
+ * and no usage (strings or objects a second fold would apply again, in
+ * their order with others). */
+static void tpl_keep_delta(fast_tpl *t, const fast_chunk *f)
+{
+    const fast_choice *c = &f->choices[0];
+    const at_js *texts[5];
+    int j, k, found = -1;
+    int64_t index = 0;
+
+    t->delta = 0;
+    memset(t->read, 0, sizeof(t->read));
+    if (f->nchoices != 1 || c->ntools != 0 || c->function_call ||
+        at_js_kind(f->usage) == AT_JS_OBJECT ||
+        at_js_kind(f->x_groq) == AT_JS_OBJECT ||
+        at_js_kind(c->finish_reason) == AT_JS_STRING)
+        return;
+    if (at_js_kind(c->index) == AT_JS_NUMBER && at_js_int(c->index, &index) &&
+        (index < 0 || index > MAX_INDEX))
+        return;
+    for (j = 0; j < 4; j++)
+        texts[j] = &c->texts[j];
+    texts[4] = &c->text;
+    for (j = 0; j < 5; j++) {
+        if (at_js_kind(*texts[j]) != AT_JS_STRING ||
+            (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING))
+            continue;
+        if (found >= 0)
+            return; /* two texts */
+        found = j;
+    }
+    if (found < 0)
+        return;
+    for (k = 0; k < t->n; k++) {
+        uint32_t a = t->slice[k].tok, b = f->tok[a].next, i;
+
+        for (i = a; i < b && i < FAST_TOKENS; i++)
+            t->read[i >> 6] |= (uint64_t)1 << (i & 63);
+    }
+    t->delta_tok = (uint16_t)texts[found]->i;
+    t->read[t->delta_tok >> 6] &= ~((uint64_t)1 << (t->delta_tok & 63));
+    t->delta_part = (uint8_t)found;
+    t->delta_index = (long)index;
+    t->has_id = at_js_kind(f->id) == AT_JS_STRING;
+    t->has_model = at_js_kind(f->model) == AT_JS_STRING;
+    t->delta = 1;
 }
 
 /* tpl_keep: make *t the template of walked chunk f. */
@@ -1263,8 +1338,10 @@ static void tpl_keep(fast_tpl *t, const fast_chunk *f)
         if (ok && c->function_call)
             ok = tpl_add_tool(t, f, &c->fcall);
     }
-    if (ok)
+    if (ok) {
         t->gen = f->doc.gen;
+        tpl_keep_delta(t, f);
+    }
 }
 
 /* Chunks read from a template (tests). */
@@ -1308,11 +1385,54 @@ static void tpl_apply(const fast_tpl *t, const at_js_patch *pt,
     }
 }
 
+/* Chunks folded by tpl_delta (tests). */
+long at_openai_delta_hits;
+
+static int fast_append(at_llm_part *p, at_js v);
+
+/* tpl_delta: fast_fold for a chunk of template t (a delta template, see
+ * tpl_keep_delta) that differs from the template's shape in its text or
+ * in strings the fold does not read (an `obfuscation` pad, a fingerprint):
+ * append the text, as fast_fold would, without filling the slices.
+ * Returns fast_fold's result, or -1 when the chunk needs the whole fold (a
+ * string the fold reads changed; no id or model kept yet). */
+static int tpl_delta(at_llm_stream *s, const fast_tpl *t,
+                     const at_js_patch *pt, fast_chunk *f)
+{
+    uint32_t tk = t->delta_tok;
+    at_llm_choice *ch;
+    at_llm_part *p;
+    at_js v;
+    int k;
+
+    for (k = 0; k < pt->nch; k++) {
+        uint32_t c = pt->ch[k].tok;
+
+        if (c < FAST_TOKENS && (t->read[c >> 6] >> (c & 63) & 1))
+            return -1;
+    }
+    if ((t->has_id && s->id == NULL) || (t->has_model && s->model == NULL))
+        return -1; /* fast_keep would keep a value: the whole fold */
+    at_openai_delta_hits++;
+    at_js_patch_doc(pt, f->tok, FAST_TOKENS, &f->doc);
+    at_js_patch_leaf(pt, tk, f->tok);
+    v.p = f->doc.text + f->tok[tk].off;
+    v.n = f->tok[tk].len;
+    v.doc = &f->doc;
+    v.i = tk;
+    ch = at_llm_stream_choice(s, t->delta_index);
+    if (ch == NULL || at_js_str_empty(v))
+        return 0;
+    p = at_llm_choice_part(ch, text_parts[t->delta_part].kind,
+                           text_parts[t->delta_part].key, 1);
+    return p != NULL ? fast_append(p, v) : 0;
+}
+
 /* fast_read: the chunk's slices; 0 when this path cannot take it. */
 static int fast_walk(fast_chunk *f, at_js_it it);
 
 static int fast_read(at_llm_stream *s, const char *data, size_t len,
-                     fast_chunk *f)
+                     fast_chunk *f, int *folded)
 {
     at_js root;
     at_js_it it;
@@ -1324,6 +1444,8 @@ static int fast_read(at_llm_stream *s, const char *data, size_t len,
         /* the kept shape's bytes but in strings: with the same keys, read
          * the template's tokens only */
         if (tpl != NULL && pt.gen != 0 && tpl->gen == pt.gen) {
+            if (tpl->delta && (*folded = tpl_delta(s, tpl, &pt, f)) >= 0)
+                return 2;
             tpl_apply(tpl, &pt, f);
             return 1;
         }
@@ -1489,15 +1611,6 @@ static int fast_tool_fragment(at_llm_part *p, const fast_tool *t)
 
 static int fast_fold(at_llm_stream *s, const fast_chunk *f)
 {
-    static const struct {
-        at_llm_part_kind kind;
-        long key;
-    } text_parts[4] = {
-        {AT_PART_REASONING, KEY_REASONING},
-        {AT_PART_REASONING, KEY_REASONING},
-        {AT_PART_TEXT, KEY_TEXT},
-        {AT_PART_REFUSAL, KEY_REFUSAL},
-    };
     int out = 0, i, j;
 
     fast_keep(&s->id, f->id);
@@ -1574,8 +1687,14 @@ int at_openai_stream_event(at_llm_stream *s, const char *event,
         s->st.done = 1;
         return 0;
     }
-    if (!at_openai_fast_off && fast_read(s, data, data_len, &f))
-        return fast_fold(s, &f);
+    if (!at_openai_fast_off) {
+        int r = fast_read(s, data, data_len, &f, &out);
+
+        if (r == 2)
+            return out;
+        if (r == 1)
+            return fast_fold(s, &f);
+    }
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {
         json_decref(root);

@@ -20,6 +20,7 @@
 
 extern int at_openai_fast_off;
 extern long at_openai_tpl_hits;
+extern long at_openai_delta_hits;
 extern int at_anthropic_fast_off;
 
 static int jansson_ok(const char *p, size_t n)
@@ -615,14 +616,143 @@ Test(fast_path, chunks_of_one_shape)
 #undef C
     pair p;
     size_t i;
-    long hits = at_openai_tpl_hits;
+    long hits = at_openai_tpl_hits + at_openai_delta_hits;
 
     pair_init(&p);
     for (i = 0; i < sizeof(seq) / sizeof(*seq); i++)
         pair_feed(&p, seq[i], strlen(seq[i]));
     pair_check(&p, "chunks of one shape");
-    cr_expect_geq(at_openai_tpl_hits - hits, 5, "%ld chunks from a template",
-                  at_openai_tpl_hits - hits);
+    hits = at_openai_tpl_hits + at_openai_delta_hits - hits;
+    cr_expect_geq(hits, 5, "%ld chunks from a template", hits);
+}
+
+/* The delta path (a chunk that differs from its template's shape only in
+ * the one text its fold appends, or in strings the fold does not read):
+ * the same answers as jansson on sequences built to reach its edges, and
+ * it is taken. */
+Test(fast_path, delta_chunks_same_as_jansson)
+{
+#define D(id, x, o) "{\"id\":\"" id "\",\"model\":\"m\",\"choices\":[{" \
+                    "\"index\":0,\"delta\":{" x "},\"finish_reason\":null}]," \
+                    "\"obfuscation\":\"" o "\"}"
+    static const char *const seqs[][8] = {
+        /* text, escapes, an empty text, the pad changing length */
+        { D("c1", "\"content\":\"a\"", "x"), D("c1", "\"content\":\"b\"", "yy"),
+          D("c1", "\"content\":\"\\u00e9\\n\"", "z"),
+          D("c1", "\"content\":\"\"", "zzzz"), D("c1", "\"content\":\"a\"", "x"),
+          D("c1", "\"content\":\"\\u0000x\"", ""), NULL },
+        /* empty texts only: no part is made */
+        { D("c1", "\"content\":\"\"", "x"), D("c1", "\"content\":\"\"", "yy"),
+          NULL },
+        /* the id changing (a string the fold reads): the whole fold */
+        { D("c1", "\"content\":\"a\"", "x"), D("c2", "\"content\":\"b\"", "x"),
+          D("c2", "\"content\":\"c\"", "x"), NULL },
+        /* no id kept yet: the first chunk's id is empty */
+        { D("", "\"content\":\"a\"", "x"), D("", "\"content\":\"b\"", "x"),
+          D("i", "\"content\":\"c\"", "x"), D("i", "\"content\":\"d\"", "x"),
+          NULL },
+        /* both reasoning spellings: the second is not appended, and a
+         * change in it takes the whole fold */
+        { D("c1", "\"reasoning_content\":\"r1\",\"reasoning\":\"r1\"", "x"),
+          D("c1", "\"reasoning_content\":\"r2\",\"reasoning\":\"r2\"", "x"),
+          D("c1", "\"reasoning_content\":\"r3\",\"reasoning\":\"r2\"", "x"),
+          NULL },
+        /* reasoning alone, then content null with a refusal */
+        { D("c1", "\"reasoning\":\"r1\"", "x"), D("c1", "\"reasoning\":\"r2\"", "x"),
+          D("c1", "\"content\":null,\"refusal\":\"no\"", "x"),
+          D("c1", "\"content\":null,\"refusal\":\"pe\"", "x"), NULL },
+        /* two texts: no delta template */
+        { D("c1", "\"content\":\"a\",\"refusal\":\"b\"", "x"),
+          D("c1", "\"content\":\"c\",\"refusal\":\"d\"", "x"), NULL },
+        /* a finish reason in the shape: no delta template */
+        { "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},"
+          "\"finish_reason\":\"stop\"}]}",
+          "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},"
+          "\"finish_reason\":\"stop\"}]}",
+          "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"c\"},"
+          "\"finish_reason\":\"stop\"}]}", NULL },
+        /* legacy completions text; an index out of range; index 2 */
+        { "{\"choices\":[{\"text\":\"a\",\"index\":0,\"finish_reason\":null}]}",
+          "{\"choices\":[{\"text\":\"b\",\"index\":0,\"finish_reason\":null}]}",
+          "{\"choices\":[{\"text\":\"b\",\"index\":99999999,"
+          "\"finish_reason\":null}]}",
+          "{\"choices\":[{\"text\":\"c\",\"index\":99999999,"
+          "\"finish_reason\":null}]}",
+          "{\"choices\":[{\"text\":\"d\",\"index\":2,\"finish_reason\":null}]}",
+          "{\"choices\":[{\"text\":\"e\",\"index\":2,\"finish_reason\":null}]}",
+          NULL },
+        /* the same chunk again (no change at all) and usage in the shape */
+        { D("c1", "\"content\":\"a\"", "x"), D("c1", "\"content\":\"a\"", "x"),
+          "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+          "\"u\"}}],\"usage\":{\"prompt_tokens\":1}}",
+          "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+          "\"v\"}}],\"usage\":{\"prompt_tokens\":1}}", NULL },
+    };
+#undef D
+    long before = at_openai_delta_hits;
+    size_t i, k;
+
+    for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        pair p;
+        char what[32];
+
+        pair_init(&p);
+        for (k = 0; k < 8 && seqs[i][k] != NULL; k++)
+            pair_feed(&p, seqs[i][k], strlen(seqs[i][k]));
+        snprintf(what, sizeof(what), "delta sequence %zu", i);
+        pair_check(&p, what);
+    }
+    cr_expect_geq(at_openai_delta_hits - before, 8, "%ld delta chunks",
+                  at_openai_delta_hits - before);
+}
+
+/* Random streams of chunks of a few shapes: texts with escapes, pads of
+ * every length, an id or model changing now and then, finish reasons and
+ * usage: the same answers as jansson, and the delta path taken. */
+Test(fast_path, delta_random_streams)
+{
+    static const char *const texts[] = { "a", "bc", "\\u00e9", "\\n", "",
+                                         "\\\"q\\\"", "\\ud83d\\ude00",
+                                         "word ", "\\u0000" };
+    static const char *const keys[] = { "content", "reasoning_content",
+                                        "refusal", "reasoning" };
+    uint32_t seed = 12345;
+    long before = at_openai_delta_hits;
+    int stream, n;
+
+    for (stream = 0; stream < 40; stream++) {
+        pair p;
+        char what[32];
+
+        pair_init(&p);
+        for (n = 0; n < 60; n++) {
+            char chunk[512];
+            uint32_t r;
+            int len;
+
+            seed = seed * 1103515245u + 12345u;
+            r = seed >> 8;
+            len = snprintf(chunk, sizeof(chunk),
+                           "{\"id\":\"%s\",\"model\":\"%s\",\"choices\":[{"
+                           "\"index\":%d,\"delta\":{\"%s\":\"%s\"},"
+                           "\"finish_reason\":%s}],\"obfuscation\":\"%.*s\"%s}",
+                           r % 29 == 0 ? "c2" : "c1",
+                           r % 31 == 0 ? "m2" : (stream & 1 ? "" : "m1"),
+                           r % 37 == 0 ? 1 : 0,
+                           keys[stream % 4 == 3 ? (r >> 3) % 4 : stream % 4],
+                           texts[(r >> 6) % 9],
+                           r % 23 == 0 ? "\"stop\"" : "null",
+                           (int)((r >> 11) % 12), "pppppppppppp",
+                           r % 41 == 0 ? ",\"usage\":{\"prompt_tokens\":2}"
+                                       : "");
+            cr_assert(len > 0 && (size_t)len < sizeof(chunk));
+            pair_feed(&p, chunk, (size_t)len);
+        }
+        snprintf(what, sizeof(what), "random stream %d", stream);
+        pair_check(&p, what);
+    }
+    cr_expect_geq(at_openai_delta_hits - before, 500, "%ld delta chunks",
+                  at_openai_delta_hits - before);
 }
 
 static const char *const anthropic_events[] = {
