@@ -85,8 +85,14 @@ static int process_line(at_sse *p, const char *l, size_t n, int cut,
     }
     if (n == 0 || l[0] == ':')
         return 0;   /* comment (or a line of which nothing could be kept) */
-    colon = memchr(l, ':', n);
-    field_len = colon ? (size_t)(colon - l) : n;
+    if (n >= 5 && memcmp(l, "data:", 5) == 0) {
+        /* the line of nearly every event, without looking for the colon */
+        colon = l + 4;
+        field_len = 4;
+    } else {
+        colon = memchr(l, ':', n);
+        field_len = colon ? (size_t)(colon - l) : n;
+    }
     value = colon ? colon + 1 : l + n;
     if (value < l + n && *value == ' ')
         value++;

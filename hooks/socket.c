@@ -217,118 +217,177 @@ AT_EXPORT int close(int fd)
     return get_close()(fd);
 }
 
-#define OUT_HOOK(call, fd, buf)                  \
-    ssize_t n = call;                            \
-    if (tracked(fd))                             \
-        data(fd, 0, buf, n, errno);              \
-    return n
+/* Whether a call is captured is decided before it is made.  When it is
+ * not (nearly every call), the hook is a jump to the real function with no
+ * frame of its own; the captured path is a function of its own
+ * (NAME_captured: the real call, then `capture`, with n and errno). */
+#define CAPTURED(name, params, args, capture)                             \
+    static __attribute__((noinline)) ssize_t name##_captured params      \
+    {                                                                     \
+        ssize_t n = get_##name() args;                                    \
+                                                                          \
+        capture;                                                          \
+        return n;                                                         \
+    }
 
-#define IN_HOOK(call, fd, buf)                   \
-    ssize_t n = call;                            \
-    if (tracked(fd))                             \
-        data(fd, 1, buf, n, errno);              \
-    return n
+/* REAL_CALL: the real function called with `args`, as a jump: the first
+ * call goes through NAME_first (cold), which looks the function up, so that
+ * the hook itself never needs a frame to keep its arguments across dlsym. */
+#define FIRST(name, params, args)                                         \
+    static __attribute__((noinline, cold)) ssize_t name##_first params   \
+    {                                                                     \
+        return get_##name() args;                                         \
+    }
+#define REAL_CALL(name, args)                                             \
+    (__builtin_expect(real_##name != NULL, 1) ? real_##name args          \
+                                                : name##_first args)
 
+/* MSG_PEEK leaves the bytes for the next read, which captures them. */
+#define PEEK(flags) ((flags) & MSG_PEEK)
+
+FIRST(write, (int fd, const void *buf, size_t len), (fd, buf, len))
+CAPTURED(write, (int fd, const void *buf, size_t len), (fd, buf, len),
+         data(fd, 0, buf, n, errno))
 AT_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-    OUT_HOOK(get_write()(fd, buf, len), fd, buf);
+    if (__builtin_expect(tracked(fd), 0))
+        return write_captured(fd, buf, len);
+    return REAL_CALL(write, (fd, buf, len));
 }
 
+FIRST(read, (int fd, void *buf, size_t len), (fd, buf, len))
+CAPTURED(read, (int fd, void *buf, size_t len), (fd, buf, len),
+         data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-    IN_HOOK(get_read()(fd, buf, len), fd, buf);
+    if (__builtin_expect(tracked(fd), 0))
+        return read_captured(fd, buf, len);
+    return REAL_CALL(read, (fd, buf, len));
 }
 
+FIRST(__read_chk, (int fd, void *buf, size_t len, size_t buflen), (fd, buf, len, buflen))
+CAPTURED(__read_chk, (int fd, void *buf, size_t len, size_t buflen),
+         (fd, buf, len, buflen), data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-    IN_HOOK(get___read_chk()(fd, buf, len, buflen), fd, buf);
+    if (__builtin_expect(tracked(fd), 0))
+        return __read_chk_captured(fd, buf, len, buflen);
+    return REAL_CALL(__read_chk, (fd, buf, len, buflen));
 }
 
+FIRST(send, (int fd, const void *buf, size_t len, int flags), (fd, buf, len, flags))
+CAPTURED(send, (int fd, const void *buf, size_t len, int flags),
+         (fd, buf, len, flags), data(fd, 0, buf, n, errno))
 AT_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-    OUT_HOOK(get_send()(fd, buf, len, flags), fd, buf);
+    if (__builtin_expect(tracked(fd), 0))
+        return send_captured(fd, buf, len, flags);
+    return REAL_CALL(send, (fd, buf, len, flags));
 }
 
+FIRST(sendto, (int fd, const void *buf, size_t len, int flags,
+                  const struct sockaddr *to, socklen_t tolen), (fd, buf, len, flags, to, tolen))
+CAPTURED(sendto, (int fd, const void *buf, size_t len, int flags,
+                  const struct sockaddr *to, socklen_t tolen),
+         (fd, buf, len, flags, to, tolen), data(fd, 0, buf, n, errno))
 AT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
                          const struct sockaddr *to, socklen_t tolen)
 {
-    OUT_HOOK(get_sendto()(fd, buf, len, flags, to, tolen), fd, buf);
+    if (__builtin_expect(tracked(fd), 0))
+        return sendto_captured(fd, buf, len, flags, to, tolen);
+    return REAL_CALL(sendto, (fd, buf, len, flags, to, tolen));
 }
 
-/* MSG_PEEK leaves the bytes for the next read, which captures them. */
+FIRST(recv, (int fd, void *buf, size_t len, int flags), (fd, buf, len, flags))
+CAPTURED(recv, (int fd, void *buf, size_t len, int flags),
+         (fd, buf, len, flags), data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    ssize_t n = get_recv()(fd, buf, len, flags);
-
-    if (tracked(fd) && !(flags & MSG_PEEK))
-        data(fd, 1, buf, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
+        return recv_captured(fd, buf, len, flags);
+    return REAL_CALL(recv, (fd, buf, len, flags));
 }
 
+FIRST(__recv_chk, (int fd, void *buf, size_t len, size_t buflen,
+                      int flags), (fd, buf, len, buflen, flags))
+CAPTURED(__recv_chk, (int fd, void *buf, size_t len, size_t buflen,
+                      int flags),
+         (fd, buf, len, buflen, flags), data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen,
                              int flags)
 {
-    ssize_t n = get___recv_chk()(fd, buf, len, buflen, flags);
-
-    if (tracked(fd) && !(flags & MSG_PEEK))
-        data(fd, 1, buf, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
+        return __recv_chk_captured(fd, buf, len, buflen, flags);
+    return REAL_CALL(__recv_chk, (fd, buf, len, buflen, flags));
 }
 
+FIRST(recvfrom, (int fd, void *buf, size_t len, int flags,
+                    struct sockaddr *from, socklen_t *fromlen), (fd, buf, len, flags, from, fromlen))
+CAPTURED(recvfrom, (int fd, void *buf, size_t len, int flags,
+                    struct sockaddr *from, socklen_t *fromlen),
+         (fd, buf, len, flags, from, fromlen), data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
                            struct sockaddr *from, socklen_t *fromlen)
 {
-    ssize_t n = get_recvfrom()(fd, buf, len, flags, from, fromlen);
-
-    if (tracked(fd) && !(flags & MSG_PEEK))
-        data(fd, 1, buf, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
+        return recvfrom_captured(fd, buf, len, flags, from, fromlen);
+    return REAL_CALL(recvfrom, (fd, buf, len, flags, from, fromlen));
 }
 
+FIRST(__recvfrom_chk, (int fd, void *buf, size_t len, size_t buflen,
+                          int flags, struct sockaddr *from,
+                          socklen_t *fromlen), (fd, buf, len, buflen, flags, from, fromlen))
+CAPTURED(__recvfrom_chk, (int fd, void *buf, size_t len, size_t buflen,
+                          int flags, struct sockaddr *from,
+                          socklen_t *fromlen),
+         (fd, buf, len, buflen, flags, from, fromlen),
+         data(fd, 1, buf, n, errno))
 AT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len,
                                  size_t buflen, int flags,
                                  struct sockaddr *from, socklen_t *fromlen)
 {
-    ssize_t n = get___recvfrom_chk()(fd, buf, len, buflen, flags, from,
-                                     fromlen);
-
-    if (tracked(fd) && !(flags & MSG_PEEK))
-        data(fd, 1, buf, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
+        return __recvfrom_chk_captured(fd, buf, len, buflen, flags, from,
+                                       fromlen);
+    return REAL_CALL(__recvfrom_chk, (fd, buf, len, buflen, flags, from, fromlen));
 }
 
+FIRST(writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
+CAPTURED(writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+         data_iov(fd, 0, iov, cnt, n, errno))
 AT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-    ssize_t n = get_writev()(fd, iov, cnt);
-
-    if (tracked(fd))
-        data_iov(fd, 0, iov, cnt, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd), 0))
+        return writev_captured(fd, iov, cnt);
+    return REAL_CALL(writev, (fd, iov, cnt));
 }
 
+FIRST(readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
+CAPTURED(readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+         data_iov(fd, 1, iov, cnt, n, errno))
 AT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-    ssize_t n = get_readv()(fd, iov, cnt);
-
-    if (tracked(fd))
-        data_iov(fd, 1, iov, cnt, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd), 0))
+        return readv_captured(fd, iov, cnt);
+    return REAL_CALL(readv, (fd, iov, cnt));
 }
 
+FIRST(sendmsg, (int fd, const struct msghdr *m, int flags), (fd, m, flags))
+CAPTURED(sendmsg, (int fd, const struct msghdr *m, int flags), (fd, m, flags),
+         data_iov(fd, 0, m->msg_iov, (int)m->msg_iovlen, n, errno))
 AT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
-    ssize_t n = get_sendmsg()(fd, m, flags);
-
-    if (tracked(fd) && m)
-        data_iov(fd, 0, m->msg_iov, (int)m->msg_iovlen, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && m != NULL, 0))
+        return sendmsg_captured(fd, m, flags);
+    return REAL_CALL(sendmsg, (fd, m, flags));
 }
 
+FIRST(recvmsg, (int fd, struct msghdr *m, int flags), (fd, m, flags))
+CAPTURED(recvmsg, (int fd, struct msghdr *m, int flags), (fd, m, flags),
+         data_iov(fd, 1, m->msg_iov, (int)m->msg_iovlen, n, errno))
 AT_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
-    ssize_t n = get_recvmsg()(fd, m, flags);
-
-    if (tracked(fd) && m && !(flags & MSG_PEEK))
-        data_iov(fd, 1, m->msg_iov, (int)m->msg_iovlen, n, errno);
-    return n;
+    if (__builtin_expect(tracked(fd) && m != NULL && !PEEK(flags), 0))
+        return recvmsg_captured(fd, m, flags);
+    return REAL_CALL(recvmsg, (fd, m, flags));
 }
