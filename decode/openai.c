@@ -1070,6 +1070,8 @@ static int stream_delta(at_llm_choice *c, const json_t *delta)
  * allowed). */
 static int is_done(const char *data, size_t len)
 {
+    if (len > 0 && *data == '{')
+        return 0; /* every chunk but the last */
     while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' ||
                        *data == '\n')) {
         data++;

@@ -126,6 +126,18 @@ static size_t line_end(const unsigned char *s, size_t i, size_t len)
     unsigned m;
 
     if (len - i >= 16) {
+        for (; len - i >= 32; i += 32) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i w = _mm_loadu_si128(
+                (const __m128i *)(const void *)(s + i + 16));
+
+            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                    _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))) |
+                (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                    _mm_cmpeq_epi8(w, cr), _mm_cmpeq_epi8(w, lf))) << 16;
+            if (m != 0)
+                return i + (size_t)__builtin_ctz(m);
+        }
         for (; len - i >= 16; i += 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
 

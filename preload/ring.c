@@ -197,9 +197,14 @@ void *at_ring_peek(at_ring *r, at_rec_hdr *h, void *buf)
 
 void at_ring_release(at_ring *r, const at_rec_hdr *h)
 {
-    uint64_t pos = r->tail;
-    uint64_t ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA, i;
+    uint64_t pos = r->tail, i, ncells;
 
+    if (sizeof(*h) + h->len <= CELL_DATA) {
+        seq_store(r, pos, pos + r->mask + 1);
+        r->tail = pos + 1;
+        return;
+    }
+    ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA;
     for (i = 0; i < ncells; i++)
         seq_store(r, pos + i, pos + i + r->mask + 1);
     r->tail = pos + ncells;
