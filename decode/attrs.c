@@ -68,18 +68,19 @@ static inline int same(const at_attr *x, const char *key, size_t klen)
            (x->key == key || memcmp(x->key, key, klen) == 0);
 }
 
-static at_attr *find(const at_attrs *a, const char *key, size_t klen)
+/* find_at: key's entry, or NULL; h is home(key, klen). */
+static inline __attribute__((always_inline)) at_attr *
+find_at(const at_attrs *a, const char *key, size_t klen, unsigned h)
 {
     size_t i;
-    unsigned h;
 
-    if (a->linear) {
+    if (__builtin_expect(a->linear, 0)) {
         for (i = 0; i < a->n; i++)
             if (same(&a->e[i], key, klen))
                 return &a->e[i];
         return NULL;
     }
-    for (h = home(key, klen);; h = (h + 1) & (AT_ATTRS_SLOTS - 1)) {
+    for (;; h = (h + 1) & (AT_ATTRS_SLOTS - 1)) {
         unsigned k = a->index[h];
 
         if (k == 0)
@@ -89,20 +90,22 @@ static at_attr *find(const at_attrs *a, const char *key, size_t klen)
     }
 }
 
-/* index_add: entry a->n - 1 into the index, or the index given up when
- * it would be more than 3/4 full. */
-static void index_add(at_attrs *a, const char *key, size_t klen)
+static at_attr *find(const at_attrs *a, const char *key, size_t klen)
 {
-    unsigned h;
+    return find_at(a, key, klen, home(key, klen));
+}
 
+/* index_add: entry a->n - 1 (of home h) into the index, or the index
+ * given up when it would be more than 3/4 full. */
+static inline void index_add(at_attrs *a, unsigned h)
+{
     if (a->linear)
         return;
     if (a->n > AT_ATTRS_SLOTS * 3 / 4) {
         a->linear = 1;
         return;
     }
-    for (h = home(key, klen); a->index[h] != 0;
-         h = (h + 1) & (AT_ATTRS_SLOTS - 1))
+    for (; a->index[h] != 0; h = (h + 1) & (AT_ATTRS_SLOTS - 1))
         ;
     a->index[h] = (uint8_t)a->n;
 }
@@ -111,7 +114,8 @@ static void index_add(at_attrs *a, const char *key, size_t klen)
  * end; NULL when out of memory. */
 static at_attr *slot(at_attrs *a, const char *key, size_t klen)
 {
-    at_attr *x = find(a, key, klen);
+    unsigned h = home(key, klen);
+    at_attr *x = find_at(a, key, klen, h);
 
     if (x != NULL) {
         drop_value(x);
@@ -133,7 +137,7 @@ static at_attr *slot(at_attrs *a, const char *key, size_t klen)
         a->cap = cap;
     }
     x = &a->e[a->n++];
-    index_add(a, key, klen);
+    index_add(a, h);
     x->key = key;
     x->klen = (uint32_t)klen;
     x->dead = 0;

@@ -993,3 +993,56 @@ Test(http1, field_values_at_every_offset)
         }
     }
 }
+
+/* Header names compared without regard to ASCII case, eight bytes at a
+ * time: for every length to 24 and every position, a name differing from
+ * the looked-for one only in the case of a letter matches; one differing
+ * by a byte that only looks like a case change ('@' and '`', '[' and '{',
+ * a byte >= 0x80 and its 0x20 neighbour) does not. */
+Test(http1, find_header_case_at_every_offset)
+{
+    static const char pairs[][2] = { { 'a', 'A' }, { 'z', 'Z' }, { 'q', 'Q' } };
+    static const unsigned char near[][2] = {
+        { '@', '`' }, { '[', '{' }, { ']', '}' }, { 0xC1, 0xE1 },
+        { 0xDA, 0xFA }, { '-', 0x0D } };
+    char want[32], name[32];
+    size_t n, i, k;
+
+    for (n = 1; n <= 24; n++) {
+        for (i = 0; i < n; i++) {
+            at_h1_header h;
+
+            for (k = 0; k < n; k++)
+                want[k] = (char)('a' + (k * 7) % 26);
+            want[n] = '\0';
+            for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+                memcpy(name, want, n);
+                want[i] = pairs[k][0];
+                name[i] = pairs[k][1];
+                h.name = name;
+                h.name_len = n;
+                h.value = "v";
+                h.value_len = 1;
+                cr_assert_not_null(at_h1_find_header(&h, 1, want),
+                                   "length %zu, case at %zu", n, i);
+                name[i] = want[i];
+                cr_assert_not_null(at_h1_find_header(&h, 1, want));
+            }
+            for (k = 0; k < sizeof(near) / sizeof(near[0]); k++) {
+                memcpy(name, want, n);
+                want[i] = (char)near[k][0];
+                name[i] = (char)near[k][1];
+                h.name = name;
+                h.name_len = n;
+                h.value = "v";
+                h.value_len = 1;
+                cr_assert_null(at_h1_find_header(&h, 1, want),
+                               "length %zu, %02x for %02x at %zu", n,
+                               near[k][1], near[k][0], i);
+                want[i] = (char)near[k][1];
+                name[i] = (char)near[k][0];
+                cr_assert_null(at_h1_find_header(&h, 1, want));
+            }
+        }
+    }
+}
