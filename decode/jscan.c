@@ -453,26 +453,34 @@ static size_t same_prefix(const char *a, const char *b, size_t n)
     return i;
 }
 
-/* string_at: the string token of the shape that position pa (past the
- * start of the text) falls inside, past its opening quote, looking at
- * tokens from j on; ntok when there is none.  Tokens start in text order
- * and nothing starts inside a string, so it can only be the last token
- * starting before pa. */
-static uint32_t string_at(const at_js_shape *sh, uint32_t j, size_t pa)
+/* changed_at: the token of the shape whose value the first difference at
+ * position pa can belong to, looking at tokens from j on: a string that pa
+ * falls inside, past its opening quote, or a number that pa falls inside
+ * or just past (a longer number in the new text); ntok when there is none.
+ * Tokens start in text order and nothing starts inside a string or a
+ * number, so it can only be the last token starting at or before pa. */
+static uint32_t changed_at(const at_js_shape *sh, uint32_t j, size_t pa)
 {
     uint32_t lo = j, hi = sh->ntok; /* the answer is below hi */
+    const at_js_tok *t;
 
+    /* the last token starting at or before pa */
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
 
-        if (sh->tok[mid].off < pa)
+        if (sh->tok[mid].off <= pa)
             lo = mid;
         else
             hi = mid;
     }
-    if (lo < sh->ntok && sh->tok[lo].kind == AT_JS_STRING &&
-        sh->tok[lo].off < pa && pa < (size_t)sh->tok[lo].off + sh->tok[lo].len)
-        return lo;
+    if (lo >= sh->ntok)
+        return sh->ntok;
+    t = &sh->tok[lo];
+    if (t->kind == AT_JS_STRING && t->off < pa && pa < (size_t)t->off + t->len)
+        return lo; /* inside a string, past its opening quote */
+    if (t->kind == AT_JS_NUMBER && t->off <= pa &&
+        pa <= (size_t)t->off + t->len)
+        return lo; /* in a number, or just past it (the new one is longer) */
     return sh->ntok;
 }
 
@@ -510,15 +518,21 @@ int at_js_rescan(const at_js_shape *sh, const char *p, size_t n,
         if (pa == an && pb == n)
             break;
         /* The first difference must be inside a string of the shape, past
-         * its opening quote. */
-        j = string_at(sh, j, pa);
+         * its opening quote, or in a number (or just past one). */
+        j = changed_at(sh, j, pa);
         if (j == sh->ntok || pt->nch == AT_JS_MAX_CHANGES)
             return 0;
         o = &sh->tok[j];
         s = p + (long)o->off + delta; /* everything before matched */
-        e = scan_string(s, p + n, &esc);
-        if (e == NULL || (esc && o->key))
-            return 0;
+        if (o->kind == AT_JS_STRING) {
+            e = scan_string(s, p + n, &esc);
+            if (e == NULL || (esc && o->key))
+                return 0;
+        } else {
+            e = scan_number(s, p + n);
+            if (e == NULL)
+                return 0;
+        }
         rekeyed |= o->key;
         delta += (e - s) - (long)o->len;
         pa = o->off + o->len;

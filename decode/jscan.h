@@ -89,8 +89,9 @@ int at_js_shape_keep(at_js_shape *sh, const at_js_doc_t *doc, size_t n);
 void at_js_shape_free(at_js_shape *sh);
 
 /* at_js_redoc: at_js_doc for a text that has the shape `sh` holds: the
- * same bytes but inside some strings (at most AT_JS_MAX_CHANGES of them),
- * each of which is checked as at_js_doc checks a string.  Compares rather
+ * same bytes but inside some strings and numbers (at most
+ * AT_JS_MAX_CHANGES of them), each of which is checked as at_js_doc checks
+ * a string or a number.  Compares rather
  * than scans: a chunk whose new bytes are one text fragment costs a
  * comparison of its bytes and the check of that one string.  Fills `doc`,
  * `tok` and *out exactly as at_js_doc(p, n, tok, cap, doc, out) would
@@ -105,7 +106,7 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
 /* at_js_redoc in two steps, for a caller that reads only some tokens (a
  * stream decoder that knows where its values are in the kept shape):
  * at_js_rescan compares (1 when at_js_redoc would take the text; `pt`
- * then says which strings changed), at_js_patch_toks writes tokens
+ * then says which strings and numbers changed), at_js_patch_toks writes tokens
  * [from, to) as at_js_redoc would, at_js_patch_doc the document around
  * them (tokens outside the ranges written are left as they were: read
  * only those written).  `pt` refers to `sh` and the text, which must

@@ -438,14 +438,62 @@ typedef struct body_scan {
     at_js_tok small[BODY_TOKENS];
 } body_scan;
 
+/* The shapes of the last bodies scanned (this thread's; the sink's, in the
+ * shim).  The bodies of an agent's calls to one API repeat their shape
+ * (the same keys and kinds; ids, texts and counts differ): a body of a kept
+ * shape is compared with it (at_js_redoc) instead of scanned. */
+#define BODY_SHAPES 4
+#define BODY_SHAPE_MAX 16384 /* bytes: larger bodies are not kept */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+static __thread at_js_shape body_shapes[BODY_SHAPES] TLS_IE;
+static __thread unsigned body_shape_last TLS_IE, body_shape_next TLS_IE;
+long at_llm_body_redoc_hits; /* tests */
+
+void at_llm_body_shapes_free(void)
+{
+    unsigned i;
+
+    for (i = 0; i < BODY_SHAPES; i++) {
+        at_js_shape_free(&body_shapes[i]);
+        memset(&body_shapes[i], 0, sizeof(body_shapes[i]));
+    }
+}
+
 /* scan_body: at_js_doc over p[0..n) into b, with as many tokens as it
  * takes.  0 when the scanner declines it.  body_free afterwards, either
  * way. */
 static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
 {
+    unsigned k, i;
+
     b->tok = b->small;
-    if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root))
+    if (n <= BODY_SHAPE_MAX) {
+        for (k = 0; k < BODY_SHAPES; k++) {
+            const at_js_shape *sh;
+
+            i = (body_shape_last + k) % BODY_SHAPES;
+            sh = &body_shapes[i];
+            /* the first eight bytes (the first key, usually) tell most
+             * other shapes apart without a comparison's set-up */
+            if (sh->ntok != 0 && n >= 8 && sh->n >= 8 &&
+                memcmp(sh->text, p, 8) == 0 &&
+                at_js_redoc(sh, p, n, b->tok, BODY_TOKENS, &b->doc, root)) {
+                body_shape_last = i;
+                at_llm_body_redoc_hits++;
+                return 1;
+            }
+        }
+    }
+    if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root)) {
+        if (n <= BODY_SHAPE_MAX) {
+            i = body_shape_next;
+            /* on failure (no memory) the slot is left empty */
+            at_js_shape_keep(&body_shapes[i], &b->doc, n);
+            body_shape_last = i;
+            body_shape_next = (i + 1) % BODY_SHAPES;
+        }
         return 1;
+    }
     if (!b->doc.full || n / 2 + 2 >= ((size_t)1 << 24))
         return 0;
     /* a value takes two bytes at least, its separator included */

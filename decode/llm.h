@@ -206,6 +206,11 @@ void at_llm_stream_finish_list(at_llm_stream *s, at_attrs *list,
 /* at_llm_stream_del: free (NULL is fine). */
 void at_llm_stream_del(at_llm_stream *s);
 
+/* at_llm_body_shapes_free: forget the shapes of bodies this thread kept
+ * (the decoders keep the last few to compare bodies of the same shape
+ * with instead of scanning them); for a thread about to end. */
+void at_llm_body_shapes_free(void);
+
 /* at_llm_cost: when attrs hold a model (gen_ai.response.model, else
  * gen_ai.request.model) found in the built-in price table and usage, set
  * agenttrace.cost.usd (US dollars, cached input and cache writes priced as

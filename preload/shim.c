@@ -13,6 +13,7 @@
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "decode/llm.h"
 #include "sink/jalloc.h"
 #include "sink/sink.h"
 
@@ -225,6 +226,7 @@ static void *sink_main(void *arg)
                        (unsigned long long)st.desyncs,
                        (unsigned long long)st.writer.failed);
             }
+            at_llm_body_shapes_free(); /* this thread's, gone with it */
             atomic_store(&sink_done, 1);
             futex(&sink_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
             return NULL;  /* the sink's memory goes with the process */

@@ -145,6 +145,11 @@ Test(jscan, redoc_is_at_js_doc)
         " [ \"a\" , { \"k\" : [ \"\" , \"x\\\"y\" , 1.5e3 , true ] } , null ] ",
         "\"just a string\"",
         "{\"a\":{\"b\":{\"c\":[\"d\",\"e\",{\"f\":\"g\"}]}},\"h\":\"i\"}",
+        "{\"id\":\"chatcmpl-9\",\"created\":1700000000,\"choices\":[{\"index\":0,"
+        "\"message\":{\"content\":\"Hi\"},\"logprobs\":null}],\"usage\":"
+        "{\"prompt_tokens\":12,\"completion_tokens\":9,\"total_tokens\":21,"
+        "\"cost\":0.00012}}",
+        "[1,-2,3.5,[4,[5e1]],{\"n\":6},7]",
     };
     static const char alphabet[] = "{}[]\":,\\u0e9 -.x\x01\xc3\xa9\xff";
     static const char strchars[] = "ab \\\"n\xc3\xa9\xe2\x82\xac\x01u0";
@@ -171,7 +176,7 @@ Test(jscan, redoc_is_at_js_doc)
 
             memcpy(b, sh.text, n);
             seedv = seedv * 1103515245u + 12345u;
-            kind = (int)((seedv >> 16) % 4);
+            kind = (int)((seedv >> 16) % 5);
             pos = (seedv >> 4) % (n + 1);
             seedv = seedv * 1103515245u + 12345u;
             len = 1 + (seedv >> 16) % 6;
@@ -204,6 +209,26 @@ Test(jscan, redoc_is_at_js_doc)
                     b[s0 + k] = strchars[(seedv >> 8) %
                                          (sizeof(strchars) - 1)];
                 }
+                n = n - (s1 - s0) + nl;
+            } else if (kind == 4) {       /* rewrite one number */
+                static const char *const nums[] = {
+                    "0", "7", "-3", "12", "123456", "1.5", "-0.25", "1e5",
+                    "2E-3", "1234567890123456789", "123456789012345678",
+                    "01", "-", "1.", ".5", "1e", "--1", "+1", "1x", "\"1\"",
+                    "null", "1,2", "1]", "9.9e299", "1e400" };
+                uint32_t i = (uint32_t)((seedv >> 8) % sh.ntok), s0, s1;
+                const char *nv = nums[(seedv >> 20) % (sizeof(nums) /
+                                                       sizeof(nums[0]))];
+                size_t nl = strlen(nv);
+
+                while (i < sh.ntok && sh.tok[i].kind != AT_JS_NUMBER)
+                    i++;
+                if (i == sh.ntok || n + nl >= sizeof(b))
+                    continue;
+                s0 = sh.tok[i].off;
+                s1 = sh.tok[i].off + sh.tok[i].len;
+                memmove(b + s0 + nl, b + s1, n - s1);
+                memcpy(b + s0, nv, nl);
                 n = n - (s1 - s0) + nl;
             }
             r1 = at_js_doc(b, n, t1, 256, &d1, &o1);
@@ -1394,4 +1419,58 @@ Test(body_fast, same_attributes_on_random_bodies)
      * jansson API and into a list) */
     cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 4000);
     cr_expect_lt(at_llm_body_fast_hits - hits0, 2 * 8000);
+}
+
+extern long at_llm_body_redoc_hits;
+
+/* Bodies of one shape, their strings and numbers drawn at random (ids,
+ * texts with escapes, counts of every size, reals, a finish reason): read
+ * by comparison with the kept shape (at_js_redoc) once the first is kept,
+ * with the same attributes as the tree decoders. */
+Test(body_fast, bodies_of_one_shape_by_comparison)
+{
+    static const char *const texts[] = { "Hi", "", "a\\\"b", "\\u00e9\\n",
+                                         "long answer text", "\\ud83d\\ude00",
+                                         "x\\u0000y" };
+    static const char *const nums[] = { "0", "9", "12", "123456789", "-1",
+                                        "1.5", "2e3", "18446744073709551616",
+                                        "123456789012345678" };
+    static const char *const reasons[] = { "stop", "length", "tool_calls",
+                                           "content_filter" };
+    uint32_t seed = 77;
+    long hits0 = at_llm_body_redoc_hits;
+    int i;
+
+    for (i = 0; i < 600; i++) {
+        char b[1024];
+        int n;
+
+        seed = seed * 1103515245u + 12345u;
+        n = snprintf(b, sizeof(b),
+                     "{\"id\":\"chatcmpl-%u\",\"object\":\"chat.completion\","
+                     "\"created\":%u,\"model\":\"gpt-4o-mini\",\"choices\":"
+                     "[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"content\":\"%s\",\"refusal\":null},\"logprobs\":null,"
+                     "\"finish_reason\":\"%s\"}],\"usage\":{\"prompt_tokens\":"
+                     "%s,\"completion_tokens\":%s,\"total_tokens\":%u},"
+                     "\"system_fingerprint\":\"fp_%u\"}",
+                     seed >> 8, 1700000000u + (seed >> 20),
+                     texts[(seed >> 4) % 7], reasons[(seed >> 9) % 4],
+                     nums[(seed >> 12) % 9], nums[(seed >> 16) % 9],
+                     (seed >> 10) % 100000, seed % 1000);
+        cr_assert(n > 0 && (size_t)n < sizeof(b));
+        decode_both(0, b, (size_t)n);
+        seed = seed * 1103515245u + 12345u;
+        n = snprintf(b, sizeof(b),
+                     "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":"
+                     "\"system\",\"content\":\"%s\"},{\"role\":\"user\","
+                     "\"content\":\"%s\"}],\"temperature\":%s,"
+                     "\"max_tokens\":%s,\"stream\":false}",
+                     texts[(seed >> 4) % 7], texts[(seed >> 8) % 7],
+                     nums[(seed >> 12) % 9], nums[(seed >> 16) % 9]);
+        cr_assert(n > 0 && (size_t)n < sizeof(b));
+        decode_both(1, b, (size_t)n);
+    }
+    cr_expect_gt(at_llm_body_redoc_hits - hits0, 1000, "%ld by comparison",
+                 at_llm_body_redoc_hits - hits0);
 }
