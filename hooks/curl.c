@@ -57,12 +57,12 @@ static void *real(const char *name, const void *self)
 }
 
 #define REAL(type, name)                                          \
+    static type real_ptr_##name;                                  \
     static type real_##name(void)                                 \
     {                                                             \
-        static type f;                                            \
-        if (f == NULL)                                            \
-            f = (type)real(#name, (const void *)name);            \
-        return f;                                                 \
+        if (real_ptr_##name == NULL)                              \
+            real_ptr_##name = (type)real(#name, (const void *)name); \
+        return real_ptr_##name;                                   \
     }
 
 REAL(setopt_fn, curl_easy_setopt)
@@ -307,38 +307,69 @@ int at_curl_trace_unwanted(const void *caller)
 
 /* ---- the hooks ---------------------------------------------------------- */
 
-AT_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+/* setopt: the hook of curl_easy_setopt, `arg` the option's value.  Every
+ * option's value is a long, a pointer or a curl_off_t: one 64-bit
+ * integer-class argument, passed on as it came.  An application sets
+ * dozens of options a transfer (curl's own tool some seventy). */
+static __attribute__((noinline)) CURLcode setopt(CURL *h, CURLoption opt,
+                                                 void *arg)
 {
-    va_list ap;
-    void *arg;
     setopt_fn f = real_curl_easy_setopt();
     int i;
 
-    /* Every option's value is a long, a pointer or a curl_off_t: one
-     * 64-bit integer-class argument, passed on as it came. */
-    va_start(ap, opt);
-    arg = va_arg(ap, void *);
-    va_end(ap);
     if (f == NULL)
         return CURLE_FAILED_INIT;
-    if (opt == CURLOPT_VERBOSE && arg != NULL && !at_in_hook)
-        atomic_store_explicit(&app_verbose_seen, 1, memory_order_relaxed);
-    if ((opt == CURLOPT_VERBOSE || opt == CURLOPT_DEBUGFUNCTION) &&
-        capturing() && !at_in_hook) {
-        at_in_hook = 1;
-        i = handle_slot(h, 1);
-        at_in_hook = 0;
-        if (i >= 0) {
-            if (opt == CURLOPT_VERBOSE)
-                apps[i].verbose = (long)(intptr_t)arg;
-            else
-                memcpy(&apps[i].debug, &arg, sizeof(arg));
-            if (apps[i].active)
-                return CURLE_OK;  /* ours stays until the transfer ends */
+    if (__builtin_expect(opt == CURLOPT_VERBOSE ||
+                             opt == CURLOPT_DEBUGFUNCTION, 0)) {
+        if (opt == CURLOPT_VERBOSE && arg != NULL && !at_in_hook)
+            atomic_store_explicit(&app_verbose_seen, 1,
+                                  memory_order_relaxed);
+        if (capturing() && !at_in_hook) {
+            at_in_hook = 1;
+            i = handle_slot(h, 1);
+            at_in_hook = 0;
+            if (i >= 0) {
+                if (opt == CURLOPT_VERBOSE)
+                    apps[i].verbose = (long)(intptr_t)arg;
+                else
+                    memcpy(&apps[i].debug, &arg, sizeof(arg));
+                if (apps[i].active)
+                    return CURLE_OK; /* ours stays until the transfer ends */
+            }
         }
     }
     return f(h, opt, arg);
 }
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* On these ABIs (System V x86-64, AAPCS64 on Linux) a variadic call passes
+ * its third argument where a plain one goes: the hook is defined as a plain
+ * function of three arguments under curl_easy_setopt's name, so that it
+ * does not spill every argument register for a va_list on each call. */
+AT_EXPORT CURLcode at_curl_easy_setopt(CURL *h, CURLoption opt, void *arg)
+    __asm__("curl_easy_setopt");
+AT_EXPORT CURLcode at_curl_easy_setopt(CURL *h, CURLoption opt, void *arg)
+{
+    setopt_fn f = real_ptr_curl_easy_setopt;
+
+    /* nearly every call: a jump to libcurl's */
+    if (__builtin_expect(f != NULL && opt != CURLOPT_VERBOSE &&
+                             opt != CURLOPT_DEBUGFUNCTION, 1))
+        return f(h, opt, arg);
+    return setopt(h, opt, arg);
+}
+#else
+AT_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+    va_list ap;
+    void *arg;
+
+    va_start(ap, opt);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    return setopt(h, opt, arg);
+}
+#endif
 
 AT_EXPORT CURLcode curl_easy_perform(CURL *h)
 {
