@@ -1230,6 +1230,11 @@ typedef struct fast_tpl {
     long delta_index;   /* the choice's index */
     uint64_t read[(FAST_TOKENS + 63) / 64]; /* tokens the fold reads,
                                                delta_tok aside */
+    /* where the text went last (tpl_delta): the choice's and the part's
+     * places, valid while the stream holds as many choices and the choice
+     * as many parts (both only grow, choices by insertion) */
+    int cached;
+    size_t c_at, c_n, p_at, p_n;
 } fast_tpl;
 
 /* The parts the texts of a choice go to: reasoning_content, reasoning,
@@ -1279,6 +1284,7 @@ static void tpl_keep_delta(fast_tpl *t, const fast_chunk *f)
     int64_t index = 0;
 
     t->delta = 0;
+    t->cached = 0;
     memset(t->read, 0, sizeof(t->read));
     if (f->nchoices != 1 || c->ntools != 0 || c->function_call ||
         at_js_kind(f->usage) == AT_JS_OBJECT ||
@@ -1398,7 +1404,7 @@ static int fast_append(at_llm_part *p, at_js v);
  * append the text, as fast_fold would, without filling the slices.
  * Returns fast_fold's result, or -1 when the chunk needs the whole fold (a
  * string the fold reads changed; no id or model kept yet). */
-static int tpl_delta(at_llm_stream *s, const fast_tpl *t,
+static int tpl_delta(at_llm_stream *s, fast_tpl *t,
                      const at_js_patch *pt, fast_chunk *f)
 {
     uint32_t tk = t->delta_tok;
@@ -1422,12 +1428,26 @@ static int tpl_delta(at_llm_stream *s, const fast_tpl *t,
     v.n = f->tok[tk].len;
     v.doc = &f->doc;
     v.i = tk;
+    if (t->cached && s->nchoices == t->c_n &&
+        s->choices[t->c_at].nparts == t->p_n) {
+        /* nothing added since: the look-ups would find the same */
+        if (at_js_str_empty(v))
+            return 0;
+        return fast_append(&s->choices[t->c_at].parts[t->p_at], v);
+    }
     ch = at_llm_stream_choice(s, t->delta_index);
     if (ch == NULL || at_js_str_empty(v))
         return 0;
     p = at_llm_choice_part(ch, text_parts[t->delta_part].kind,
                            text_parts[t->delta_part].key, 1);
-    return p != NULL ? fast_append(p, v) : 0;
+    if (p == NULL)
+        return 0;
+    t->cached = 1;
+    t->c_at = (size_t)(ch - s->choices);
+    t->c_n = s->nchoices;
+    t->p_at = (size_t)(p - ch->parts);
+    t->p_n = ch->nparts;
+    return fast_append(p, v);
 }
 
 /* fast_read: the chunk's slices; 0 when this path cannot take it. */
