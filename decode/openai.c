@@ -1268,6 +1268,32 @@ static int tpl_add_tool(fast_tpl *t, const fast_chunk *f, const fast_tool *x)
            tpl_add(t, f, &x->name) && tpl_add(t, f, &x->arguments);
 }
 
+/* choice_index: the index fast_fold files choice c under in *index (0
+ * when it has none, or one that is not an integer); 0 when it is out of
+ * range (fast_fold skips the choice). */
+static int choice_index(const fast_choice *c, int64_t *index)
+{
+    *index = 0;
+    return !(at_js_kind(c->index) == AT_JS_NUMBER &&
+             at_js_int(c->index, index) &&
+             (*index < 0 || *index > MAX_INDEX));
+}
+
+/* choice_text: the slice of text j of choice c (0-3: texts[j], with its
+ * part in text_parts[j]; 4: the legacy `text`) that fast_fold appends, or
+ * NULL when it appends none from it: not a string, or `reasoning` when
+ * `reasoning_content` is one (servers that send both spellings send the
+ * same text). */
+static const at_js *choice_text(const fast_choice *c, int j)
+{
+    const at_js *x = j < 4 ? &c->texts[j] : &c->text;
+
+    if (at_js_kind(*x) != AT_JS_STRING ||
+        (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING))
+        return NULL;
+    return x;
+}
+
 /* tpl_keep_delta: whether chunks of template t (just kept from walked
  * chunk f) may take the delta path, and what it needs.  A chunk of the
  * template differs from f only in strings (numbers, kinds and keys are
@@ -1279,9 +1305,9 @@ static int tpl_add_tool(fast_tpl *t, const fast_chunk *f, const fast_tool *x)
 static void tpl_keep_delta(fast_tpl *t, const fast_chunk *f)
 {
     const fast_choice *c = &f->choices[0];
-    const at_js *texts[5];
+    const at_js *text = NULL, *x;
     int j, k, found = -1;
-    int64_t index = 0;
+    int64_t index;
 
     t->delta = 0;
     t->cached = 0;
@@ -1289,21 +1315,16 @@ static void tpl_keep_delta(fast_tpl *t, const fast_chunk *f)
     if (f->nchoices != 1 || c->ntools != 0 || c->function_call ||
         at_js_kind(f->usage) == AT_JS_OBJECT ||
         at_js_kind(f->x_groq) == AT_JS_OBJECT ||
-        at_js_kind(c->finish_reason) == AT_JS_STRING)
+        at_js_kind(c->finish_reason) == AT_JS_STRING ||
+        !choice_index(c, &index))
         return;
-    if (at_js_kind(c->index) == AT_JS_NUMBER && at_js_int(c->index, &index) &&
-        (index < 0 || index > MAX_INDEX))
-        return;
-    for (j = 0; j < 4; j++)
-        texts[j] = &c->texts[j];
-    texts[4] = &c->text;
     for (j = 0; j < 5; j++) {
-        if (at_js_kind(*texts[j]) != AT_JS_STRING ||
-            (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING))
+        if ((x = choice_text(c, j)) == NULL)
             continue;
         if (found >= 0)
             return; /* two texts */
         found = j;
+        text = x;
     }
     if (found < 0)
         return;
@@ -1313,7 +1334,7 @@ static void tpl_keep_delta(fast_tpl *t, const fast_chunk *f)
         for (i = a; i < b && i < FAST_TOKENS; i++)
             t->read[i >> 6] |= (uint64_t)1 << (i & 63);
     }
-    t->delta_tok = (uint16_t)texts[found]->i;
+    t->delta_tok = (uint16_t)text->i;
     t->read[t->delta_tok >> 6] &= ~((uint64_t)1 << (t->delta_tok & 63));
     t->delta_part = (uint8_t)found;
     t->delta_index = (long)index;
@@ -1641,28 +1662,23 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
     fast_usage(f->x_groq, "usage", &s->usage);
     for (i = 0; i < f->nchoices; i++) {
         const fast_choice *c = &f->choices[i];
+        const at_js *x;
         at_llm_choice *ch;
         at_llm_part *p;
-        int64_t index = 0;
+        int64_t index;
 
-        if (at_js_kind(c->index) == AT_JS_NUMBER &&
-            at_js_int(c->index, &index) &&
-            (index < 0 || index > MAX_INDEX))
+        if (!choice_index(c, &index))
             continue;
         ch = at_llm_stream_choice(s, (long)index);
         if (ch == NULL)
             continue;
         for (j = 0; j < 4; j++) {
-            /* Servers that send both reasoning spellings send the same
-             * text */
-            if (j == 1 && at_js_kind(c->texts[0]) == AT_JS_STRING)
-                continue;
-            if (at_js_str_empty(c->texts[j]))
+            if ((x = choice_text(c, j)) == NULL || at_js_str_empty(*x))
                 continue;
             p = at_llm_choice_part(ch, text_parts[j].kind, text_parts[j].key,
                                    1);
             if (p != NULL)
-                out |= fast_append(p, c->texts[j]);
+                out |= fast_append(p, *x);
         }
         for (j = 0; j < c->ntools; j++) {
             p = fast_tool_part(ch, &c->tools[j]);
@@ -1676,10 +1692,11 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
                 out |= fast_tool_fragment(p, &c->fcall);
         }
         /* legacy Completions: the choice's own `text` */
-        if (!at_js_str_empty(c->text)) {
-            p = at_llm_choice_part(ch, AT_PART_TEXT, KEY_TEXT, 1);
+        if ((x = choice_text(c, 4)) != NULL && !at_js_str_empty(*x)) {
+            p = at_llm_choice_part(ch, text_parts[4].kind, text_parts[4].key,
+                                   1);
             if (p != NULL)
-                out |= fast_append(p, c->text);
+                out |= fast_append(p, *x);
         }
         if (!at_js_str_empty(c->finish_reason)) {
             free(ch->finish_reason);

@@ -85,14 +85,10 @@ static int process_line(at_sse *p, const char *l, size_t n, int cut,
     }
     if (n == 0 || l[0] == ':')
         return 0;   /* comment (or a line of which nothing could be kept) */
-    if (n >= 5 && memcmp(l, "data:", 5) == 0) {
-        /* the line of nearly every event, without looking for the colon */
-        colon = l + 4;
-        field_len = 4;
-    } else {
-        colon = memchr(l, ':', n);
-        field_len = colon ? (size_t)(colon - l) : n;
-    }
+    /* the colon ends a field name of a few bytes: a loop, not memchr */
+    for (field_len = 0; field_len < n && l[field_len] != ':'; field_len++)
+        ;
+    colon = field_len < n ? l + field_len : NULL;
     value = colon ? colon + 1 : l + n;
     if (value < l + n && *value == ' ')
         value++;

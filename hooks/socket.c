@@ -106,8 +106,9 @@ static void data(int fd, int dir, const void *buf, ssize_t n, int err)
 {
     int i;
 
-    if (at_in_hook || at_in_curl ||
-        atomic_load_explicit(&at_state, memory_order_relaxed) != AT_RUNNING)
+    /* the hooks call this only when tracked() said so (not inside the shim
+     * or libcurl) */
+    if (atomic_load_explicit(&at_state, memory_order_relaxed) != AT_RUNNING)
         return;
     at_in_hook = 1;
     if ((i = slot_of(fd)) >= 0) {
@@ -217,177 +218,82 @@ AT_EXPORT int close(int fd)
     return get_close()(fd);
 }
 
-/* Whether a call is captured is decided before it is made.  When it is
- * not (nearly every call), the hook is a jump to the real function with no
- * frame of its own; the captured path is a function of its own
- * (NAME_captured: the real call, then `capture`, with n and errno). */
-#define CAPTURED(name, params, args, capture)                             \
+/* HOOK(name, params, args, when, capture): the hook of `name`.  Whether a
+ * call is captured (`when`) is decided before it is made.  When it is not
+ * (nearly every call), the hook is a jump to the real function with no
+ * frame of its own: the captured path is a function of its own
+ * (NAME_captured: the real call, then `capture`, with n and errno), and so
+ * is the first call's look-up of the real function (NAME_first, cold), so
+ * that the hook never keeps its arguments across dlsym. */
+#define HOOK(name, params, args, when, capture)                           \
+    static __attribute__((noinline, cold)) ssize_t name##_first params   \
+    {                                                                     \
+        return get_##name() args;                                         \
+    }                                                                     \
     static __attribute__((noinline)) ssize_t name##_captured params      \
     {                                                                     \
         ssize_t n = get_##name() args;                                    \
                                                                           \
         capture;                                                          \
         return n;                                                         \
-    }
-
-/* REAL_CALL: the real function called with `args`, as a jump: the first
- * call goes through NAME_first (cold), which looks the function up, so that
- * the hook itself never needs a frame to keep its arguments across dlsym. */
-#define FIRST(name, params, args)                                         \
-    static __attribute__((noinline, cold)) ssize_t name##_first params   \
+    }                                                                     \
+    AT_EXPORT ssize_t name params                                         \
     {                                                                     \
-        return get_##name() args;                                         \
+        if (__builtin_expect(when, 0))                                    \
+            return name##_captured args;                                  \
+        if (__builtin_expect(real_##name != NULL, 1))                     \
+            return real_##name args;                                      \
+        return name##_first args;                                         \
     }
-#define REAL_CALL(name, args)                                             \
-    (__builtin_expect(real_##name != NULL, 1) ? real_##name args          \
-                                                : name##_first args)
 
 /* MSG_PEEK leaves the bytes for the next read, which captures them. */
 #define PEEK(flags) ((flags) & MSG_PEEK)
 
-FIRST(write, (int fd, const void *buf, size_t len), (fd, buf, len))
-CAPTURED(write, (int fd, const void *buf, size_t len), (fd, buf, len),
-         data(fd, 0, buf, n, errno))
-AT_EXPORT ssize_t write(int fd, const void *buf, size_t len)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return write_captured(fd, buf, len);
-    return REAL_CALL(write, (fd, buf, len));
-}
+HOOK(write, (int fd, const void *buf, size_t len), (fd, buf, len),
+     tracked(fd), data(fd, 0, buf, n, errno))
 
-FIRST(read, (int fd, void *buf, size_t len), (fd, buf, len))
-CAPTURED(read, (int fd, void *buf, size_t len), (fd, buf, len),
-         data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t read(int fd, void *buf, size_t len)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return read_captured(fd, buf, len);
-    return REAL_CALL(read, (fd, buf, len));
-}
+HOOK(read, (int fd, void *buf, size_t len), (fd, buf, len),
+     tracked(fd), data(fd, 1, buf, n, errno))
 
-FIRST(__read_chk, (int fd, void *buf, size_t len, size_t buflen), (fd, buf, len, buflen))
-CAPTURED(__read_chk, (int fd, void *buf, size_t len, size_t buflen),
-         (fd, buf, len, buflen), data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return __read_chk_captured(fd, buf, len, buflen);
-    return REAL_CALL(__read_chk, (fd, buf, len, buflen));
-}
+HOOK(__read_chk, (int fd, void *buf, size_t len, size_t buflen),
+     (fd, buf, len, buflen), tracked(fd), data(fd, 1, buf, n, errno))
 
-FIRST(send, (int fd, const void *buf, size_t len, int flags), (fd, buf, len, flags))
-CAPTURED(send, (int fd, const void *buf, size_t len, int flags),
-         (fd, buf, len, flags), data(fd, 0, buf, n, errno))
-AT_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return send_captured(fd, buf, len, flags);
-    return REAL_CALL(send, (fd, buf, len, flags));
-}
+HOOK(send, (int fd, const void *buf, size_t len, int flags),
+     (fd, buf, len, flags), tracked(fd), data(fd, 0, buf, n, errno))
 
-FIRST(sendto, (int fd, const void *buf, size_t len, int flags,
-                  const struct sockaddr *to, socklen_t tolen), (fd, buf, len, flags, to, tolen))
-CAPTURED(sendto, (int fd, const void *buf, size_t len, int flags,
-                  const struct sockaddr *to, socklen_t tolen),
-         (fd, buf, len, flags, to, tolen), data(fd, 0, buf, n, errno))
-AT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-                         const struct sockaddr *to, socklen_t tolen)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return sendto_captured(fd, buf, len, flags, to, tolen);
-    return REAL_CALL(sendto, (fd, buf, len, flags, to, tolen));
-}
+HOOK(sendto, (int fd, const void *buf, size_t len, int flags,
+              const struct sockaddr *to, socklen_t tolen),
+     (fd, buf, len, flags, to, tolen), tracked(fd),
+     data(fd, 0, buf, n, errno))
 
-FIRST(recv, (int fd, void *buf, size_t len, int flags), (fd, buf, len, flags))
-CAPTURED(recv, (int fd, void *buf, size_t len, int flags),
-         (fd, buf, len, flags), data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
-{
-    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
-        return recv_captured(fd, buf, len, flags);
-    return REAL_CALL(recv, (fd, buf, len, flags));
-}
+HOOK(recv, (int fd, void *buf, size_t len, int flags),
+     (fd, buf, len, flags), tracked(fd) && !PEEK(flags),
+     data(fd, 1, buf, n, errno))
 
-FIRST(__recv_chk, (int fd, void *buf, size_t len, size_t buflen,
-                      int flags), (fd, buf, len, buflen, flags))
-CAPTURED(__recv_chk, (int fd, void *buf, size_t len, size_t buflen,
-                      int flags),
-         (fd, buf, len, buflen, flags), data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen,
-                             int flags)
-{
-    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
-        return __recv_chk_captured(fd, buf, len, buflen, flags);
-    return REAL_CALL(__recv_chk, (fd, buf, len, buflen, flags));
-}
+HOOK(__recv_chk, (int fd, void *buf, size_t len, size_t buflen, int flags),
+     (fd, buf, len, buflen, flags), tracked(fd) && !PEEK(flags),
+     data(fd, 1, buf, n, errno))
 
-FIRST(recvfrom, (int fd, void *buf, size_t len, int flags,
-                    struct sockaddr *from, socklen_t *fromlen), (fd, buf, len, flags, from, fromlen))
-CAPTURED(recvfrom, (int fd, void *buf, size_t len, int flags,
-                    struct sockaddr *from, socklen_t *fromlen),
-         (fd, buf, len, flags, from, fromlen), data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
-                           struct sockaddr *from, socklen_t *fromlen)
-{
-    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
-        return recvfrom_captured(fd, buf, len, flags, from, fromlen);
-    return REAL_CALL(recvfrom, (fd, buf, len, flags, from, fromlen));
-}
+HOOK(recvfrom, (int fd, void *buf, size_t len, int flags,
+                struct sockaddr *from, socklen_t *fromlen),
+     (fd, buf, len, flags, from, fromlen), tracked(fd) && !PEEK(flags),
+     data(fd, 1, buf, n, errno))
 
-FIRST(__recvfrom_chk, (int fd, void *buf, size_t len, size_t buflen,
-                          int flags, struct sockaddr *from,
-                          socklen_t *fromlen), (fd, buf, len, buflen, flags, from, fromlen))
-CAPTURED(__recvfrom_chk, (int fd, void *buf, size_t len, size_t buflen,
-                          int flags, struct sockaddr *from,
-                          socklen_t *fromlen),
-         (fd, buf, len, buflen, flags, from, fromlen),
-         data(fd, 1, buf, n, errno))
-AT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len,
-                                 size_t buflen, int flags,
-                                 struct sockaddr *from, socklen_t *fromlen)
-{
-    if (__builtin_expect(tracked(fd) && !PEEK(flags), 0))
-        return __recvfrom_chk_captured(fd, buf, len, buflen, flags, from,
-                                       fromlen);
-    return REAL_CALL(__recvfrom_chk, (fd, buf, len, buflen, flags, from, fromlen));
-}
+HOOK(__recvfrom_chk, (int fd, void *buf, size_t len, size_t buflen,
+                      int flags, struct sockaddr *from, socklen_t *fromlen),
+     (fd, buf, len, buflen, flags, from, fromlen),
+     tracked(fd) && !PEEK(flags), data(fd, 1, buf, n, errno))
 
-FIRST(writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
-CAPTURED(writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
-         data_iov(fd, 0, iov, cnt, n, errno))
-AT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return writev_captured(fd, iov, cnt);
-    return REAL_CALL(writev, (fd, iov, cnt));
-}
+HOOK(writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+     tracked(fd), data_iov(fd, 0, iov, cnt, n, errno))
 
-FIRST(readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt))
-CAPTURED(readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
-         data_iov(fd, 1, iov, cnt, n, errno))
-AT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-    if (__builtin_expect(tracked(fd), 0))
-        return readv_captured(fd, iov, cnt);
-    return REAL_CALL(readv, (fd, iov, cnt));
-}
+HOOK(readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+     tracked(fd), data_iov(fd, 1, iov, cnt, n, errno))
 
-FIRST(sendmsg, (int fd, const struct msghdr *m, int flags), (fd, m, flags))
-CAPTURED(sendmsg, (int fd, const struct msghdr *m, int flags), (fd, m, flags),
-         data_iov(fd, 0, m->msg_iov, (int)m->msg_iovlen, n, errno))
-AT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
-{
-    if (__builtin_expect(tracked(fd) && m != NULL, 0))
-        return sendmsg_captured(fd, m, flags);
-    return REAL_CALL(sendmsg, (fd, m, flags));
-}
+HOOK(sendmsg, (int fd, const struct msghdr *m, int flags), (fd, m, flags),
+     tracked(fd) && m != NULL,
+     data_iov(fd, 0, m->msg_iov, (int)m->msg_iovlen, n, errno))
 
-FIRST(recvmsg, (int fd, struct msghdr *m, int flags), (fd, m, flags))
-CAPTURED(recvmsg, (int fd, struct msghdr *m, int flags), (fd, m, flags),
-         data_iov(fd, 1, m->msg_iov, (int)m->msg_iovlen, n, errno))
-AT_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
-{
-    if (__builtin_expect(tracked(fd) && m != NULL && !PEEK(flags), 0))
-        return recvmsg_captured(fd, m, flags);
-    return REAL_CALL(recvmsg, (fd, m, flags));
-}
+HOOK(recvmsg, (int fd, struct msghdr *m, int flags), (fd, m, flags),
+     tracked(fd) && m != NULL && !PEEK(flags),
+     data_iov(fd, 1, m->msg_iov, (int)m->msg_iovlen, n, errno))

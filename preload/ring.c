@@ -87,42 +87,45 @@ uint64_t at_ring_dropped(const at_ring *r)
                                 memory_order_relaxed);
 }
 
-/* Copy `n` bytes into the cells of a claim starting at cell position `pos`,
- * at byte offset `off` within the claim's data. */
-static void put(at_ring *r, uint64_t pos, size_t off, const void *src,
-                size_t n)
+/* put: record h and its payload into the cells of the claim at `pos`: the
+ * header and what fits of the payload in the first cell, the rest of the
+ * payload in the cells after it. */
+static void put(at_ring *r, uint64_t pos, const at_rec_hdr *h,
+                const void *payload)
 {
-    const unsigned char *s = src;
+    const unsigned char *s = payload;
+    size_t n = h->len, k = CELL_DATA - sizeof(*h);
+    unsigned char *d = r->cells[pos & r->mask].data;
 
+    memcpy(d, h, sizeof(*h));
+    d += sizeof(*h);
     while (n > 0) {
-        uint64_t p = pos + off / CELL_DATA;
-        size_t in = off % CELL_DATA;
-        size_t k = CELL_DATA - in;
-
         if (k > n)
             k = n;
-        memcpy(r->cells[p & r->mask].data + in, s, k);
+        memcpy(d, s, k);
         s += k;
-        off += k;
         n -= k;
+        d = r->cells[++pos & r->mask].data;
+        k = CELL_DATA;
     }
 }
 
-static void get(at_ring *r, uint64_t pos, size_t off, void *dst, size_t n)
+/* get_payload: the payload of the record at `pos` (its header read) out of
+ * the cells after the first, into buf. */
+static void get_payload(at_ring *r, uint64_t pos, size_t n, void *buf)
 {
-    unsigned char *d = dst;
+    unsigned char *d = buf;
+    size_t k = CELL_DATA - sizeof(at_rec_hdr);
+    const unsigned char *s = r->cells[pos & r->mask].data + sizeof(at_rec_hdr);
 
     while (n > 0) {
-        uint64_t p = pos + off / CELL_DATA;
-        size_t in = off % CELL_DATA;
-        size_t k = CELL_DATA - in;
-
         if (k > n)
             k = n;
-        memcpy(d, r->cells[p & r->mask].data + in, k);
+        memcpy(d, s, k);
         d += k;
-        off += k;
         n -= k;
+        s = r->cells[++pos & r->mask].data;
+        k = CELL_DATA;
     }
 }
 
@@ -150,21 +153,9 @@ int at_ring_push(at_ring *r, const at_rec_hdr *h, const void *payload)
             pos = atomic_load_explicit(&r->head, memory_order_relaxed);
         }
     }
-    if (ncells == 1) {
-        /* one cell (a stream chunk, a small write): two copies, no loop */
-        cell *c = &r->cells[pos & r->mask];
-
-        memcpy(c->data, h, sizeof(*h));
-        if (h->len)
-            memcpy(c->data + sizeof(*h), payload, h->len);
-        seq_store(r, pos, pos + 1);
-    } else {
-        put(r, pos, 0, h, sizeof(*h));
-        if (h->len)
-            put(r, pos, sizeof(*h), payload, h->len);
-        for (i = ncells; i-- > 0;)
-            seq_store(r, pos + i, pos + i + 1);
-    }
+    put(r, pos, h, payload);
+    for (i = ncells; i-- > 0;)
+        seq_store(r, pos + i, pos + i + 1);
     {
         uint64_t eighth = (r->mask + 1) / 8;
 
@@ -191,20 +182,15 @@ void *at_ring_peek(at_ring *r, at_rec_hdr *h, void *buf)
     if (sizeof(*h) + h->len <= CELL_DATA)
         return c->data + sizeof(*h);   /* read in place */
     /* The first cell is published last, so the others are ready. */
-    get(r, pos, sizeof(*h), buf, h->len);
+    get_payload(r, pos, h->len, buf);
     return buf;
 }
 
 void at_ring_release(at_ring *r, const at_rec_hdr *h)
 {
-    uint64_t pos = r->tail, i, ncells;
+    uint64_t pos = r->tail, i;
+    uint64_t ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA;
 
-    if (sizeof(*h) + h->len <= CELL_DATA) {
-        seq_store(r, pos, pos + r->mask + 1);
-        r->tail = pos + 1;
-        return;
-    }
-    ncells = (sizeof(*h) + h->len + CELL_DATA - 1) / CELL_DATA;
     for (i = 0; i < ncells; i++)
         seq_store(r, pos + i, pos + i + r->mask + 1);
     r->tail = pos + ncells;
