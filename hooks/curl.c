@@ -1,18 +1,25 @@
 /* curl.c - hooks on the libcurl API, for programs whose TLS the OpenSSL
- * hooks cannot see (libcurl on GnuTLS, libcurl-gnutls.so.4) and for
- * HTTP/2 through libcurl.
+ * hooks cannot see (libcurl on GnuTLS, libcurl-gnutls.so.4).
  *
- * Host threads.  At the start of each transfer (curl_easy_perform,
- * curl_multi_add_handle) the handle gets our debug callback, which libcurl
- * calls with the request as sent (HEADER_OUT, DATA_OUT) and the response
- * as received (HEADER_IN, DATA_IN: raw, chunked framing and compression
- * included), whatever the TLS library.  Those bytes are pushed to the ring
- * like a connection's, so the sink decodes them as it decodes any HTTP/1.1
- * stream; HTTP/2's "HTTP/2" version tokens are rewritten to HTTP/1.1 and
- * the connection is marked as HTTP/2.  The application's own debug
- * callback and verbosity are kept and called as before.  While libcurl
- * runs a transfer on this thread, the OpenSSL and socket hooks capture
- * nothing, so an exchange is reported once.
+ * Host threads.  Which layer captures a process's libcurl transfers is
+ * decided at its first transfer.  A libcurl on OpenSSL (Debian's
+ * libcurl.so.4, curl's tool) calls SSL_read and SSL_write, and send and
+ * recv for plain HTTP, through the hooks below it: those capture its
+ * exchanges as they capture any program's, HTTP/2 included, and this
+ * layer leaves its handles alone.  Only for a libcurl whose bytes those
+ * hooks cannot see (another TLS library, OpenSSL not loaded as libssl, a
+ * libcurl that can speak HTTP/3), or with AGENTTRACE_LIBCURL=layer, does
+ * this layer capture: at the start of each transfer (curl_easy_perform,
+ * curl_multi_add_handle) the handle gets our debug callback, which
+ * libcurl calls with the request as sent (HEADER_OUT, DATA_OUT) and the
+ * response as received (HEADER_IN, DATA_IN: raw, chunked framing and
+ * compression included), whatever the TLS library.  Those bytes are
+ * pushed to the ring like a connection's, so the sink decodes them as it
+ * decodes any HTTP/1.1 stream; HTTP/2's "HTTP/2" version tokens are
+ * rewritten to HTTP/1.1 and the connection is marked as HTTP/2.  The
+ * application's own debug callback and verbosity are kept and called as
+ * before.  While libcurl runs such a transfer on this thread, the OpenSSL
+ * and socket hooks capture nothing, so an exchange is reported once.
  */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
@@ -20,6 +27,8 @@
 #include "hooks/hooks.h"
 #include "preload/real.h"
 #include "preload/clock.h"
+#include "preload/config.h"
+#include "preload/log.h"
 #include "preload/shim.h"
 
 #include <dlfcn.h>
@@ -74,6 +83,60 @@ static getinfo_fn real_curl_easy_getinfo(void)
     if (f == NULL)
         f = (getinfo_fn)real("curl_easy_getinfo", NULL);
     return f;
+}
+
+/* ---- which layer -------------------------------------------------------- */
+
+/* 0 undecided, LAYER_HERE: transfers captured here, LAYER_BELOW: by the
+ * OpenSSL and socket hooks */
+enum { LAYER_HERE = 1, LAYER_BELOW = 2 };
+static atomic_int layer;
+
+/* Decide once which layer captures this process's libcurl transfers.  Two
+ * threads deciding at once reach the same answer. */
+static __attribute__((cold, noinline)) int decide_layer(void)
+{
+    curl_version_info_data *(*version)(CURLversion);
+    const curl_version_info_data *d = NULL;
+    const char *tls = NULL, *why = NULL;
+    int l = LAYER_HERE;
+
+    *(void **)&version = real("curl_version_info", NULL);
+    if (version)
+        d = version(CURLVERSION_NOW);
+    tls = d ? d->ssl_version : NULL;
+    if (at_cfg.libcurl_layer)
+        why = "AGENTTRACE_LIBCURL=layer";
+    else if (tls == NULL)
+        why = "its TLS library is unknown";
+    else if (strncmp(tls, "OpenSSL/", 8) != 0)
+        why = "its TLS library is not OpenSSL";
+    else if (d->features & CURL_VERSION_HTTP3)
+        why = "it can speak HTTP/3 (QUIC), which the OpenSSL hooks do not "
+              "see";
+    else if (at_real_ssl()->SSL_write == NULL ||
+             at_real_ssl()->SSL_read == NULL)
+        why = "OpenSSL is not loaded as libssl";
+    else
+        l = LAYER_BELOW;
+    if (l == LAYER_BELOW)
+        at_log("libcurl (%s): its transfers are captured by the OpenSSL "
+               "and socket hooks", tls);
+    else
+        at_log("libcurl (%s): its transfers are captured at the libcurl "
+               "layer: %s", tls ? tls : "TLS library unknown", why);
+    atomic_store_explicit(&layer, l, memory_order_relaxed);
+    return l;
+}
+
+/* Whether this layer captures libcurl's transfers. */
+static inline int here(void)
+{
+    int l = atomic_load_explicit(&layer, memory_order_relaxed);
+
+    if (__builtin_expect(l == 0, 0))
+        l = decide_layer();
+    return l == LAYER_HERE;
 }
 
 /* ---- capture ------------------------------------------------------------ */
@@ -227,8 +290,8 @@ static void begin(CURL *h)
 {
     int i;
 
-    if (!capturing() || at_in_hook || real_curl_easy_setopt() == NULL ||
-        !at_shim_activate())
+    if (!capturing() || at_in_hook || !here() ||
+        real_curl_easy_setopt() == NULL || !at_shim_activate())
         return;
     at_in_hook = 1;
     i = handle_slot(h, 1);
@@ -288,6 +351,16 @@ static void end(CURL *h, CURLcode rc)
     errno = err;
 }
 
+/* `h` is cleaned up: free the slot its settings kept, if any (a handle
+ * whose verbosity was set but that never ran a transfer has one). */
+static void forget(CURL *h)
+{
+    int i = handle_slot(h, 0);
+
+    if (i >= 0 && !apps[i].active)
+        at_conn_release(i);
+}
+
 /* Whether the application ever asked libcurl for verbosity, on any handle,
  * captured or not. */
 static atomic_int app_verbose_seen;
@@ -324,7 +397,7 @@ static __attribute__((noinline)) CURLcode setopt(CURL *h, CURLoption opt,
         if (opt == CURLOPT_VERBOSE && arg != NULL && !at_in_hook)
             atomic_store_explicit(&app_verbose_seen, 1,
                                   memory_order_relaxed);
-        if (capturing() && !at_in_hook) {
+        if (capturing() && !at_in_hook && here()) {
             at_in_hook = 1;
             i = handle_slot(h, 1);
             at_in_hook = 0;
@@ -381,6 +454,8 @@ AT_EXPORT CURLcode curl_easy_perform(CURL *h)
                             (const void *)curl_easy_perform);
     if (f == NULL)
         return CURLE_FAILED_INIT;
+    if (!here())
+        return f(h);
     begin(h);
     at_in_curl++;
     rc = f(h);
@@ -397,6 +472,7 @@ AT_EXPORT void curl_easy_cleanup(CURL *h)
         *(void **)&f = real("curl_easy_cleanup",
                             (const void *)curl_easy_cleanup);
     end(h, CURLE_OK);
+    forget(h);
     if (f)
         f(h);
 }
@@ -411,6 +487,8 @@ AT_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
                             (const void *)curl_multi_add_handle);
     if (f == NULL)
         return CURLM_INTERNAL_ERROR;
+    if (!here())
+        return f(m, h);
     begin(h);
     rc = f(m, h);
     if (rc != CURLM_OK)
@@ -441,6 +519,8 @@ AT_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
                             (const void *)curl_multi_perform);
     if (f == NULL)
         return CURLM_INTERNAL_ERROR;
+    if (!here())
+        return f(m, running);
     at_in_curl++;
     rc = f(m, running);
     at_in_curl--;
@@ -458,6 +538,8 @@ AT_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s,
                             (const void *)curl_multi_socket_action);
     if (f == NULL)
         return CURLM_INTERNAL_ERROR;
+    if (!here())
+        return f(m, s, ev, running);
     at_in_curl++;
     rc = f(m, s, ev, running);
     at_in_curl--;

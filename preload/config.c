@@ -30,11 +30,13 @@ enum {
     ENV_MAX_BODY,
     ENV_RING_SIZE,
     ENV_AGENT_NAME,
+    ENV_LIBCURL,
     ENV_COUNT
 };
 static const char *const env_suffix[ENV_COUNT] = {
     "CONTEXT", "TRACEPARENT", NULL, "OUTPUT", "DISABLE", "DEBUG",
-    "CAPTURE_CONTENT", "MAX_BODY", "RING_SIZE", "AGENT_NAME"};
+    "CAPTURE_CONTENT", "MAX_BODY", "RING_SIZE", "AGENT_NAME",
+    "LIBCURL"};
 static const char *env_val[ENV_COUNT];
 
 /* If `e` ("NAME=value") is `name`, its value, else NULL. */
@@ -200,6 +202,14 @@ void at_config_load(void)
         for (k = 0; k < sizeof(at_cfg.agent_name) - 1 && v[k]; k++)
             at_cfg.agent_name[k] = v[k];
         at_cfg.agent_name[k] = '\0';
+    }
+    v = env_val[ENV_LIBCURL];
+    if (v && *v) {
+        if (eq_nocase(v, "layer"))
+            at_cfg.libcurl_layer = 1;
+        else if (!eq_nocase(v, "auto"))
+            at_log("AGENTTRACE_LIBCURL=%s is neither auto nor layer; "
+                   "using auto", v);
     }
     make_output_path();
     if (at_cfg.output[0] == '\0') {

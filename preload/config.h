@@ -13,6 +13,12 @@
  *                               8 MiB; suffixes k, m accepted)
  *   AGENTTRACE_AGENT_NAME       gen_ai.agent.name of the process span
  *   AGENTTRACE_RING_SIZE        capture ring size in bytes (default 4 MiB)
+ *   AGENTTRACE_LIBCURL          layer: capture every libcurl transfer through
+ *                               libcurl's debug callback (a span then starts
+ *                               with the transfer: name resolution, connect
+ *                               and TLS handshake included); auto (default):
+ *                               only when the OpenSSL and socket hooks
+ *                               cannot see libcurl's bytes (hooks/curl.c)
  */
 #ifndef AT_CONFIG_H
 #define AT_CONFIG_H
@@ -24,6 +30,7 @@ typedef struct at_config {
     int disabled;
     int debug;
     int capture_content;
+    int libcurl_layer;      /* AGENTTRACE_LIBCURL=layer */
     uint64_t max_body;
     size_t ring_size;
     int output_in_env;      /* AGENTTRACE_OUTPUT already names `output` */

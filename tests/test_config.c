@@ -42,7 +42,8 @@ extern char **environ;
 static const char *const all_vars[] = {
     "AGENTTRACE_OUTPUT", "AGENTTRACE_DISABLE", "AGENTTRACE_DEBUG",
     "AGENTTRACE_CAPTURE_CONTENT", "AGENTTRACE_MAX_BODY",
-    "AGENTTRACE_AGENT_NAME", "AGENTTRACE_RING_SIZE", NULL};
+    "AGENTTRACE_AGENT_NAME", "AGENTTRACE_RING_SIZE", "AGENTTRACE_LIBCURL",
+    NULL};
 
 /* clean_env: no AGENTTRACE_* variable set. */
 static void clean_env(void)
@@ -256,6 +257,25 @@ Test(config, capture_content_flag)
         /* the other settings are untouched */
         cr_assert_eq(at_cfg.disabled, 0);
         cr_assert_eq(at_cfg.max_body, 8 * MiB);
+    }
+}
+
+Test(config, libcurl_layer)
+{
+    static const struct flag_case cases[] = {
+        {"layer", 1}, {"LAYER", 1}, {"Layer", 1}, {"auto", 0}, {"AUTO", 0},
+        {"", 0}, {"1", 0}, {"layers", 0}, {"lay", 0}, {"off", 0},
+    };
+    size_t i;
+
+    load_with("AGENTTRACE_DEBUG", "0");
+    cr_assert_eq(at_cfg.libcurl_layer, 0, "auto by default");
+    for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        load_with("AGENTTRACE_LIBCURL", cases[i].value);
+        cr_assert_eq(at_cfg.libcurl_layer, cases[i].want,
+                     "AGENTTRACE_LIBCURL=\"%s\"", cases[i].value);
+        cr_assert_eq(at_cfg.capture_content, 1);
+        cr_assert_eq(at_cfg.disabled, 0);
     }
 }
 

@@ -217,10 +217,8 @@ class ProviderTest(ShimTest):
             ("http.request.method", "POST"),
             ("http.response.status_code", 200),
             ("agenttrace.http.version", "1.1"),
-            # libcurl programs are captured at the libcurl layer
+            # libcurl on OpenSSL is captured below the libcurl layer
             ("agenttrace.transport",
-             "libcurl" if span["resource"].get("process.executable.name")
-             in test_shim.LIBCURL_PROGRAMS else
              "openssl" if self.mock.tls else "socket")]
         if "dimension_count" in f:
             checks.append(("gen_ai.embeddings.dimension.count",
@@ -302,7 +300,9 @@ class ProviderTest(ShimTest):
         self.assertIsInstance(ttfc, (int, float),
                               "no gen_ai.response.time_to_first_chunk")
         self.assertGreater(ttfc, 0)
-        self.assertLess(ttfc, dur(span))
+        # a short stream can arrive in the read that brings its first chunk:
+        # the first chunk is then the last
+        self.assertLessEqual(ttfc, dur(span))
 
     def assert_user_input(self, span, text):
         msgs = span["attributes"].get("gen_ai.input.messages")
@@ -833,8 +833,6 @@ class OllamaCases:
             self.assertEqual(a["gen_ai.response.finish_reasons"], [reason])
         self.assertNotIn("gen_ai.response.id", a)  # Ollama has none
         self.assertEqual(a.get("agenttrace.transport"),
-                         "libcurl" if client == "curl" and
-                         test_shim.curl_usable() else
                          "openssl" if self.mock.tls else "socket")
         if stream:
             lines = [json.loads(x) for x in r.stdout.splitlines()

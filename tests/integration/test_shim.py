@@ -31,6 +31,7 @@ The test runner itself is never preloaded.  Standard library only.
 """
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -219,7 +220,6 @@ def read_spans(tc, path):
 
 # ------------------------------------------------------------ span facts
 
-LIBCURL_PROGRAMS = ("curl", "agenttrace-agent")
 
 
 def is_process_span(s):
@@ -567,11 +567,10 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(a.get("http.request.method"), "POST")
         self.assertEqual(a.get("http.response.status_code"),
                          entry["status"])
-        # libcurl programs are captured at the libcurl layer, once
-        exe = span["resource"].get("process.executable.name")
+        # libcurl on OpenSSL (curl, the example agent) is captured by the
+        # OpenSSL and socket hooks as any program is, once
         self.assertEqual(a.get("agenttrace.transport"),
-                         "libcurl" if exe in LIBCURL_PROGRAMS
-                         else "openssl" if self.mock.tls else "socket")
+                         "openssl" if self.mock.tls else "socket")
         self.assertEqual(a.get("agenttrace.http.version"), "1.1")
         if entry["stream"]:
             self.assertIs(a.get("gen_ai.request.stream"), True)
@@ -1912,8 +1911,30 @@ class WithHTTP2Server(ShimTest):
 
 
 class TestLibcurl(WithHTTP2Server):
-    """libcurl programs: captured at the libcurl layer whatever their TLS
-    library (GnuTLS here) and HTTP version (HTTP/2 through nghttpx)."""
+    """libcurl programs: a libcurl whose TLS the OpenSSL hooks cannot see
+    (GnuTLS here) is captured at the libcurl layer, HTTP/2 included; one on
+    OpenSSL (curl) by the OpenSSL and socket hooks, its handles untouched,
+    or at the libcurl layer with AGENTTRACE_LIBCURL=layer."""
+
+    def gnutls_chat(self, mode, url, backend, env=None):
+        body = self.openai_body("GnuTLS via the %s interface" % mode)
+        r, spans = self.traced([GNUTLS_CLIENT, mode, url, self.mock.cert,
+                                json.dumps(body)], env=env)
+        entry = backend.log()[0]
+        self.assertEqual(r.json()["id"], entry["facts"]["id"])
+        self.check_spans(spans)
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+        a = chats[0]["attributes"]
+        self.assertEqual(a["agenttrace.transport"], "libcurl")
+        self.assertEqual(a["gen_ai.response.id"], entry["facts"]["id"])
+        self.assertEqual(a["gen_ai.usage.output_tokens"],
+                         entry["facts"]["output_tokens"])
+        self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                         entry["facts"]["output_text"])
+        self.assertEqual(a["url.full"], url)
+        self.assertNotIn("SECRET", open(self.out).read())
+        return a
 
     def test_17_gnutls_client(self):
         if not os.path.exists(GNUTLS_CLIENT):
@@ -1923,85 +1944,135 @@ class TestLibcurl(WithHTTP2Server):
                 self.mock.reset()
                 if os.path.exists(self.out):
                     os.unlink(self.out)
-                body = self.openai_body("GnuTLS via the %s interface" % mode)
-                r, spans = self.traced([GNUTLS_CLIENT, mode, self.mock.url(
-                    "/v1/chat/completions", "gzip,chunked"),
-                    self.mock.cert, json.dumps(body)])
-                entry = self.mock.log()[0]
-                self.assertEqual(r.json()["id"], entry["facts"]["id"])
-                self.check_spans(spans)
-                chats = self.chats(spans)
-                self.assertEqual(len(chats), 1, [x["name"] for x in spans])
-                a = chats[0]["attributes"]
-                self.assertEqual(a["agenttrace.transport"], "libcurl")
-                self.assertEqual(a["gen_ai.response.id"], entry["facts"]["id"])
-                self.assertEqual(a["gen_ai.usage.output_tokens"],
-                                 entry["facts"]["output_tokens"])
-                self.assertEqual(text_of(a["gen_ai.output.messages"]),
-                                 entry["facts"]["output_text"])
-                self.assertNotIn("SECRET", open(self.out).read())
+                a = self.gnutls_chat(mode, self.mock.url(
+                    "/v1/chat/completions", "gzip,chunked"), self.mock)
+                self.assertEqual(a["agenttrace.http.version"], "1.1")
+
+    def test_17b_gnutls_client_http2(self):
+        """libcurl-gnutls negotiates HTTP/2 with nghttpx: libcurl's debug
+        callback shows "HTTP/2" heads, read as HTTP/1.1 ones."""
+        if not os.path.exists(GNUTLS_CLIENT) or self.h2 is None:
+            self.skipTest("needs %s and nghttpx" % GNUTLS_CLIENT)
+        url = "https://127.0.0.1:%d/v1/chat/completions" % self.h2_port
+        for mode in ("easy", "multi"):
+            with self.subTest(mode=mode):
+                self.backend.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                a = self.gnutls_chat(mode, url, self.backend)
+                self.assertEqual(a["agenttrace.http.version"], "2")
+
+    def test_17a_which_layer(self):
+        """AGENTTRACE_DEBUG says which layer captures libcurl, and why."""
+        if not curl_usable():
+            self.skipTest("needs a runnable curl")
+        url = self.mock.url("/v1/chat/completions")
+        body = json.dumps(self.openai_body("Which layer"))
+        cases = [({}, "openssl",
+                  b"its transfers are captured by the OpenSSL and socket "
+                  b"hooks"),
+                 ({"AGENTTRACE_LIBCURL": "layer"}, "libcurl",
+                  b"captured at the libcurl layer: AGENTTRACE_LIBCURL=layer"),
+                 ({"AGENTTRACE_LIBCURL": "Auto"}, "openssl",
+                  b"captured by the OpenSSL and socket hooks"),
+                 ({"AGENTTRACE_LIBCURL": "sideways"}, "openssl",
+                  b"AGENTTRACE_LIBCURL=sideways is neither auto nor layer")]
+        for extra, transport, said in cases:
+            with self.subTest(env=extra):
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                env = dict(extra, AGENTTRACE_DEBUG="1")
+                r = run(["curl", "-sS", "--cacert", self.mock.cert, url,
+                         "-d", body], output=self.out, env=env)
+                self.assertEqual(r.rc, 0, r.describe())
+                self.assertIn(said, r.stderr)
+                chats = self.chats(read_spans(self, self.out))
+                self.assertEqual(len(chats), 1)
+                self.assertEqual(chats[0]["attributes"]
+                                 ["agenttrace.transport"], transport)
+        if os.path.exists(GNUTLS_CLIENT):
+            self.mock.reset()
+            r = run([GNUTLS_CLIENT, "easy", url, self.mock.cert, body],
+                    output=self.out, env={"AGENTTRACE_DEBUG": "1"})
+            self.assertEqual(r.rc, 0, r.describe())
+            self.assertIn(b"at the libcurl layer: its TLS library is not "
+                          b"OpenSSL", r.stderr)
 
     def test_17c_libcurl_tls_trace(self):
-        """libcurl traces every TLS record for a verbose handle; the capture
-        makes handles verbose, but the trace is installed only when the
-        application asked for verbosity, and an application's own message
-        callback always is."""
+        """libcurl traces every TLS record for a verbose handle.  At the
+        libcurl layer the capture makes handles verbose, but the trace is
+        installed only when the application asked for verbosity, and an
+        application's own message callback always is; below it, handles
+        are not touched at all."""
         if not curl_usable():
             self.skipTest("needs a runnable curl")
         url = self.mock.url("/v1/chat/completions")
         body = json.dumps(self.openai_body("TLS traces"))
         tls_lines = re.compile(r"^\* TLSv1\.[23] \((IN|OUT)\)", re.M)
 
-        def one_chat(out):
+        def one_chat(out, transport):
             spans = read_spans(self, out)
             self.check_spans(spans)
             chats = self.chats(spans)
             self.assertEqual(len(chats), 1, [x["name"] for x in spans])
             a = chats[0]["attributes"]
-            self.assertEqual(a["agenttrace.transport"], "libcurl")
+            self.assertEqual(a["agenttrace.transport"], transport)
             self.assertEqual(a["gen_ai.response.id"],
                              self.mock.log()[-1]["facts"]["id"])
 
-        # curl -v: the application's verbose output keeps its TLS lines
         argv = ["curl", "-v", "-sS", "--cacert", self.mock.cert, url,
                 "-d", body]
         plain = run(argv, traced=False)
         self.assertEqual(plain.rc, 0, plain.describe())
         want = len(tls_lines.findall(plain.stderr.decode("utf-8", "replace")))
         self.assertGreater(want, 3, plain.stderr[-600:])
-        self.mock.reset()
-        if os.path.exists(self.out):
-            os.unlink(self.out)
-        r = run(argv, output=self.out)
-        self.assertEqual(r.rc, 0, r.describe())
-        err = r.stderr.decode("utf-8", "replace")
-        self.assertIsNone(BAD_STDERR.search(err), err)
-        self.assertEqual(len(tls_lines.findall(err)), want, err[-1500:])
-        one_chat(self.out)
+        for layer, transport in (("auto", "openssl"), ("layer", "libcurl")):
+            with self.subTest(layer=layer):
+                env = {"AGENTTRACE_LIBCURL": layer}
+                # curl -v: the application's verbose output keeps its TLS
+                # lines
+                self.mock.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r = run(argv, output=self.out, env=env)
+                self.window = r.window
+                self.assertEqual(r.rc, 0, r.describe())
+                err = r.stderr.decode("utf-8", "replace")
+                self.assertIsNone(BAD_STDERR.search(err), err)
+                self.assertEqual(len(tls_lines.findall(err)), want,
+                                 err[-1500:])
+                one_chat(self.out, transport)
 
-        # plain curl: libcurl's trace is left out (AGENTTRACE_DEBUG says so)
-        self.mock.reset()
-        os.unlink(self.out)
-        r = run(["curl", "-sS", "--cacert", self.mock.cert, url, "-d", body],
-                output=self.out, env={"AGENTTRACE_DEBUG": "1"})
-        self.assertEqual(r.rc, 0, r.describe())
-        self.assertIn(b"TLS message traces left out", r.stderr)
-        one_chat(self.out)
+                # plain curl: at the libcurl layer, libcurl's trace is left
+                # out (AGENTTRACE_DEBUG says so); below it there is none
+                self.mock.reset()
+                os.unlink(self.out)
+                r = run(["curl", "-sS", "--cacert", self.mock.cert, url,
+                         "-d", body], output=self.out,
+                        env=dict(env, AGENTTRACE_DEBUG="1"))
+                self.window = r.window
+                self.assertEqual(r.rc, 0, r.describe())
+                self.assertEqual(b"TLS message traces left out" in r.stderr,
+                                 layer == "layer", r.stderr)
+                one_chat(self.out, transport)
 
-        # an application's own message callback is installed (the client
-        # exits 3 when it saw no TLS record)
-        if not os.path.exists(MSGCB_CLIENT):
-            self.skipTest("no %s (run make)" % MSGCB_CLIENT)
-        self.mock.reset()
-        os.unlink(self.out)
-        r, _ = self.traced([MSGCB_CLIENT, "easy", url, self.mock.cert, body])
-        one_chat(self.out)
+                # an application's own message callback is installed (the
+                # client exits 3 when it saw no TLS record)
+                if not os.path.exists(MSGCB_CLIENT):
+                    self.skipTest("no %s (run make)" % MSGCB_CLIENT)
+                self.mock.reset()
+                os.unlink(self.out)
+                r, _ = self.traced([MSGCB_CLIENT, "easy", url,
+                                    self.mock.cert, body], env=env)
+                one_chat(self.out, transport)
 
     def test_18_curl_http2(self):
         if self.h2 is None or not curl_usable():
             self.skipTest("needs nghttpx and a runnable curl")
-        for stream in (False, True):
-            with self.subTest(stream=stream):
+        for stream, layer in itertools.product(
+                (False, True), ("auto", "layer")):
+            with self.subTest(stream=stream, layer=layer):
                 self.backend.reset()
                 if os.path.exists(self.out):
                     os.unlink(self.out)
@@ -2012,7 +2083,8 @@ class TestLibcurl(WithHTTP2Server):
                         "\n%{http_version}", url, "-d", json.dumps(body)]
                 if stream:
                     argv.insert(1, "-N")
-                r, spans = self.traced(argv)
+                r, spans = self.traced(argv,
+                                       env={"AGENTTRACE_LIBCURL": layer})
                 self.assertTrue(r.text.endswith("\n2"), r.text[-40:])
                 entry = self.backend.log()[0]
                 self.check_spans(spans)
@@ -2020,7 +2092,8 @@ class TestLibcurl(WithHTTP2Server):
                 self.assertEqual(len(chats), 1, [x["name"] for x in spans])
                 a = chats[0]["attributes"]
                 self.assertEqual(a["agenttrace.http.version"], "2")
-                self.assertEqual(a["agenttrace.transport"], "libcurl")
+                self.assertEqual(a["agenttrace.transport"],
+                                 "libcurl" if layer == "layer" else "openssl")
                 self.assertEqual(a["url.full"], url)
                 f = entry["facts"]
                 self.assertEqual(a["gen_ai.response.id"], f["id"])
