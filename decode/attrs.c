@@ -49,6 +49,33 @@ void at_attrs_free(at_attrs *a)
     a->held = NULL;
 }
 
+void at_attrs_clear(at_attrs *a, size_t keep)
+{
+    size_t i;
+
+    if (a->e == NULL) {
+        at_attrs_init(a);
+        return;
+    }
+    for (i = 0; i < a->n; i++)
+        if (a->e[i].kind == AT_ATTR_JSON)
+            json_decref(a->e[i].v.j);
+    if (a->e != a->local)
+        free(a->e);
+    a->e = a->local;
+    a->n = 0;
+    a->cap = AT_ATTRS_LOCAL;
+    if (a->arena.cap > keep)
+        at_buf_free(&a->arena);
+    else
+        at_buf_reset(&a->arena);
+    json_decref(a->held);
+    a->held = NULL;
+    a->failed = 0;
+    a->linear = 0;
+    memset(a->index, 0, sizeof(a->index));
+}
+
 /* home: the key's first slot in the index: from its length and its last
  * eight bytes (attribute names share their beginnings, not their ends). */
 static inline unsigned home(const char *key, size_t klen)
@@ -155,9 +182,10 @@ static int fail(at_attrs *a)
 
 /* scalar: key's entry made a value of `kind`, set by the caller; NULL
  * (failed recorded) when out of memory. */
-static at_attr *scalar(at_attrs *a, const char *key, int kind)
+static at_attr *scalar(at_attrs *a, const char *key, size_t klen,
+                        int kind)
 {
-    at_attr *x = slot(a, key, strlen(key));
+    at_attr *x = slot(a, key, klen);
 
     if (x == NULL)
         fail(a);
@@ -166,13 +194,13 @@ static at_attr *scalar(at_attrs *a, const char *key, int kind)
     return x;
 }
 
-int at_attrs_set_json(at_attrs *a, const char *key, json_t *v)
+int at_attrs_set_json_k(at_attrs *a, const char *key, size_t klen, json_t *v)
 {
     at_attr *x;
 
     if (v == NULL)
         return fail(a);
-    if ((x = scalar(a, key, AT_ATTR_JSON)) == NULL) {
+    if ((x = scalar(a, key, klen, AT_ATTR_JSON)) == NULL) {
         json_decref(v);
         return -1;
     }
@@ -202,8 +230,8 @@ void at_attrs_drop(at_attrs *a, size_t mark)
     a->arena.truncated = 0;
 }
 
-int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
-                   int plain)
+int at_attrs_close_k(at_attrs *a, const char *key, size_t klen,
+                     size_t mark, int kind, int plain)
 {
     size_t n = a->arena.len - mark;
     at_attr *x;
@@ -212,7 +240,7 @@ int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
         at_attrs_drop(a, mark);
         return fail(a);
     }
-    x = slot(a, key, strlen(key));
+    x = slot(a, key, klen);
     if (x == NULL)
         return fail(a);
     x->kind = (uint8_t)kind;
@@ -223,8 +251,8 @@ int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
 }
 
 /* text: n bytes into the arena (NUL after them) as value `kind` of key. */
-static int text(at_attrs *a, const char *key, const char *s, size_t n,
-                int kind, int plain)
+static int text(at_attrs *a, const char *key, size_t klen, const char *s,
+                size_t n, int kind, int plain)
 {
     size_t mark;
     at_buf *b;
@@ -242,39 +270,42 @@ static int text(at_attrs *a, const char *key, const char *s, size_t n,
     }
     b = at_attrs_open(a, &mark);
     at_buf_append(b, s, n);
-    return at_attrs_close(a, key, mark, kind, plain);
+    return at_attrs_close_k(a, key, klen, mark, kind, plain);
 }
 
-int at_attrs_set_utf8(at_attrs *a, const char *key, const char *s, size_t n)
+int at_attrs_set_utf8_k(at_attrs *a, const char *key, size_t klen,
+                        const char *s, size_t n)
 {
-    return text(a, key, s, n, AT_ATTR_STR, 0);
+    return text(a, key, klen, s, n, AT_ATTR_STR, 0);
 }
 
-int at_attrs_set_strn(at_attrs *a, const char *key, const char *s, size_t n)
+int at_attrs_set_strn_k(at_attrs *a, const char *key, size_t klen,
+                        const char *s, size_t n)
 {
     if (s == NULL)
         return fail(a);
     if (!at_jw_utf8_ok(s, n))
-        return text(a, key, "\xEF\xBF\xBD", 3, AT_ATTR_STR, 0);
-    return text(a, key, s, n, AT_ATTR_STR, 0);
+        return text(a, key, klen, "\xEF\xBF\xBD", 3, AT_ATTR_STR, 0);
+    return text(a, key, klen, s, n, AT_ATTR_STR, 0);
 }
 
-int at_attrs_set_str(at_attrs *a, const char *key, const char *s)
+int at_attrs_set_str_k(at_attrs *a, const char *key, size_t klen,
+                       const char *s)
 {
     if (s == NULL)
         return fail(a);
-    return at_attrs_set_strn(a, key, s, strlen(s));
+    return at_attrs_set_strn_k(a, key, klen, s, strlen(s));
 }
 
-int at_attrs_set_raw(at_attrs *a, const char *key, const char *t, size_t n,
-                     int plain)
+int at_attrs_set_raw_k(at_attrs *a, const char *key, size_t klen,
+                       const char *t, size_t n, int plain)
 {
-    return text(a, key, t, n, AT_ATTR_RAW, plain);
+    return text(a, key, klen, t, n, AT_ATTR_RAW, plain);
 }
 
-int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v)
+int at_attrs_set_i64_k(at_attrs *a, const char *key, size_t klen, int64_t v)
 {
-    at_attr *x = scalar(a, key, AT_ATTR_I64);
+    at_attr *x = scalar(a, key, klen, AT_ATTR_I64);
 
     if (x == NULL)
         return -1;
@@ -282,19 +313,19 @@ int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v)
     return 0;
 }
 
-int at_attrs_set_real(at_attrs *a, const char *key, double v)
+int at_attrs_set_real_k(at_attrs *a, const char *key, size_t klen, double v)
 {
     at_attr *x;
 
-    if (!isfinite(v) || (x = scalar(a, key, AT_ATTR_REAL)) == NULL)
+    if (!isfinite(v) || (x = scalar(a, key, klen, AT_ATTR_REAL)) == NULL)
         return -1;
     x->v.d = v;
     return 0;
 }
 
-int at_attrs_set_bool(at_attrs *a, const char *key, int v)
+int at_attrs_set_bool_k(at_attrs *a, const char *key, size_t klen, int v)
 {
-    at_attr *x = scalar(a, key, AT_ATTR_BOOL);
+    at_attr *x = scalar(a, key, klen, AT_ATTR_BOOL);
 
     if (x == NULL)
         return -1;
@@ -335,9 +366,9 @@ int at_attrs_take(at_attrs *a, json_t *obj)
     return 0;
 }
 
-void at_attrs_del(at_attrs *a, const char *key)
+void at_attrs_del_k(at_attrs *a, const char *key, size_t klen)
 {
-    at_attr *x = find(a, key, strlen(key));
+    at_attr *x = find(a, key, klen);
 
     if (x != NULL) {
         drop_value(x);
@@ -345,14 +376,15 @@ void at_attrs_del(at_attrs *a, const char *key)
     }
 }
 
-const at_attr *at_attrs_find(const at_attrs *a, const char *key)
+const at_attr *at_attrs_find_k(const at_attrs *a, const char *key, size_t klen)
 {
-    return find(a, key, strlen(key));
+    return find(a, key, klen);
 }
 
-const char *at_attrs_str(const at_attrs *a, const char *key, size_t *n)
+const char *at_attrs_str_k(const at_attrs *a, const char *key, size_t klen,
+                           size_t *n)
 {
-    const at_attr *x = find(a, key, strlen(key));
+    const at_attr *x = find(a, key, klen);
 
     if (x == NULL)
         return NULL;
@@ -369,9 +401,10 @@ const char *at_attrs_str(const at_attrs *a, const char *key, size_t *n)
     return NULL;
 }
 
-int at_attrs_count(const at_attrs *a, const char *key, int64_t *out)
+int at_attrs_count_k(const at_attrs *a, const char *key, size_t klen,
+                     int64_t *out)
 {
-    const at_attr *x = find(a, key, strlen(key));
+    const at_attr *x = find(a, key, klen);
 
     if (x == NULL)
         return 0;
@@ -409,9 +442,9 @@ static json_t *value_of(const at_attrs *a, const at_attr *x)
     }
 }
 
-json_t *at_attrs_value(const at_attrs *a, const char *key)
+json_t *at_attrs_value_k(const at_attrs *a, const char *key, size_t klen)
 {
-    const at_attr *x = find(a, key, strlen(key));
+    const at_attr *x = find(a, key, klen);
 
     return x ? value_of(a, x) : NULL;
 }

@@ -22,6 +22,7 @@
 #define AT_ATTRS_H
 
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -77,31 +78,79 @@ typedef struct at_attrs {
 void at_attrs_init(at_attrs *a);
 void at_attrs_free(at_attrs *a);
 
+/* at_attrs_clear: empty the list for reuse, keeping the memory of its
+ * values when it is at most `keep` bytes (at_attrs_free, then
+ * at_attrs_init, without giving back what the next list would ask for
+ * again). */
+void at_attrs_clear(at_attrs *a, size_t keep);
+
+/* Every function that takes a key has a _k form that takes its length;
+ * the plain form is inline, so that a literal key's length is counted
+ * when compiling. */
+
 /* Setters.  Each replaces the value of a key already set (in its place)
  * or appends it.  Returns 0, or -1 when nothing was set (allocation
  * failure, a NULL value, a real that is not finite); a failed set leaves
  * an earlier value of the key as it was. */
 
 /* at_attrs_set_json: steals the reference to v (freed on failure). */
-int at_attrs_set_json(at_attrs *a, const char *key, json_t *v);
+int at_attrs_set_json_k(at_attrs *a, const char *key, size_t klen,
+                        json_t *v);
+static inline int at_attrs_set_json(at_attrs *a, const char *key, json_t *v)
+{
+    return at_attrs_set_json_k(a, key, strlen(key), v);
+}
 /* at_attrs_set_strn: n bytes (which may be a value the list holds);
  * invalid UTF-8 sets "\uFFFD" instead (as the sink's strings always have
  * been). */
-int at_attrs_set_strn(at_attrs *a, const char *key, const char *s,
-                      size_t n);
-int at_attrs_set_str(at_attrs *a, const char *key, const char *s);
+int at_attrs_set_strn_k(at_attrs *a, const char *key, size_t klen,
+                        const char *s, size_t n);
+static inline int at_attrs_set_strn(at_attrs *a, const char *key,
+                                    const char *s, size_t n)
+{
+    return at_attrs_set_strn_k(a, key, strlen(key), s, n);
+}
+int at_attrs_set_str_k(at_attrs *a, const char *key, size_t klen,
+                       const char *s);
+static inline int at_attrs_set_str(at_attrs *a, const char *key,
+                                   const char *s)
+{
+    return at_attrs_set_str_k(a, key, strlen(key), s);
+}
 /* at_attrs_set_utf8: n bytes known to be valid UTF-8 (a scanned JSON
  * string: the scanner checked it), not checked again. */
-int at_attrs_set_utf8(at_attrs *a, const char *key, const char *s,
-                      size_t n);
-int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v);
-int at_attrs_set_real(at_attrs *a, const char *key, double v);
-int at_attrs_set_bool(at_attrs *a, const char *key, int v);
+int at_attrs_set_utf8_k(at_attrs *a, const char *key, size_t klen,
+                        const char *s, size_t n);
+static inline int at_attrs_set_utf8(at_attrs *a, const char *key,
+                                    const char *s, size_t n)
+{
+    return at_attrs_set_utf8_k(a, key, strlen(key), s, n);
+}
+int at_attrs_set_i64_k(at_attrs *a, const char *key, size_t klen, int64_t v);
+int at_attrs_set_real_k(at_attrs *a, const char *key, size_t klen, double v);
+int at_attrs_set_bool_k(at_attrs *a, const char *key, size_t klen, int v);
+static inline int at_attrs_set_i64(at_attrs *a, const char *key, int64_t v)
+{
+    return at_attrs_set_i64_k(a, key, strlen(key), v);
+}
+static inline int at_attrs_set_real(at_attrs *a, const char *key, double v)
+{
+    return at_attrs_set_real_k(a, key, strlen(key), v);
+}
+static inline int at_attrs_set_bool(at_attrs *a, const char *key, int v)
+{
+    return at_attrs_set_bool_k(a, key, strlen(key), v);
+}
 /* at_attrs_set_raw: n bytes of JSON text that at_jw_value wrote (so the
  * line reads as if the value were written there); `plain` as in
  * at_attr. */
-int at_attrs_set_raw(at_attrs *a, const char *key, const char *text,
-                     size_t n, int plain);
+int at_attrs_set_raw_k(at_attrs *a, const char *key, size_t klen,
+                       const char *text, size_t n, int plain);
+static inline int at_attrs_set_raw(at_attrs *a, const char *key,
+                                   const char *text, size_t n, int plain)
+{
+    return at_attrs_set_raw_k(a, key, strlen(key), text, n, plain);
+}
 
 /* Writing a value in place: at_attrs_open gives the arena (and in *mark
  * where the value starts) for the caller to append to; nothing else may
@@ -111,8 +160,13 @@ int at_attrs_set_raw(at_attrs *a, const char *key, const char *text,
  * at_attrs_drop forgets it.  at_attrs_close returns as the setters do (on
  * failure, what was appended is dropped). */
 at_buf *at_attrs_open(at_attrs *a, size_t *mark);
-int at_attrs_close(at_attrs *a, const char *key, size_t mark, int kind,
-                   int plain);
+int at_attrs_close_k(at_attrs *a, const char *key, size_t klen,
+                     size_t mark, int kind, int plain);
+static inline int at_attrs_close(at_attrs *a, const char *key, size_t mark,
+                                 int kind, int plain)
+{
+    return at_attrs_close_k(a, key, strlen(key), mark, kind, plain);
+}
 void at_attrs_drop(at_attrs *a, size_t mark);
 
 /* at_attrs_take: move every member of object `obj` into the list, in its
@@ -121,23 +175,49 @@ void at_attrs_drop(at_attrs *a, size_t mark);
 int at_attrs_take(at_attrs *a, json_t *obj);
 
 /* at_attrs_del: delete key (nothing when it is not set). */
-void at_attrs_del(at_attrs *a, const char *key);
+void at_attrs_del_k(at_attrs *a, const char *key, size_t klen);
+static inline void at_attrs_del(at_attrs *a, const char *key)
+{
+    at_attrs_del_k(a, key, strlen(key));
+}
 
 /* at_attrs_find: the live entry of key, or NULL. */
-const at_attr *at_attrs_find(const at_attrs *a, const char *key);
+const at_attr *at_attrs_find_k(const at_attrs *a, const char *key,
+                               size_t klen);
+static inline const at_attr *at_attrs_find(const at_attrs *a,
+                                           const char *key)
+{
+    return at_attrs_find_k(a, key, strlen(key));
+}
 
 /* at_attrs_str: the string value of key (STR, or a JSON string), its
  * length in *n when n is not NULL; NULL when not set or not a string.
  * The text is NUL-terminated and valid until the list changes. */
-const char *at_attrs_str(const at_attrs *a, const char *key, size_t *n);
+const char *at_attrs_str_k(const at_attrs *a, const char *key, size_t klen,
+                           size_t *n);
+static inline const char *at_attrs_str(const at_attrs *a, const char *key,
+                                       size_t *n)
+{
+    return at_attrs_str_k(a, key, strlen(key), n);
+}
 
 /* at_attrs_count: 1 and *out when key holds an integer (I64 or a JSON
  * integer), else 0. */
-int at_attrs_count(const at_attrs *a, const char *key, int64_t *out);
+int at_attrs_count_k(const at_attrs *a, const char *key, size_t klen,
+                     int64_t *out);
+static inline int at_attrs_count(const at_attrs *a, const char *key,
+                                 int64_t *out)
+{
+    return at_attrs_count_k(a, key, strlen(key), out);
+}
 
 /* at_attrs_value: key's value as a new jansson value (RAW text parsed),
  * or NULL when not set or on failure. */
-json_t *at_attrs_value(const at_attrs *a, const char *key);
+json_t *at_attrs_value_k(const at_attrs *a, const char *key, size_t klen);
+static inline json_t *at_attrs_value(const at_attrs *a, const char *key)
+{
+    return at_attrs_value_k(a, key, strlen(key));
+}
 
 /* at_attrs_write: the list as a JSON object, at_jw_json's way.  Returns
  * 0, or -1 when a JSON value could not be written (see at_jw_json). */

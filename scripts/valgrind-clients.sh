@@ -40,8 +40,17 @@ check() {  # name, command...
     fi
 }
 export LD_PRELOAD="$SHIM"
-check "curl (libcurl layer)" curl -s -N --http1.1 --cacert "$WORK/cert.pem" \
+check "curl (OpenSSL layer)" curl -s -N --http1.1 --cacert "$WORK/cert.pem" \
     "$URL/mock/gzip,chunked/v1/chat/completions" -d "$BODY"
+check "curl (libcurl layer, AGENTTRACE_LIBCURL=layer)" \
+    env AGENTTRACE_LIBCURL=layer curl -s -N --http1.1 \
+    --cacert "$WORK/cert.pem" "$URL/mock/gzip,chunked/v1/chat/completions" \
+    -d "$BODY"
+if [ -x "$BUILD/curl-gnutls-client" ]; then
+    check "libcurl-gnutls client (libcurl layer)" \
+        "$BUILD/curl-gnutls-client" multi \
+        "$URL/mock/gzip,chunked/v1/chat/completions" "$WORK/cert.pem" "$BODY"
+fi
 check "python requests (OpenSSL layer)" /usr/bin/python3 -c "
 import requests, sys
 r = requests.post(sys.argv[1], data=sys.argv[2], verify=sys.argv[3],

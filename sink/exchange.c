@@ -52,6 +52,92 @@ static void keep(at_buf *body, at_buf *tail, const char *p, size_t n)
         at_salvage_tail(tail, p, n);
 }
 
+/* What a spare exchange keeps of each buffer, and of its attribute
+ * list's values: the memory an ordinary exchange asks for, not a large
+ * body's. */
+#define SPARE_KEEP (64u << 10)
+
+static void keep_or_free(at_buf *b)
+{
+    if (b->cap > SPARE_KEEP)
+        at_buf_free(b);
+    else
+        at_buf_reset(b);
+}
+
+/* `e` is done: keep it as the sink's spare (one), so that the next
+ * exchange gets its body buffers and attribute list with their memory
+ * instead of allocating them again; the rest goes as at_exch_del frees
+ * it. */
+static void recycle(at_sink *s, at_exch *e)
+{
+    if (s->spare != NULL) {
+        at_exch_del(e);
+        return;
+    }
+    free(e->target);
+    e->target = NULL;
+    keep_or_free(&e->req_body);
+    keep_or_free(&e->resp_body);
+    keep_or_free(&e->req_tail);
+    keep_or_free(&e->resp_tail);
+    if (e->attrs)
+        at_attrs_clear(e->attrs, SPARE_KEEP);
+    at_enc_del(e->enc);
+    e->enc = NULL;
+    if (e->sse_on)
+        at_sse_free(&e->sse);
+    e->sse_on = 0;
+    if (e->nd_on)
+        at_ndjson_free(&e->nd);
+    e->nd_on = 0;
+    at_llm_stream_del(e->stream);
+    e->stream = NULL;
+    s->spare = e;
+}
+
+/* A zeroed exchange: the spare one (its buffers and attribute list kept,
+ * empty) or a new one. */
+static at_exch *exch_alloc(at_sink *s)
+{
+    at_exch *e = s->spare;
+    at_buf bufs[4];
+    at_attrs *attrs;
+
+    if (e == NULL)
+        return calloc(1, sizeof(*e));
+    s->spare = NULL;
+    bufs[0] = e->req_body;
+    bufs[1] = e->resp_body;
+    bufs[2] = e->req_tail;
+    bufs[3] = e->resp_tail;
+    attrs = e->attrs;
+    memset(e, 0, sizeof(*e));
+    e->req_body = bufs[0];
+    e->resp_body = bufs[1];
+    e->req_tail = bufs[2];
+    e->resp_tail = bufs[3];
+    e->attrs = attrs;
+    return e;
+}
+
+/* at_buf_init, keeping the memory a spare exchange's buffer has */
+static void buf_init(at_buf *b, size_t max)
+{
+    if (b->p == NULL) {
+        at_buf_init(b, max);
+    } else {
+        at_buf_reset(b);
+        b->max = max;
+    }
+}
+
+void at_sx_spare_del(at_sink *s)
+{
+    at_exch_del(s->spare);
+    s->spare = NULL;
+}
+
 static void nd_line(void *ud, const char *line, size_t len);
 
 static void finish(at_sink *s, at_exch *e)
@@ -63,7 +149,7 @@ static void finish(at_sink *s, at_exch *e)
     }
     e->t_end = s->now;
     at_sink_exchange_done(s, e);
-    at_exch_del(e);
+    recycle(s, e);
 }
 
 static void queue_push(at_sconn *c, at_exch *e)
@@ -231,7 +317,7 @@ at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
                         const char *host, size_t hostlen, const char *ctype,
                         size_t ctlen)
 {
-    at_exch *e = calloc(1, sizeof(*e));
+    at_exch *e = exch_alloc(s);
     char path[2048], mt[128];
     size_t pl, ml;
 
@@ -241,7 +327,7 @@ at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
         tlen = 0;
     e->target = malloc(tlen + 1);
     if (e->target == NULL) {
-        free(e);
+        at_exch_del(e);
         return NULL;
     }
     if (tlen)
@@ -281,10 +367,10 @@ at_exch *at_sx_exch_new(at_sink *s, at_sconn *c, const char *method,
     e->req_json = is_json_type(mt);
     e->keep_req = e->route.api != AT_API_NONE ||
                   (s->o.capture_content && e->req_json);
-    at_buf_init(&e->req_body, s->o.max_body);
-    at_buf_init(&e->resp_body, s->o.max_body);
-    at_buf_init(&e->req_tail, 2 * AT_SALVAGE_TAIL);
-    at_buf_init(&e->resp_tail, 2 * AT_SALVAGE_TAIL);
+    buf_init(&e->req_body, s->o.max_body);
+    buf_init(&e->resp_body, s->o.max_body);
+    buf_init(&e->req_tail, 2 * AT_SALVAGE_TAIL);
+    buf_init(&e->resp_tail, 2 * AT_SALVAGE_TAIL);
     return e;
 }
 

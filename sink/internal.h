@@ -98,6 +98,8 @@ struct at_sink {
     struct at_tool *tools;     /* open execute_tool spans, newest first */
     uint64_t current;          /* last value given to set_current */
     at_exch *cur_exch;         /* the exchange a decoder callback serves */
+    at_exch *spare;            /* a finished exchange whose buffers and
+                                  attribute list the next one reuses */
     /* the route of the last request's method, host and path, which
      * mostly repeat (route_of in exchange.c) */
     struct {
@@ -119,6 +121,8 @@ void at_sx_ignore(at_sink *s, at_sconn *c, const char *why);
 void at_sx_desync(at_sink *s, at_sconn *c);
 void at_sx_free_conn(at_sconn *c);
 void at_exch_del(at_exch *e);
+/* at_sx_spare_del: free the sink's spare exchange (at_sink_del) */
+void at_sx_spare_del(at_sink *s);
 
 /* exchange.c: one exchange, whatever the HTTP version.  at_sx_exch_new
  * starts one at the current record's time from the request's method,

@@ -92,6 +92,38 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  * SSE2 (x86-64 has it always), else 8 with plain integers; a tail shorter
  * than a block is looked at as the last block of the string, overlapping
  * bytes already known to be plain. */
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* Nonzero when any of the 8 bytes of w needs a look.  (x - 0x20..) & ~x &
+ * 0x80.. flags a byte below 0x20 when no byte has its high bit set, and
+ * one that has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero
+ * byte of y = w ^ c.., a byte equal to c.  As a whole it is exact; which
+ * bits are set above the first byte flagged is not. */
+static inline uint64_t needs_look(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
+
+    return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+            ((s - ONES) & ~s)) & HIGH;
+}
+
+static inline uint64_t load8(const unsigned char *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint32_t load4(const unsigned char *p)
+{
+    uint32_t w;
+
+    memcpy(&w, p, 4);
+    return w;
+}
+
 #ifdef __SSE2__
 #include <emmintrin.h>
 
@@ -132,20 +164,6 @@ static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
     return i;
 }
 #else
-#define ONES 0x0101010101010101ull
-#define HIGH 0x8080808080808080ull
-
-/* Nonzero when any of the 8 bytes of w needs a look.  (x - 0x20..) & ~x &
- * 0x80.. flags a byte below 0x20 when no byte has its high bit set, and
- * one that has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero
- * byte of y = w ^ c.., a byte equal to c. */
-static inline uint64_t needs_look(uint64_t w)
-{
-    uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
-
-    return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-            ((s - ONES) & ~s)) & HIGH;
-}
 
 static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
 {
@@ -162,6 +180,60 @@ static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
     return i;
 }
 #endif
+
+/* Whether all n bytes at p are plain (need no escape, are ASCII): the
+ * common case, a key or a short text, decided without a loop over bytes.
+ * Strings shorter than a block are read as two overlapping words. */
+static inline __attribute__((always_inline)) int all_plain(
+    const unsigned char *p, size_t n)
+{
+    if (n >= 16)
+        return ascii_run(p, n, 0) == n;
+    if (n >= 8)
+        return !(needs_look(load8(p)) | needs_look(load8(p + n - 8)));
+    if (n >= 4)
+        return !needs_look(load4(p) | (uint64_t)load4(p + n - 4) << 32);
+    /* 0 to 3 bytes: the first, the middle and the last are all of them */
+    return n == 0 || (plain[p[0]] & plain[p[n / 2]] & plain[p[n - 1]]);
+}
+
+/* Copy n bytes from s to d (not overlapping) without a call, so that the
+ * writer's common case needs no frame: blocks of 16 bytes, the last one
+ * overlapping; shorter strings as two overlapping words. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (n >= 16) {
+#ifdef __SSE2__
+        size_t i;
+
+        for (i = 0; i + 16 < n; i += 16)
+            _mm_storeu_si128((__m128i *)(void *)(d + i),
+                             _mm_loadu_si128((const __m128i *)(const void *)
+                                             (s + i)));
+        _mm_storeu_si128((__m128i *)(void *)(d + n - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)
+                                         (s + n - 16)));
+#else
+        memcpy(d, s, n);
+#endif
+    } else if (n >= 8) {
+        uint64_t a = load8(u), z = load8(u + n - 8);
+
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &z, 8);
+    } else if (n >= 4) {
+        uint32_t a = load4(u), z = load4(u + n - 4);
+
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &z, 4);
+    } else if (n) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
 
 static size_t clean_prefix_slow(const unsigned char *p, size_t n,
                                 size_t i);
@@ -192,11 +264,12 @@ static __attribute__((noinline)) size_t clean_prefix_slow(
     }
 }
 
-/* One JSON string, preceded by `pre` and followed by `post` when these
- * are not NUL; `ctl` gives the control characters' escapes.  A string
- * that needs no escape (the common case) is one copy. */
-static void esc(at_buf *b, const char *s, size_t n, const char (*ctl)[7],
-                char pre, char post)
+/* esc for a string that is not all plain ASCII, or a buffer short of
+ * room: valid UTF-8 is copied, the rest escaped. */
+static __attribute__((noinline)) void esc_slow(at_buf *b, const char *s,
+                                               size_t n,
+                                               const char (*ctl)[7],
+                                               char pre, char post)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = clean_prefix(p, n), j;
@@ -238,6 +311,32 @@ static void esc(at_buf *b, const char *s, size_t n, const char (*ctl)[7],
     AT_JW_LIT(b, "\"");
     if (post)
         at_buf_append(b, &post, 1);
+}
+
+/* One JSON string, preceded by `pre` and followed by `post` when these
+ * are not NUL; `ctl` gives the control characters' escapes.  A string
+ * that needs no escape (the common case) is one copy. */
+static inline __attribute__((always_inline)) void esc(
+    at_buf *b, const char *s, size_t n, const char (*ctl)[7], char pre,
+    char post)
+{
+    char *w;
+    size_t j = 0;
+
+    if (__builtin_expect(!all_plain((const unsigned char *)s, n), 0) ||
+        (w = at_buf_reserve(b, n + 4)) == NULL) {
+        esc_slow(b, s, n, ctl, pre, post);
+        return;
+    }
+    if (pre)
+        w[j++] = pre;
+    w[j++] = '"';
+    copy_short(w + j, s, n);
+    j += n;
+    w[j++] = '"';
+    if (post)
+        w[j++] = post;
+    at_buf_commit(b, j);
 }
 
 void at_jw_str(at_buf *b, const char *s, size_t n)

@@ -750,6 +750,7 @@ void at_sink_del(at_sink *s)
         s->tools = t->next;
         tool_free(t);
     }
+    at_sx_spare_del(s);
     at_buf_free(&s->lines);
     free(s);
 }
