@@ -8,6 +8,7 @@
  * as the offending byte arrives instead of waiting for a whole head.
  */
 #include "http1.h"
+#include "swar.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -62,17 +63,6 @@ static unsigned char lower(unsigned char c)
 }
 
 /* case_eq: ASCII case-insensitive comparison of two n-byte strings. */
-/* lower8: the eight bytes of w with A-Z made a-z (nothing else changes). */
-static inline uint64_t lower8(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
-    uint64_t h = w & ~high;                  /* each byte's low 7 bits */
-    uint64_t ge_a = h + ones * (0x80 - 'A'); /* high bit: >= 'A' */
-    uint64_t gt_z = h + ones * (0x7f - 'Z'); /* high bit: > 'Z' */
-
-    return w | (((ge_a ^ gt_z) & ~w & high) >> 2);
-}
-
 static int case_eq(const char *a, const char *b, size_t n)
 {
     size_t i = 0;
@@ -83,13 +73,13 @@ static int case_eq(const char *a, const char *b, size_t n)
         for (; n - i > 8; i += 8) {
             memcpy(&x, a + i, 8);
             memcpy(&y, b + i, 8);
-            if (x != y && lower8(x) != lower8(y))
+            if (x != y && at_lower8(x) != at_lower8(y))
                 return 0;
         }
         /* the last eight bytes, overlapping what was compared */
         memcpy(&x, a + n - 8, 8);
         memcpy(&y, b + n - 8, 8);
-        return x == y || lower8(x) == lower8(y);
+        return x == y || at_lower8(x) == at_lower8(y);
     }
     for (; i < n; i++)
         if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))

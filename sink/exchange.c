@@ -11,6 +11,7 @@
  */
 #include "internal.h"
 #include "preload/log.h"
+#include "decode/swar.h"
 #include "sink/ids.h"
 #include "sink/salvage.h"
 
@@ -175,22 +176,29 @@ static at_exch *queue_pop(at_sconn *c)
     return e;
 }
 
+static inline int ends_type(char ch)
+{
+    return ch == ';' || ch == ' ' || ch == '\t';
+}
+
 /* Media type of a Content-Type value, lowercased, without parameters. */
 static void media_type(const char *v, size_t vlen, char *out, size_t cap)
 {
-    size_t i = 0, j;
+    size_t n = 0, lim = vlen < cap - 1 ? vlen : cap - 1;
 
-    out[0] = '\0';
     if (v == NULL)
-        return;
-    for (j = 0; j < vlen && i + 1 < cap; j++) {
-        char ch = v[j];
+        lim = 0;
+    for (; n + 8 <= lim; n += 8) {   /* eight bytes at a time */
+        uint64_t w = at_load8(v + n);
 
-        if (ch == ';' || ch == ' ' || ch == '\t')
+        if (at_has_byte(w, ';') | at_has_byte(w, ' ') | at_has_byte(w, '\t'))
             break;
-        out[i++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        w = at_lower8(w);
+        memcpy(out + n, &w, 8);
     }
-    out[i] = '\0';
+    for (; n < lim && !ends_type(v[n]); n++)
+        out[n] = (char)(v[n] >= 'A' && v[n] <= 'Z' ? v[n] + 32 : v[n]);
+    out[n] = '\0';
 }
 
 static int is_json_type(const char *mt)

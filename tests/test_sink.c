@@ -500,6 +500,74 @@ ParameterizedTest(size_t *split, sink, openai_stream)
     h_free(&h);
 }
 
+/* The response's media type decides whether it is read as a stream: its
+ * case and parameters do not matter, a longer or different type does
+ * (the type is compared whole, eight bytes at a time and byte by byte). */
+Test(sink, stream_media_type_spellings)
+{
+    static const struct {
+        const char *ctype;
+        int stream;
+    } cases[] = {
+        {"text/event-stream", 1},
+        {"Text/Event-Stream", 1},
+        {"TEXT/EVENT-STREAM; charset=UTF-8", 1},
+        {"text/event-stream;charset=utf-8", 1},
+        {"text/event-stream\t;x=1", 1},
+        {"text/event-stream ; q=1", 1},
+        /* the end inside an eight-byte block */
+        {"text/event-stream\tx=1234567", 1},
+        {"text/event-stream x=1234567", 1},
+        {"text/event-stream;x=1234567", 1},
+        {"application/x-text/event-stream", 0},
+        {"text/event-streams", 0},
+        {"text/event-strea", 0},
+        {"text/event_stream", 0},
+        {"text/plain; x=text/event-stream", 0},
+        {"text/event-stream\x80", 0},
+    };
+    size_t k, i;
+
+    for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        harness h;
+        char *rq = openai_request("{\"model\":\"gpt-4o-mini\","
+                                  "\"stream\":true,\"messages\":[{\"role\":"
+                                  "\"user\",\"content\":\"Hi\"}]}");
+        char *head = fmt("HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n",
+                         cases[k].ctype);
+        char text[64] = "";
+        json_t *s;
+
+        h_init(&h, 1 << 20, 1, 8 << 20);
+        h_open(&h, 1, "api.openai.com", 443);
+        h_out(&h, 1, rq);
+        h_in(&h, 1, head);
+        for (i = 0; i < 6; i++) {
+            char *c = chunk(stream_events[i]);
+
+            h_in(&h, 1, c);
+            free(c);
+        }
+        h_in(&h, 1, "0\r\n\r\n");
+        h_finish(&h);
+        s = span_nth(&h, "chat ", 0);
+        cr_assert_not_null(s, "%s", cases[k].ctype);
+        if (cases[k].stream) {
+            output_text(s, text, sizeof(text));
+            cr_expect_str_eq(text, "Hello!", "%s", cases[k].ctype);
+            cr_expect_eq(attr_i(s, "gen_ai.usage.output_tokens"), 2, "%s",
+                         cases[k].ctype);
+        } else {
+            cr_expect_null(attr(s, "gen_ai.output.messages"), "%s",
+                           cases[k].ctype);
+        }
+        free(rq);
+        free(head);
+        h_free(&h);
+    }
+}
+
 /* Five exchanges on one kept-alive connection, 100 Continue in one. */
 Test(sink, keep_alive_and_continue)
 {
