@@ -22,7 +22,7 @@ apt-get when missing).
 Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
 BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, py-tls,
-curl-h1-tls, curl-h2-tls, curl-h1-plain, sse, download, micro, sink, mitm),
+curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download, micro, sink, mitm),
 BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
 pairs of the hook microbenchmark, default 7), BENCH_MICRO_CALLS (calls per
@@ -110,7 +110,7 @@ def run(argv, env=None, stdout=subprocess.DEVNULL, check=True):
     return dt, ru.ru_maxrss
 
 
-def env_for(mode, out):
+def env_for(mode, out, extra=None):
     e = dict(os.environ)
     e.pop("LD_PRELOAD", None)
     for k in list(e):
@@ -123,6 +123,7 @@ def env_for(mode, out):
     if mode == "traced":
         e["LD_PRELOAD"] = SHIM
         e["AGENTTRACE_OUTPUT"] = out
+        e.update(extra or {})
     elif mode == "empty":
         e["LD_PRELOAD"] = EMPTY
     return e
@@ -184,7 +185,8 @@ def verdict(ratio, target):
 # --------------------------------------------------------------- workload
 
 def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
-            wall_target=None, modes=("untraced", "traced"), note=""):
+            wall_target=None, modes=("untraced", "traced"), note="",
+            traced_env=None):
     """Interleaved wall pairs, callgrind once per mode, span check on every
     traced run.  check(spans) returns None if right, else a message."""
     if ONLY and wid not in ONLY:
@@ -197,7 +199,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     checked = 0
     # one warm-up of each mode (page cache, nginx worker, TLS session code)
     for m in modes:
-        run(CLIENT_CPU + argv, env_for(m, out))
+        run(CLIENT_CPU + argv, env_for(m, out, traced_env))
     if os.path.exists(out):
         os.unlink(out)
     for i in range(PAIRS):
@@ -206,7 +208,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
         for m in order:
             if os.path.exists(out):
                 os.unlink(out)
-            t[m], _ = run(CLIENT_CPU + argv, env_for(m, out))
+            t[m], _ = run(CLIENT_CPU + argv, env_for(m, out, traced_env))
             if m == "traced":
                 msg = check(spans(out))
                 if msg:
@@ -221,7 +223,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     for m in modes:
         if os.path.exists(out):
             os.unlink(out)
-        rss[m].append(peak_rss(CLIENT_CPU + argv, env_for(m, out), tmp))
+        rss[m].append(peak_rss(CLIENT_CPU + argv, env_for(m, out, traced_env), tmp))
     med = {m: statistics.median(walls[m]) for m in modes}
     wall_ratio = statistics.median(ratios)
     ins = {}
@@ -229,7 +231,7 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     for m in modes:
         if os.path.exists(out):
             os.unlink(out)
-        ins[m] = callgrind(cg, env_for(m, out), tmp, "%s.%s" % (wid, m))
+        ins[m] = callgrind(cg, env_for(m, out, traced_env), tmp, "%s.%s" % (wid, m))
     if os.path.exists(out):
         os.unlink(out)
     ins_ratio = ins["traced"] / ins["untraced"]
@@ -828,7 +830,8 @@ def main():
         if wanted("sink"):
             sink_tp(tmp)
         if any(wanted(w) for w in ("py-tls", "curl-h1-tls", "curl-h2-tls", "curl-h1-plain",
-                                   "sse", "download", "micro", "mitm")):
+                                   "curl-h1-layer", "sse", "download", "micro",
+                                   "mitm")):
             www = make_files(tmp)
             nginx = start_nginx(tmp, www)
         cgnote = "%d requests" % CG_REQ
@@ -837,14 +840,22 @@ def main():
                 chat_check(NREQ, "openssl"), tmp,
                 cg_argv=[PY, os.path.join(HERE, "py_client.py"), "https", "127.0.0.1", str(TLS_PORT), str(CG_REQ)],
                 ins_target=1.05, wall_target=1.03, note=cgnote)
-        for wid, scheme, port, http, label, ver in (
-                ("curl-h1-tls", "https", TLS_PORT, "http1.1", "TLS h1", "1.1"),
-                ("curl-h2-tls", "https", H2_PORT, "http2", "TLS h2", "2"),
-                ("curl-h1-plain", "http", PLAIN_PORT, "http1.1", "plain h1", "1.1")):
+        for wid, scheme, port, http, label, ver, transport in (
+                ("curl-h1-tls", "https", TLS_PORT, "http1.1", "TLS h1", "1.1", "openssl"),
+                ("curl-h2-tls", "https", H2_PORT, "http2", "TLS h2", "2", "openssl"),
+                ("curl-h1-plain", "http", PLAIN_PORT, "http1.1", "plain h1", "1.1", "socket")):
             measure(wid, "curl, %d POSTs, %s" % (NREQ, label),
-                    curl_posts(tmp, scheme, port, NREQ, http), chat_check(NREQ, None, ver), tmp,
+                    curl_posts(tmp, scheme, port, NREQ, http),
+                    chat_check(NREQ, transport, ver), tmp,
                     cg_argv=curl_posts(tmp, scheme, port, CG_REQ, http),
                     ins_target=1.05, wall_target=1.03, note=cgnote)
+        # the libcurl layer (a libcurl on GnuTLS, or AGENTTRACE_LIBCURL=layer):
+        # what its debug callback costs, no target of its own
+        measure("curl-h1-layer", "curl, %d POSTs, TLS h1, AGENTTRACE_LIBCURL=layer" % NREQ,
+                curl_posts(tmp, "https", TLS_PORT, NREQ, "http1.1"),
+                chat_check(NREQ, "libcurl", "1.1"), tmp,
+                cg_argv=curl_posts(tmp, "https", TLS_PORT, CG_REQ, "http1.1"),
+                note=cgnote, traced_env={"AGENTTRACE_LIBCURL": "layer"})
         measure("sse", "curl -N, %d-chunk SSE stream, TLS h1, one record per chunk" % SSE_CHUNKS,
                 ["curl", "-sS", "-N", "-k", "--http1.1", "-o", "/dev/null",
                  "-H", "Content-Type: application/json", "-d", SSE_REQ,
