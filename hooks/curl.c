@@ -93,14 +93,16 @@ enum { LAYER_HERE = 1, LAYER_BELOW = 2 };
 static atomic_int layer;
 
 /* Decide once which layer captures this process's libcurl transfers.  Two
- * threads deciding at once reach the same answer. */
+ * threads deciding at once reach the same answer.  The host's errno is
+ * kept. */
 static __attribute__((cold, noinline)) int decide_layer(void)
 {
     curl_version_info_data *(*version)(CURLversion);
     const curl_version_info_data *d = NULL;
     const char *tls = NULL, *why = NULL;
-    int l = LAYER_HERE;
+    int l = LAYER_HERE, err = errno, in_hook = at_in_hook;
 
+    at_in_hook = 1;
     *(void **)&version = real("curl_version_info", NULL);
     if (version)
         d = version(CURLVERSION_NOW);
@@ -126,6 +128,8 @@ static __attribute__((cold, noinline)) int decide_layer(void)
         at_log("libcurl (%s): its transfers are captured at the libcurl "
                "layer: %s", tls ? tls : "TLS library unknown", why);
     atomic_store_explicit(&layer, l, memory_order_relaxed);
+    at_in_hook = in_hook;
+    errno = err;
     return l;
 }
 
