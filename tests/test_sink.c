@@ -1006,6 +1006,82 @@ Test(sink, max_body)
     h_free(&h);
 }
 
+/* Exchanges one after another reuse the last one's buffers and attribute
+ * list: nothing of an exchange (a truncated body, a streamed answer, its
+ * parameters, its tools) may show in the next one's span. */
+Test(sink, reused_exchange_carries_nothing_over)
+{
+    harness h;
+    size_t big = 100000, i, k;
+    char *body = malloc(big + 200), *rq_big, *rq_stream, *rq_plain;
+    char text[64];
+    json_t *s;
+
+    strcpy(body, "{\"model\":\"gpt-4o\",\"temperature\":0.25,"
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (i = strlen(body); i < big; i++)
+        body[i] = 'a';
+    strcpy(body + big, "\"}]}");
+    rq_big = openai_request(body);
+    rq_stream = openai_request(
+        "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"tools\":[{\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\"}}],\"messages\":[{"
+        "\"role\":\"user\",\"content\":\"Hi\"}]}");
+    rq_plain = openai_request(OPENAI_REQ_BODY);
+    h_init(&h, 1 << 20, 1, 4096);
+    h_open(&h, 1, "api.openai.com", 443);
+    for (k = 0; k < 2; k++) {
+        char *rs = json_response(OPENAI_RESP_BODY);
+
+        /* a truncated request, then a stream with tools, then a plain
+         * call; twice, so every kind follows every other */
+        h_out(&h, 1, rq_big);
+        h_in(&h, 1, rs);
+        h_out(&h, 1, rq_stream);
+        h_in(&h, 1, SSE_HEAD);
+        for (i = 0; i < 6; i++) {
+            char *c = chunk(stream_events[i]);
+
+            h_in(&h, 1, c);
+            free(c);
+        }
+        h_in(&h, 1, "0\r\n\r\n");
+        h_out(&h, 1, rq_plain);
+        h_in(&h, 1, rs);
+        free(rs);
+    }
+    h_finish(&h);
+    for (k = 0; k < 2; k++) {
+        s = span_nth(&h, "chat ", 3 * k);
+        cr_assert_not_null(s);
+        cr_expect(json_is_true(attr(s, "agenttrace.truncated")));
+        cr_expect_null(attr(s, "gen_ai.request.stream"));
+        cr_expect_null(attr(s, "gen_ai.tool.definitions"));
+
+        s = span_nth(&h, "chat ", 3 * k + 1);
+        cr_assert_not_null(s);
+        cr_expect_null(attr(s, "agenttrace.truncated"));
+        cr_expect_null(attr(s, "gen_ai.request.temperature"));
+        cr_expect_not_null(attr(s, "gen_ai.tool.definitions"));
+        output_text(s, text, sizeof(text));
+        cr_expect_str_eq(text, "Hello!");
+
+        s = span_nth(&h, "chat ", 3 * k + 2);
+        check_openai_basic(s);
+        cr_expect_null(attr(s, "agenttrace.truncated"));
+        cr_expect_null(attr(s, "gen_ai.request.stream"));
+        cr_expect(json_real_value(attr(s, "gen_ai.request.temperature")) ==
+                  0.5);
+        cr_expect_null(attr(s, "gen_ai.tool.definitions"));
+        cr_expect_null(attr(s, "gen_ai.response.time_to_first_chunk"));
+    }
+    free(body);
+    free(rq_big);
+    free(rq_stream);
+    free(rq_plain);
+    h_free(&h);
+}
+
 /* Anthropic stream with an error event mid-way. */
 Test(sink, anthropic_stream_error_event)
 {
