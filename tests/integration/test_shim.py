@@ -1876,21 +1876,28 @@ class WithHTTP2Server(ShimTest):
         super().setUpClass()
         cls.h2 = None
         if shutil.which("nghttpx"):
-            # nghttpx: TLS + HTTP/2 (ALPN h2) in front of a plain mock
+            # nghttpx: TLS + HTTP/2 (ALPN h2) in front of a plain mock, and
+            # cleartext HTTP/2 with prior knowledge (h2c) on a second port
             cls.backend = Mock(tls=False)
-            with socket.socket() as sk:
-                sk.bind(("127.0.0.1", 0))
-                cls.h2_port = sk.getsockname()[1]
+            ports = []
+            for _ in range(2):
+                with socket.socket() as sk:
+                    sk.bind(("127.0.0.1", 0))
+                    ports.append(sk.getsockname()[1])
+            cls.h2_port, cls.h2c_port = ports
             key = os.path.join(os.path.dirname(cls.mock.cert), "key.pem")
             cls.h2 = subprocess.Popen(
                 ["nghttpx", "--conf=/dev/null",
                  "-f127.0.0.1,%d" % cls.h2_port,
+                 "-f127.0.0.1,%d;no-tls" % cls.h2c_port,
                  "-b127.0.0.1,%d" % cls.backend.port, "--workers=1",
                  "--no-ocsp", key, cls.mock.cert],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(100):
                 try:
                     socket.create_connection(("127.0.0.1", cls.h2_port),
+                                             timeout=1).close()
+                    socket.create_connection(("127.0.0.1", cls.h2c_port),
                                              timeout=1).close()
                     break
                 except OSError:
@@ -2102,6 +2109,38 @@ class TestLibcurl(WithHTTP2Server):
                 self.assertEqual(text_of(a["gen_ai.output.messages"]),
                                  f["output_text"])
                 self.assertEqual(bool(a.get("gen_ai.request.stream")), stream)
+
+
+    def test_18b_curl_h2c_prior_knowledge(self):
+        """curl --http2-prior-knowledge over plain HTTP (h2c): the preface
+        on a socket switches the connection to HTTP/2, on both layers."""
+        if self.h2 is None or not curl_usable():
+            self.skipTest("needs nghttpx and a runnable curl")
+        url = "http://127.0.0.1:%d/v1/chat/completions" % self.h2c_port
+        for layer, transport in (("auto", "socket"), ("layer", "libcurl")):
+            with self.subTest(layer=layer):
+                self.backend.reset()
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                body = self.openai_body("Over h2c")
+                r, spans = self.traced(
+                    ["curl", "-sS", "--http2-prior-knowledge", "-w",
+                     "\n%{http_version}", url, "-d", json.dumps(body)],
+                    env={"AGENTTRACE_LIBCURL": layer})
+                self.assertTrue(r.text.endswith("\n2"), r.text[-40:])
+                f = self.backend.log()[0]["facts"]
+                self.check_spans(spans)
+                chats = self.chats(spans)
+                self.assertEqual(len(chats), 1, [x["name"] for x in spans])
+                a = chats[0]["attributes"]
+                self.assertEqual(a["agenttrace.http.version"], "2")
+                self.assertEqual(a["agenttrace.transport"], transport)
+                self.assertEqual(a["url.full"], url)
+                self.assertEqual(a["gen_ai.response.id"], f["id"])
+                self.assertEqual(a.get("gen_ai.usage.output_tokens"),
+                                 f["output_tokens"])
+                self.assertEqual(text_of(a["gen_ai.output.messages"]),
+                                 f["output_text"])
 
 
 H2_CLIENT = r"""
