@@ -116,8 +116,10 @@ static __attribute__((cold, noinline)) int decide_layer(void)
     else if (d->features & CURL_VERSION_HTTP3)
         why = "it can speak HTTP/3 (QUIC), which the OpenSSL hooks do not "
               "see";
-    else if (at_real_ssl()->SSL_write == NULL ||
-             at_real_ssl()->SSL_read == NULL)
+    else if (at_real_lookup("libssl.so", "SSL_write", NULL) == NULL ||
+             at_real_lookup("libssl.so", "SSL_read", NULL) == NULL)
+        /* looked up, not resolved for the hooks: at_real_ssl would keep
+         * the NULLs for a libssl loaded later */
         why = "OpenSSL is not loaded as libssl";
     else
         l = LAYER_BELOW;
