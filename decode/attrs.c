@@ -51,29 +51,17 @@ void at_attrs_free(at_attrs *a)
 
 void at_attrs_clear(at_attrs *a, size_t keep)
 {
-    size_t i;
+    at_buf arena = a->arena;
+    int kept = a->e != NULL && arena.p != NULL && arena.cap <= keep;
 
-    if (a->e == NULL) {
-        at_attrs_init(a);
-        return;
-    }
-    for (i = 0; i < a->n; i++)
-        if (a->e[i].kind == AT_ATTR_JSON)
-            json_decref(a->e[i].v.j);
-    if (a->e != a->local)
-        free(a->e);
-    a->e = a->local;
-    a->n = 0;
-    a->cap = AT_ATTRS_LOCAL;
-    if (a->arena.cap > keep)
-        at_buf_free(&a->arena);
-    else
+    if (kept)
+        a->arena.p = NULL;   /* not at_attrs_free's to give back */
+    at_attrs_free(a);
+    at_attrs_init(a);
+    if (kept) {
+        a->arena = arena;
         at_buf_reset(&a->arena);
-    json_decref(a->held);
-    a->held = NULL;
-    a->failed = 0;
-    a->linear = 0;
-    memset(a->index, 0, sizeof(a->index));
+    }
 }
 
 /* home: the key's first slot in the index: from its length and its last

@@ -66,19 +66,18 @@ static unsigned char lower(unsigned char c)
 static int case_eq(const char *a, const char *b, size_t n)
 {
     size_t i = 0;
-
     uint64_t x, y;
 
     if (n >= 8) {
         for (; n - i > 8; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
+            x = at_load8(a + i);
+            y = at_load8(b + i);
             if (x != y && at_lower8(x) != at_lower8(y))
                 return 0;
         }
         /* the last eight bytes, overlapping what was compared */
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
+        x = at_load8(a + n - 8);
+        y = at_load8(b + n - 8);
         return x == y || at_lower8(x) == at_lower8(y);
     }
     for (; i < n; i++)

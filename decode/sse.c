@@ -111,6 +111,18 @@ static int process_line(at_sse *p, const char *l, size_t n, int cut,
     return rc;
 }
 
+#ifdef __SSE2__
+/* The CR and LF bytes of the 16 at p, one bit each (bit 0: p[0]). */
+static inline unsigned crlf16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+}
+#endif
+
 /* line_end: the position of the first CR or LF at or after i, or len.  A
  * token stream feeds this once per token, so it looks at 16 bytes at a
  * time for both bytes at once; the last block is the buffer's last 16
@@ -118,40 +130,18 @@ static int process_line(at_sse *p, const char *l, size_t n, int cut,
 static size_t line_end(const unsigned char *s, size_t i, size_t len)
 {
 #ifdef __SSE2__
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     unsigned m;
 
     if (len - i >= 16) {
-        for (; len - i >= 32; i += 32) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            __m128i w = _mm_loadu_si128(
-                (const __m128i *)(const void *)(s + i + 16));
-
-            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-                    _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))) |
-                (unsigned)_mm_movemask_epi8(_mm_or_si128(
-                    _mm_cmpeq_epi8(w, cr), _mm_cmpeq_epi8(w, lf))) << 16;
-            if (m != 0)
+        for (; len - i >= 32; i += 32)
+            if ((m = crlf16(s + i) | crlf16(s + i + 16) << 16) != 0)
                 return i + (size_t)__builtin_ctz(m);
-        }
-        for (; len - i >= 16; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-
-            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-            if (m != 0)
+        for (; len - i >= 16; i += 16)
+            if ((m = crlf16(s + i)) != 0)
                 return i + (size_t)__builtin_ctz(m);
-        }
-        if (i < len) {
-            __m128i v = _mm_loadu_si128(
-                (const __m128i *)(const void *)(s + len - 16));
-
-            m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-                    _mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))) >>
-                (16 - (len - i)); /* bit 0: position i */
-            if (m != 0)
-                return i + (size_t)__builtin_ctz(m);
-        }
+        /* bit 0: position i */
+        if (i < len && (m = crlf16(s + len - 16) >> (16 - (len - i))) != 0)
+            return i + (size_t)__builtin_ctz(m);
         return len;
     }
 #endif

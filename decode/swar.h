@@ -18,6 +18,14 @@ static inline uint64_t at_load8(const void *p)
     return w;
 }
 
+static inline uint32_t at_load4(const void *p)
+{
+    uint32_t w;
+
+    memcpy(&w, p, 4);
+    return w;
+}
+
 /* at_lower8: the eight bytes of w with A-Z made a-z (nothing else
  * changes). */
 static inline uint64_t at_lower8(uint64_t w)

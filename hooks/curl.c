@@ -296,8 +296,9 @@ static void begin(CURL *h)
 {
     int i;
 
-    if (!capturing() || at_in_hook || !here() ||
-        real_curl_easy_setopt() == NULL || !at_shim_activate())
+    /* the hooks call this only when here() */
+    if (!capturing() || at_in_hook || real_curl_easy_setopt() == NULL ||
+        !at_shim_activate())
         return;
     at_in_hook = 1;
     i = handle_slot(h, 1);

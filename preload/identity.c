@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "clock.h"
+#include "decode/swar.h"
 #include "sink/ids.h"
 #include "sink/jw.h"
 
@@ -51,16 +52,10 @@ static unsigned long long proc_starttime(pid_t pid)
     if (n <= 0)
         return 0;
     /* the last ')': the command name may hold spaces and parentheses.
-     * 8 bytes at a time from the end: ~w & (w - 1..) & 0x80.. is nonzero
-     * when w has a zero byte, here one of x = bytes ^ ')'. */
-    for (p = buf + n; p - buf >= 8; p -= 8) {
-        uint64_t x;
-
-        memcpy(&x, p - 8, 8);
-        x ^= 0x2929292929292929ull;
-        if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull)
+     * 8 bytes at a time from the end. */
+    for (p = buf + n; p - buf >= 8; p -= 8)
+        if (at_has_byte(at_load8(p - 8), ')'))
             break;
-    }
     for (p--; p >= buf && *p != ')'; p--)
         ;
     if (p < buf)

@@ -5,6 +5,7 @@
  * except for a tree nested deeper than 32 levels: the process span written
  * at exit costs no more than its bytes. */
 #include "jw.h"
+#include "decode/swar.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -87,43 +88,22 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Nonzero when any of the 8 bytes of w needs a look.  (x - 0x20..) & ~x &
+ * 0x80.. flags a byte below 0x20 when no byte has its high bit set, and
+ * one that has is flagged anyway; the quote and the backslash are
+ * at_has_byte's.  As a whole it is exact; which bits are set above the
+ * first byte flagged is not. */
+static inline uint64_t needs_look(uint64_t w)
+{
+    return ((w | ((w - AT_ONES * 0x20) & ~w)) & AT_HIGH) |
+           at_has_byte(w, '"') | at_has_byte(w, '\\');
+}
+
 /* ascii_run: the first index from i whose byte needs a look (a control
  * character, '"', '\\', or a byte >= 0x80), or n.  16 bytes at a time with
  * SSE2 (x86-64 has it always), else 8 with plain integers; a tail shorter
  * than a block is looked at as the last block of the string, overlapping
  * bytes already known to be plain. */
-#define ONES 0x0101010101010101ull
-#define HIGH 0x8080808080808080ull
-
-/* Nonzero when any of the 8 bytes of w needs a look.  (x - 0x20..) & ~x &
- * 0x80.. flags a byte below 0x20 when no byte has its high bit set, and
- * one that has is flagged anyway; (y - 0x01..) & ~y & 0x80.. flags a zero
- * byte of y = w ^ c.., a byte equal to c.  As a whole it is exact; which
- * bits are set above the first byte flagged is not. */
-static inline uint64_t needs_look(uint64_t w)
-{
-    uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
-
-    return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-            ((s - ONES) & ~s)) & HIGH;
-}
-
-static inline uint64_t load8(const unsigned char *p)
-{
-    uint64_t w;
-
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static inline uint32_t load4(const unsigned char *p)
-{
-    uint32_t w;
-
-    memcpy(&w, p, 4);
-    return w;
-}
-
 #ifdef __SSE2__
 #include <emmintrin.h>
 
@@ -170,7 +150,7 @@ static inline size_t ascii_run(const unsigned char *p, size_t n, size_t i)
     uint64_t w;
 
     while (n - i >= 8) {
-        memcpy(&w, p + i, 8);
+        w = at_load8(p + i);
         if (needs_look(w))
             break;
         i += 8;
@@ -190,9 +170,9 @@ static inline __attribute__((always_inline)) int all_plain(
     if (n >= 16)
         return ascii_run(p, n, 0) == n;
     if (n >= 8)
-        return !(needs_look(load8(p)) | needs_look(load8(p + n - 8)));
+        return !(needs_look(at_load8(p)) | needs_look(at_load8(p + n - 8)));
     if (n >= 4)
-        return !needs_look(load4(p) | (uint64_t)load4(p + n - 4) << 32);
+        return !needs_look(at_load4(p) | (uint64_t)at_load4(p + n - 4) << 32);
     /* 0 to 3 bytes: the first, the middle and the last are all of them */
     return n == 0 || (plain[p[0]] & plain[p[n / 2]] & plain[p[n - 1]]);
 }
@@ -219,12 +199,12 @@ static inline void copy_short(char *d, const char *s, size_t n)
         memcpy(d, s, n);
 #endif
     } else if (n >= 8) {
-        uint64_t a = load8(u), z = load8(u + n - 8);
+        uint64_t a = at_load8(u), z = at_load8(u + n - 8);
 
         memcpy(d, &a, 8);
         memcpy(d + n - 8, &z, 8);
     } else if (n >= 4) {
-        uint32_t a = load4(u), z = load4(u + n - 4);
+        uint32_t a = at_load4(u), z = at_load4(u + n - 4);
 
         memcpy(d, &a, 4);
         memcpy(d + n - 4, &z, 4);
@@ -264,6 +244,25 @@ static __attribute__((noinline)) size_t clean_prefix_slow(
     }
 }
 
+/* A string that needs no escape, as it is between quotes, preceded by
+ * `pre` and followed by `post` when these are not NUL, at w (room for
+ * n + 4 bytes); returns how many bytes were written. */
+static inline size_t quoted(char *w, const char *s, size_t n, char pre,
+                            char post)
+{
+    size_t j = 0;
+
+    if (pre)
+        w[j++] = pre;
+    w[j++] = '"';
+    copy_short(w + j, s, n);
+    j += n;
+    w[j++] = '"';
+    if (post)
+        w[j++] = post;
+    return j;
+}
+
 /* esc for a string that is not all plain ASCII, or a buffer short of
  * room: valid UTF-8 is copied, the rest escaped. */
 static __attribute__((noinline)) void esc_slow(at_buf *b, const char *s,
@@ -276,16 +275,7 @@ static __attribute__((noinline)) void esc_slow(at_buf *b, const char *s,
     char *w;
 
     if (i == n && (w = at_buf_reserve(b, n + 4)) != NULL) {
-        j = 0;
-        if (pre)
-            w[j++] = pre;
-        w[j++] = '"';
-        memcpy(w + j, s, n);
-        j += n;
-        w[j++] = '"';
-        if (post)
-            w[j++] = post;
-        at_buf_commit(b, j);
+        at_buf_commit(b, quoted(w, s, n, pre, post));
         return;
     }
     if (pre)
@@ -321,22 +311,13 @@ static inline __attribute__((always_inline)) void esc(
     char post)
 {
     char *w;
-    size_t j = 0;
 
     if (__builtin_expect(!all_plain((const unsigned char *)s, n), 0) ||
         (w = at_buf_reserve(b, n + 4)) == NULL) {
         esc_slow(b, s, n, ctl, pre, post);
         return;
     }
-    if (pre)
-        w[j++] = pre;
-    w[j++] = '"';
-    copy_short(w + j, s, n);
-    j += n;
-    w[j++] = '"';
-    if (post)
-        w[j++] = post;
-    at_buf_commit(b, j);
+    at_buf_commit(b, quoted(w, s, n, pre, post));
 }
 
 void at_jw_str(at_buf *b, const char *s, size_t n)

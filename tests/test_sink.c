@@ -449,6 +449,21 @@ static const char *stream_events[] = {
     "data: [DONE]\n\n",
 };
 
+/* stream_body: the events above as the chunked body of a response whose
+ * head was fed, and its last chunk, in one read each. */
+static void stream_body(harness *h)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(stream_events) / sizeof(stream_events[0]); i++) {
+        char *c = chunk(stream_events[i]);
+
+        h_in(h, 1, c);
+        free(c);
+    }
+    h_in(h, 1, "0\r\n\r\n");
+}
+
 ParameterizedTestParameters(sink, openai_stream)
 {
     return cr_make_param_array(size_t, splits, 3);
@@ -526,7 +541,7 @@ Test(sink, stream_media_type_spellings)
         {"text/plain; x=text/event-stream", 0},
         {"text/event-stream\x80", 0},
     };
-    size_t k, i;
+    size_t k;
 
     for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         harness h;
@@ -543,13 +558,7 @@ Test(sink, stream_media_type_spellings)
         h_open(&h, 1, "api.openai.com", 443);
         h_out(&h, 1, rq);
         h_in(&h, 1, head);
-        for (i = 0; i < 6; i++) {
-            char *c = chunk(stream_events[i]);
-
-            h_in(&h, 1, c);
-            free(c);
-        }
-        h_in(&h, 1, "0\r\n\r\n");
+        stream_body(&h);
         h_finish(&h);
         s = span_nth(&h, "chat ", 0);
         cr_assert_not_null(s, "%s", cases[k].ctype);
@@ -1039,13 +1048,7 @@ Test(sink, reused_exchange_carries_nothing_over)
         h_in(&h, 1, rs);
         h_out(&h, 1, rq_stream);
         h_in(&h, 1, SSE_HEAD);
-        for (i = 0; i < 6; i++) {
-            char *c = chunk(stream_events[i]);
-
-            h_in(&h, 1, c);
-            free(c);
-        }
-        h_in(&h, 1, "0\r\n\r\n");
+        stream_body(&h);
         h_out(&h, 1, rq_plain);
         h_in(&h, 1, rs);
         free(rs);
