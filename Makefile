@@ -29,7 +29,7 @@ SHIM_OBJ  := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-# libnghttp2, zlib, brotli (decoder), zstd and jansson come from their
+# zlib, brotli (decoder), zstd and jansson come from their
 # static archives with their symbols hidden, so they can never clash with
 # (or be configured by, as json_set_alloc_funcs would) the host's copies,
 # and a process loads no library for them.  Debian's jansson archive is
@@ -40,7 +40,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # json_loadf).
 JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a)
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(BUILD)/jansson/libjansson.a \
-             -Wl,-Bstatic -lnghttp2 -lz -lbrotlidec -lbrotlicommon -lzstd \
+             -Wl,-Bstatic -lz -lbrotlidec -lbrotlicommon -lzstd \
              -Wl,-Bdynamic -ldl -lpthread
 
 .PHONY: all demo test unit asan valgrind integration bench clean deps install
@@ -66,12 +66,21 @@ $(BUILD)/jansson/libjansson.a: $(JANSSON_A)
 	@mkdir -p $(dir $@)
 	objcopy --redefine-sym stdin=at_jansson_stdin $< $@
 
+# The objects every process runs at its start and exit (the constructor,
+# the process span) are linked first, so that their code and constant data
+# are contiguous and fault in together: a page fault costs a process that
+# never calls a model more than the code it runs (preload/layout.h).
+START_OBJ := $(addprefix $(BUILD)/obj/,hooks/process.o preload/shim.o \
+             preload/config.o preload/identity.o sink/span.o sink/ids.o \
+             sink/jw.o sink/writer.o decode/buf.o)
+LINK_OBJ  := $(START_OBJ) $(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ))
+
 $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile \
                            $(BUILD)/jansson/libjansson.a
-	$(CC) -shared -o $@ $(SHIM_OBJ) $(CORE_OBJ) $(LDFLAGS) \
+	$(CC) -shared -o $@ $(LINK_OBJ) $(LDFLAGS) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
 	    -Wl,-Bsymbolic-functions \
-	    -Wl,-z,nodelete $(SHIM_LIBS)
+	    -Wl,-z,nodelete -Wl,-fini=at_fini $(SHIM_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 	@mkdir -p $(dir $@)

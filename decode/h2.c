@@ -1,7 +1,7 @@
 /* h2.c - HTTP/2 frame splitter and HPACK front end for a passive observer.
  *
- * Runs on the sink thread only: it allocates, and libnghttp2's inflater is
- * not shared.  Each direction is a small state machine fed in pieces split
+ * Runs on the sink thread only: it allocates, and a direction's HPACK
+ * decoder (hpack.c) is not shared.  Each direction is a small state machine fed in pieces split
  * anywhere: the client's 24-byte preface, then frames.  A frame header
  * (9 bytes) and the few fixed fields we read (pad length, priority,
  * promised stream, RST_STREAM and GOAWAY codes, one SETTINGS entry) are
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nghttp2/nghttp2.h>
+#include "hpack.h"
 
 /* Largest header block (compressed, all its frames together) kept;
  * anything bigger fails the connection. */
@@ -82,7 +82,7 @@ enum {
 
 /* One direction of the connection. */
 struct h2_dir {
-    nghttp2_hd_inflater *inf; /* decodes this direction's header blocks */
+    at_hpack hp;          /* decodes this direction's header blocks */
     size_t preface_pos;       /* preface bytes matched (client only) */
     int seen_frame;           /* a first frame (SETTINGS) went by */
 
@@ -170,13 +170,8 @@ at_h2 *at_h2_new(const at_h2_callbacks *cb, void *ud)
     if (cb != NULL)
         h->cb = *cb;
     h->ud = ud;
-    for (i = 0; i < 2; i++) {
-        if (nghttp2_hd_inflate_new(&h->dir[i].inf) != 0) {
-            h->dir[i].inf = NULL;
-            at_h2_del(h);
-            return NULL;
-        }
-    }
+    for (i = 0; i < 2; i++)
+        at_hpack_init(&h->dir[i].hp);
     return h;
 }
 
@@ -187,8 +182,7 @@ void at_h2_del(at_h2 *h)
     if (h == NULL)
         return;
     for (i = 0; i < 2; i++) {
-        if (h->dir[i].inf != NULL)
-            nghttp2_hd_inflate_del(h->dir[i].inf);
+        at_hpack_free(&h->dir[i].hp);
         free(h->dir[i].block);
     }
     free(h->arena);
@@ -206,10 +200,11 @@ int at_h2_failed(const at_h2 *h)
  * and after the value), unless the block's list is already over
  * AT_H2_FIELDS_MAX.  `*size` is the list's HPACK size so far.  Returns 0,
  * or -1 when memory ran out. */
-static int add_field(at_h2 *h, const nghttp2_nv *nv, size_t *size)
+static int add_field(at_h2 *h, const char *name, size_t nlen,
+                     const char *value, size_t vlen, size_t *size)
 {
-    size_t cost = nv->namelen + nv->valuelen + 32;
-    size_t need = h->arena_len + nv->namelen + nv->valuelen + 2;
+    size_t cost = nlen + vlen + 32;
+    size_t need = h->arena_len + nlen + vlen + 2;
     struct h2_span *s;
     void *p;
 
@@ -236,14 +231,15 @@ static int add_field(at_h2 *h, const nghttp2_nv *nv, size_t *size)
     }
     s = &h->spans[h->nfields++];
     s->name_off = h->arena_len;
-    s->name_len = nv->namelen;
-    memcpy(h->arena + h->arena_len, nv->name, nv->namelen);
-    h->arena_len += nv->namelen;
+    s->name_len = nlen;
+    memcpy(h->arena + h->arena_len, name, nlen);
+    h->arena_len += nlen;
     h->arena[h->arena_len++] = '\0';
     s->value_off = h->arena_len;
-    s->value_len = nv->valuelen;
-    memcpy(h->arena + h->arena_len, nv->value, nv->valuelen);
-    h->arena_len += nv->valuelen;
+    s->value_len = vlen;
+    if (vlen)
+        memcpy(h->arena + h->arena_len, value, vlen);
+    h->arena_len += vlen;
     h->arena[h->arena_len++] = '\0';
     return 0;
 }
@@ -252,6 +248,7 @@ static int add_field(at_h2 *h, const nghttp2_nv *nv, size_t *size)
  * grew large. */
 static void release_scratch(at_h2 *h, struct h2_dir *d)
 {
+    at_hpack_trim(&d->hp, AT_H2_KEEP_MAX);
     d->block_len = 0;
     if (d->block_cap > AT_H2_KEEP_MAX) {
         free(d->block);
@@ -274,38 +271,35 @@ static void release_scratch(at_h2 *h, struct h2_dir *d)
     }
 }
 
+/* A block being inflated: where emit_field puts its fields. */
+struct h2_emit {
+    at_h2 *h;
+    size_t size;  /* the list's HPACK size so far */
+    int report;   /* 0: PUSH_PROMISE, decoded for the table only */
+};
+
+static int emit_field(void *ud, const char *name, size_t nlen,
+                      const char *value, size_t vlen)
+{
+    struct h2_emit *e = ud;
+
+    return e->report ? add_field(e->h, name, nlen, value, vlen, &e->size)
+                     : 0;
+}
+
 /* finish_block: inflate the complete header block of `d` and, unless it
  * came with PUSH_PROMISE, report it.  Returns 0, or -1 when the block does
  * not inflate or memory ran out. */
 static int finish_block(at_h2 *h, struct h2_dir *d, int from_client)
 {
-    const uint8_t *in = d->block;
-    size_t inlen = d->block_len, size = 0, i;
+    struct h2_emit e = { h, 0, d->block_report };
     at_h2_field none = { "", 0, "", 0 };
+    size_t i;
 
     h->arena_len = 0;
     h->nfields = 0;
-    for (;;) {
-        nghttp2_nv nv;
-        int fl = 0;
-        ssize_t rv = nghttp2_hd_inflate_hd2(d->inf, &nv, &fl,
-                                            in ? in : (const uint8_t *)"",
-                                            inlen, 1);
-
-        if (rv < 0 || (size_t)rv > inlen)
-            return -1;
-        if (in != NULL)
-            in += rv;
-        inlen -= (size_t)rv;
-        if ((fl & NGHTTP2_HD_INFLATE_EMIT) && d->block_report &&
-            add_field(h, &nv, &size) != 0)
-            return -1;
-        if (fl & NGHTTP2_HD_INFLATE_FINAL)
-            break;
-        if (!(fl & NGHTTP2_HD_INFLATE_EMIT) && inlen == 0)
-            return -1; /* cannot happen with in_final set */
-    }
-    nghttp2_hd_inflate_end_headers(d->inf);
+    if (at_hpack_decode(&d->hp, d->block, d->block_len, emit_field, &e) != 0)
+        return -1;
     d->in_block = 0;
     if (d->block_report && h->cb.headers != NULL) {
         for (i = 0; i < h->nfields; i++) {
@@ -428,18 +422,13 @@ static int end_frame(at_h2 *h, struct h2_dir *d, int from_client)
 
 /* settings_entry: one complete SETTINGS entry in d->fix, sent by the
  * side `from_client`.  Its HEADER_TABLE_SIZE bounds the encoder of the
- * other side, hence sizes the inflater of the other direction.  Returns
- * 0, or -1 when nghttp2 refused (out of memory). */
-static int settings_entry(at_h2 *h, const struct h2_dir *d, int from_client)
+ * other side, hence bounds the HPACK table of the other direction. */
+static void settings_entry(at_h2 *h, const struct h2_dir *d, int from_client)
 {
     uint32_t id = (uint32_t)d->fix[0] << 8 | d->fix[1];
 
-    if (id != SETTINGS_HEADER_TABLE_SIZE)
-        return 0;
-    return nghttp2_hd_inflate_change_table_size(h->dir[!from_client].inf,
-                                                be32(d->fix + 2)) == 0
-               ? 0
-               : -1;
+    if (id == SETTINGS_HEADER_TABLE_SIZE)
+        at_hpack_set_limit(&h->dir[!from_client].hp, be32(d->fix + 2));
 }
 
 /* gather: move up to `want - d->fix_len` bytes of p[0 .. n) into d->fix.
@@ -511,8 +500,7 @@ static long long payload(at_h2 *h, struct h2_dir *d, int from_client,
         k = gather(d, p, k, SETTINGS_ENTRY_LEN);
         if (d->fix_len == SETTINGS_ENTRY_LEN) {
             d->fix_len = 0;
-            if (settings_entry(h, d, from_client) != 0)
-                return -1;
+            settings_entry(h, d, from_client);
         }
         return (long long)k;
     case FT_RST_STREAM:

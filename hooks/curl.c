@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "hooks/hooks.h"
+#include "preload/layout.h"
 #include "preload/real.h"
 #include "preload/clock.h"
 #include "preload/config.h"
@@ -55,7 +56,7 @@ typedef struct app_opts {
     uint64_t t_begin;  /* when the application started the transfer */
 } app_opts;
 
-static app_opts apps[AT_CONN_SLOTS];
+AT_LARGE_BSS static app_opts apps[AT_CONN_SLOTS];
 
 typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);

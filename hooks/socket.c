@@ -13,6 +13,7 @@
  * and no byte is captured twice.
  */
 #include "hooks/hooks.h"
+#include "preload/layout.h"
 #include "preload/shim.h"
 
 #include <arpa/inet.h>
@@ -32,7 +33,7 @@
 enum { FD_NONE = 0, FD_TRACKED, FD_IGNORED };
 
 /* One byte per descriptor: is it a connection we capture? */
-static _Atomic unsigned char at_fd_state[AT_FD_MAX];
+AT_LARGE_BSS static _Atomic unsigned char at_fd_state[AT_FD_MAX];
 
 /* ---- the real functions ------------------------------------------------- */
 

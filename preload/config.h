@@ -34,8 +34,10 @@ typedef struct at_config {
     uint64_t max_body;
     size_t ring_size;
     int output_in_env;      /* AGENTTRACE_OUTPUT already names `output` */
-    char output[4096];
+    /* the strings last: a process touches only their first bytes, on the
+     * page of the fields above (preload/layout.h) */
     char agent_name[256];   /* "" when not set */
+    char output[4096];
 } at_config;
 
 extern at_config at_cfg;

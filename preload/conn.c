@@ -1,13 +1,14 @@
 /* conn.c - the lock-free connection table (see conn.h).  Host threads and
  * the sink thread. */
 #include "conn.h"
+#include "layout.h"
 
 #include <string.h>
 
 #define KEY_EMPTY 0u
 #define KEY_DELETED 1u
 
-at_conn_slot at_conn_table[AT_CONN_SLOTS];
+AT_LARGE_BSS at_conn_slot at_conn_table[AT_CONN_SLOTS];
 static _Atomic uint64_t next_id = 1;
 
 static inline unsigned hash(uintptr_t key)

@@ -1,6 +1,7 @@
 /* identity.c - the process's place in the trace (see identity.h).
  * Constructor, fork child handler, and the sink thread (set_current). */
 #include "identity.h"
+#include "layout.h"
 #include "config.h"
 #include "log.h"
 #include "clock.h"
@@ -15,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-at_proc at_self;
+AT_LARGE_BSS at_proc at_self;
 
 /* "AGENTTRACE_CONTEXT=" trace(32) '-' current(16) '-' own(16) '-'
  * parent(16) '-' pid '-' start.  putenv() keeps this very buffer in the

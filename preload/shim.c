@@ -9,6 +9,7 @@
  * exiting thread waits a bounded time and then goes on.
  */
 #include "shim.h"
+#include "layout.h"
 #include "clock.h"
 #include "config.h"
 #include "identity.h"
@@ -43,6 +44,13 @@ static _Atomic int exit_req;       /* the process is exiting */
 static _Atomic int sink_done;      /* futex: the sink wrote its last span */
 static _Atomic uint64_t sink_seen; /* records consumed by the sink */
 static _Atomic uint64_t pushed;    /* records pushed */
+/* glibc's registration behind pthread_atfork (what libc_nonshared's
+ * pthread_atfork calls with the object's handle, so that the handlers go
+ * when the object is unloaded). */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void),
+                             void (*child)(void), void *dso_handle);
+extern void *__dso_handle;
+
 static int exit_code = -1;
 static _Atomic int finished;
 
@@ -261,6 +269,7 @@ int at_shim_activate(void)
         /* another thread is starting it; don't wait for it */
         return atomic_load(&at_state) == AT_RUNNING;
     }
+    at_jalloc_install(); /* before the sink, jansson's only user, starts */
     ring = at_ring_new(at_cfg.ring_size);
     if (ring == NULL) {
         at_log("cannot map the capture ring; tracing off");
@@ -291,17 +300,28 @@ int at_shim_activate(void)
 
 /* The process span of a process that never started the sink: written
  * from fixed storage (at_finish runs once per process), so that the exit
- * of a process that never called a model allocates nothing. */
-static void write_process_span_alone(void)
+ * of a process that never called a model allocates nothing.  The stack
+ * first: its pages near the top are the process's own already, where
+ * the 64 KiB a line may need would cost a fresh page (preload/layout.h);
+ * and the process is described (a 4.6 KiB frame) by the caller, not
+ * below this one. */
+__attribute__((noinline)) static void write_process_span_alone(void)
 {
-    static char line[64 * 1024 + 1];
+    AT_LARGE_BSS static char line[64 * 1024 + 1];
+    char small[4096];
     at_buf b;
     at_writer_stats st;
+    uint64_t end = at_mono_ns();
 
     memset(&st, 0, sizeof(st));
-    at_buf_init_fixed(&b, line, sizeof(line));
+    at_buf_init_fixed(&b, small, sizeof(small));
     at_span_process_line(&b, &at_self, at_cfg.agent_name,
-                         !at_self.traced_parent, at_mono_ns(), exit_code);
+                         !at_self.traced_parent, end, exit_code);
+    if (b.truncated) {
+        at_buf_init_fixed(&b, line, sizeof(line));
+        at_span_process_line(&b, &at_self, at_cfg.agent_name,
+                             !at_self.traced_parent, end, exit_code);
+    }
     if (!b.truncated)
         at_writer_write(at_cfg.output, b.p, b.len, &st);
     if (st.failed)
@@ -329,6 +349,7 @@ static void at_finish(void)
         if (!atomic_load(&sink_done))
             at_log("the sink did not finish in time; spans may be lost");
     } else if (prev == AT_IDLE) {
+        at_proc_describe(&at_self);
         write_process_span_alone();
     }
     errno = saved;
@@ -354,6 +375,14 @@ void at_shim_exiting(int status)
         return;
     exit_code = status & 0xff;
     at_finish();
+}
+
+/* DT_FINI (see the Makefile's -fini): the C runtime's _fini does nothing
+ * either, but sits at the far end of the code, a page every exit would
+ * fault in. */
+void at_fini(void);
+void at_fini(void)
+{
 }
 
 /* The last resort, for hosts whose main did not start through us. */
@@ -419,9 +448,10 @@ __attribute__((constructor)) static void at_constructor(void)
     }
     if (!at_cfg.output_in_env)
         setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
-    at_jalloc_install(); /* before jansson allocates anything */
     at_identity_init();
-    pthread_atfork(fork_prepare, NULL, fork_child);
+    /* pthread_atfork itself: libc_nonshared's three-line wrapper, whose
+     * page every process would fault in for this one call */
+    __register_atfork(fork_prepare, NULL, fork_child, &__dso_handle);
     atomic_store(&at_state, AT_IDLE);
     errno = saved;
 }

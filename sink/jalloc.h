@@ -11,8 +11,9 @@
  * The shim links a private copy of jansson (see the Makefile), so
  * installing these with json_set_alloc_funcs changes nothing for a host
  * that uses jansson itself.  They must be installed before jansson
- * allocates anything (the constructor does it first): at_jalloc_free reads
- * a header at_jalloc_malloc wrote.
+ * allocates anything (at_shim_activate does, before it starts the sink
+ * thread, jansson's only user): at_jalloc_free reads a header
+ * at_jalloc_malloc wrote.
  *
  * A thread's cached blocks are returned to free when it exits.  Built with
  * AddressSanitizer, nothing is cached (use after free stays detectable).

@@ -26,9 +26,6 @@ typedef struct at_proc {
     uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at the same moment */
     /* filled by at_proc_describe */
     int described;
-    char exe[256];            /* process.executable.name */
-    char service[256];        /* service.name: the script for interpreters */
-    char cmdline[4096];       /* process.command_line, args joined by ' ' */
     /* written once by at_span_line for the process it is made for (trace,
      * pid, ppid; at_proc_describe starts it afresh): the line's constant
      * pieces, `"trace_id":"<hex>"` and `,"resource":{...}` */
@@ -37,6 +34,13 @@ typedef struct at_proc {
     pid_t cache_pid, cache_ppid;
     char trace_hex[33];
     size_t resource_len;
+    /* The strings last, in the order they are filled: a process that
+     * never calls a model touches only the fields above and the start of
+     * exe, service and cmdline, all on one page or two
+     * (preload/layout.h). */
+    char exe[256];            /* process.executable.name */
+    char service[256];        /* service.name: the script for interpreters */
+    char cmdline[4096];       /* process.command_line, args joined by ' ' */
     char resource[6144];
 } at_proc;
 
