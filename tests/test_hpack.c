@@ -504,3 +504,48 @@ Test(hpack, trim_gives_back_large_buffers)
     at_hpack_free(&d);
     free(g);
 }
+
+/* Hostile input: random blocks, and random mutations of valid ones, never
+ * read or write out of bounds (run under ASan and valgrind by make test)
+ * and leave a table within its limits. */
+Test(hpack, random_and_mutated_blocks_are_safe)
+{
+    uint8_t good[4096], blk[4096];
+    int round;
+
+    for (round = 0; round < 20000; round++) {
+        nghttp2_hd_deflater *def;
+        at_hpack d;
+        size_t n, i;
+
+        at_hpack_init(&d);
+        if (round % 2) {
+            n = rnd(64);
+            for (i = 0; i < n; i++)
+                blk[i] = (uint8_t)rnd(256);
+        } else {
+            nghttp2_nv nv[2];
+            ssize_t len;
+
+            nv[0] = mknv(":path", "/v1/chat/completions", 20,
+                         NGHTTP2_NV_FLAG_NONE);
+            nv[1] = mknv("x-stainless-lang", "python", 6,
+                         NGHTTP2_NV_FLAG_NONE);
+            /* a first block: literals, Huffman, insertions */
+            cr_assert_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+            len = nghttp2_hd_deflate_hd(def, good, sizeof(good), nv, 2);
+            nghttp2_hd_deflate_del(def);
+            cr_assert_gt(len, 0);
+            memcpy(blk, good, (size_t)len);
+            n = (size_t)len;
+            for (i = 0; i < 1 + rnd(3); i++)
+                blk[rnd((uint32_t)n)] ^= (uint8_t)(1u << rnd(8));
+            if (rnd(4) == 0)
+                n = rnd((uint32_t)n + 1); /* cut short */
+        }
+        (void)at_hpack_decode(&d, blk, n, NULL, NULL);
+        cr_assert_leq(d.size, d.max);
+        cr_assert_leq(d.max, d.limit);
+        at_hpack_free(&d);
+    }
+}
