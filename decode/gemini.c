@@ -49,8 +49,8 @@ static const json_t *get2(const json_t *o, const char *camel,
 
 /* The part kinds kept by their type only, in both spellings. */
 static const struct {
-    const char *camel;
-    const char *snake;
+    char camel[24];
+    char snake[24];
 } other_parts[] = {
     {"inlineData", "inline_data"},
     {"fileData", "file_data"},

@@ -24,8 +24,8 @@
 /* A known host (exact name, or a suffix when it starts with '.' or '-')
  * and the gen_ai.provider.name its APIs get. */
 typedef struct at_llm_host {
-    const char *name;
-    const char *provider;
+    char name[40];     /* arrays, not pointers: nothing to relocate */
+    char provider[24];
 } at_llm_host;
 
 /* Hosts whose provider has a well-known name in the GenAI conventions (or
@@ -183,7 +183,7 @@ static int seg_is(const char *p, size_t b, size_t n, const char *lit)
 static int gemini_route(const char *p, size_t n, at_llm_route *out)
 {
     static const struct {
-        const char *method;
+        char method[24];
         at_api api;
         int stream;
     } methods[] = {
@@ -833,7 +833,7 @@ static int64_t sat_add(int64_t a, int64_t b)
 }
 
 /* The usage attributes, in the order they are set. */
-static const char *const usage_keys[5] = {
+static const char usage_keys[5][48] = {
     "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_creation.input_tokens",
@@ -1534,7 +1534,7 @@ void at_llm_stream_del(at_llm_stream *s)
 /* One row of the price table: a model-name prefix and its list prices in
  * US dollars per million tokens. */
 typedef struct at_llm_price {
-    const char *prefix;
+    char prefix[32];    /* not a pointer: nothing to relocate */
     double input;       /* uncached input */
     double cached;      /* cache-read input */
     double cache_write; /* cache-creation input (Anthropic: 1.25 x input,

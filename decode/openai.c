@@ -1023,7 +1023,7 @@ static int stream_tool_fragment(at_llm_part *p, const json_t *tc)
 static int stream_delta(at_llm_choice *c, const json_t *delta)
 {
     static const struct {
-        const char *member;
+        char member[24];
         at_llm_part_kind kind;
         long key;
     } text_members[] = {

@@ -33,8 +33,8 @@ enum {
     ENV_LIBCURL,
     ENV_COUNT
 };
-static const char *const env_suffix[ENV_COUNT] = {
-    "CONTEXT", "TRACEPARENT", NULL, "OUTPUT", "DISABLE", "DEBUG",
+static const char env_suffix[ENV_COUNT][16] = {
+    "CONTEXT", "TRACEPARENT", "", "OUTPUT", "DISABLE", "DEBUG",
     "CAPTURE_CONTENT", "MAX_BODY", "RING_SIZE", "AGENT_NAME",
     "LIBCURL"};
 static const char *env_val[ENV_COUNT];
@@ -69,7 +69,7 @@ static void scan_env(void)
             if (k < 11)
                 continue;
             for (k = 0; k < ENV_COUNT; k++)
-                if (env_suffix[k] && env_val[k] == NULL &&
+                if (env_suffix[k][0] && env_val[k] == NULL &&
                     (v = env_match(e + 11, env_suffix[k])) != NULL) {
                     env_val[k] = v;
                     break;

@@ -75,14 +75,14 @@ at_sink *at_sink_new(const at_sink_opts *o)
 
 static int secret_param(const char *k, size_t n)
 {
-    static const char *const names[] = {
+    static const char names[][16] = {
         "key", "api_key", "apikey", "api-key", "token", "access_token",
         "auth", "authorization", "password", "passwd", "secret",
         "client_secret", "signature", "sig", "x-goog-api-key", "code",
-        "refresh_token", "id_token", "session", NULL};
+        "refresh_token", "id_token", "session", ""};
     int i;
 
-    for (i = 0; names[i]; i++)
+    for (i = 0; names[i][0]; i++)
         if (strlen(names[i]) == n && !strncasecmp(k, names[i], n))
             return 1;
     return 0;
@@ -225,15 +225,15 @@ static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
 
 static void strip_content(at_attrs *a)
 {
-    static const char *const keys[] = {
+    static const char keys[][32] = {
         "gen_ai.input.messages", "gen_ai.output.messages",
         "gen_ai.system_instructions", "gen_ai.tool.definitions",
         "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
         "agenttrace.http.request.body", "agenttrace.http.response.body",
-        NULL};
+        ""};
     int i;
 
-    for (i = 0; keys[i]; i++)
+    for (i = 0; keys[i][0]; i++)
         at_attrs_del(a, keys[i]);
 }
 

@@ -80,15 +80,15 @@ static const char *base_name(const char *s)
 static int is_interpreter(const char *exe)
 {
     static const struct {
-        const char *s;
+        char s[8];
         size_t n;
     } names[] = {{"python", 6}, {"node", 4}, {"ruby", 4}, {"perl", 4},
                  {"sh", 2}, {"bash", 4}, {"dash", 4}, {"zsh", 3},
                  {"deno", 4}, {"bun", 3}, {"php", 3}, {"java", 4},
-                 {NULL, 0}};
+                 {"", 0}};
     int i;
 
-    for (i = 0; names[i].s; i++) {
+    for (i = 0; names[i].n; i++) {
         size_t n = names[i].n;
 
         if (has_prefix(exe, names[i].s, n) &&
@@ -102,28 +102,30 @@ static int is_interpreter(const char *exe)
 /* Credentials in a command line: header arguments such as
  * "Authorization: Bearer sk-..." (curl -H), "--api-key X" options, secret
  * query parameters, bearer tokens and sk- keys.  The scrubbed text is
- * written to a bounded output; the argument itself is never modified. */
+ * written to a bounded output; the argument itself is never modified.
+ * The words are arrays, not pointers: tables of pointers would be
+ * relocated, page by page, in every process that loads the shim. */
 typedef struct word {
-    const char *s;
-    size_t n;                  /* strlen(s) */
+    char s[24];
+    size_t n;                  /* strlen(s); 0 ends a table */
 } word;
 #define W(lit) {"" lit, sizeof(lit) - 1}
 
 static const word secret_headers[] = {
     W("authorization:"), W("proxy-authorization:"), W("x-api-key:"),
     W("api-key:"), W("x-goog-api-key:"), W("cookie:"), W("set-cookie:"),
-    {NULL, 0}};
+    {"", 0}};
 static const word secret_options[] = {
     W("--api-key"), W("--api_key"), W("--apikey"), W("--token"),
     W("--password"), W("--secret"), W("--auth-token"), W("--oauth2-bearer"),
-    {NULL, 0}};
+    {"", 0}};
 /* curl's and wget's "-u user:password" */
 static const word user_options[] = {W("-u"), W("--user"), W("--password"),
-                                    W("--http-password"), {NULL, 0}};
+                                    W("--http-password"), {"", 0}};
 static const word secret_params[] = {
     W("key="), W("api_key="), W("apikey="), W("api-key="), W("token="),
     W("access_token="), W("password="), W("secret="), W("sig="),
-    W("signature="), {NULL, 0}};
+    W("signature="), {"", 0}};
 
 /* How many key characters (letters, digits, '_', '-') s starts with. */
 static size_t key_run(const char *s)
@@ -169,7 +171,7 @@ static int option_match(const char *arg, const word *opts, size_t *n)
 {
     int k;
 
-    for (k = 0; opts[k].s; k++) {
+    for (k = 0; opts[k].n; k++) {
         *n = opts[k].n;
         if (has_prefix(arg, opts[k].s, *n) &&
             (arg[*n] == '\0' || arg[*n] == '='))
@@ -200,7 +202,7 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
         put(o, "REDACTED", 8);
         return 0;
     }
-    for (k = 0; secret_headers[k].s; k++) {
+    for (k = 0; secret_headers[k].n; k++) {
         n = secret_headers[k].n;
         if (has_prefix_nocase(arg, secret_headers[k].s, n)) {
             put(o, arg, n);
@@ -213,7 +215,7 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
 
         /* secret query parameters inside URLs */
         if (i == 0 || arg[i - 1] == '?' || arg[i - 1] == '&') {
-            for (k = 0; secret_params[k].s; k++) {
+            for (k = 0; secret_params[k].n; k++) {
                 n = secret_params[k].n;
                 if (has_prefix_nocase(arg + i, secret_params[k].s, n)) {
                     skip = n + param_run(arg + i + n);
