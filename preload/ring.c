@@ -15,6 +15,7 @@
  */
 #include "ring.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +34,7 @@ struct at_ring {
     uint64_t mask;
     size_t map_len;
     cell *cells;
+    size_t populated;    /* bytes of the mapping made present (consumer) */
 };
 
 _Static_assert(sizeof(cell) == AT_RING_CELL, "cell size");
@@ -73,6 +75,38 @@ at_ring *at_ring_new(size_t bytes)
     r->map_len = len;
     r->cells = (cell *)(((uintptr_t)(r + 1) + 63) & ~(uintptr_t)63);
     return r;
+}
+
+void at_ring_prefault(at_ring *r)
+{
+#ifdef MADV_POPULATE_WRITE
+    size_t end = (r->map_len + 4095) & ~(size_t)4095, ahead, at, want;
+    uint64_t head;
+    int saved;
+
+    if (r->populated >= end)
+        return;
+    head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (head > r->mask) {
+        r->populated = end; /* a lap done: every page has been written */
+        return;
+    }
+    ahead = (r->mask + 1) / 8 * AT_RING_CELL;
+    at = (size_t)((char *)&r->cells[head] - (char *)r);
+    if (r->populated >= at + ahead / 2)
+        return; /* still half an eighth ahead: no call yet */
+    want = (at + ahead + 4095) & ~(size_t)4095;
+    if (want > end)
+        want = end;
+    saved = errno;
+    if (madvise((char *)r + r->populated, want - r->populated,
+                MADV_POPULATE_WRITE) != 0)
+        want = end; /* not supported (or no memory): let faults do it */
+    errno = saved;
+    r->populated = want;
+#else
+    (void)r;
+#endif
 }
 
 void at_ring_del(at_ring *r)

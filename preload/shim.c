@@ -182,8 +182,10 @@ static int drain(at_sink *s, void *buf)
         at_sink_record(s, &h, p);
         at_ring_release(ring, &h);
         atomic_fetch_add_explicit(&sink_seen, 1, memory_order_release);
-        n++;
+        if ((++n & 63) == 0)
+            at_ring_prefault(ring);
     }
+    at_ring_prefault(ring);
     return n;
 }
 
@@ -197,6 +199,7 @@ static void *sink_main(void *arg)
     (void)arg;
     at_in_hook = 1;  /* nothing this thread does is captured */
     prctl(PR_SET_NAME, "agenttrace", 0, 0, 0);
+    at_ring_prefault(ring);
     memset(&o, 0, sizeof(o));
     o.proc = &at_self;
     o.output = at_cfg.output;
