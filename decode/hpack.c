@@ -334,9 +334,13 @@ static int get_string(at_hpack *d, const uint8_t **pp, const uint8_t *end,
 int at_hpack_decode(at_hpack *d, const uint8_t *in, size_t n,
                     at_hpack_emit emit, void *ud)
 {
-    const uint8_t *p = in, *end = in + n;
+    const uint8_t *p, *end;
     int fields = 0;
 
+    if (n == 0)
+        return 0; /* an empty block (and `in` may then be NULL) */
+    p = in;
+    end = in + n;
     /* Huffman output is at most 8/5 of its input, whatever the fields. */
     if (grow(&d->scratch, &d->scratch_cap, n + n / 2 + n / 8 + 16, 1))
         return -1;

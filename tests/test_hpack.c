@@ -390,6 +390,14 @@ Test(hpack, malformed_blocks_fail)
     /* and what is fine */
     cr_assert_eq(bad("0003616263" "8107"), 0, "'0' + 111 padding");
     cr_assert_eq(bad(""), 0, "an empty block");
+    {
+        at_hpack d;
+
+        at_hpack_init(&d);
+        cr_assert_eq(at_hpack_decode(&d, NULL, 0, collect, NULL), 0,
+                     "an empty block held by no buffer (h2.c's case)");
+        at_hpack_free(&d);
+    }
     cr_assert_eq(bad("3f21" "20"), 0, "two size updates, then nothing");
 }
 
