@@ -1,16 +1,16 @@
 /* h2.c - HTTP/2 frame splitter and HPACK front end for a passive observer.
  *
  * Runs on the sink thread only: it allocates, and a direction's HPACK
- * decoder (hpack.c) is not shared.  Each direction is a small state machine fed in pieces split
- * anywhere: the client's 24-byte preface, then frames.  A frame header
- * (9 bytes) and the few fixed fields we read (pad length, priority,
- * promised stream, RST_STREAM and GOAWAY codes, one SETTINGS entry) are
- * gathered in small arrays; DATA payloads are never copied: each piece is
- * handed to the callback straight from the caller's buffer.  Only header
- * blocks are kept whole (HEADERS or PUSH_PROMISE plus CONTINUATIONs, at
- * most AT_H2_BLOCK_MAX bytes), and inflated in one go at END_HEADERS, so
- * the inflaters are always between blocks when a SETTINGS frame changes
- * their table size.
+ * decoder (hpack.c) is not shared.  Each direction is a small state
+ * machine fed in pieces split anywhere: the client's 24-byte preface, then
+ * frames.  A frame header (9 bytes) and the few fixed fields we read (pad
+ * length, priority, promised stream, RST_STREAM and GOAWAY codes, one
+ * SETTINGS entry) are gathered in small arrays; DATA payloads are never
+ * copied: each piece is handed to the callback straight from the caller's
+ * buffer.  Only header blocks are kept whole (HEADERS or PUSH_PROMISE plus
+ * CONTINUATIONs, at most AT_H2_BLOCK_MAX bytes), and decoded in one go at
+ * END_HEADERS, so the decoders are always between blocks when a SETTINGS
+ * frame changes their table size.
  *
  * What counts as a connection error here (the direction fails, see h2.h):
  * a wrong preface; a first frame other than SETTINGS; padding that does

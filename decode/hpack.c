@@ -20,6 +20,10 @@
 #define ENTRY_OVERHEAD 32
 #define DEFAULT_SIZE 4096u
 
+/* Room for the Huffman output of any strings in n bytes of a block: every
+ * code is at least 5 bits, so at most 8/5 n bytes (n + n/2 + n/8 >= 1.6 n). */
+#define HUFFMAN_ROOM(n) ((n) + (n) / 2 + (n) / 8 + 16)
+
 /* Appendix A, by index - 1.  Fixed arrays, not pointers: no
  * relocations for the loader to apply in every process. */
 static const struct {
@@ -156,12 +160,25 @@ static int grow(void *buf, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+/* rebase: move the table's live bytes to the start of `to` (the table's
+ * own buffer, or a new one) and its entries' offsets with them. */
+static void rebase(at_hpack *d, char *to)
+{
+    size_t i;
+
+    memmove(to, d->tab + d->tab_head, d->tab_len - d->tab_head);
+    for (i = d->ent_head; i < d->ent_head + d->n; i++)
+        d->ent[i].off -= (uint32_t)d->tab_head;
+    d->tab_len -= d->tab_head;
+    d->tab_head = 0;
+}
+
 /* insert: add name: value as the newest entry (section 4.4).  Neither
  * may point into the table. */
 static int insert(at_hpack *d, const char *name, size_t nlen,
                   const char *value, size_t vlen)
 {
-    size_t bytes = nlen + vlen, i;
+    size_t bytes = nlen + vlen;
     at_hpack_entry *e;
 
     if (bytes + ENTRY_OVERHEAD > d->max) {
@@ -178,11 +195,7 @@ static int insert(at_hpack *d, const char *name, size_t nlen,
     if (grow(&d->ent, &d->ent_cap, d->ent_head + d->n + 1, sizeof(*d->ent)))
         return -1;
     if (d->tab_len + bytes > d->tab_cap && d->tab_head > 0) {
-        memmove(d->tab, d->tab + d->tab_head, d->tab_len - d->tab_head);
-        for (i = d->ent_head; i < d->ent_head + d->n; i++)
-            d->ent[i].off -= (uint32_t)d->tab_head;
-        d->tab_len -= d->tab_head;
-        d->tab_head = 0;
+        rebase(d, d->tab);
     }
     if (grow(&d->tab, &d->tab_cap, d->tab_len + bytes, 1))
         return -1;
@@ -341,8 +354,7 @@ int at_hpack_decode(at_hpack *d, const uint8_t *in, size_t n,
         return 0; /* an empty block (and `in` may then be NULL) */
     p = in;
     end = in + n;
-    /* Huffman output is at most 8/5 of its input, whatever the fields. */
-    if (grow(&d->scratch, &d->scratch_cap, n + n / 2 + n / 8 + 16, 1))
+    if (grow(&d->scratch, &d->scratch_cap, HUFFMAN_ROOM(n), 1))
         return -1;
     while (p < end) {
         uint8_t b = *p;
@@ -376,7 +388,7 @@ int at_hpack_decode(at_hpack *d, const uint8_t *in, size_t n,
                 if (index_it && idx > STATIC_N) {
                     /* the entry may be evicted by this very insertion */
                     if (grow(&d->scratch, &d->scratch_cap,
-                             nlen + n + n / 2 + n / 8 + 16, 1))
+                             nlen + HUFFMAN_ROOM(n), 1))
                         return -1;
                     memcpy(d->scratch, name, nlen);
                     name = d->scratch;
@@ -407,17 +419,12 @@ void at_hpack_trim(at_hpack *d, size_t keep)
     }
     if (d->tab_cap > keep && d->tab_len - d->tab_head <= keep / 2) {
         char *t = malloc(keep);
-        size_t i;
 
         if (t == NULL)
             return;
-        memcpy(t, d->tab + d->tab_head, d->tab_len - d->tab_head);
-        for (i = d->ent_head; i < d->ent_head + d->n; i++)
-            d->ent[i].off -= (uint32_t)d->tab_head;
+        rebase(d, t);
         free(d->tab);
         d->tab = t;
-        d->tab_len -= d->tab_head;
-        d->tab_head = 0;
         d->tab_cap = keep;
     }
 }
