@@ -302,8 +302,22 @@ void at_proc_describe(at_proc *p)
     copy_str(p->exe, sizeof(p->exe), base_name(argv[0]));
     copy_str(p->service, sizeof(p->service), p->exe);
     if (is_interpreter(p->exe)) {
+        /* interpreters' options whose value is the next argument */
+        static const char takes_value[][24] = {
+            "-W", "-X", "--check-hash-based-pycs", "-r", "--require",
+            "--import", "--loader", "--experimental-loader", "-I", "-o",
+            "-O", ""};
+        size_t k;
+
         for (i = 1; i < argc; i++) {
             if (argv[i][0] == '-') {
+                for (k = 0; takes_value[k][0]; k++)
+                    if (str_eq(argv[i], takes_value[k]))
+                        break;
+                if (takes_value[k][0]) {
+                    i++; /* its value names nothing */
+                    continue;
+                }
                 /* "-c code" / "-m module": the module names the service */
                 if (str_eq(argv[i], "-m") && i + 1 < argc) {
                     copy_str(p->service, sizeof(p->service), argv[i + 1]);

@@ -1800,6 +1800,11 @@ Test(proc, interpreter_service_names, .timeout = 60)
     const char *const a3[] = {"node", "--no-warnings", "/srv/app/index.js",
                               NULL};
     const char *const a4[] = {"toolbox", "run", "thing", NULL};
+    /* options whose value is the next argument: not the script */
+    const char *const a5[] = {"python3", "-W", "ignore", "-X", "utf8",
+                              "agent.py", NULL};
+    const char *const a6[] = {"node", "-r", "dotenv/config",
+                              "/srv/bot.mjs", NULL};
 
     expect_probe(a1, "python3.12", "mypkg.main",
                  "python3.12 -m mypkg.main --x");
@@ -1807,6 +1812,9 @@ Test(proc, interpreter_service_names, .timeout = 60)
     expect_probe(a3, "node", "index.js",
                  "node --no-warnings /srv/app/index.js");
     expect_probe(a4, "toolbox", "toolbox", "toolbox run thing");
+    expect_probe(a5, "python3", "agent.py",
+                 "python3 -W ignore -X utf8 agent.py");
+    expect_probe(a6, "node", "bot.mjs", "node -r dotenv/config /srv/bot.mjs");
 }
 
 /* Regression (fixed): sink/span.c, redact_tail (span.c:66-69) as called by redact_arg at
