@@ -37,7 +37,11 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # (json_loadf compares its FILE with it, for an error's source name), which
 # a shared object cannot take; a copy of the archive has it renamed to a
 # pointer of the shim's own (preload/shim.c; the shim never calls
-# json_loadf).
+# json_loadf).  Its other three references to libc, the default
+# allocators in its data (`malloc`, `free`) and json_loadf's `fgetc`, are
+# renamed to the shim's own wrappers (sink/jalloc.c): as addresses they
+# would be resolved when the library loads, ~500 instructions each for
+# every process, where a call from the wrappers is bound lazily, if ever.
 JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a)
 SHIM_LIBS := -Wl,--exclude-libs,ALL $(BUILD)/jansson/libjansson.a \
              -Wl,-Bstatic -lz -lbrotlidec -lbrotlicommon -lzstd \
@@ -62,16 +66,26 @@ $(BUILD)/libatcore.a: $(CORE_OBJ)
 # Lazy binding: a process pays for resolving only the imports it uses
 # (glibc resolves a PLT entry without a lock, so hooks stay signal-safe);
 # -z defs: an import nobody defines fails the build, not the host.
-$(BUILD)/jansson/libjansson.a: $(JANSSON_A)
+# -nostartfiles: the C runtime's crtbeginS/crtendS add three weak
+# references looked up (and missed) in every process, a fourth to
+# __cxa_finalize, and _init/_fini code the shim does not need; its
+# constructors run from .init_array all the same, and __dso_handle is
+# preload/shim.c's.
+$(BUILD)/jansson/libjansson.a: $(JANSSON_A) Makefile
 	@mkdir -p $(dir $@)
-	objcopy --redefine-sym stdin=at_jansson_stdin $< $@
+	objcopy --redefine-sym stdin=at_jansson_stdin \
+	    --redefine-sym malloc=at_jansson_libc_malloc \
+	    --redefine-sym free=at_jansson_libc_free \
+	    --redefine-sym fgetc=at_jansson_libc_fgetc $< $@
 
 # The objects every process runs at its start and exit (the constructor,
 # the process span) are linked first, so that their code and constant data
 # are contiguous and fault in together: a page fault costs a process that
 # never calls a model more than the code it runs (preload/layout.h).
-START_OBJ := $(addprefix $(BUILD)/obj/,hooks/process.o preload/shim.o \
-             preload/config.o preload/identity.o sink/span.o sink/ids.o \
+# identity.o before shim.o: at_self is then the first of the large zero
+# tables, on the page where the small state ends, not one of its own.
+START_OBJ := $(addprefix $(BUILD)/obj/,hooks/process.o preload/identity.o \
+             preload/shim.o preload/config.o sink/span.o sink/ids.o \
              sink/jw.o sink/writer.o decode/buf.o)
 LINK_OBJ  := $(START_OBJ) $(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ))
 
@@ -80,7 +94,7 @@ $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile 
 	$(CC) -shared -o $@ $(LINK_OBJ) $(LDFLAGS) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
 	    -Wl,-Bsymbolic-functions \
-	    -Wl,-z,nodelete -Wl,-fini=at_fini $(SHIM_LIBS)
+	    -Wl,-z,nodelete -nostartfiles $(SHIM_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 	@mkdir -p $(dir $@)

@@ -232,12 +232,25 @@ static long version_pos(const char *p, size_t n, int request)
 static void default_verbose(curl_infotype t, const char *p, size_t n)
 {
     static const char pre[] = "*<>";
+    /* libc's `stderr`, looked up the first time: a reference to it in the
+     * code would be resolved when the library loads, in every process */
+    static FILE **err_var;
+    FILE **v = __atomic_load_n(&err_var, __ATOMIC_ACQUIRE), *err;
 
     if (t > CURLINFO_HEADER_OUT)
         return;
-    fprintf(stderr, "%c %.*s", pre[t], (int)n, p);
+    if (v == NULL) {
+        v = (FILE **)dlsym(RTLD_DEFAULT, "stderr");
+        if (v == NULL)
+            return;
+        __atomic_store_n(&err_var, v, __ATOMIC_RELEASE);
+    }
+    err = *v;
+    if (err == NULL)
+        return;
+    fprintf(err, "%c %.*s", pre[t], (int)n, p);
     if (t == CURLINFO_TEXT && (n == 0 || p[n - 1] != '\n'))
-        fputc('\n', stderr);
+        fputc('\n', err);
 }
 
 static int debug_cb(CURL *h, curl_infotype t, char *p, size_t n, void *ud)

@@ -38,6 +38,8 @@ static const char env_suffix[ENV_COUNT][16] = {
     "CAPTURE_CONTENT", "MAX_BODY", "RING_SIZE", "AGENT_NAME",
     "LIBCURL"};
 static const char *env_val[ENV_COUNT];
+static char **ctx_slot;     /* where AGENTTRACE_CONTEXT's value was found */
+static size_t env_count;    /* entries in the environment */
 
 /* If `e` ("NAME=value") is `name`, its value, else NULL. */
 static const char *env_match(const char *e, const char *name)
@@ -58,6 +60,8 @@ static void scan_env(void)
 
     for (k = 0; k < ENV_COUNT; k++)
         env_val[k] = NULL;
+    ctx_slot = NULL;
+    env_count = 0;
     if (environ == NULL)
         return;
     for (ep = environ; *ep; ep++) {
@@ -72,12 +76,44 @@ static void scan_env(void)
                 if (env_suffix[k][0] && env_val[k] == NULL &&
                     (v = env_match(e + 11, env_suffix[k])) != NULL) {
                     env_val[k] = v;
+                    if (k == ENV_CONTEXT)
+                        ctx_slot = ep;
                     break;
                 }
         } else if (e[0] == 'T' && env_val[ENV_W3C_TRACEPARENT] == NULL) {
             env_val[ENV_W3C_TRACEPARENT] = env_match(e, "TRACEPARENT");
         }
     }
+    env_count = (size_t)(ep - environ);
+}
+
+/* What putenv() would do, without its libc page and binding for a process
+ * that never needs them: the inherited AGENTTRACE_CONTEXT's slot takes
+ * `entry` (a traced child, the common case), else the environment grows
+ * into an array of this library's.  glibc's setenv() and putenv() copy an
+ * environment they did not allocate before changing its size, and free
+ * only their own, so the host can go on changing it as it likes. */
+void at_config_export_context(char *entry)
+{
+    static char *grown[128];
+    size_t i;
+
+    if (ctx_slot != NULL && environ != NULL && ctx_slot >= environ &&
+        ctx_slot < environ + env_count && *ctx_slot != NULL &&
+        env_match(*ctx_slot, "AGENTTRACE_CONTEXT") != NULL) {
+        *ctx_slot = entry;
+        return;
+    }
+    if (environ == NULL || environ[env_count] != NULL ||
+        env_count + 2 > sizeof(grown) / sizeof(grown[0])) {
+        putenv(entry);
+        return;
+    }
+    for (i = 0; i < env_count; i++)
+        grown[i] = environ[i];
+    grown[env_count] = entry;
+    grown[env_count + 1] = NULL;
+    environ = grown;
 }
 
 const char *at_config_env(int which)

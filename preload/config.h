@@ -56,6 +56,11 @@ void at_config_load(void);
 enum { AT_ENV_CONTEXT, AT_ENV_TRACEPARENT, AT_ENV_W3C_TRACEPARENT };
 const char *at_config_env(int which);
 
+/* at_config_export_context: put `entry` ("AGENTTRACE_CONTEXT=...", a
+ * buffer that lives as long as the process) in the environment, as
+ * putenv() would.  Constructor, right after at_config_load. */
+void at_config_export_context(char *entry);
+
 /* at_parse_size: "8388608", "64k", "8m", "1g" -> bytes; -1 when invalid. */
 int64_t at_parse_size(const char *s);
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "clock.h"
+#include "sys.h"
 #include "decode/swar.h"
 #include "sink/ids.h"
 #include "sink/jw.h"
@@ -19,17 +20,18 @@
 AT_LARGE_BSS at_proc at_self;
 
 /* "AGENTTRACE_CONTEXT=" trace(32) '-' current(16) '-' own(16) '-'
- * parent(16) '-' pid '-' start.  putenv() keeps this very buffer in the
- * environment, so updating the current span in place is seen by every
- * child started afterwards, with no setenv() racing the host's getenv(). */
+ * parent(16) '-' pid '-' start.  The environment holds this very buffer
+ * (at_config_export_context), so updating the current span in place is
+ * seen by every child started afterwards, with no setenv() racing the
+ * host's getenv(). */
 #define CTX_NAME "AGENTTRACE_CONTEXT="
 #define CTX_CUR (sizeof(CTX_NAME) - 1 + 33)
 static char ctx_env[160];
 
 /* Every process pays for what follows, model calls or not: system calls
- * go through syscall() (one lazy binding for all of them, and none of this
- * library's own read/close hooks), and numbers are formatted and parsed
- * by hand rather than with stdio. */
+ * and clock reads go to the kernel directly (preload/sys.h: no libc
+ * binding, none of this library's own read/close hooks), and numbers are
+ * formatted and parsed by hand rather than with stdio. */
 
 /* The kernel's start time of process `pid` (clock ticks since boot), the
  * 22nd field of /proc/PID/stat; 0 when unreadable.  It survives exec and
@@ -45,11 +47,11 @@ static unsigned long long proc_starttime(pid_t pid)
 
     k += at_jw_dec(path + k, (uint64_t)(unsigned)pid);
     memcpy(path + k, "/stat", 6);
-    fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    fd = (int)at_sys3(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-    syscall(SYS_close, fd);
+    n = at_sys3(SYS_read, fd, buf, sizeof(buf) - 1);
+    at_sys1(SYS_close, fd);
     if (n <= 0)
         return 0;
     /* the last ')': the command name may hold spaces and parentheses.
@@ -192,10 +194,10 @@ void at_identity_init(void)
     at_self.described = 0;
     at_self.exe[0] = at_self.service[0] = at_self.cmdline[0] = '\0';
     at_self.cache_state = 0;
-    at_self.pid = (pid_t)syscall(SYS_getpid);
-    at_self.ppid = (pid_t)syscall(SYS_getppid);
-    at_self.start_wall_ns = at_clock_ns(CLOCK_REALTIME);
-    at_self.start_mono_ns = at_mono_ns();
+    at_self.pid = (pid_t)at_sys0(SYS_getpid);
+    at_self.ppid = (pid_t)at_sys0(SYS_getppid);
+    at_self.start_wall_ns = at_clock_sys_ns(CLOCK_REALTIME);
+    at_self.start_mono_ns = at_clock_sys_ns(CLOCK_MONOTONIC);
     if (v && parse_ctx(v, trace, &cur, &own, &par, &pid, &start) == 0) {
         memcpy(at_self.trace_id, trace, 16);
         at_self.traced_parent = 1;
@@ -229,19 +231,19 @@ void at_identity_init(void)
     }
     at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);
     write_ctx(0);
-    putenv(ctx_env);
+    at_config_export_context(ctx_env);
 }
 
 void at_identity_fork_child(void)
 {
     uint64_t cur = at_identity_current();
-    uint64_t mono = at_mono_ns();
+    uint64_t mono = at_clock_sys_ns(CLOCK_MONOTONIC);
 
     at_ids_seed();
     at_self.parent_span_id = cur;
     at_self.traced_parent = 1;
-    at_self.pid = (pid_t)syscall(SYS_getpid);
-    at_self.ppid = (pid_t)syscall(SYS_getppid);
+    at_self.pid = (pid_t)at_sys0(SYS_getpid);
+    at_self.ppid = (pid_t)at_sys0(SYS_getppid);
     at_self.start_wall_ns = at_proc_wall(&at_self, mono);
     at_self.start_mono_ns = mono;
     at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);

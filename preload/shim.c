@@ -14,6 +14,7 @@
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "sys.h"
 #include "decode/llm.h"
 #include "sink/jalloc.h"
 #include "sink/sink.h"
@@ -49,7 +50,10 @@ static _Atomic uint64_t pushed;    /* records pushed */
  * when the object is unloaded). */
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void),
                              void (*child)(void), void *dso_handle);
-extern void *__dso_handle;
+/* What crtbeginS.o would define (the shim links without the C runtime's
+ * start files, see the Makefile): the identity of this object, for
+ * handlers registered with __register_atfork. */
+void *__dso_handle __attribute__((visibility("hidden"))) = &__dso_handle;
 
 static int exit_code = -1;
 static _Atomic int finished;
@@ -57,7 +61,7 @@ static _Atomic int finished;
 static long futex(_Atomic int *addr, int op, int val,
                   const struct timespec *ts)
 {
-    return syscall(SYS_futex, (int *)addr, op, val, ts, NULL, 0);
+    return at_sys6(SYS_futex, (long)addr, op, val, (long)ts, 0, 0);
 }
 
 /* ---- capture (host threads) --------------------------------------------- */
@@ -318,7 +322,7 @@ __attribute__((noinline)) static void write_process_span_alone(void)
     char small[4096];
     at_buf b;
     at_writer_stats st;
-    uint64_t end = at_mono_ns();
+    uint64_t end = at_clock_sys_ns(CLOCK_MONOTONIC);
 
     memset(&st, 0, sizeof(st));
     at_buf_init_fixed(&b, small, sizeof(small));
@@ -330,7 +334,7 @@ __attribute__((noinline)) static void write_process_span_alone(void)
                              !at_self.traced_parent, end, exit_code);
     }
     if (!b.truncated)
-        at_writer_write(at_cfg.output, b.p, b.len, &st);
+        at_writer_write_line(at_cfg.output, b.p, b.len, &st);
     if (st.failed)
         at_log("cannot write %s: %s", at_cfg.output,
                strerror(st.last_errno));
@@ -378,18 +382,11 @@ void at_shim_main_started(void)
 void at_shim_exiting(int status)
 {
     /* A vfork child runs in its parent's memory: leave it alone. */
-    if (atomic_load(&at_state) == AT_OFF || getpid() != at_self.pid)
+    if (atomic_load(&at_state) == AT_OFF ||
+        (pid_t)at_sys0(SYS_getpid) != at_self.pid)
         return;
     exit_code = status & 0xff;
     at_finish();
-}
-
-/* DT_FINI (see the Makefile's -fini): the C runtime's _fini does nothing
- * either, but sits at the far end of the code, a page every exit would
- * fault in. */
-void at_fini(void);
-void at_fini(void)
-{
 }
 
 /* The last resort, for hosts whose main did not start through us. */

@@ -1,5 +1,6 @@
 /* ids.c - random ids (see ids.h).  Any thread. */
 #include "ids.h"
+#include "preload/sys.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -21,16 +22,15 @@ static uint64_t mix(uint64_t z)
 void at_ids_seed(void)
 {
     uint64_t r = 0;
-    struct timespec ts;
 
-    /* syscall(): the one libc function the start-up path uses for all
-     * its system calls, so that it pays one lazy binding, not several */
-    if (syscall(SYS_getrandom, &r, sizeof(r), GRND_NONBLOCK) !=
+    /* the kernel directly: every process starts here (preload/sys.h) */
+    if (at_sys3(SYS_getrandom, &r, sizeof(r), GRND_NONBLOCK) !=
         (long)sizeof(r)) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        r = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+        uint64_t ns = at_clock_sys_ns(CLOCK_REALTIME);
+
+        r = ns ^ (ns << 30);
     }
-    base = r ^ ((uint64_t)syscall(SYS_getpid) << 32);
+    base = r ^ ((uint64_t)at_sys0(SYS_getpid) << 32);
     atomic_store(&counter, 0);
 }
 

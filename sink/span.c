@@ -8,6 +8,7 @@
 #include "ids.h"
 #include "jw.h"
 #include "decode/attrs.h"
+#include "preload/sys.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -266,16 +267,17 @@ void at_proc_describe(at_proc *p)
         return;
     p->described = 1;
     p->cache_state = 0;
-    /* syscall(): no stdio, and not this library's own read/close hooks */
-    fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
+    /* the kernel directly: no stdio, no libc binding, and not this
+     * library's own read/close hooks (preload/sys.h) */
+    fd = (int)at_sys3(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
                       O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
     while (n < (ssize_t)sizeof(raw) - 1 &&
-           (r = syscall(SYS_read, fd, raw + n,
+           (r = at_sys3(SYS_read, fd, raw + n,
                         sizeof(raw) - 1 - (size_t)n)) > 0)
         n += r;
-    syscall(SYS_close, fd);
+    at_sys1(SYS_close, fd);
     if (n <= 0)
         return;
     raw[n] = '\0';

@@ -22,4 +22,10 @@ typedef struct at_writer_stats {
 int at_writer_write(const char *path, const char *lines, size_t n,
                     at_writer_stats *st);
 
+/* at_writer_write_line: the same for `n` bytes that are one line (its
+ * '\n' last), not searched for line ends: an idle process's span, whose
+ * writer calls nothing in libc (preload/sys.h). */
+int at_writer_write_line(const char *path, const char *line, size_t n,
+                         at_writer_stats *st);
+
 #endif

@@ -1316,6 +1316,69 @@ class TestProcesses(ShimTest):
                 self.assertEqual(spans[-1]["parent_span_id"], pid)
                 self.assertEqual(len(self.chats(spans)), 1)
 
+    ENV_PROG = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_char_p
+ctx = libc.getenv(b"AGENTTRACE_CONTEXT")
+assert ctx and ctx.count(b"-") >= 5, ctx
+assert os.environ.get("AGENTTRACE_CONTEXT", "").encode() == ctx
+# glibc grows, shrinks and clears an environment array it did not allocate
+for i in range(300):
+    assert libc.setenv(b"AT_T%d" % i, b"v%d" % i, 1) == 0
+for i in range(300):
+    assert libc.getenv(b"AT_T%d" % i) == b"v%d" % i, i
+assert libc.getenv(b"AGENTTRACE_CONTEXT") == ctx
+keep = ctypes.create_string_buffer(b"AT_P=put")
+assert libc.putenv(keep) == 0 and libc.getenv(b"AT_P") == b"put"
+assert libc.unsetenv(b"AT_T7") == 0 and libc.getenv(b"AT_T7") is None
+# a child started with the C environment (system: posix_spawn of sh)
+rc = os.system('test "$AT_T299" = v299 && test -z "$AT_T7" && '
+               'test -n "$AGENTTRACE_CONTEXT" && /bin/true')
+assert rc == 0, rc
+assert libc.clearenv() == 0 and libc.getenv(b"AGENTTRACE_CONTEXT") is None
+assert libc.setenv(b"AT_AFTER", b"1", 1) == 0
+assert libc.getenv(b"AT_AFTER") == b"1"
+print("ok")
+"""
+
+    def test_10c_environment_export(self):
+        """The shim puts AGENTTRACE_CONTEXT in the environment itself (no
+        putenv): into the inherited variable's slot, else into an array of
+        its own, else (a very large environment) through putenv.  The
+        host's setenv/putenv/unsetenv/clearenv go on working on it, and
+        children started with it hang under the process that started
+        them."""
+        big = {"AT_BIG_%d" % i: "x" for i in range(200)}
+        cases = [("own array", [PY, "-c", self.ENV_PROG], {}),
+                 ("putenv", [PY, "-c", self.ENV_PROG], big),
+                 ("inherited slot",
+                  ["sh", "-c", 'exec "$0" -c "$1"; exit 9', PY,
+                   self.ENV_PROG], {})]
+        for what, argv, env in cases:
+            with self.subTest(what=what):
+                if os.path.exists(self.out):
+                    os.unlink(self.out)
+                r, spans = self.traced(argv, env=env)
+                self.assertEqual(r.stdout, b"ok\n", r.describe())
+                procs = self.check_spans(spans)
+                py = [p for p in procs.values()
+                      if p["resource"]["process.executable.name"]
+                      .startswith("python")]
+                self.assertEqual(len(py), 1, [s["name"] for s in spans])
+                py = py[0]
+                # sh -c (system) and /bin/true, each under its parent
+                sh = [p for p in procs.values()
+                      if p["resource"]["process.parent_pid"] ==
+                      py["resource"]["process.pid"]]
+                self.assertEqual(len(sh), 1, [s["name"] for s in spans])
+                self.assertEqual(sh[0]["parent_span_id"], py["span_id"])
+                tr = [p for p in procs.values()
+                      if p["resource"]["process.executable.name"] == "true"]
+                self.assertEqual(len(tr), 1, [s["name"] for s in spans])
+                self.assertEqual(tr[0]["parent_span_id"], sh[0]["span_id"])
+                self.assertEqual(len(procs), 3)
+
     def test_12e_exit_codes(self):
         cases = [(["sh", "-c", "exit 3"], 3),
                  ([PY, "-c", "import sys; sys.exit(5)"], 5),
