@@ -2,13 +2,22 @@
  * the sink thread. */
 #include "conn.h"
 #include "layout.h"
+#include "sys.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define KEY_EMPTY 0u
 #define KEY_DELETED 1u
 
-AT_LARGE_BSS at_conn_slot at_conn_table[AT_CONN_SLOTS];
+/* Whole pages, so that a fork child can let go of its copy in one system
+ * call (at_conn_reset). */
+AT_LARGE_BSS __attribute__((aligned(4096)))
+at_conn_slot at_conn_table[AT_CONN_SLOTS];
+/* the end of the data the file holds: the zero memory after the page it
+ * ends in is anonymous (the dynamic loader maps it so) */
+extern char _edata[] __attribute__((visibility("hidden")));
 static _Atomic uint64_t next_id = 1;
 
 static inline unsigned hash(uintptr_t key)
@@ -86,7 +95,18 @@ void at_conn_advise(int i, uint64_t id, uint64_t until)
     atomic_store_explicit(&s->advice_id, id, memory_order_release);
 }
 
+/* A fork child's table is its parent's: writing 64 KiB of zeros over it
+ * faulted in (or copied) all 16 pages, ~200 us in every child of a
+ * forking shell on a virtual machine.  MADV_DONTNEED on private anonymous
+ * memory drops the child's pages; they read as zeros again, and only the
+ * ones used are faulted back in. */
 void at_conn_reset(void)
 {
+    uintptr_t t = (uintptr_t)at_conn_table;
+
+    if (t % 4096 == 0 && t >= (((uintptr_t)_edata + 4095) & ~(uintptr_t)4095) &&
+        at_sys3(SYS_madvise, at_conn_table, sizeof(at_conn_table),
+                MADV_DONTNEED) == 0)
+        return;
     memset(at_conn_table, 0, sizeof(at_conn_table));
 }

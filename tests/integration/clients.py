@@ -14,6 +14,12 @@ untraced behaviour; the exit status is then 0 as well.
     clients.py threads URL CA THREADS REPS one connection per thread
     clients.py tree URL CA PYTHON SCRIPT   model call, sh -c true, child
     clients.py child URL CA                a model call (run by `tree`)
+    clients.py fork URL CA                 fork() without exec: an idle
+                                           child, then after a model call
+                                           a calling child (os._exit), a
+                                           calling child that forks a
+                                           calling grandchild (exit); each
+                                           prints "pid PID PPID" first
     clients.py slow URL CA                 call, print done-call, sleep 1 s
     clients.py wantread URL CA             non-blocking SSL read, no data
     clients.py bodyerr URL CA              read a body cut by an RST
@@ -271,6 +277,47 @@ def cmd_child(url, ca):
     print(one_call(url, ca, "child call"), flush=True)
 
 
+def cmd_fork(url, ca):
+    import os
+
+    def child(body):
+        print("pid", os.getpid(), os.getppid(), flush=True)
+        body()
+
+    def wait(pid):
+        _, st = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(st) != 0:
+            sys.exit(1)
+
+    def spawn(body, how):
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                child(body)
+            except Exception as e:   # not SystemExit: a grandchild's
+                print("child failed:", e, flush=True)  # exit ends it
+                code = 1
+            if how == "_exit":
+                os._exit(code)
+            sys.exit(code)
+        wait(pid)
+
+    def grand():
+        print(one_call(url, ca, "middle call"), flush=True)
+        spawn(lambda: print(one_call(url, ca, "grandchild call"),
+                            flush=True), "exit")
+
+    print("pid", os.getpid(), os.getppid(), flush=True)
+    spawn(lambda: None, "_exit")              # forked before any call
+    print(one_call(url, ca, "parent call"), flush=True)
+    spawn(lambda: print(one_call(url, ca, "child call"), flush=True),
+          "_exit")
+    spawn(grand, "exit")
+    print(one_call(url, ca, "parent again"), flush=True)
+
+
 def cmd_slow(url, ca):
     print(one_call(url, ca, "slow call"), flush=True)
     print("done-call", flush=True)
@@ -381,7 +428,7 @@ def cmd_fetch(*argv):
 def main(argv):
     cmds = {"call": cmd_call, "keepalive": cmd_keepalive,
             "threads": cmd_threads, "mixed": cmd_mixed, "tree": cmd_tree,
-            "child": cmd_child,
+            "child": cmd_child, "fork": cmd_fork,
             "slow": cmd_slow, "wantread": cmd_wantread,
             "bodyerr": cmd_bodyerr, "fetch": cmd_fetch}
     cmds[argv[0]](*argv[1:])

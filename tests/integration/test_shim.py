@@ -1379,6 +1379,60 @@ print("ok")
                 self.assertEqual(tr[0]["parent_span_id"], sh[0]["span_id"])
                 self.assertEqual(len(procs), 3)
 
+    def test_10d_fork_without_exec(self):
+        """fork() with no exec: before any call (an idle parent), after
+        one, a child ending in os._exit, a child forking a grandchild.
+        Each child's process span hangs under the span open in its parent
+        when it forked, starts no earlier than its parent and no later
+        than its first call, and each call hangs under its own process."""
+        r, spans = self.traced(self.client(
+            "fork", self.mock.url("/v1/chat/completions"), self.mock.cert))
+        pids = [tuple(int(x) for x in line.split()[1:])
+                for line in r.stdout.decode().splitlines()
+                if line.startswith("pid ")]
+        self.assertEqual(len(pids), 5, r.stdout)
+        (parent, _), (idle, p1), (child, p2), (middle, p3), (grand, p4) = \
+            pids
+        self.assertEqual([p1, p2, p3, p4], [parent, parent, parent, middle])
+        procs = self.check_spans(spans)
+        self.assertEqual(set(procs), {parent, idle, child, middle, grand},
+                         [s["name"] for s in spans])
+        top = procs[parent]
+        self.assertNotIn("parent_span_id", top)
+        under = {idle: parent, child: parent, middle: parent, grand: middle}
+        for pid, ppid in under.items():
+            p = procs[pid]
+            self.assertEqual(p["parent_span_id"], procs[ppid]["span_id"], pid)
+            self.assertEqual(p["resource"]["process.parent_pid"], ppid)
+            self.assertEqual(p["trace_id"], top["trace_id"])
+            self.assertGreaterEqual(int(p["start_time_unix_nano"]),
+                                    int(procs[ppid]["start_time_unix_nano"]))
+            self.assertEqual(p["attributes"].get("process.exit_code"), 0)
+        self.assertTrue(procs[idle]["name"].startswith("process "),
+                        procs[idle]["name"])
+        chats = self.chats(spans)
+        self.assertEqual(len(chats), 5, [s["name"] for s in spans])
+        want = {parent: ["parent call", "parent again"],
+                child: ["child call"], middle: ["middle call"],
+                grand: ["grandchild call"]}
+        seen = {}
+        for c in chats:
+            pid = c["resource"]["process.pid"]
+            self.assertEqual(c["parent_span_id"], procs[pid]["span_id"])
+            self.assertLessEqual(int(procs[pid]["start_time_unix_nano"]),
+                                 int(c["start_time_unix_nano"]))
+            msgs = c["attributes"]["gen_ai.input.messages"]
+            seen.setdefault(pid, []).append(
+                [t for t in ("parent call", "parent again",
+                             "grandchild call", "child call", "middle call")
+                 if t in json.dumps(msgs)][0])
+        self.assertEqual(seen, want)
+        for pid in (child, middle, grand):
+            self.assertTrue(procs[pid]["name"].startswith("invoke_agent "),
+                            procs[pid]["name"])
+        ids = [s["span_id"] for s in spans]
+        self.assertEqual(len(ids), len(set(ids)))
+
     def test_12e_exit_codes(self):
         cases = [(["sh", "-c", "exit 3"], 3),
                  ([PY, "-c", "import sys; sys.exit(5)"], 5),
