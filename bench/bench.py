@@ -21,7 +21,7 @@ apt-get when missing).
 
 Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
-BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, py-tls,
+BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, true-bash, py-tls,
 curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download, micro, sink, mitm),
 BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
@@ -31,6 +31,7 @@ BENCH_PAIRS), BENCH_CG_KEEP (a folder to keep the callgrind profiles in,
 for callgrind_annotate).  Standard library only.
 """
 
+import glob
 import json
 import os
 import re
@@ -136,18 +137,28 @@ def spans(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def callgrind(argv, env, tmp, label="cg"):
-    """Instructions executed by the whole process (all threads).  With
+def callgrind(argv, env, tmp, label="cg", children=False):
+    """Instructions executed by the whole process (all threads); with
+    `children`, by every process it starts too (their sum).  With
     BENCH_CG_KEEP=DIR the profile is kept as DIR/callgrind.LABEL."""
     out = os.path.join(tmp, "cg.out")
     cmd = CLIENT_CPU + ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv
+    if children:
+        out = os.path.join(tmp, "cg.out.%p")
+        cmd = CLIENT_CPU + ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                            "--callgrind-out-file=" + out] + argv
     p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = p.stderr.decode(errors="replace")
     if p.returncode != 0:
         die("callgrind %s exited %d: %s" % (" ".join(argv[:4]), p.returncode, err[-600:]))
-    m = re.search(r"Collected : (\d+)", err)
-    if not m:
+    found = re.findall(r"Collected : (\d+)", err)
+    if not found:
         die("no 'Collected' line from callgrind: " + err[-400:])
+    if children:
+        for f in glob.glob(os.path.join(tmp, "cg.out.*")):
+            os.unlink(f)
+        return sum(int(x) for x in found)
+    m = re.search(r"Collected : (\d+)", err)
     if os.environ.get("BENCH_CG_KEEP"):
         os.makedirs(os.environ["BENCH_CG_KEEP"], exist_ok=True)
         shutil.copy(out, os.path.join(os.environ["BENCH_CG_KEEP"], "callgrind." + label))
@@ -186,7 +197,7 @@ def verdict(ratio, target):
 
 def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
             wall_target=None, modes=("untraced", "traced"), note="",
-            traced_env=None):
+            traced_env=None, cg_children=False):
     """Interleaved wall pairs, callgrind once per mode, span check on every
     traced run.  check(spans) returns None if right, else a message."""
     if ONLY and wid not in ONLY:
@@ -231,7 +242,8 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
     for m in modes:
         if os.path.exists(out):
             os.unlink(out)
-        ins[m] = callgrind(cg, env_for(m, out, traced_env), tmp, "%s.%s" % (wid, m))
+        ins[m] = callgrind(cg, env_for(m, out, traced_env), tmp, "%s.%s" % (wid, m),
+                           children=cg_children)
     if os.path.exists(out):
         os.unlink(out)
     ins_ratio = ins["traced"] / ins["untraced"]
@@ -827,6 +839,15 @@ def main():
                 cg_argv=["/bin/true"], ins_target=1.10, wall_target=1.10,
                 modes=("untraced", "empty", "traced"),
                 note="one /bin/true")
+        # bash forks for each command (dash, above, uses vfork): the fork
+        # child runs the shim's fork handler before it execs
+        bash_loop = 'for ((i = 0; i < %d; i++)); do /bin/true; done'
+        measure("true-bash", "/bin/true x300 (bash loop: a fork per command)",
+                ["bash", "-c", bash_loop % 300], process_check(301), tmp,
+                cg_argv=["bash", "-c", bash_loop % 20], cg_children=True,
+                ins_target=1.10, wall_target=1.10,
+                modes=("untraced", "empty", "traced"),
+                note="bash and 20 /bin/true")
         if wanted("sink"):
             sink_tp(tmp)
         if any(wanted(w) for w in ("py-tls", "curl-h1-tls", "curl-h2-tls", "curl-h1-plain",
