@@ -234,16 +234,46 @@ void at_identity_init(void)
     at_config_export_context(ctx_env);
 }
 
+/* A fork child's identity is made when it is first needed, not in the
+ * fork handler: most children exec at once (a shell's, for every
+ * command), and the new program makes its own from the environment,
+ * where the parent's context already says who its parent is.  Until then
+ * at_self is the parent's (as it was at the fork) and fork_mono the
+ * moment of the fork, both in the child's copy of the parent's memory. */
+static int fork_pending;       /* a fork child, at_self still its parent's */
+static pid_t fork_child_pid;   /* that child's pid */
+static uint64_t fork_mono;     /* CLOCK_MONOTONIC when its parent forked */
+
+void at_identity_fork_prepare(uint64_t now_mono)
+{
+    at_identity_settle();      /* the parent may be a fork child itself */
+    fork_mono = now_mono;
+}
+
 void at_identity_fork_child(void)
 {
-    uint64_t cur = at_identity_current();
-    uint64_t mono = at_clock_sys_ns(CLOCK_MONOTONIC);
+    fork_pending = 1;
+    fork_child_pid = (pid_t)at_sys0(SYS_getpid);
+}
 
+void at_identity_settle(void)
+{
+    uint64_t cur, mono;
+
+    if (!fork_pending)
+        return;
+    /* A vfork child of a fork child not settled yet shares its parent's
+     * memory: it must change nothing. */
+    if ((pid_t)at_sys0(SYS_getpid) != fork_child_pid)
+        return;
+    fork_pending = 0;
+    cur = at_identity_current();
+    mono = fork_mono ? fork_mono : at_clock_sys_ns(CLOCK_MONOTONIC);
     at_ids_seed();
     at_self.parent_span_id = cur;
     at_self.traced_parent = 1;
-    at_self.pid = (pid_t)at_sys0(SYS_getpid);
-    at_self.ppid = (pid_t)at_sys0(SYS_getppid);
+    at_self.ppid = at_self.pid;   /* the process that forked */
+    at_self.pid = fork_child_pid;
     at_self.start_wall_ns = at_proc_wall(&at_self, mono);
     at_self.start_mono_ns = mono;
     at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);

@@ -26,9 +26,16 @@ extern at_proc at_self;
  * Library constructor. */
 void at_identity_init(void);
 
-/* at_identity_fork_child: the child after fork: new pid, new span under
- * the parent's current span, same trace. */
+/* Fork (preload/shim.c's handlers).  at_identity_fork_prepare: in the
+ * parent before fork, `now_mono` the time.  at_identity_fork_child: in the
+ * child; it only notes that the child is one.  at_identity_settle: a fork
+ * child's own identity (new pid, a new span under the parent's current
+ * span, same trace), made the first time it is needed: at exit, when the
+ * child starts its sink, or forks in turn.  Does nothing in any other
+ * process, nor in a vfork child (whose memory is its parent's). */
+void at_identity_fork_prepare(uint64_t now_mono);
 void at_identity_fork_child(void);
+void at_identity_settle(void);
 
 /* at_identity_set_current: children started from now on hang under span
  * `span_id` (0: the process span).  Sink thread. */

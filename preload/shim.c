@@ -280,6 +280,7 @@ int at_shim_activate(void)
         /* another thread is starting it; don't wait for it */
         return atomic_load(&at_state) == AT_RUNNING;
     }
+    at_identity_settle(); /* a fork child's spans are its own */
     at_jalloc_install(); /* before the sink, jansson's only user, starts */
     ring = at_ring_new(at_cfg.ring_size);
     if (ring == NULL) {
@@ -340,10 +341,19 @@ __attribute__((noinline)) static void write_process_span_alone(void)
                strerror(st.last_errno));
 }
 
-static void at_finish(void)
+/* has_status: `status` is the exit status (else exit_code stays) */
+static void at_finish(int has_status, int status)
 {
     int saved = errno, prev;
 
+    if (atomic_load(&at_state) == AT_OFF)
+        return;
+    at_identity_settle();
+    /* A vfork child runs in its parent's memory: leave it alone. */
+    if ((pid_t)at_sys0(SYS_getpid) != at_self.pid)
+        return;
+    if (has_status)
+        exit_code = status & 0xff;
     if (atomic_exchange(&finished, 1))
         return;
     prev = atomic_exchange(&at_state, AT_OFF);
@@ -369,8 +379,7 @@ static void at_finish(void)
 static void on_exit_cb(int status, void *arg)
 {
     (void)arg;
-    exit_code = status & 0xff;
-    at_finish();
+    at_finish(1, status);
 }
 
 void at_shim_main_started(void)
@@ -381,61 +390,79 @@ void at_shim_main_started(void)
 
 void at_shim_exiting(int status)
 {
-    /* A vfork child runs in its parent's memory: leave it alone. */
-    if (atomic_load(&at_state) == AT_OFF ||
-        (pid_t)at_sys0(SYS_getpid) != at_self.pid)
-        return;
-    exit_code = status & 0xff;
-    at_finish();
+    at_finish(1, status);
 }
 
 /* The last resort, for hosts whose main did not start through us. */
 __attribute__((destructor)) static void at_destructor(void)
 {
-    at_finish();
+    at_finish(0, 0);
 }
 
 /* ---- fork --------------------------------------------------------------- */
 
 static void fork_prepare(void)
 {
+    int st = atomic_load(&at_state);
     uint64_t target;
     int i;
 
-    if (atomic_load(&at_state) != AT_RUNNING || at_in_hook)
+    if (st == AT_OFF)
         return;
-    /* Let the sink catch up (at most 20 ms), so that the child hangs under
-     * the span that is open now (an execute_tool span, typically). */
-    target = atomic_load(&pushed);
-    if (atomic_load(&sink_seen) >= target)
-        return;
-    atomic_store(&sink_wake, 1);
-    futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
-    for (i = 0; i < 100 && atomic_load(&sink_seen) < target; i++) {
-        struct timespec ts = {0, 200 * 1000L};
+    if (st == AT_RUNNING && !at_in_hook) {
+        /* Let the sink catch up (at most 20 ms), so that the child hangs
+         * under the span that is open now (an execute_tool span,
+         * typically). */
+        target = atomic_load(&pushed);
+        if (atomic_load(&sink_seen) < target) {
+            atomic_store(&sink_wake, 1);
+            futex(&sink_wake, FUTEX_WAKE_PRIVATE, 1, NULL);
+        }
+        for (i = 0; i < 100 && atomic_load(&sink_seen) < target; i++) {
+            struct timespec ts = {0, 200 * 1000L};
 
-        nanosleep(&ts, NULL);
+            nanosleep(&ts, NULL);
+        }
     }
+    /* written before the fork, so that the parent's page stays its own */
+    at_identity_fork_prepare(st == AT_RUNNING
+                                 ? at_mono_ns()
+                                 : at_clock_sys_ns(CLOCK_MONOTONIC));
 }
+
+/* Zero *v unless it is already: a fork child writes no page of its
+ * parent's it need not (each costs it a copy), and most exec at once. */
+#define CLEAR(v)                   \
+    do {                           \
+        if (atomic_load(v) != 0)   \
+            atomic_store(v, 0);    \
+    } while (0)
 
 static void fork_child(void)
 {
     int st = atomic_load(&at_state);
 
+    if (st == AT_OFF)
+        return;
     /* The parent's sink thread does not exist here and its ring and
-     * connection table describe the parent: start afresh, lazily. */
-    at_ring_del(ring);
-    ring = NULL;
-    at_conn_reset();
-    atomic_store(&sink_wake, 0);
-    atomic_store(&exit_req, 0);
-    atomic_store(&sink_done, 0);
-    atomic_store(&sink_seen, 0);
-    atomic_store(&pushed, 0);
-    atomic_store(&finished, 0);
-    exit_code = -1;
+     * connection table describe the parent: start afresh, lazily.  Only
+     * a parent that started its sink has either. */
+    if (ring != NULL) {
+        at_ring_del(ring);
+        ring = NULL;
+    }
+    if (st != AT_IDLE)
+        at_conn_reset();
+    CLEAR(&sink_wake);
+    CLEAR(&exit_req);
+    CLEAR(&sink_done);
+    CLEAR(&sink_seen);
+    CLEAR(&pushed);
+    CLEAR(&finished);
+    if (exit_code != -1)
+        exit_code = -1;
     at_identity_fork_child();
-    if (st == AT_RUNNING || st == AT_STARTING || st == AT_IDLE)
+    if (st != AT_IDLE)
         atomic_store(&at_state, AT_IDLE);
 }
 

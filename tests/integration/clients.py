@@ -15,7 +15,9 @@ untraced behaviour; the exit status is then 0 as well.
     clients.py tree URL CA PYTHON SCRIPT   model call, sh -c true, child
     clients.py child URL CA                a model call (run by `tree`)
     clients.py fork URL CA                 fork() without exec: an idle
-                                           child, then after a model call
+                                           child (that starts /bin/true and
+                                           forks a calling grandchild),
+                                           then after a model call
                                            a calling child (os._exit), a
                                            calling child that forks a
                                            calling grandchild (exit); each
@@ -309,8 +311,15 @@ def cmd_fork(url, ca):
         spawn(lambda: print(one_call(url, ca, "grandchild call"),
                             flush=True), "exit")
 
+    def idle():
+        # no call of its own: it starts /bin/true (posix_spawn, a vfork
+        # child), then forks a calling grandchild
+        subprocess.run(["/bin/true"], check=True, timeout=60)
+        spawn(lambda: print(one_call(url, ca, "late call"), flush=True),
+              "exit")
+
     print("pid", os.getpid(), os.getppid(), flush=True)
-    spawn(lambda: None, "_exit")              # forked before any call
+    spawn(idle, "_exit")                      # forked before any call
     print(one_call(url, ca, "parent call"), flush=True)
     spawn(lambda: print(one_call(url, ca, "child call"), flush=True),
           "_exit")

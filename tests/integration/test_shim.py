@@ -1380,8 +1380,10 @@ print("ok")
                 self.assertEqual(len(procs), 3)
 
     def test_10d_fork_without_exec(self):
-        """fork() with no exec: before any call (an idle parent), after
-        one, a child ending in os._exit, a child forking a grandchild.
+        """fork() with no exec: before any call (an idle parent, whose
+        child starts /bin/true and forks a calling grandchild before it
+        has an identity of its own), after one, a child ending in
+        os._exit, a child forking a grandchild.
         Each child's process span hangs under the span open in its parent
         when it forked, starts no earlier than its parent and no later
         than its first call, and each call hangs under its own process."""
@@ -1390,16 +1392,22 @@ print("ok")
         pids = [tuple(int(x) for x in line.split()[1:])
                 for line in r.stdout.decode().splitlines()
                 if line.startswith("pid ")]
-        self.assertEqual(len(pids), 5, r.stdout)
-        (parent, _), (idle, p1), (child, p2), (middle, p3), (grand, p4) = \
-            pids
-        self.assertEqual([p1, p2, p3, p4], [parent, parent, parent, middle])
+        self.assertEqual(len(pids), 6, r.stdout)
+        (parent, _), (idle, p1), (late, p5), (child, p2), (middle, p3), \
+            (grand, p4) = pids
+        self.assertEqual([p1, p5, p2, p3, p4],
+                         [parent, idle, parent, parent, middle])
         procs = self.check_spans(spans)
-        self.assertEqual(set(procs), {parent, idle, child, middle, grand},
+        true = [p for p, s in procs.items()
+                if s["resource"]["process.executable.name"] == "true"]
+        self.assertEqual(len(true), 1, [s["name"] for s in spans])
+        self.assertEqual(set(procs),
+                         {parent, idle, late, child, middle, grand, true[0]},
                          [s["name"] for s in spans])
         top = procs[parent]
         self.assertNotIn("parent_span_id", top)
-        under = {idle: parent, child: parent, middle: parent, grand: middle}
+        under = {idle: parent, late: idle, true[0]: idle, child: parent,
+                 middle: parent, grand: middle}
         for pid, ppid in under.items():
             p = procs[pid]
             self.assertEqual(p["parent_span_id"], procs[ppid]["span_id"], pid)
@@ -1411,10 +1419,10 @@ print("ok")
         self.assertTrue(procs[idle]["name"].startswith("process "),
                         procs[idle]["name"])
         chats = self.chats(spans)
-        self.assertEqual(len(chats), 5, [s["name"] for s in spans])
+        self.assertEqual(len(chats), 6, [s["name"] for s in spans])
         want = {parent: ["parent call", "parent again"],
                 child: ["child call"], middle: ["middle call"],
-                grand: ["grandchild call"]}
+                grand: ["grandchild call"], late: ["late call"]}
         seen = {}
         for c in chats:
             pid = c["resource"]["process.pid"]
@@ -1423,11 +1431,11 @@ print("ok")
                                  int(c["start_time_unix_nano"]))
             msgs = c["attributes"]["gen_ai.input.messages"]
             seen.setdefault(pid, []).append(
-                [t for t in ("parent call", "parent again",
+                [t for t in ("parent call", "parent again", "late call",
                              "grandchild call", "child call", "middle call")
                  if t in json.dumps(msgs)][0])
         self.assertEqual(seen, want)
-        for pid in (child, middle, grand):
+        for pid in (child, middle, grand, late):
             self.assertTrue(procs[pid]["name"].startswith("invoke_agent "),
                             procs[pid]["name"])
         ids = [s["span_id"] for s in spans]
