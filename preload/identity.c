@@ -277,7 +277,7 @@ void at_identity_settle(void)
     at_self.start_wall_ns = at_proc_wall(&at_self, mono);
     at_self.start_mono_ns = mono;
     at_self.span_id = process_span_id(at_self.trace_id, at_self.pid);
-    at_self.described = 0;
+    /* described as it was: the same program, started by the same argv */
     write_ctx(0);
 }
 

@@ -468,7 +468,9 @@ static void fork_child(void)
 
 /* ---- constructor -------------------------------------------------------- */
 
-__attribute__((constructor)) static void at_constructor(void)
+/* glibc calls a library's constructors with main's arguments */
+__attribute__((constructor)) static void at_constructor(int argc, char **argv,
+                                                        char **envp)
 {
     int saved = errno;
 
@@ -480,6 +482,11 @@ __attribute__((constructor)) static void at_constructor(void)
     if (!at_cfg.output_in_env)
         setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
     at_identity_init();
+    /* the command as it was started, read now rather than from /proc at
+     * exit (no system call; a program that rewrites its argv later, to
+     * show a status, does not change its command line) */
+    at_proc_describe_args(&at_self, argc, argv);
+    (void)envp;
     /* pthread_atfork itself: libc_nonshared's three-line wrapper, whose
      * page every process would fault in for this one call */
     __register_atfork(fork_prepare, NULL, fork_child, &__dso_handle);

@@ -255,6 +255,8 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
     return 0;
 }
 
+static void describe_args(at_proc *p, size_t argc, const char *const *argv);
+
 void at_proc_describe(at_proc *p)
 {
     char raw[4096];
@@ -283,23 +285,44 @@ void at_proc_describe(at_proc *p)
     raw[n] = '\0';
     if (raw[n - 1] == '\0')
         n--;
-    /* split, scrub credentials, join with spaces */
     argv[argc++] = raw;
     for (i = 0; i < (size_t)n && argc < 64; i++)
         if (raw[i] == '\0')
             argv[argc++] = raw + i + 1;
-    {
-        scrub_out o = {p->cmdline, 0, sizeof(p->cmdline)};
-        int after = 0, is_curl = str_eq(base_name(argv[0]), "curl") ||
-                                 str_eq(base_name(argv[0]), "wget");
-        size_t k;
+    describe_args(p, argc, argv);
+}
 
-        p->cmdline[0] = '\0';
-        for (k = 0; k < argc; k++) {
-            if (k)
-                put(&o, " ", 1);
-            after = scrub_arg(&o, argv[k], after, is_curl);
-        }
+void at_proc_describe_args(at_proc *p, int argc, char *const *argv)
+{
+    const char *v[64];
+    size_t n;
+
+    if (p->described)
+        return;
+    if (argc <= 0 || argv == NULL || argv[0] == NULL) {
+        at_proc_describe(p);
+        return;
+    }
+    for (n = 0; n < 64 && n < (size_t)argc && argv[n] != NULL; n++)
+        v[n] = argv[n];
+    p->described = 1;
+    p->cache_state = 0;
+    describe_args(p, n, v);
+}
+
+/* split, scrub credentials, join with spaces */
+static void describe_args(at_proc *p, size_t argc, const char *const *argv)
+{
+    scrub_out o = {p->cmdline, 0, sizeof(p->cmdline)};
+    int after = 0, is_curl = str_eq(base_name(argv[0]), "curl") ||
+                             str_eq(base_name(argv[0]), "wget");
+    size_t i;
+
+    p->cmdline[0] = '\0';
+    for (i = 0; i < argc; i++) {
+        if (i)
+            put(&o, " ", 1);
+        after = scrub_arg(&o, argv[i], after, is_curl);
     }
     copy_str(p->exe, sizeof(p->exe), base_name(argv[0]));
     copy_str(p->service, sizeof(p->service), p->exe);

@@ -46,8 +46,12 @@ typedef struct at_proc {
 
 /* at_proc_describe: read /proc/self/cmdline into exe, service, cmdline
  * (once; later calls do nothing).  Never fails: unknown stays "".  Calls
- * no stdio and allocates nothing. */
+ * no stdio and allocates nothing.  at_proc_describe_args: the same from
+ * the process's argv as it started (the library constructor's arguments:
+ * the command that launched the process, with no system call), or from
+ * /proc when there is none. */
 void at_proc_describe(at_proc *p);
+void at_proc_describe_args(at_proc *p, int argc, char *const *argv);
 
 /* at_proc_wall: wall-clock ns of monotonic instant `mono`. */
 uint64_t at_proc_wall(const at_proc *p, uint64_t mono);

@@ -31,7 +31,9 @@
  *         is tested black-box: the test re-executes its own binary under a
  *         chosen argv with AT_TEST_SPAN_PROBE=1 in the environment, and a
  *         constructor in this file (which then runs before Criterion's
- *         main) prints what at_proc_describe made of /proc/self/cmdline.
+ *         main) prints what at_proc_describe_args made of its argv, and
+ *         exits 4 unless at_proc_describe made the same of
+ *         /proc/self/cmdline.
  *
  * Tests named regression_* pin defects that were found by these tests and
  * fixed; the comment above each says what went wrong.
@@ -63,18 +65,27 @@ extern char **environ;
 /* probe_main: when this binary is started with AT_TEST_SPAN_PROBE=1, print
  * exe, service and cmdline as at_proc_describe sees them, one per line, and
  * exit before Criterion starts. */
-__attribute__((constructor)) static void probe_main(void)
+__attribute__((constructor)) static void probe_main(int argc, char **argv,
+                                                     char **envp)
 {
-    at_proc p;
+    static at_proc p, q;
     char out[3 * 4096 + 16];
     int n;
 
+    (void)envp;
     if (getenv("AT_TEST_SPAN_PROBE") == NULL)
         return;
+    /* from /proc/self/cmdline and from the constructor's argv (the shim's
+     * way): the same description, or exit status 4 */
     memset(&p, 0, sizeof(p));
     at_proc_describe(&p);
-    n = snprintf(out, sizeof(out), "%s\n%s\n%s\n", p.exe, p.service,
-                 p.cmdline);
+    memset(&q, 0, sizeof(q));
+    at_proc_describe_args(&q, argc, argv);
+    if (strcmp(p.exe, q.exe) || strcmp(p.service, q.service) ||
+        strcmp(p.cmdline, q.cmdline))
+        _exit(4);
+    n = snprintf(out, sizeof(out), "%s\n%s\n%s\n", q.exe, q.service,
+                 q.cmdline);
     if (n > 0 && write(1, out, (size_t)n) != n)
         _exit(3);
     _exit(0);
