@@ -8,12 +8,18 @@
  * `exit`, Python's os._exit in forked workers): the process span is
  * written there too, except in a vfork child, which shares its parent's
  * memory and is recognised by its pid differing from ours.
+ *
+ * fork: the shim's fork handlers are registered before a process's first
+ * fork (preload/shim.c), not in every process; this is where a process
+ * forks.  (daemon() and _Fork() do not come through here: see README,
+ * Limits.)
  */
 #include "hooks/hooks.h"
 #include "preload/real.h"
 #include "preload/shim.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,6 +47,26 @@ AT_EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
         exit(main(argc, argv, environ));
     real_main = main;
     return real(at_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+AT_EXPORT pid_t fork(void)
+{
+    typedef pid_t (*fork_fn)(void);
+    static fork_fn real_fork;
+    fork_fn f = __atomic_load_n(&real_fork, __ATOMIC_ACQUIRE);
+    int saved = errno;
+
+    if (f == NULL) {
+        f = (fork_fn)dlsym(RTLD_NEXT, "fork");
+        if (f == NULL) {  /* cannot happen: libc is loaded */
+            errno = ENOSYS;
+            return -1;
+        }
+        __atomic_store_n(&real_fork, f, __ATOMIC_RELEASE);
+    }
+    at_shim_before_fork();
+    errno = saved;
+    return f();
 }
 
 AT_EXPORT void _exit(int status)

@@ -11,10 +11,7 @@
 #define KEY_EMPTY 0u
 #define KEY_DELETED 1u
 
-/* Whole pages, so that a fork child can let go of its copy in one system
- * call (at_conn_reset). */
-AT_LARGE_BSS __attribute__((aligned(4096)))
-at_conn_slot at_conn_table[AT_CONN_SLOTS];
+AT_LARGE_BSS at_conn_slot at_conn_table[AT_CONN_SLOTS];
 /* the end of the data the file holds: the zero memory after the page it
  * ends in is anonymous (the dynamic loader maps it so) */
 extern char _edata[] __attribute__((visibility("hidden")));
@@ -99,14 +96,21 @@ void at_conn_advise(int i, uint64_t id, uint64_t until)
  * faulted in (or copied) all 16 pages, ~200 us in every child of a
  * forking shell on a virtual machine.  MADV_DONTNEED on private anonymous
  * memory drops the child's pages; they read as zeros again, and only the
- * ones used are faulted back in. */
+ * ones used are faulted back in.  The table is not page-aligned (that
+ * would align all of .lbss, and move the process's identity to a page of
+ * its own): the pages it shares at either end are zeroed by hand. */
 void at_conn_reset(void)
 {
-    uintptr_t t = (uintptr_t)at_conn_table;
+    const uintptr_t pg = 4096;
+    uintptr_t t = (uintptr_t)at_conn_table, end = t + sizeof(at_conn_table);
+    uintptr_t lo = (t + pg - 1) & ~(pg - 1), hi = end & ~(pg - 1);
+    uintptr_t anon = ((uintptr_t)_edata + pg - 1) & ~(pg - 1);
 
-    if (t % 4096 == 0 && t >= (((uintptr_t)_edata + 4095) & ~(uintptr_t)4095) &&
-        at_sys3(SYS_madvise, at_conn_table, sizeof(at_conn_table),
-                MADV_DONTNEED) == 0)
+    if (lo >= anon && lo < hi &&
+        at_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED) == 0) {
+        memset(at_conn_table, 0, lo - t);
+        memset((void *)hi, 0, end - hi);
         return;
+    }
     memset(at_conn_table, 0, sizeof(at_conn_table));
 }

@@ -250,10 +250,28 @@ void at_identity_fork_prepare(uint64_t now_mono)
     fork_mono = now_mono;
 }
 
-void at_identity_fork_child(void)
+void at_identity_fork_child(pid_t pid)
 {
     fork_pending = 1;
-    fork_child_pid = (pid_t)at_sys0(SYS_getpid);
+    fork_child_pid = pid;
+}
+
+pid_t at_identity_adopt(void)
+{
+    pid_t pid;
+
+    at_identity_settle();
+    pid = (pid_t)at_sys0(SYS_getpid);
+    if (pid != at_self.pid) {
+        /* a fork child no handler of ours saw: forked by daemon() or
+         * _Fork() before the process called fork(), or a host's handler
+         * got here first.  When it forked is not known: now. */
+        fork_pending = 1;
+        fork_child_pid = pid;
+        fork_mono = 0;
+        at_identity_settle();
+    }
+    return pid;
 }
 
 void at_identity_settle(void)

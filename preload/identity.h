@@ -18,6 +18,7 @@
 #define AT_IDENTITY_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "sink/span.h"
 
 extern at_proc at_self;
@@ -34,8 +35,13 @@ void at_identity_init(void);
  * child starts its sink, or forks in turn.  Does nothing in any other
  * process, nor in a vfork child (whose memory is its parent's). */
 void at_identity_fork_prepare(uint64_t now_mono);
-void at_identity_fork_child(void);
+void at_identity_fork_child(pid_t pid);
 void at_identity_settle(void);
+
+/* at_identity_adopt: at_identity_settle, and a process whose pid is not
+ * at_self's is taken for a fork child whose handler did not run.  For a
+ * process about to capture (never a vfork child).  Returns the pid. */
+pid_t at_identity_adopt(void);
 
 /* at_identity_set_current: children started from now on hang under span
  * `span_id` (0: the process span).  Sink thread. */

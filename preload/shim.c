@@ -57,6 +57,8 @@ void *__dso_handle __attribute__((visibility("hidden"))) = &__dso_handle;
 
 static int exit_code = -1;
 static _Atomic int finished;
+static pid_t sink_pid;             /* the process that started the sink */
+static void register_fork_handlers(void);
 
 static long futex(_Atomic int *addr, int op, int val,
                   const struct timespec *ts)
@@ -280,7 +282,10 @@ int at_shim_activate(void)
         /* another thread is starting it; don't wait for it */
         return atomic_load(&at_state) == AT_RUNNING;
     }
-    at_identity_settle(); /* a fork child's spans are its own */
+    /* a fork child's spans are its own, also when its fork handler has not
+     * run (yet) */
+    sink_pid = at_identity_adopt();
+    register_fork_handlers();
     at_jalloc_install(); /* before the sink, jansson's only user, starts */
     ring = at_ring_new(at_cfg.ring_size);
     if (ring == NULL) {
@@ -441,8 +446,14 @@ static void fork_prepare(void)
 static void fork_child(void)
 {
     int st = atomic_load(&at_state);
+    pid_t pid;
 
     if (st == AT_OFF)
+        return;
+    pid = (pid_t)at_sys0(SYS_getpid);
+    /* A fork handler of the host's that ran before this one may have made
+     * a call already: the capture it started is this child's own. */
+    if (st != AT_IDLE && sink_pid == pid)
         return;
     /* The parent's sink thread does not exist here and its ring and
      * connection table describe the parent: start afresh, lazily.  Only
@@ -461,9 +472,34 @@ static void fork_child(void)
     CLEAR(&finished);
     if (exit_code != -1)
         exit_code = -1;
-    at_identity_fork_child();
+    at_identity_fork_child(pid);
     if (st != AT_IDLE)
         atomic_store(&at_state, AT_IDLE);
+}
+
+/* glibc's registration behind pthread_atfork, once per process: at its
+ * first fork() (hooks/process.c) or when it starts capturing, whichever
+ * comes first; a fork child inherits it. */
+static void register_fork_handlers(void)
+{
+    static _Atomic int done;   /* 0 no, 1 being registered, 2 yes */
+    int expect = 0;
+
+    if (atomic_load_explicit(&done, memory_order_acquire) == 2)
+        return;
+    if (atomic_compare_exchange_strong(&done, &expect, 1)) {
+        __register_atfork(fork_prepare, NULL, fork_child, &__dso_handle);
+        atomic_store_explicit(&done, 2, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&done, memory_order_acquire) != 2)
+        sched_yield();   /* another thread is registering them */
+}
+
+void at_shim_before_fork(void)
+{
+    if (atomic_load(&at_state) != AT_OFF)
+        register_fork_handlers();
 }
 
 /* ---- constructor -------------------------------------------------------- */
@@ -487,9 +523,7 @@ __attribute__((constructor)) static void at_constructor(int argc, char **argv,
      * show a status, does not change its command line) */
     at_proc_describe_args(&at_self, argc, argv);
     (void)envp;
-    /* pthread_atfork itself: libc_nonshared's three-line wrapper, whose
-     * page every process would fault in for this one call */
-    __register_atfork(fork_prepare, NULL, fork_child, &__dso_handle);
+    /* the fork handlers wait for the first fork (at_shim_before_fork) */
     atomic_store(&at_state, AT_IDLE);
     errno = saved;
 }

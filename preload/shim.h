@@ -60,4 +60,10 @@ void at_shim_main_started(void);
  * is left, unless this is a vfork child. */
 void at_shim_exiting(int status);
 
+/* at_shim_before_fork: fork() is called: make sure the shim's fork
+ * handlers are registered (once per process; not at start, which would
+ * cost every process that never forks libc's registration, two page
+ * faults).  Host threads. */
+void at_shim_before_fork(void);
+
 #endif
