@@ -22,6 +22,10 @@ untraced behaviour; the exit status is then 0 as well.
                                            calling child that forks a
                                            calling grandchild (exit); each
                                            prints "pid PID PPID" first
+    clients.py daemon URL CA MARKER        daemon(): the child (a fork the
+                                           shim's handlers do not see) makes
+                                           a call and writes "PID TEXT" to
+                                           MARKER
     clients.py slow URL CA                 call, print done-call, sleep 1 s
     clients.py wantread URL CA             non-blocking SSL read, no data
     clients.py bodyerr URL CA              read a body cut by an RST
@@ -327,6 +331,24 @@ def cmd_fork(url, ca):
     print(one_call(url, ca, "parent again"), flush=True)
 
 
+def cmd_daemon(url, ca, marker):
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    print("pid", os.getpid(), os.environ.get("AGENTTRACE_CONTEXT"),
+          flush=True)
+    if libc.daemon(1, 1) != 0:
+        sys.exit(2)
+    try:
+        line = "%d %s\n" % (os.getpid(), one_call(url, ca, "daemon call"))
+    except Exception as e:
+        line = "ERROR %s\n" % e
+    with open(marker + ".tmp", "w") as f:
+        f.write(line)
+    os.rename(marker + ".tmp", marker)
+
+
 def cmd_slow(url, ca):
     print(one_call(url, ca, "slow call"), flush=True)
     print("done-call", flush=True)
@@ -437,7 +459,7 @@ def cmd_fetch(*argv):
 def main(argv):
     cmds = {"call": cmd_call, "keepalive": cmd_keepalive,
             "threads": cmd_threads, "mixed": cmd_mixed, "tree": cmd_tree,
-            "child": cmd_child, "fork": cmd_fork,
+            "child": cmd_child, "fork": cmd_fork, "daemon": cmd_daemon,
             "slow": cmd_slow, "wantread": cmd_wantread,
             "bodyerr": cmd_bodyerr, "fetch": cmd_fetch}
     cmds[argv[0]](*argv[1:])
