@@ -5,6 +5,7 @@
  * not, so it is one pass over the environment for all the variables the
  * start-up reads, and no stdio. */
 #include "config.h"
+#include "layout.h"
 #include "log.h"
 
 #include <limits.h>
@@ -95,7 +96,7 @@ static void scan_env(void)
  * only their own, so the host can go on changing it as it likes. */
 void at_config_export_context(char *entry)
 {
-    static char *grown[128];
+    AT_LARGE_BSS static char *grown[128]; /* a root process's only */
     size_t i;
 
     if (ctx_slot != NULL && environ != NULL && ctx_slot >= environ &&
@@ -169,34 +170,36 @@ static int flag(int which, int dflt)
     return 1;
 }
 
+/* the path as given when absolute, else joined to the working directory;
+ * "" when longer than PATH_MAX (refused) */
 static void make_output_path(void)
 {
+    AT_LARGE_BSS static char output_long[PATH_MAX];
     const char *v = env_val[ENV_OUTPUT];
     char cwd[PATH_MAX];
-    size_t n = 0;
+    size_t c = 0, r, need;
+    char *out;
 
+    at_cfg.output = at_cfg.output_short;
     if (v == NULL || *v == '\0')
         v = "agenttrace.jsonl";
-    if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL) {
-        n = strlen(v);
-        if (n >= sizeof(at_cfg.output)) {
-            at_cfg.output[0] = '\0';   /* refused, as a relative one is */
-            return;
-        }
-        memcpy(at_cfg.output, v, n + 1);
+    if (v[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+        c = strlen(cwd);
+    r = strlen(v);
+    need = (c > 0 ? c + 1 : 0) + r + 1;    /* with '/' and the NUL */
+    if (need > sizeof(output_long))
+        return;                 /* output_short is "": refused */
+    out = need <= sizeof(at_cfg.output_short) ? at_cfg.output_short
+                                              : output_long;
+    if (c > 0) {
+        memcpy(out, cwd, c);
+        out[c++] = '/';
+    } else {
         /* already in the environment as it is: nothing to export */
         at_cfg.output_in_env = v == env_val[ENV_OUTPUT];
-    } else {
-        size_t c = strlen(cwd), r = strlen(v);
-
-        if (c + 1 + r >= sizeof(at_cfg.output)) {
-            at_cfg.output[0] = '\0';
-            return;
-        }
-        memcpy(at_cfg.output, cwd, c);
-        at_cfg.output[c] = '/';
-        memcpy(at_cfg.output + c + 1, v, r + 1);
     }
+    memcpy(out + c, v, r + 1);
+    at_cfg.output = out;
 }
 
 void at_config_load(void)
@@ -206,8 +209,9 @@ void at_config_load(void)
     size_t k;
 
     /* the defaults; the strings are emptied, not their whole arrays */
-    memset(&at_cfg, 0, offsetof(at_config, output));
-    at_cfg.output[0] = '\0';
+    memset(&at_cfg, 0, offsetof(at_config, agent_name));
+    at_cfg.output = at_cfg.output_short;
+    at_cfg.output_short[0] = '\0';
     at_cfg.agent_name[0] = '\0';
     scan_env();
     at_cfg.debug = flag(ENV_DEBUG, 0);

@@ -34,10 +34,13 @@ typedef struct at_config {
     uint64_t max_body;
     size_t ring_size;
     int output_in_env;      /* AGENTTRACE_OUTPUT already names `output` */
-    /* the strings last: a process touches only their first bytes, on the
-     * page of the fields above (preload/layout.h) */
+    /* The span file's absolute path: output_short, or for a longer one a
+     * buffer among the large tables.  Every process writes it at start:
+     * kept short, it shares the page the loader writes anyway with the
+     * rest of the start's small state (preload/layout.h). */
+    const char *output;
     char agent_name[256];   /* "" when not set */
-    char output[4096];
+    char output_short[512];
 } at_config;
 
 extern at_config at_cfg;

@@ -1709,6 +1709,33 @@ class TestConfig(ShimTest):
         self.assertEqual(r.json()["object"], "chat.completion")
         self.assertFalse(os.path.exists(self.out), "a file was written")
 
+    def test_13a2_output_path_lengths(self):
+        """The span file's path is kept in a short buffer when it fits and
+        in a large one when not: both are written where they say; a
+        relative one is made absolute for the children; one past
+        PATH_MAX is refused with a diagnostic and nothing is written."""
+        deep = self.tmp
+        while len(deep) < 1500:
+            deep = os.path.join(deep, "d" * 60)
+        os.makedirs(deep)
+        rel = os.path.relpath(os.path.join(deep, "r.jsonl"), self.tmp)
+        cases = [(os.path.join(self.tmp, "s.jsonl"), None),
+                 (os.path.join(deep, "l.jsonl"), None),
+                 (rel, os.path.join(deep, "r.jsonl"))]
+        for out, where in cases:
+            with self.subTest(length=len(out)):
+                where = where or out
+                r = run(["sh", "-c", "/bin/true; /bin/true"], output=out,
+                        cwd=self.tmp)
+                self.assertEqual(r.rc, 0, r.describe())
+                procs = self.check_spans(read_spans(self, where))
+                self.assertEqual(len(procs), 3)  # sh and its two children
+        over = "/" + "x" * 4100
+        r = run(["/bin/true"], output=over,
+                env={"AGENTTRACE_DEBUG": "1"}, cwd=self.tmp)
+        self.assertEqual(r.rc, 0, r.describe())
+        self.assertIn(b"output path too long", r.stderr)
+
     def test_13b_no_content_capture(self):
         env = {"AGENTTRACE_CAPTURE_CONTENT": "0"}
         bodyf = os.path.join(self.tmp, "body.json")
