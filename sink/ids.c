@@ -53,12 +53,36 @@ void at_ids_trace(unsigned char out[16])
     memcpy(out + 8, &b, 8);
 }
 
+/* The eight lower-case hex digits of x, most significant first, as the
+ * bytes of a word in memory order: its nibbles spread one to a byte, put
+ * in order, then made ASCII ('0' + d, and 'a' - '0' - 10 more from 10 up;
+ * no byte carries into the next at any step). */
+static inline uint64_t hex_word(uint32_t x)
+{
+    uint64_t n = x, ten;
+
+    n = ((n & 0xffff0000u) << 16) | (n & 0x0000ffffu);
+    n = ((n & 0x0000ff000000ff00ull) << 8) | (n & 0x000000ff000000ffull);
+    n = ((n & 0x00f000f000f000f0ull) << 4) | (n & 0x000f000f000f000full);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    n = __builtin_bswap64(n);  /* the most significant digit first */
+#endif
+    ten = ((n + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;
+    return n + 0x3030303030303030ull + ten * ('a' - '0' - 10);
+}
+
 void at_hex(char *out, const unsigned char *in, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
-    size_t i;
+    size_t i = 0;
 
-    for (i = 0; i < n; i++) {
+    for (; i + 4 <= n; i += 4) {
+        uint64_t w = hex_word((uint32_t)in[i] << 24 | (uint32_t)in[i + 1] << 16 |
+                              (uint32_t)in[i + 2] << 8 | in[i + 3]);
+
+        memcpy(out + 2 * i, &w, 8);
+    }
+    for (; i < n; i++) {
         out[2 * i] = digits[in[i] >> 4];
         out[2 * i + 1] = digits[in[i] & 15];
     }
@@ -67,13 +91,10 @@ void at_hex(char *out, const unsigned char *in, size_t n)
 
 void at_hex64(char out[17], uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    int i;
+    uint64_t hi = hex_word((uint32_t)(v >> 32)), lo = hex_word((uint32_t)v);
 
-    for (i = 15; i >= 0; i--) {
-        out[i] = digits[v & 15];
-        v >>= 4;
-    }
+    memcpy(out, &hi, 8);
+    memcpy(out + 8, &lo, 8);
     out[16] = '\0';
 }
 

@@ -358,6 +358,39 @@ Test(ids, trace_ids_are_32_hex_never_zero)
     free(set.slot);
 }
 
+/* at_hex/at_hex64 write words of eight digits at a time: every length
+ * 0..19 of at_hex (its word loop and its byte tail) and 100,000 values of
+ * at_hex64 (each nibble value at each position, then random) against
+ * printf's %02x / %016llx. */
+Test(ids, hex_against_printf)
+{
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    unsigned char bytes[19];
+    char got[64], want[64];
+    size_t n, i;
+    int k;
+
+    for (n = 0; n <= sizeof(bytes); n++) {
+        for (k = 0; k < 200; k++) {
+            for (i = 0; i < n; i++)
+                bytes[i] = (unsigned char)(xorshift(&s) >> 24);
+            at_hex(got, bytes, n);
+            for (i = 0; i < n; i++)
+                snprintf(want + 2 * i, 3, "%02x", bytes[i]);
+            want[2 * n] = '\0';
+            cr_assert_str_eq(got, want, "length %zu", n);
+        }
+    }
+    for (k = 0; k < 100000; k++) {
+        uint64_t v = k < 256 ? (uint64_t)(k & 15) << (4 * (k >> 4))
+                             : xorshift(&s);
+
+        at_hex64(got, v);
+        snprintf(want, sizeof(want), "%016llx", (unsigned long long)v);
+        cr_assert_str_eq(got, want);
+    }
+}
+
 Test(ids, hex_known_values)
 {
     static const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80,
