@@ -251,6 +251,8 @@ void at_config_load(void)
             at_log("AGENTTRACE_LIBCURL=%s is neither auto nor layer; "
                    "using auto", v);
     }
+    if (at_cfg.disabled)
+        return;   /* no path to make: no getcwd() for a process left alone */
     make_output_path();
     if (at_cfg.output[0] == '\0') {
         at_log("output path too long; tracing disabled");
