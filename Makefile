@@ -96,9 +96,11 @@ $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile 
 	    -Wl,-Bsymbolic-functions \
 	    -Wl,-z,nodelete -nostartfiles $(SHIM_LIBS)
 
+# -MMD: a test that includes a source (test_config.c includes
+# preload/config.c) is rebuilt when that source changes.
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libatcore.a $(LDFLAGS) \
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(BUILD)/libatcore.a $(LDFLAGS) \
 	    -lcriterion -ljansson -lnghttp2 -lz -lbrotlienc -lbrotlidec \
 	    -lbrotlicommon -lzstd -lm
 
@@ -170,7 +172,7 @@ valgrind: $(VG_TESTS) all
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
 
 # ---- agenttrace, the inspector (cli/): build/agenttrace, its unit tests
 # (tests/test_cli*.c, linked with build/libatcli.a) and `make cli-test`

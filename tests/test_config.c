@@ -419,6 +419,11 @@ Test(config, reload_starts_from_defaults)
     cr_assert_eq(at_cfg.max_body, 1024);
     cr_assert_eq(at_cfg.ring_size, 128 * 1024);
     cr_assert_str_eq(at_cfg.agent_name, "a-very-long-agent-name");
+    /* disabled: no path is made (no getcwd for a process left alone) */
+    cr_assert_str_eq(at_cfg.output, "");
+    unsetenv("AGENTTRACE_DISABLE");
+    at_config_load();
+    cr_assert_eq(at_cfg.disabled, 0);
     cr_assert_str_eq(at_cfg.output, "/tmp/one.jsonl");
     clean_env();
     setenv("AGENTTRACE_AGENT_NAME", "short", 1);
