@@ -36,7 +36,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # position-independent code but for one reference to libc's data, `stdin`
 # (json_loadf compares its FILE with it, for an error's source name), which
 # a shared object cannot take; a copy of the archive has it renamed to a
-# pointer of the shim's own (preload/shim.c; the shim never calls
+# pointer of the shim's own (sink/jalloc.c; the shim never calls
 # json_loadf).  Its other three references to libc, the default
 # allocators in its data (`malloc`, `free`) and json_loadf's `fgetc`, are
 # renamed to the shim's own wrappers (sink/jalloc.c): as addresses they

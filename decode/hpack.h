@@ -66,8 +66,9 @@ void at_hpack_free(at_hpack *d);
 void at_hpack_set_limit(at_hpack *d, uint32_t limit);
 
 /* at_hpack_decode: decode one complete header block in[0 .. n) (in may be
- * NULL when n is 0), calling emit for each field in order.  Returns 0, or -1 on malformed input, an
- * emit that returned nonzero, or memory exhausted. */
+ * NULL when n is 0), calling emit for each field in order.  Returns 0, or
+ * -1 on malformed input, an emit that returned nonzero, or memory
+ * exhausted. */
 int at_hpack_decode(at_hpack *d, const uint8_t *in, size_t n,
                     at_hpack_emit emit, void *ud);
 

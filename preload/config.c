@@ -99,14 +99,11 @@ void at_config_export_context(char *entry)
     AT_LARGE_BSS static char *grown[128]; /* a root process's only */
     size_t i;
 
-    if (ctx_slot != NULL && environ != NULL && ctx_slot >= environ &&
-        ctx_slot < environ + env_count && *ctx_slot != NULL &&
-        env_match(*ctx_slot, "AGENTTRACE_CONTEXT") != NULL) {
+    if (ctx_slot != NULL) {
         *ctx_slot = entry;
         return;
     }
-    if (environ == NULL || environ[env_count] != NULL ||
-        env_count + 2 > sizeof(grown) / sizeof(grown[0])) {
+    if (environ == NULL || env_count + 2 > sizeof(grown) / sizeof(grown[0])) {
         putenv(entry);
         return;
     }

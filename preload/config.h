@@ -61,7 +61,8 @@ const char *at_config_env(int which);
 
 /* at_config_export_context: put `entry` ("AGENTTRACE_CONTEXT=...", a
  * buffer that lives as long as the process) in the environment, as
- * putenv() would.  Constructor, right after at_config_load. */
+ * putenv() would.  Constructor, after at_config_load and before anything
+ * changes the environment (it uses where the scan found the variable). */
 void at_config_export_context(char *entry);
 
 /* at_parse_size: "8388608", "64k", "8m", "1g" -> bytes; -1 when invalid. */

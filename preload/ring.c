@@ -14,8 +14,8 @@
  * that finds the last cell of its claim free knows all of them are.
  */
 #include "ring.h"
+#include "sys.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,7 +82,6 @@ void at_ring_prefault(at_ring *r)
 #ifdef MADV_POPULATE_WRITE
     size_t end = (r->map_len + 4095) & ~(size_t)4095, ahead, at, want;
     uint64_t head;
-    int saved;
 
     if (r->populated >= end)
         return;
@@ -98,11 +97,9 @@ void at_ring_prefault(at_ring *r)
     want = (at + ahead + 4095) & ~(size_t)4095;
     if (want > end)
         want = end;
-    saved = errno;
-    if (madvise((char *)r + r->populated, want - r->populated,
+    if (at_sys3(SYS_madvise, (char *)r + r->populated, want - r->populated,
                 MADV_POPULATE_WRITE) != 0)
         want = end; /* not supported (or no memory): let faults do it */
-    errno = saved;
     r->populated = want;
 #else
     (void)r;

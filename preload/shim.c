@@ -34,11 +34,6 @@ _Atomic int at_state = AT_OFF;
 __thread int at_in_hook __attribute__((tls_model("initial-exec")));
 __thread int at_in_curl __attribute__((tls_model("initial-exec")));
 
-/* jansson's archive, linked into the shim, names libc's `stdin` once (see
- * the Makefile); the copy linked here names this instead.  Never used: the
- * shim does not call json_loadf. */
-void *at_jansson_stdin;
-
 static at_ring *ring;
 static _Atomic int sink_wake;      /* futex: 1 = work or exit requested */
 static _Atomic int exit_req;       /* the process is exiting */
@@ -515,9 +510,9 @@ __attribute__((constructor)) static void at_constructor(int argc, char **argv,
         errno = saved;
         return;
     }
+    at_identity_init();  /* first: it uses what the scan found where it was */
     if (!at_cfg.output_in_env)
         setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
-    at_identity_init();
     /* the command as it was started, read now rather than from /proc at
      * exit (no system call; a program that rewrites its argv later, to
      * show a status, does not change its command line) */

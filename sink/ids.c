@@ -7,7 +7,6 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 static uint64_t base;
 static _Atomic uint64_t counter;

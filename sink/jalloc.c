@@ -47,7 +47,10 @@ static const uint32_t class_size[NCLASS] = {32, 64, 96, 128, 160, 192,
                                             224, 256, 384, 512};
 
 /* jansson's own references to libc, renamed in the shim's copy of its
- * archive (see the Makefile): calls, bound when first made. */
+ * archive (see the Makefile).  `stdin` (json_loadf compares its FILE with
+ * it) names a pointer of the shim's, never used: the shim does not call
+ * json_loadf.  The others are calls, bound when first made. */
+void *at_jansson_stdin;
 void *at_jansson_libc_malloc(size_t n);
 void at_jansson_libc_free(void *p);
 int at_jansson_libc_fgetc(FILE *f);

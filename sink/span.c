@@ -294,7 +294,6 @@ void at_proc_describe(at_proc *p)
 
 void at_proc_describe_args(at_proc *p, int argc, char *const *argv)
 {
-    const char *v[64];
     size_t n;
 
     if (p->described)
@@ -303,11 +302,12 @@ void at_proc_describe_args(at_proc *p, int argc, char *const *argv)
         at_proc_describe(p);
         return;
     }
+    /* at most 64 arguments, as from /proc */
     for (n = 0; n < 64 && n < (size_t)argc && argv[n] != NULL; n++)
-        v[n] = argv[n];
+        ;
     p->described = 1;
     p->cache_state = 0;
-    describe_args(p, n, v);
+    describe_args(p, n, (const char *const *)argv);
 }
 
 /* split, scrub credentials, join with spaces */

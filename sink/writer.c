@@ -23,7 +23,7 @@ static int write_lines(const char *path, const char *lines, size_t n,
         return 0;
     fd = (int)at_sys4(SYS_openat, AT_FDCWD, path,
                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-                     0600);
+                      0600);
     while (p < end) {
         const char *nl = one ? NULL : memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
