@@ -20,6 +20,9 @@ void at_attrs_init(at_attrs *a)
     at_buf_init(&a->arena, ARENA_MAX);
     a->held = NULL;
     a->failed = 0;
+    a->marks = NULL;
+    a->nmarks = 0;
+    a->marks_of = (size_t)-1;
     a->linear = 0;
     memset(a->index, 0, sizeof(a->index));
 }
@@ -44,6 +47,9 @@ void at_attrs_free(at_attrs *a)
         free(a->e);
     at_buf_free(&a->arena);
     json_decref(a->held);
+    free(a->marks);
+    a->marks = NULL;
+    a->nmarks = 0;
     a->e = NULL;
     a->n = a->cap = 0;
     a->held = NULL;
@@ -428,6 +434,37 @@ static json_t *value_of(const at_attrs *a, const at_attr *x)
     default:
         return NULL;
     }
+}
+
+void at_attrs_set_marks_k(at_attrs *a, const char *key, size_t klen,
+                          at_attr_mark *marks, size_t n)
+{
+    const at_attr *x = find(a, key, klen);
+
+    free(a->marks);
+    a->marks = NULL;
+    a->nmarks = 0;
+    a->marks_of = (size_t)-1;
+    if (x == NULL || x->kind != AT_ATTR_RAW) {
+        free(marks);
+        return;
+    }
+    a->marks = marks;
+    a->nmarks = n;
+    a->marks_of = x->v.s.off;
+}
+
+int at_attrs_marks(const at_attrs *a, const at_attr *x,
+                   const at_attr_mark **marks, size_t *n)
+{
+    /* a value's arena offset is its own: a later value of the key (or of
+     * another) is appended after it, never where it was */
+    if (x == NULL || x->kind != AT_ATTR_RAW || x->dead ||
+        x->v.s.off != a->marks_of)
+        return 0;
+    *marks = a->marks;
+    *n = a->nmarks;
+    return 1;
 }
 
 json_t *at_attrs_value_k(const at_attrs *a, const char *key, size_t klen)

@@ -59,6 +59,14 @@ typedef struct at_attr {
 #define AT_ATTRS_LOCAL 40
 #define AT_ATTRS_SLOTS 64   /* indexed while at most 3/4 full */
 
+/* Where a message that may hold tool parts is in the text of a RAW
+ * messages value (arena offsets), and the text of its tool_call_response
+ * part's id (quotes included), or id_len 0 when it has none written the
+ * fast way: each_part then reads only these messages (at_attrs_marks). */
+typedef struct at_attr_mark {
+    size_t off, len, id_off, id_len;
+} at_attr_mark;
+
 typedef struct at_attrs {
     at_attr *e;       /* local until more are needed */
     size_t n, cap;
@@ -66,6 +74,9 @@ typedef struct at_attrs {
     json_t *held;     /* objects whose keys at_attrs_take borrowed (an
                          array), or NULL */
     int failed;       /* an allocation failed: something was not set */
+    at_attr_mark *marks; /* at_attrs_set_marks's, or NULL */
+    size_t nmarks;
+    size_t marks_of;  /* the arena offset of the value they are of */
     uint8_t linear;   /* too many entries for the index: look-ups scan */
     uint8_t index[AT_ATTRS_SLOTS]; /* open addressing by a hash of the
                          key: entry number + 1, 0 for a free slot */
@@ -168,6 +179,21 @@ static inline int at_attrs_close(at_attrs *a, const char *key, size_t mark,
     return at_attrs_close_k(a, key, strlen(key), mark, kind, plain);
 }
 void at_attrs_drop(at_attrs *a, size_t mark);
+
+/* at_attrs_set_marks: `marks` (malloc'ed, n of them; taken, freed on
+ * failure) say which messages of RAW value `key` may hold tool parts: all
+ * others hold none.  at_attrs_marks: those of entry x, when they were set
+ * for its present value: 1, and *marks, *n; else 0 (any message may hold
+ * some). */
+void at_attrs_set_marks_k(at_attrs *a, const char *key, size_t klen,
+                          at_attr_mark *marks, size_t n);
+static inline void at_attrs_set_marks(at_attrs *a, const char *key,
+                                      at_attr_mark *marks, size_t n)
+{
+    at_attrs_set_marks_k(a, key, strlen(key), marks, n);
+}
+int at_attrs_marks(const at_attrs *a, const at_attr *x,
+                   const at_attr_mark **marks, size_t *n);
 
 /* at_attrs_take: move every member of object `obj` into the list, in its
  * order, as JSON values (they replace values of keys already set); steals

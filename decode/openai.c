@@ -510,14 +510,187 @@ static int fast_text_raw(at_buf *b, const char *type, at_js v, int first)
     return 1;
 }
 
-/* fast_request_message: request_message, written as JSON text to b, for
- * a message with a role other than "tool" and a string (or null, or no)
- * content, and nothing else it reads; 0 (nothing written) otherwise. */
-static int fast_request_message(at_buf *b, at_js m, int first)
+/* fast_member: the value of the last member `key` of object slice o (as
+ * json_object_get would find it), absent when o is not an object. */
+static at_js fast_member(at_js o, const char *key, size_t n)
 {
     at_js_it it;
-    at_js k, v, role = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
+    at_js k, v, found = {NULL, 0, NULL, 0};
+
+    if (at_js_obj(o, &it))
+        while (at_js_next_member(&it, &k, &v) > 0)
+            if (k.n == n && memcmp(k.p, key, n) == 0)
+                found = v;
+    return found;
+}
+#define FAST_MEMBER(o, lit) fast_member(o, lit, sizeof(lit) - 1)
+
+/* fast_name: a string slice without escapes as a C string in buf (what
+ * at_llm_str gives of it): 1; 0 when v is absent or not a string (buf
+ * ""); -1 for a string read only the tree's way (escapes, or too long). */
+static int fast_name(at_js v, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (at_js_kind(v) != AT_JS_STRING)
+        return 0;
+    return fast_role(v, buf, cap) ? 1 : -1;
+}
+
+/* fast_part_text: {"type":<type>,"content":<v>}, after a comma unless
+ * *first (at_llm_part_content with a string). */
+static void fast_part_text(at_buf *b, const char *type, at_js v, int *first)
+{
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    AT_JW_LIT(b, ",\"content\":");
+    fast_jstr(b, v);
+    AT_JW_LIT(b, "}");
+}
+
+/* fast_content: add_content's parts of a message's `content`, written to
+ * b.  -1 where the tree must judge (a part type with escapes). */
+static int fast_content(at_buf *b, at_js content, int *first)
+{
+    at_js_it ai, it;
+    at_js e, k, v, type, text, refusal;
+    char t[64];
+    int r;
+
+    if (at_js_kind(content) == AT_JS_STRING) {
+        if (!at_js_str_empty(content))
+            fast_part_text(b, "text", content, first);
+        return 0;
+    }
+    if (!at_js_arr(content, &ai))
+        return 0;
+    while (at_js_next(&ai, &e) > 0) {
+        if (at_js_kind(e) == AT_JS_STRING) {
+            fast_part_text(b, "text", e, first);
+            continue;
+        }
+        if (!at_js_obj(e, &it))
+            continue;            /* no "type": at_llm_str gives NULL */
+        type.p = text.p = refusal.p = NULL;
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                type = v;
+            else if (AT_JS_KEY(k, "text"))
+                text = v;
+            else if (AT_JS_KEY(k, "refusal"))
+                refusal = v;
+        }
+        if ((r = fast_name(type, t, sizeof(t))) < 0)
+            return -1;
+        if (r == 0)
+            continue;
+        if (is_text_type(t) && at_js_kind(text) == AT_JS_STRING) {
+            fast_part_text(b, "text", text, first);
+        } else if (strcmp(t, "refusal") == 0 &&
+                   at_js_kind(refusal) == AT_JS_STRING) {
+            fast_part_text(b, "refusal", refusal, first);
+        } else {
+            if (!*first)
+                AT_JW_LIT(b, ",");
+            *first = 0;
+            AT_JW_LIT(b, "{\"type\":");
+            at_jw_jstr(b, t, strlen(t));
+            AT_JW_LIT(b, "}");
+        }
+    }
+    return 0;
+}
+
+/* fast_tool_call: tool_call_part of object slice tc, written to b after a
+ * comma unless *first.  -1 where the tree must judge (escapes in the type,
+ * arguments the scanner does not read, a key given twice in them). */
+static int fast_tool_call(at_buf *b, at_js tc, int *first)
+{
+    at_js_it it;
+    at_js k, v, type = {NULL, 0, NULL, 0}, fn = {NULL, 0, NULL, 0};
+    at_js id = {NULL, 0, NULL, 0}, name, args, input;
+    char t[64];
+    int r, has_type;
+
+    if (!at_js_obj(tc, &it))
+        return -1;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "type"))
+            type = v;
+        else if (AT_JS_KEY(k, "function"))
+            fn = v;
+        else if (AT_JS_KEY(k, "id"))
+            id = v;
+    }
+    if ((r = fast_name(type, t, sizeof(t))) < 0)
+        return -1;
+    has_type = r;
+    if (at_js_kind(fn) != AT_JS_OBJECT && has_type)
+        fn = fast_member(tc, t, strlen(t));  /* a custom tool's {"custom":..} */
+    if (at_js_kind(fn) != AT_JS_OBJECT)
+        fn = tc;
+    name.p = args.p = input.p = NULL;
+    at_js_obj(fn, &it);
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "name"))
+            name = v;
+        else if (AT_JS_KEY(k, "arguments"))
+            args = v;
+        else if (AT_JS_KEY(k, "input"))
+            input = v;
+    }
+    if (args.p == NULL)
+        args = input;
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":\"tool_call\"");
+    if (at_js_kind(id) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"id\":");
+        fast_jstr(b, id);
+    }
+    if (at_js_kind(name) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"name\":");
+        fast_jstr(b, name);
+    }
+    if (at_js_kind(args) == AT_JS_STRING) {
+        at_buf s;
+        const char *p;
+        size_t n;
+
+        AT_JW_LIT(b, ",\"arguments\":");
+        p = fast_bytes(args, &s, &n);
+        r = p != NULL ? at_llm_write_args(b, p, n) : -1;
+        at_buf_free(&s);
+        if (r < 0)
+            return -1;
+    } else if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
+        AT_JW_LIT(b, ",\"arguments\":");
+        if (at_llm_write_js(b, args) < 0)
+            return -1;
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
+}
+
+/* fast_request_message: request_message(tree of m), written as JSON text
+ * to b after a comma unless *first, without the tree.  1 when written (and
+ * *tools set when it holds a tool_call or tool_call_response part; for a
+ * tool_call_response, where its id's text is in b, quotes included, in
+ * *id_off and *id_len, left alone when it has none), 0 when there is
+ * nothing to write (no role: request_message gives NULL), -1 when the
+ * tree must judge it (the caller drops what was written). */
+static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
+                                size_t *id_off, size_t *id_len)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, role = none, content = none, reasoning = none;
+    at_js calls = none, fcall = none, call_id = none;
     char r[64];
+    int pfirst = 1;
 
     if (!at_js_obj(m, &it))
         return 0;
@@ -526,54 +699,157 @@ static int fast_request_message(at_buf *b, at_js m, int first)
             role = v;
         else if (AT_JS_KEY(k, "content"))
             content = v;
-        else if (AT_JS_KEY(k, "reasoning_content") ||
-                 AT_JS_KEY(k, "tool_calls") ||
-                 AT_JS_KEY(k, "function_call") ||
-                 AT_JS_KEY(k, "tool_call_id"))
-            return 0;
+        else if (AT_JS_KEY(k, "reasoning_content"))
+            reasoning = v;
+        else if (AT_JS_KEY(k, "tool_calls"))
+            calls = v;
+        else if (AT_JS_KEY(k, "function_call"))
+            fcall = v;
+        else if (AT_JS_KEY(k, "tool_call_id"))
+            call_id = v;
     }
-    if (!fast_role(role, r, sizeof(r)) || strcmp(r, "tool") == 0 ||
-        !fast_plain_kind(content))
+    switch (fast_name(role, r, sizeof(r))) {
+    case 0:
         return 0;
-    if (!first)
+    case -1:
+        return -1;
+    }
+    if (!*first)
         AT_JW_LIT(b, ",");
+    *first = 0;
     AT_JW_LIT(b, "{\"role\":");
     at_jw_jstr(b, r, strlen(r));
     AT_JW_LIT(b, ",\"parts\":[");
-    fast_text_raw(b, "text", content, 1);
+    if (strcmp(r, "tool") == 0) {
+        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
+        if (at_js_kind(call_id) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"id\":");
+            *id_off = b->len;
+            fast_jstr(b, call_id);
+            *id_len = b->len - *id_off;
+        }
+        if (at_js_kind(content) == AT_JS_ARRAY)
+            return -1;           /* at_llm_joined_text: the tree's */
+        if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
+            AT_JW_LIT(b, ",\"response\":");
+            if (at_llm_write_js(b, content) < 0)
+                return -1;
+        }
+        AT_JW_LIT(b, "}]}");
+        *tools = 1;
+        return 1;
+    }
+    if (at_js_kind(reasoning) == AT_JS_STRING && !at_js_str_empty(reasoning))
+        fast_part_text(b, "reasoning", reasoning, &pfirst);
+    if (fast_content(b, content, &pfirst) < 0)
+        return -1;
+    if (at_js_arr(calls, &it)) {
+        while (at_js_next(&it, &v) > 0) {
+            if (at_js_kind(v) != AT_JS_OBJECT)
+                continue;
+            if (fast_tool_call(b, v, &pfirst) < 0)
+                return -1;
+            *tools = 1;
+        }
+    }
+    if (at_js_kind(fcall) == AT_JS_OBJECT) {
+        if (fast_tool_call(b, fcall, &pfirst) < 0)
+            return -1;
+        *tools = 1;
+    }
     AT_JW_LIT(b, "]}");
     return 1;
 }
 
-/* fast_messages: the messages as JSON text, each of the common shape
- * (fast_request_message); or, when one is not, as a tree, each message
- * that is not read from its own tree by request_message. */
+/* tree_message: request_message of m's tree, written to b after a comma
+ * unless *first; 0, or -1 when it could not be made or written. */
+static int tree_message(at_buf *b, at_js m, int *first)
+{
+    json_t *t = at_llm_tree(m), *im = t ? request_message(t) : NULL;
+    int rc = 0;
+
+    json_decref(t);
+    if (im == NULL)
+        return t == NULL ? -1 : 0;  /* no role: nothing, as the tree */
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    rc = at_jw_value(b, im);
+    json_decref(im);
+    return rc;
+}
+
+/* fast_messages: the messages as JSON text, each written by
+ * fast_request_message, or from its own tree where that declines; all of
+ * them from trees when something fails.  Which messages may hold tool
+ * parts is kept with the text (at_attrs_set_marks). */
+long at_openai_tree_msgs; /* tests: messages fast_messages left to trees */
+
 static void fast_messages(at_js msgs, at_attrs *list)
 {
     at_js_it mi;
     at_js v;
     at_buf *b;
     json_t *arr;
-    size_t mark;
-    int first = 1, all = 1;
+    at_attr_mark *marks = NULL;
+    size_t mark, at, nmarks = 0, cap = 0;
+    int first = 1, any = 0, lost = 0, r;
 
     if (!at_js_arr(msgs, &mi))
         return;
     b = at_attrs_open(list, &mark);
     AT_JW_LIT(b, "[");
     while (at_js_next(&mi, &v) > 0) {
-        if (!fast_request_message(b, v, first)) {
-            all = 0;
-            break;
+        int was_first = first, tools = 0;
+        size_t id_off = 0, id_len = 0;
+
+        at = b->len;
+        r = fast_request_message(b, v, &first, &tools, &id_off, &id_len);
+        if (r < 0) {
+            /* this one from its tree */
+            at_openai_tree_msgs++;
+            b->len = at;
+            b->p[at] = '\0';
+            first = was_first;
+            tools = 1;
+            id_len = 0;
+            if (tree_message(b, v, &first) < 0)
+                goto trees;
         }
-        first = 0;
+        if (!tools || b->len == at)
+            continue;             /* no tool parts, or nothing written */
+        any = 1;
+        if (!was_first)
+            at++;                 /* the comma */
+        if (nmarks == cap) {
+            at_attr_mark *n = realloc(marks, (cap ? 2 * cap : 8) *
+                                                 sizeof(*marks));
+
+            if (n == NULL) {
+                lost = 1;         /* then every message may hold some */
+                continue;
+            }
+            marks = n;
+            cap = cap ? 2 * cap : 8;
+        }
+        marks[nmarks].off = at;
+        marks[nmarks].len = b->len - at;
+        marks[nmarks].id_off = id_off;
+        marks[nmarks].id_len = id_len;
+        nmarks++;
     }
-    if (all) {
-        /* every message was of the common shape: text parts only */
-        AT_JW_LIT(b, "]");
-        at_attrs_close(list, "gen_ai.input.messages", mark, AT_ATTR_RAW, 1);
+    AT_JW_LIT(b, "]");
+    if (!b->truncated) {
+        if (at_attrs_close(list, "gen_ai.input.messages", mark, AT_ATTR_RAW,
+                           !any) == 0 && any && !lost) {
+            at_attrs_set_marks(list, "gen_ai.input.messages", marks, nmarks);
+            return;
+        }
+        free(marks);
         return;
     }
+trees:
+    free(marks);
     at_attrs_drop(list, mark);
     arr = json_array();
     at_js_arr(msgs, &mi);
@@ -585,6 +861,96 @@ static void fast_messages(at_js msgs, at_attrs *list)
             json_array_append_new(arr, im);
     }
     at_attrs_set_json(list, "gen_ai.input.messages", arr);
+}
+
+/* fast_definition: {"type":..,"name":..,"description":..,"parameters":..}
+ * of tool_definitions for one entry of `tools` (or, with `type` given,
+ * of the legacy `functions`), after a comma unless *first.  0, or -1
+ * where the tree must judge. */
+static int fast_definition(at_buf *b, at_js t, const char *type, int *first)
+{
+    at_js_it it;
+    at_js k, v, fn, name = {NULL, 0, NULL, 0}, desc = {NULL, 0, NULL, 0};
+    at_js params = {NULL, 0, NULL, 0};
+    char ty[64];
+
+    if (at_js_kind(t) != AT_JS_OBJECT)
+        return 0;
+    fn = t;
+    if (type == NULL) {
+        switch (fast_name(FAST_MEMBER(t, "type"), ty, sizeof(ty))) {
+        case -1:
+            return -1;
+        case 0:
+            strcpy(ty, "function");
+        }
+        type = ty;
+        fn = fast_member(t, ty, strlen(ty));
+        if (at_js_kind(fn) != AT_JS_OBJECT)
+            fn = t;
+    }
+    at_js_obj(fn, &it);
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "name"))
+            name = v;
+        else if (AT_JS_KEY(k, "description"))
+            desc = v;
+        else if (AT_JS_KEY(k, "parameters"))
+            params = v;
+    }
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    if (at_js_kind(name) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"name\":");
+        fast_jstr(b, name);
+    }
+    if (at_js_kind(desc) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"description\":");
+        fast_jstr(b, desc);
+    }
+    if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
+        AT_JW_LIT(b, ",\"parameters\":");
+        if (at_llm_write_js(b, params) < 0)
+            return -1;
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
+}
+
+/* fast_definitions: gen_ai.tool.definitions as JSON text, from `tools`
+ * and `functions` (tool_definitions without the tree).  1 when set (or
+ * nothing to set: neither is an array), 0 when the tree must make it. */
+static int fast_definitions(at_js tools, at_js funcs, at_attrs *list)
+{
+    at_js_it it;
+    at_js v;
+    at_buf *b;
+    size_t mark;
+    int first = 1;
+
+    if (at_js_kind(tools) != AT_JS_ARRAY && at_js_kind(funcs) != AT_JS_ARRAY)
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    if (at_js_arr(tools, &it))
+        while (at_js_next(&it, &v) > 0)
+            if (fast_definition(b, v, NULL, &first) < 0)
+                goto tree;
+    if (at_js_arr(funcs, &it))
+        while (at_js_next(&it, &v) > 0)
+            if (fast_definition(b, v, "function", &first) < 0)
+                goto tree;
+    AT_JW_LIT(b, "]");
+    if (!b->truncated) {
+        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
+        return 1;
+    }
+tree:
+    at_attrs_drop(list, mark);
+    return 0;
 }
 
 /* The one choice of a response, as fast_reply_read reads it. */
@@ -668,20 +1034,6 @@ static int fast_count(at_js v, int64_t *out)
     return 1;
 }
 
-/* fast_member: the value of the last member `key` of object slice o (as
- * json_object_get would find it), absent when o is not an object. */
-static at_js fast_member(at_js o, const char *key, size_t n)
-{
-    at_js_it it;
-    at_js k, v, found = {NULL, 0, NULL, 0};
-
-    if (at_js_obj(o, &it))
-        while (at_js_next_member(&it, &k, &v) > 0)
-            if (k.n == n && memcmp(k.p, key, n) == 0)
-                found = v;
-    return found;
-}
-#define FAST_MEMBER(o, lit) fast_member(o, lit, sizeof(lit) - 1)
 
 /* fast_usage_counts: read_usage for an object slice.  0 when one of its
  * counts is a number only the tree reads (u untouched). */
@@ -798,19 +1150,6 @@ int at_openai_request_fast(at_js root, at_attrs *list)
         else if (AT_JS_KEY(k, "functions"))
             funcs = v;
     }
-    /* tools and functions as a tree, read by tool_definitions: made
-     * first, so that running out of memory leaves the list untouched */
-    if (tools.p != NULL || funcs.p != NULL) {
-        rest = json_object();
-        if (rest == NULL ||
-            (tools.p && json_object_set_new_nocheck(
-                            rest, "tools", at_llm_tree(tools)) < 0) ||
-            (funcs.p && json_object_set_new_nocheck(
-                            rest, "functions", at_llm_tree(funcs)) < 0)) {
-            json_decref(rest);
-            return 0;
-        }
-    }
     /* request_params from here */
     fast_set_string(list, "gen_ai.request.model", model);
     if (fast_count_value(max_tokens, &n))
@@ -835,7 +1174,20 @@ int at_openai_request_fast(at_js root, at_attrs *list)
         json_decref(j);
     }
     fast_messages(msgs, list);
-    defs = rest ? tool_definitions(rest) : NULL;
+    if (fast_definitions(tools, funcs, list))
+        return 1;
+    /* tools and functions as a tree, read by tool_definitions */
+    rest = json_object();
+    if (rest == NULL ||
+        (tools.p && json_object_set_new_nocheck(rest, "tools",
+                                                at_llm_tree(tools)) < 0) ||
+        (funcs.p && json_object_set_new_nocheck(rest, "functions",
+                                                at_llm_tree(funcs)) < 0)) {
+        json_decref(rest);
+        list->failed = 1;
+        return 1;
+    }
+    defs = tool_definitions(rest);
     if (defs != NULL)
         at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
     json_decref(rest);

@@ -11,6 +11,8 @@
 #include "sink/ids.h"
 #include "sink/jw.h"
 #include "sink/salvage.h"
+#include "decode/jscan.h"
+#include "decode/llm_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -309,32 +311,166 @@ static void tool_free(at_tool *t)
 /* Each message of attribute `key` (messages), each part of type `type`:
  * call fn.  Messages a fast decoder wrote as text with text parts only
  * hold none. */
+typedef void (*part_fn)(at_sink *, at_exch *, json_t *);
+
+/* A document read by the scanner: room for a small one here, a larger
+ * one's tokens on the heap.  scan_text: 0 when the scanner does not read
+ * the text; scanned_free afterwards, either way. */
+typedef struct scanned_text {
+    at_js_doc_t doc;
+    at_js root;
+    at_js_tok *tok;
+    at_js_tok small[256];
+} scanned_text;
+
+static int scan_text(scanned_text *t, const char *p, size_t n)
+{
+    t->tok = t->small;
+    if (at_js_doc(p, n, t->tok, 256, &t->doc, &t->root))
+        return 1;
+    /* a value takes two bytes at least, its separator included */
+    if (!t->doc.full || n / 2 + 2 >= ((size_t)1 << 24) ||
+        (t->tok = malloc((n / 2 + 2) * sizeof(*t->tok))) == NULL) {
+        t->tok = t->small;
+        return 0;
+    }
+    return at_js_doc(p, n, t->tok, (uint32_t)(n / 2 + 2), &t->doc, &t->root);
+}
+
+static void scanned_free(scanned_text *t)
+{
+    if (t->tok != t->small)
+        free(t->tok);
+    t->tok = t->small;
+}
+
+/* message_parts: fn for each part of type `type` of message m (as the
+ * tree walk of each_part finds them: the last "parts", the last "type"). */
+static void message_parts(at_js m, const char *type, part_fn fn,
+                          at_sink *s, at_exch *e)
+{
+    at_js k, v, parts = {NULL, 0, NULL, 0}, part, t;
+    at_js_it it, pi;
+
+    if (at_js_obj(m, &it))
+        while (at_js_next_member(&it, &k, &v) > 0)
+            if (AT_JS_KEY(k, "parts"))
+                parts = v;
+    if (!at_js_arr(parts, &pi))
+        return;
+    while (at_js_next(&pi, &part) > 0) {
+        json_t *j;
+
+        t.p = NULL;
+        if (at_js_obj(part, &it))
+            while (at_js_next_member(&it, &k, &v) > 0)
+                if (AT_JS_KEY(k, "type"))
+                    t = v;
+        if (at_js_kind(t) != AT_JS_STRING || !at_js_str_eq(t, type))
+            continue;
+        if ((j = at_llm_tree(part)) != NULL)
+            fn(s, e, j);
+        json_decref(j);
+    }
+}
+
+/* tree_parts: message_parts for a message as a tree. */
+static void tree_parts(const json_t *m, const char *type, part_fn fn,
+                       at_sink *s, at_exch *e)
+{
+    json_t *parts = json_object_get(m, "parts"), *part;
+    size_t j;
+
+    json_array_foreach(parts, j, part) {
+        const char *t = json_string_value(json_object_get(part, "type"));
+
+        if (t && !strcmp(t, type))
+            fn(s, e, part);
+    }
+}
+
+/* each_part_text: each_part for messages held as JSON text, read by the
+ * scanner (only the parts wanted become trees): the messages `marks` says
+ * may hold tool parts, when given (those whose tool_call_response id
+ * `want` refuses are skipped), else all.  0 when the scanner does not
+ * read the text (each_part then parses it). */
+static int each_part_text(const char *p, size_t n, const at_attr_mark *marks,
+                          size_t nmarks, const char *type, part_fn fn,
+                          int (*want)(at_sink *, const char *, size_t),
+                          at_sink *s, at_exch *e)
+{
+    scanned_text t;
+    at_js_it mi;
+    at_js m;
+    size_t i;
+
+    if (marks == NULL) {
+        if (!scan_text(&t, p, n)) {
+            scanned_free(&t);
+            return 0;
+        }
+        if (at_js_arr(t.root, &mi))
+            while (at_js_next(&mi, &m) > 0)
+                message_parts(m, type, fn, s, e);
+        scanned_free(&t);
+        return 1;
+    }
+    /* each message is a whole JSON value inside the text, which the
+     * scanner read when it was written: it reads it again alone */
+    for (i = 0; i < nmarks; i++) {
+        const at_attr_mark *k = &marks[i];
+
+        if (want != NULL && k->id_len != 0 &&
+            !want(s, p + k->id_off, k->id_len))
+            continue;
+        if (scan_text(&t, p + k->off, k->len)) {
+            message_parts(t.root, type, fn, s, e);
+        } else {                 /* not expected: jansson's reading */
+            json_t *j = json_loadb(p + k->off, k->len,
+                                   JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+            tree_parts(j, type, fn, s, e);
+            json_decref(j);
+        }
+        scanned_free(&t);
+    }
+    return 1;
+}
+
+/* Each message of attribute `key` (messages), each part of type `type`:
+ * call fn.  Messages a fast decoder wrote as text with text parts only
+ * hold none. */
 static void each_part(at_attrs *a, const char *key, const char *type,
-                      void (*fn)(at_sink *, at_exch *, json_t *),
+                      part_fn fn, int (*want)(at_sink *, const char *, size_t),
                       at_sink *s, at_exch *e)
 {
     const at_attr *x = at_attrs_find(a, key);
-    size_t i, j;
-    json_t *msgs, *m, *parts, *part;
+    const at_attr_mark *marks = NULL;
+    size_t i, nmarks = 0;
+    json_t *msgs, *m;
 
     if (x == NULL || (x->kind == AT_ATTR_RAW && x->plain))
         return;
+    if (x->kind == AT_ATTR_RAW) {
+        if (!at_attrs_marks(a, x, &marks, &nmarks))
+            marks = NULL;
+        else if (nmarks == 0)
+            return;
+        /* marks are arena offsets: the text handed is the arena's */
+        if (marks != NULL
+                ? each_part_text(a->arena.p, 0, marks, nmarks, type, fn, want,
+                                 s, e)
+                : each_part_text(a->arena.p + x->v.s.off, x->v.s.len, NULL, 0,
+                                 type, fn, want, s, e))
+            return;
+    }
     msgs = at_attrs_value(a, key); /* a new reference */
     if (!json_is_array(msgs)) {
         json_decref(msgs);
         return;
     }
-    json_array_foreach(msgs, i, m) {
-        parts = json_object_get(m, "parts");
-        if (!json_is_array(parts))
-            continue;
-        json_array_foreach(parts, j, part) {
-            const char *t = json_string_value(json_object_get(part, "type"));
-
-            if (t && !strcmp(t, type))
-                fn(s, e, part);
-        }
-    }
+    json_array_foreach(msgs, i, m)
+        tree_parts(m, type, fn, s, e);
     json_decref(msgs);
 }
 
@@ -379,6 +515,21 @@ static void tool_close(at_sink *s, at_exch *e, json_t *part)
             return;
         }
     }
+}
+
+/* tool_wanted: whether a tool_call_response part whose id is JSON text
+ * `id` (quotes included) may close an open tool (tool_close's match, by
+ * the id as at_llm_str gives it); 1 when the text holds an escape. */
+static int tool_wanted(at_sink *s, const char *id, size_t n)
+{
+    const at_tool *t;
+
+    if (n < 2 || memchr(id, '\\', n) != NULL)
+        return 1;
+    for (t = s->tools; t != NULL; t = t->next)
+        if (strlen(t->call_id) == n - 2 && memcmp(t->call_id, id + 1, n - 2) == 0)
+            return 1;
+    return 0;
 }
 
 /* ---- exchanges ---------------------------------------------------------- */
@@ -440,8 +591,9 @@ void at_sink_request_done(at_sink *s, at_exch *e)
         at_log("model request body to %s%s is not a JSON object", e->host,
                e->target);
     }
-    each_part(e->attrs, "gen_ai.input.messages", "tool_call_response",
-              tool_close, s, e);
+    if (s->tools != NULL)        /* else no response can close one */
+        each_part(e->attrs, "gen_ai.input.messages", "tool_call_response",
+                  tool_close, tool_wanted, s, e);
     update_current(s);
     e->parent_id = at_sink_current_parent(s);
 }
@@ -522,7 +674,8 @@ static void llm_span(at_sink *s, at_exch *e)
         model = at_attrs_str(a, "gen_ai.response.model", NULL);
     join(name, sizeof(name), e->route.operation, model);
     if (status == AT_STATUS_OK)
-        each_part(a, "gen_ai.output.messages", "tool_call", tool_open, s, e);
+        each_part(a, "gen_ai.output.messages", "tool_call", tool_open, NULL,
+                  s, e);
     memset(&sp, 0, sizeof(sp));
     sp.span_id = e->span_id;
     sp.parent_id = e->parent_id;

@@ -1209,6 +1209,181 @@ Test(body_fast, same_attributes_at_the_edges)
     cr_expect_geq(at_llm_body_fast_hits - hits0, 12);
 }
 
+/* qd: a copy of s with ' made " (request texts without a wall of
+ * backslashes). */
+static char *qd(const char *s)
+{
+    char *t = strdup(s), *p;
+
+    for (p = t; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return t;
+}
+
+extern long at_openai_tree_msgs;
+
+/* An agent's conversation: tool calls, their results, tool definitions;
+ * and every variation of them the decoders read.  The scanner decoders
+ * write the messages and definitions as text the tree would write; the
+ * common shapes take no tree at all. */
+Test(body_fast, agent_conversations_same_as_the_tree)
+{
+    static const char *const common[] = {
+        /* a loop of two turns, as the SDKs send it */
+        "{'model':'gpt-4o','messages':[{'role':'system','content':'Be "
+        "brief.'},{'role':'user','content':'Weather in Paris and "
+        "Lyon?'},{'role':'assistant','content':null,'tool_calls':[{'id':"
+        "'call_1','type':'function','function':{'name':'weather',"
+        "'arguments':'{\\'city\\': \\'Paris\\', \\'days\\': [1, 2.5e0, "
+        "-3], \\'x\\': {\\'deep\\': [true, false, null, \\'\\\\u00e9\\']}}"
+        "'}},{'id':'call_2','type':'function','function':{'name':'weather',"
+        "'arguments':'{\\'city\\':\\'Lyon\\'}'}}]},{'role':'tool',"
+        "'tool_call_id':'call_1','content':'{\\'t\\': 21}'},{'role':"
+        "'tool','tool_call_id':'call_2','content':'18C, \\\\\\'cloudy\\\\\\''}"
+        ",{'role':'assistant','content':'Paris 21C, Lyon 18C.'},{'role':"
+        "'user','content':[{'type':'text','text':'And tomorrow?'},"
+        "{'type':'image_url','image_url':{'url':'data:x'}}]}],"
+        "'tools':[{'type':'function','function':{'name':'weather',"
+        "'description':'The weather.','parameters':{'type':'object',"
+        "'properties':{'city':{'type':'string'},'days':{'type':'array',"
+        "'items':{'type':'number','minimum':0.5}}},'required':['city']},"
+        "'strict':true}}],'temperature':0.2}",
+        /* Python's json.dumps: blanks, non-ASCII escaped */
+        "{\n 'model': 'gpt-4o-mini',\n 'messages': [\n  {'role': 'user', "
+        "'content': 'caf\\u00e9 \\ud83d\\ude00'},\n  {'role': 'assistant', "
+        "'content': null, 'tool_calls': [{'id': 'c', 'type': 'function', "
+        "'function': {'name': 'f', 'arguments': '{}'}}]},\n  {'role': "
+        "'tool', 'tool_call_id': 'c', 'content': 'ok'}\n ]\n}",
+    };
+    static const char *const variants[] = {
+        /* tool results of every kind */
+        "{'messages':[{'role':'tool','tool_call_id':'a','content':{'k':[1,"
+        "{'z':null}]}},{'role':'tool','tool_call_id':'b','content':42},"
+        "{'role':'tool','tool_call_id':'c','content':null},{'role':'tool',"
+        "'tool_call_id':'d'},{'role':'tool','content':'no id'},{'role':"
+        "'tool','tool_call_id':7,'content':''},{'role':'tool',"
+        "'tool_call_id':'e\\u0031','content':'esc id'},{'role':'tool',"
+        "'tool_call_id':'f','content':[{'type':'text','text':'a'},'b',7]},"
+        "{'role':'tool','tool_call_id':'g','content':true,'tool_calls':[{'id'"
+        ":'x','function':{'name':'n','arguments':'{}'}}]},{'role':'tool',"
+        "'tool_call_id':'h','content':1.10},{'role':'tool','tool_call_id':"
+        "'i','content':{'dup':1,'dup':2}}]}",
+        /* tool calls of every shape */
+        "{'messages':[{'role':'assistant','tool_calls':[7,'x',null,{'id':"
+        "'n1','name':'flat','arguments':'{}'},{'id':'n2','function':'f'},"
+        "{'id':'n3','type':'custom','custom':{'name':'c','input':'raw "
+        "text'}},{'id':'n4','type':'fun\\u0063tion','function':{'name':'e'}"
+        "},{'id':'n5','type':5,'function':{'name':'t5','arguments':'[1]'}},"
+        "{'type':'function','function':{'name':'noid'}},{'id':9,'function':"
+        "{'name':7,'arguments':{'obj':1}}},{'id':'n6','function':{"
+        "'arguments':null,'input':{'i':1}}},{'id':'n7','function':{'input':"
+        "{'i':2}}},{'id':'n8','function':{'input':'itext'}},{'id':'n9',"
+        "'function':{'name':'a\\u00e9','arguments':'\\u00e9'}}],"
+        "'function_call':{'name':'legacy','arguments':'{\\'a\\':1}'}},"
+        "{'role':'assistant','function_call':'not an object','content':'t'}"
+        ",{'role':'assistant','tool_calls':{'id':'obj'}},{'role':"
+        "'assistant','tool_calls':[],'content':''}]}",
+        /* arguments strings of every kind */
+        "{'messages':[{'role':'assistant','tool_calls':["
+        "{'id':'1','function':{'name':'f','arguments':''}},"
+        "{'id':'2','function':{'name':'f','arguments':'null'}},"
+        "{'id':'3','function':{'name':'f','arguments':'42'}},"
+        "{'id':'4','function':{'name':'f','arguments':'\\'s\\''}},"
+        "{'id':'5','function':{'name':'f','arguments':'not json'}},"
+        "{'id':'6','function':{'name':'f','arguments':'{\\'a\\':1,\\'a\\':2}'"
+        "}},{'id':'7','function':{'name':'f','arguments':'{\\'a\\':1.10}'}},"
+        "{'id':'8','function':{'name':'f','arguments':'{\\'b\\':"
+        "123456789012345678901234567890}'}},{'id':'9','function':{'name':"
+        "'f','arguments':'[1,2'}},{'id':'10','function':{'name':'f',"
+        "'arguments':' { \\'ws\\' : [ 1 , 2 ] } '}},{'id':'11','function':{"
+        "'name':'f','arguments':'{\\'k\\':\\'\\\\u00e9\\\\n\\\\u0000\\'}'}},"
+        "{'id':'12','function':{'name':'f','arguments':'{\\'e\\':1e400}'}},"
+        "{'id':'13','function':{'name':'f','arguments':'-0'}},"
+        "{'id':'14','function':{'name':'f','arguments':'{\\'k\\\\u0031\\':1}'"
+        "}},{'id':'15','function':{'name':'f','arguments':'  '}},"
+        "{'id':'16','function':{'name':'f','arguments':'[[[[[[[[[[[[[[[[[["
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]"
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'}}"
+        "]}]}",
+        /* content of every kind */
+        "{'messages':[{'role':'user','content':[{'type':'text','text':'a'},"
+        "{'type':'input_text','text':'b'},{'type':'output_text','text':''},"
+        "{'type':'refusal','refusal':'no'},{'type':'image_url','image_url':"
+        "{'url':'x'}},{'type':'te\\u0078t','text':'esc'},{'type':5},{'text':"
+        "'no type'},'plain','',7,null,{'type':'text','text':5},{'type':"
+        "'refusal','refusal':null},{'type':'text','type':'refusal',"
+        "'refusal':'dup'},{'type':'text','text':'x','text':'last'}]},"
+        "{'role':'assistant','reasoning_content':'think','content':'a'},"
+        "{'role':'assistant','reasoning_content':'','content':null},"
+        "{'role':'assistant','reasoning_content':5,'content':{'x':1}},"
+        "{'role':'user','content':'first','content':'second'},"
+        "{'role':'tool','role':'user','content':'was a tool'},"
+        "{'role':'user','role':'tool','tool_call_id':'z','content':'now "
+        "a tool'},{'role':'r\\u00f4le','content':'escaped role'},"
+        "{'role':'','content':'empty role'},{'role':"
+        "'a-role-name-longer-than-sixty-four-bytes-is-read-by-the-tree-"
+        "instead','content':'x'}]}",
+        /* tool definitions of every shape */
+        "{'messages':[],'tools':[{'type':'function','function':{'name':'f',"
+        "'description':'d','parameters':{'type':'object','properties':{'a':"
+        "{'type':'number','minimum':1.5,'maximum':1e2}},'required':['a']}}},"
+        "{'type':'custom','custom':{'name':'c','description':'cd'}},"
+        "{'function':{'name':'no type'}},{'type':'function'},7,{'type':"
+        "'fun\\u0063tion','function':{'name':'esc'}},{'type':'function',"
+        "'function':{'name':'dup','parameters':{'a':1,'a':2}}},{'type':"
+        "'function','function':{'name':'np','parameters':null}},{'type':"
+        "'function','function':{'name':'n2','parameters':'str','name':"
+        "'last'}},{'type':'web_search'}],'functions':[{'name':'g',"
+        "'parameters':{'x':[1,2.5e3,-0,true,null]}},5,{'name':'h',"
+        "'description':'\\u00e9'}]}",
+        "{'tools':{},'functions':[]}",
+        "{'tools':5,'functions':[{'name':'only'}]}",
+        "{'tools':[],'messages':[{'role':'user','content':'x'}]}",
+    };
+    char big[16384];
+    size_t i, n;
+    long trees0 = at_openai_tree_msgs;
+
+    for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        char *b = qd(common[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "common %zu is JSON", i);
+        decode_both(1, b, strlen(b));
+        free(b);
+    }
+    cr_expect_eq(at_openai_tree_msgs, trees0,
+                 "the common shapes took %ld trees",
+                 at_openai_tree_msgs - trees0);
+    for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+        char *b = qd(variants[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "variant %zu is JSON", i);
+        decode_both(1, b, strlen(b));
+        free(b);
+    }
+    cr_expect_gt(at_openai_tree_msgs, trees0, "the odd ones went to trees");
+    /* arguments and parameters past the scanner's first token array; an
+     * object past the repeated-key check's 64 members */
+    n = (size_t)snprintf(big, sizeof(big),
+                         "{\"messages\":[{\"role\":\"assistant\","
+                         "\"tool_calls\":[{\"id\":\"b\",\"function\":{"
+                         "\"name\":\"f\",\"arguments\":\"{");
+    for (i = 0; i < 100; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\\\"k%zu\\\":%zu",
+                              i ? "," : "", i, i);
+    n += (size_t)snprintf(big + n, sizeof(big) - n,
+                          "}\"}}]}],\"tools\":[{\"type\":\"function\","
+                          "\"function\":{\"name\":\"f\",\"parameters\":{");
+    for (i = 0; i < 70; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"p%zu\":[%zu]",
+                              i ? "," : "", i, i);
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "}}}]}");
+    cr_assert_lt(n, sizeof(big) - 1);
+    cr_assert(jansson_ok(big, n));
+    decode_both(1, big, n);
+}
+
 /* Random chat bodies: members present or not, of any kind, in any order,
  * repeated; both decoders give the same attributes. */
 typedef struct gen {
@@ -1345,9 +1520,29 @@ static void gen_message_val(gen *g, const char *key, int depth)
         gen_s(g, roles[gen_r(g, 4)]);
         gen_s(g, "\"");
     } else if (!strcmp(key, "tool_calls") && gen_r(g, 2)) {
-        gen_s(g, gen_r(g, 2) ? "[]" : "[{\"id\":\"c1\",\"type\":\"function\","
-                                      "\"function\":{\"name\":\"f\","
-                                      "\"arguments\":\"{}\"}}]");
+        static const char *const args[] = {
+            "{}", "", "{\\\"a\\\":[1,2.5,{\\\"b\\\":null}]}",
+            "{\\\"a\\\":1,\\\"a\\\":2}", "not json", "7",
+            "{\\\"s\\\":\\\"\\\\u00e9\\\"}", "[1,"};
+        unsigned k, m = gen_r(g, 3);
+
+        gen_s(g, "[");
+        for (k = 0; k < m; k++) {
+            gen_s(g, k ? ",{" : "{");
+            if (gen_r(g, 4))
+                gen_s(g, "\"id\":\"c1\",");
+            gen_s(g, gen_r(g, 4) ? "\"type\":\"function\"," : "\"type\":7,");
+            gen_s(g, "\"function\":{\"name\":\"f\",\"arguments\":");
+            if (gen_r(g, 5)) {
+                gen_s(g, "\"");
+                gen_s(g, args[gen_r(g, 8)]);
+                gen_s(g, "\"");
+            } else {
+                gen_any(g, depth + 1);
+            }
+            gen_s(g, "}}");
+        }
+        gen_s(g, "]");
     } else if (!strcmp(key, "content") && gen_r(g, 3)) {
         gen_s(g, gen_r(g, 3) ? "\"Hello \\\"you\\\"\"" : "null");
     } else {

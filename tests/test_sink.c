@@ -930,6 +930,123 @@ Test(sink, tool_loop)
     h_free(&h);
 }
 
+/* q: a copy of s with ' made " (JSON test texts without a wall of
+ * backslashes). */
+static char *q(const char *s)
+{
+    char *t = strdup(s), *p;
+
+    for (p = t; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return t;
+}
+
+extern int at_llm_body_fast_off;
+
+/* One response opens three tools; the next request answers them among
+ * the history of older ones (a string, an object, and text blocks the
+ * tree joins).  Returns the execute_tool spans' calls, arguments, results
+ * and statuses, sorted by call id. */
+static json_t *tool_results_run(int fast_off)
+{
+    harness h;
+    char *r1 = q(
+        "{'id':'c1','model':'gpt-4o','choices':[{'index':0,'message':{"
+        "'role':'assistant','content':null,'tool_calls':["
+        "{'id':'call_a','type':'function','function':{'name':'weather',"
+        "'arguments':'{\\'city\\':\\'Paris\\',\\'days\\':[1,2.5]}'}},"
+        "{'id':'call_\\u0062','type':'function','function':{'name':'time',"
+        "'arguments':''}},"
+        "{'id':'call_c','type':'function','function':{'name':'ls',"
+        "'arguments':'{\\'path\\':\\'/tmp\\'}'}}]},"
+        "'finish_reason':'tool_calls'}],"
+        "'usage':{'prompt_tokens':30,'completion_tokens':10}}");
+    char *b2 = q(
+        "{'model':'gpt-4o','messages':[{'role':'system','content':'Be "
+        "brief.'},{'role':'user','content':'Weather?'},"
+        "{'role':'assistant','content':null,'tool_calls':[{'id':'call_old',"
+        "'type':'function','function':{'name':'weather','arguments':'{}'}}]},"
+        "{'role':'tool','tool_call_id':'call_old','content':'old result'},"
+        "{'role':'assistant','content':null,'tool_calls':["
+        "{'id':'call_a','type':'function','function':{'name':'weather',"
+        "'arguments':'{\\'city\\':\\'Paris\\'}'}},"
+        "{'id':'call_b','type':'function','function':{'name':'time',"
+        "'arguments':''}},"
+        "{'id':'call_c','type':'function','function':{'name':'ls',"
+        "'arguments':'{}'}}]},"
+        "{'role':'tool','tool_call_id':'call_a','content':'21C \\'sunny\\''},"
+        "{'role':'tool','tool_call_id':'call_\\u0062','content':"
+        "{'h':12,'m':30.5,'tz':'\\u00e9'}},"
+        "{'role':'tool','tool_call_id':'call_c','content':[{'type':'text',"
+        "'text':'a.txt '},{'type':'text','text':'b.txt'}]}]}");
+    char *rq1 = openai_request(OPENAI_REQ_BODY), *rs1 = json_response(r1);
+    char *rq2 = openai_request(b2), *rs2 = json_response(OPENAI_RESP_BODY);
+    json_t *out = json_array(), *sp;
+    size_t i;
+
+    at_llm_body_fast_off = fast_off;
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.openai.com", 443);
+    h_out(&h, 1, rq1);
+    h_in(&h, 1, rs1);
+    cr_expect_neq(h.current, 0);
+    h_out(&h, 1, rq2);
+    h_in(&h, 1, rs2);
+    cr_expect_eq(h.current, 0, "every tool closed (fast_off %d)", fast_off);
+    h_finish(&h);
+    at_llm_body_fast_off = 0;
+    json_array_foreach(h.spans, i, sp) {
+        const char *name = json_string_value(json_object_get(sp, "name"));
+
+        if (strncmp(name, "execute_tool ", 13) != 0)
+            continue;
+        json_array_append_new(out, json_pack(
+            "{s:s, s:O?, s:O?, s:O?, s:s}", "name", name,
+            "id", attr(sp, "gen_ai.tool.call.id"),
+            "args", attr(sp, "gen_ai.tool.call.arguments"),
+            "result", attr(sp, "gen_ai.tool.call.result"),
+            "status", status_code(sp)));
+    }
+    free(r1);
+    free(b2);
+    free(rq1);
+    free(rs1);
+    free(rq2);
+    free(rs2);
+    h_free(&h);
+    return out;
+}
+
+Test(sink, tool_results_in_a_long_conversation)
+{
+    json_t *fast = tool_results_run(0), *tree = tool_results_run(1), *want;
+    char *a, *b;
+
+    want = json_loads(
+        "[{\"name\":\"execute_tool weather\",\"id\":\"call_a\","
+        "\"args\":{\"city\":\"Paris\",\"days\":[1,2.5]},"
+        "\"result\":\"21C \\\"sunny\\\"\",\"status\":\"ok\"},"
+        "{\"name\":\"execute_tool time\",\"id\":\"call_b\",\"args\":\"\","
+        "\"result\":{\"h\":12,\"m\":30.5,\"tz\":\"\\u00e9\"},"
+        "\"status\":\"ok\"},"
+        "{\"name\":\"execute_tool ls\",\"id\":\"call_c\","
+        "\"args\":{\"path\":\"/tmp\"},\"result\":\"a.txt b.txt\","
+        "\"status\":\"ok\"}]", 0, NULL);
+    cr_assert_not_null(want);
+    a = json_dumps(fast, JSON_SORT_KEYS | JSON_COMPACT);
+    b = json_dumps(tree, JSON_SORT_KEYS | JSON_COMPACT);
+    cr_expect_str_eq(a, b, "the fast decoder's text and the tree agree");
+    free(b);
+    b = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
+    cr_expect_str_eq(a, b);
+    free(a);
+    free(b);
+    json_decref(fast);
+    json_decref(tree);
+    json_decref(want);
+}
+
 /* An unanswered tool call is closed at exit with status unset. */
 Test(sink, tool_open_at_exit)
 {
