@@ -60,11 +60,13 @@ typedef struct at_attr {
 #define AT_ATTRS_SLOTS 64   /* indexed while at most 3/4 full */
 
 /* Where a message that may hold tool parts is in the text of a RAW
- * messages value (arena offsets), and the text of its tool_call_response
- * part's id (quotes included), or id_len 0 when it has none written the
+ * messages value (arena offsets); whether it may hold a
+ * tool_call_response part (else only tool_call parts), and the text of
+ * that part's id (quotes included), id_len 0 when it has none written the
  * fast way: each_part then reads only these messages (at_attrs_marks). */
 typedef struct at_attr_mark {
     size_t off, len, id_off, id_len;
+    int responses;
 } at_attr_mark;
 
 typedef struct at_attrs {

@@ -498,8 +498,8 @@ static int write_tok(at_buf *b, const at_js_doc_t *d, uint32_t i)
     case AT_JS_STRING:
         /* without escapes the text is what at_jw_jstr writes of the bytes
          * it holds (the scanner refused control characters; '"' and '\\'
-         * only come escaped) */
-        if (!t->esc) {
+         * only come escaped), and with only escapes it writes too */
+        if (!t->esc || at_jw_jstr_canonical(p + 1, t->len - 2)) {
             at_buf_append(b, p, t->len);
             return 0;
         }

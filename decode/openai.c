@@ -477,15 +477,16 @@ static const char *fast_bytes(at_js v, at_buf *t, size_t *n)
 }
 
 /* fast_jstr: string slice v as at_jw_jstr writes the bytes it holds.
- * Without escapes the slice is already that: the scanner refused control
- * characters, and '"' and '\\' only come escaped. */
+ * Without escapes the slice is already that (the scanner refused control
+ * characters, and '"' and '\\' only come escaped), and with only the
+ * escapes at_jw_jstr writes too (at_jw_jstr_canonical). */
 static void fast_jstr(at_buf *b, at_js v)
 {
     at_buf t;
     const char *p;
     size_t n;
 
-    if (!v.doc->tok[v.i].esc) {
+    if (!v.doc->tok[v.i].esc || at_jw_jstr_canonical(v.p + 1, v.n - 2)) {
         at_buf_append(b, v.p, v.n);
         return;
     }
@@ -676,14 +677,14 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
 }
 
 /* fast_request_message: request_message(tree of m), written as JSON text
- * to b after a comma unless *first, without the tree.  1 when written (and
- * *tools set when it holds a tool_call or tool_call_response part; for a
- * tool_call_response, where its id's text is in b, quotes included, in
- * *id_off and *id_len, left alone when it has none), 0 when there is
- * nothing to write (no role: request_message gives NULL), -1 when the
- * tree must judge it (the caller drops what was written). */
+ * to b after a comma unless *first, without the tree.  1 when written, and
+ * then the mark's `responses` and id when it holds a tool_call_response
+ * part (the id's text in b, quotes included; none when it has no id), and
+ * *tools set when it holds that or a tool_call part; 0 when there is
+ * nothing to write (no role: request_message gives NULL), -1 when the tree
+ * must judge it (the caller drops what was written). */
 static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
-                                size_t *id_off, size_t *id_len)
+                                at_attr_mark *mk)
 {
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
@@ -722,11 +723,12 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
     AT_JW_LIT(b, ",\"parts\":[");
     if (strcmp(r, "tool") == 0) {
         AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
+        mk->responses = 1;
         if (at_js_kind(call_id) == AT_JS_STRING) {
             AT_JW_LIT(b, ",\"id\":");
-            *id_off = b->len;
+            mk->id_off = b->len;
             fast_jstr(b, call_id);
-            *id_len = b->len - *id_off;
+            mk->id_len = b->len - mk->id_off;
         }
         if (at_js_kind(content) == AT_JS_ARRAY)
             return -1;           /* at_llm_joined_text: the tree's */
@@ -801,18 +803,19 @@ static void fast_messages(at_js msgs, at_attrs *list)
     AT_JW_LIT(b, "[");
     while (at_js_next(&mi, &v) > 0) {
         int was_first = first, tools = 0;
-        size_t id_off = 0, id_len = 0;
+        at_attr_mark mk = {0, 0, 0, 0, 0};
 
         at = b->len;
-        r = fast_request_message(b, v, &first, &tools, &id_off, &id_len);
+        r = fast_request_message(b, v, &first, &tools, &mk);
         if (r < 0) {
-            /* this one from its tree */
+            /* this one from its tree: it may hold anything */
             at_openai_tree_msgs++;
             b->len = at;
             b->p[at] = '\0';
             first = was_first;
             tools = 1;
-            id_len = 0;
+            mk.responses = 1;
+            mk.id_len = 0;
             if (tree_message(b, v, &first) < 0)
                 goto trees;
         }
@@ -832,11 +835,9 @@ static void fast_messages(at_js msgs, at_attrs *list)
             marks = n;
             cap = cap ? 2 * cap : 8;
         }
-        marks[nmarks].off = at;
-        marks[nmarks].len = b->len - at;
-        marks[nmarks].id_off = id_off;
-        marks[nmarks].id_len = id_len;
-        nmarks++;
+        mk.off = at;
+        mk.len = b->len - at;
+        marks[nmarks++] = mk;
     }
     AT_JW_LIT(b, "]");
     if (!b->truncated) {

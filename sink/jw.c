@@ -335,6 +335,51 @@ void at_jw_jkey(at_buf *b, const char *k, size_t n, int first)
     esc(b, k, n, ctl_jansson, first ? 0 : ',', ':');
 }
 
+int at_jw_jstr_canonical(const char *p, size_t n)
+{
+    const char *e = p + n, *q;
+
+    while ((q = memchr(p, '\\', (size_t)(e - p))) != NULL) {
+        unsigned v;
+        int i;
+
+        if (e - q < 2)
+            return 0;
+        switch (q[1]) {
+        case '"':
+        case '\\':
+        case 'b':
+        case 't':
+        case 'n':
+        case 'f':
+        case 'r':
+            p = q + 2;
+            continue;
+        case 'u':
+            break;
+        default:
+            return 0;
+        }
+        if (e - q < 6 || q[2] != '0' || q[3] != '0' ||
+            (q[4] != '0' && q[4] != '1'))
+            return 0;
+        v = (unsigned)(q[4] - '0') << 4;
+        if (q[5] >= '0' && q[5] <= '9')
+            v |= (unsigned)(q[5] - '0');
+        else if (q[5] >= 'A' && q[5] <= 'F')
+            v |= (unsigned)(q[5] - 'A' + 10);
+        else
+            return 0;
+        /* the control character's escape in at_jw_jstr's table (a short
+         * one, "\\n", differs at its second byte) */
+        for (i = 0; i < 6; i++)
+            if (ctl_jansson[v][i] != q[i])
+                return 0;
+        p = q + 6;
+    }
+    return 1;
+}
+
 int at_jw_utf8_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -64,6 +64,15 @@ void at_jw_jkey(at_buf *b, const char *k, size_t n, int first);
  * would refuse (not finite); nothing is then written. */
 int at_jw_real(at_buf *b, double d);
 
+/* at_jw_jstr_canonical: 1 when the `n` bytes of JSON string text p (the
+ * text between the quotes, checked valid) are exactly what at_jw_jstr
+ * writes of the bytes they decode to: every escape one at_jw_jstr would
+ * write (\\" \\\\ \\b \\t \\n \\f \\r, \\u00XX for the other control
+ * characters, upper-case), no escape of anything it writes as it is
+ * (\\/, \\u00e9, \\u0041...).  Such a text is copied rather than decoded
+ * and escaped again. */
+int at_jw_jstr_canonical(const char *p, size_t n);
+
 /* at_jw_utf8_ok: 1 when the `n` bytes are valid UTF-8 as jansson checks
  * it (no overlong forms, surrogates or code points past U+10FFFF; NUL
  * allowed), else 0. */

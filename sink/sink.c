@@ -391,9 +391,10 @@ static void tree_parts(const json_t *m, const char *type, part_fn fn,
 
 /* each_part_text: each_part for messages held as JSON text, read by the
  * scanner (only the parts wanted become trees): the messages `marks` says
- * may hold tool parts, when given (those whose tool_call_response id
- * `want` refuses are skipped), else all.  0 when the scanner does not
- * read the text (each_part then parses it). */
+ * may hold tool parts, when given, else all.  `want`, for
+ * tool_call_response parts: the marked messages that hold none are
+ * skipped, and those whose part's id it refuses.  0 when the scanner does
+ * not read the text (each_part then parses it). */
 static int each_part_text(const char *p, size_t n, const at_attr_mark *marks,
                           size_t nmarks, const char *type, part_fn fn,
                           int (*want)(at_sink *, const char *, size_t),
@@ -420,8 +421,9 @@ static int each_part_text(const char *p, size_t n, const at_attr_mark *marks,
     for (i = 0; i < nmarks; i++) {
         const at_attr_mark *k = &marks[i];
 
-        if (want != NULL && k->id_len != 0 &&
-            !want(s, p + k->id_off, k->id_len))
+        if (want != NULL &&
+            (!k->responses ||
+             (k->id_len != 0 && !want(s, p + k->id_off, k->id_len))))
             continue;
         if (scan_text(&t, p + k->off, k->len)) {
             message_parts(t.root, type, fn, s, e);

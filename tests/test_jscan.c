@@ -15,6 +15,7 @@
 
 #include "decode/jscan.h"
 #include "decode/llm.h"
+#include "sink/jw.h"
 
 #define CORPUS "../shared/corpus"
 
@@ -764,7 +765,7 @@ Test(fast_path, delta_random_streams)
                            r % 29 == 0 ? "c2" : "c1",
                            r % 31 == 0 ? "m2" : (stream & 1 ? "" : "m1"),
                            r % 37 == 0 ? 1 : 0,
-                           keys[stream % 4 == 3 ? (r >> 3) % 4 : stream % 4],
+                           keys[stream % 4 == 3 ? (int)((r >> 3) % 4) : stream % 4],
                            texts[(r >> 6) % 9],
                            r % 23 == 0 ? "\"stop\"" : "null",
                            (int)((r >> 11) % 12), "pppppppppppp",
@@ -1207,6 +1208,102 @@ Test(body_fast, same_attributes_at_the_edges)
     for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++)
         decode_both(0, responses[i], strlen(responses[i]));
     cr_expect_geq(at_llm_body_fast_hits - hits0, 12);
+}
+
+/* at_jw_jstr_canonical says yes exactly when the text is what at_jw_jstr
+ * writes of the bytes it decodes to: random strings of control
+ * characters, quotes, backslashes, slashes and UTF-8, each escaped the
+ * way at_jw_jstr does and in other ways JSON allows. */
+Test(jw, jstr_canonical_is_exactly_at_jw_jstr)
+{
+    static const char *const pieces[] = {
+        "a", "\"", "\\", "/", "\n", "\t", "\b", "\f", "\r", "\x01", "\x0b",
+        "\x1f", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", " ", "A"};
+    unsigned seed = 99, yes = 0, no = 0;
+    int round;
+
+    for (round = 0; round < 20000; round++) {
+        char raw[64], text[512];
+        size_t rn = 0, tn = 0, k, m;
+        at_buf canon, dec;
+        at_js_tok tk[4];
+        at_js_doc_t d;
+        at_js v;
+        int want, got;
+
+        seed = seed * 1103515245u + 12345u;
+        m = (seed >> 8) % 6;
+        for (k = 0; k < m; k++) {
+            const char *pc;
+            size_t pl;
+
+            seed = seed * 1103515245u + 12345u;
+            pc = pieces[(seed >> 8) % 17];
+            pl = strlen(pc);
+            memcpy(raw + rn, pc, pl);
+            rn += pl;
+        }
+        /* the text: each byte as at_jw_jstr would, or another way */
+        text[tn++] = '"';
+        for (k = 0; k < rn; k++) {
+            unsigned char c = (unsigned char)raw[k];
+            unsigned r;
+
+            seed = seed * 1103515245u + 12345u;
+            r = (seed >> 8) % 8;
+            if (r == 0 || (c >= 0x80 && r < 3)) {
+                /* \u escape, lower or upper case, of a byte < 0x80; a
+                 * UTF-8 sequence's code point */
+                unsigned cp = c;
+
+                if (c >= 0x80) {
+                    if ((c & 0xE0) == 0xC0) {
+                        cp = ((c & 0x1Fu) << 6) | (raw[k + 1] & 0x3Fu);
+                        k += 1;
+                    } else {
+                        /* a four-byte one: leave it raw */
+                        text[tn++] = (char)c;
+                        continue;
+                    }
+                }
+                tn += (size_t)snprintf(text + tn, sizeof(text) - tn,
+                                       (seed >> 20) & 1 ? "\\u%04x" : "\\u%04X",
+                                       cp);
+            } else if (c == '/' && r < 4) {
+                text[tn++] = '\\';
+                text[tn++] = '/';
+            } else if (c < 0x20 || c == '"' || c == '\\') {
+                /* as at_jw_jstr: its own writing of this one byte */
+                at_buf one;
+
+                at_buf_init(&one, 64);
+                at_jw_jstr(&one, (const char *)&c, 1);
+                memcpy(text + tn, one.p + 1, one.len - 2);
+                tn += one.len - 2;
+                at_buf_free(&one);
+            } else {
+                text[tn++] = (char)c;
+            }
+        }
+        text[tn++] = '"';
+        cr_assert(at_js_doc(text, tn, tk, 4, &d, &v), "%.*s", (int)tn, text);
+        at_buf_init(&dec, 1024);
+        at_js_str_append(v, &dec);
+        at_buf_init(&canon, 1024);
+        at_jw_jstr(&canon, dec.p ? dec.p : "", dec.len);
+        want = canon.len == tn && memcmp(canon.p, text, tn) == 0;
+        got = at_jw_jstr_canonical(text + 1, tn - 2);
+        cr_assert_eq(got, want, "%.*s: canonical %d, at_jw_jstr %.*s",
+                     (int)tn, text, got, (int)canon.len, canon.p);
+        if (want)
+            yes++;
+        else
+            no++;
+        at_buf_free(&dec);
+        at_buf_free(&canon);
+    }
+    cr_expect_gt(yes, 2000);
+    cr_expect_gt(no, 2000);
 }
 
 /* qd: a copy of s with ' made " (request texts without a wall of
