@@ -956,7 +956,7 @@ tree:
 
 /* The one choice of a response, as fast_reply_read reads it. */
 typedef struct fast_reply {
-    at_js content, refusal, finish_reason;
+    at_js content, refusal, finish_reason, calls, fcall;
     char role[64];
 } fast_reply;
 
@@ -969,7 +969,7 @@ static int fast_reply_read(at_js c, fast_reply *r)
     at_js_it it;
     at_js k, v, msg = none, role = none;
 
-    r->content = r->refusal = r->finish_reason = none;
+    r->content = r->refusal = r->finish_reason = r->calls = r->fcall = none;
     if (!at_js_obj(c, &it))
         return 0;
     while (at_js_next_member(&it, &k, &v) > 0) {
@@ -989,10 +989,10 @@ static int fast_reply_read(at_js c, fast_reply *r)
             r->content = v;
         else if (AT_JS_KEY(k, "refusal"))
             r->refusal = v;
-        else if ((AT_JS_KEY(k, "tool_calls") ||
-                  AT_JS_KEY(k, "function_call")) &&
-                 at_js_kind(v) != AT_JS_NULL)
-            return 0;
+        else if (AT_JS_KEY(k, "tool_calls"))
+            r->calls = v;
+        else if (AT_JS_KEY(k, "function_call"))
+            r->fcall = v;
         else if (AT_JS_KEY(k, "reasoning_content") ||
                  AT_JS_KEY(k, "reasoning"))
             return 0;
@@ -1195,6 +1195,44 @@ int at_openai_request_fast(at_js root, at_attrs *list)
     return 1;
 }
 
+/* fast_reply_write: output_message of the one choice r read, as JSON
+ * text: the array of that message.  *tools set when it holds tool calls;
+ * -1 where the tree must judge one of them. */
+static int fast_reply_write(at_buf *b, const fast_reply *r, int *tools)
+{
+    at_js_it it;
+    at_js v;
+    int first;
+
+    AT_JW_LIT(b, "[{\"role\":");
+    at_jw_jstr(b, r->role, strlen(r->role));
+    AT_JW_LIT(b, ",\"parts\":[");
+    first = !fast_text_raw(b, "text", r->content, 1);
+    if (fast_text_raw(b, "refusal", r->refusal, first))
+        first = 0;
+    if (at_js_arr(r->calls, &it)) {
+        while (at_js_next(&it, &v) > 0) {
+            if (at_js_kind(v) != AT_JS_OBJECT)
+                continue;
+            if (fast_tool_call(b, v, &first) < 0)
+                return -1;
+            *tools = 1;
+        }
+    }
+    if (at_js_kind(r->fcall) == AT_JS_OBJECT) {
+        if (fast_tool_call(b, r->fcall, &first) < 0)
+            return -1;
+        *tools = 1;
+    }
+    AT_JW_LIT(b, "]");
+    if (at_js_kind(r->finish_reason) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"finish_reason\":");
+        fast_jstr(b, r->finish_reason);
+    }
+    AT_JW_LIT(b, "}]");
+    return 0;
+}
+
 int at_openai_response_fast(at_js root, at_attrs *list)
 {
     at_js_it it, ci;
@@ -1203,9 +1241,9 @@ int at_openai_response_fast(at_js root, at_attrs *list)
     at_js c = {NULL, 0, NULL, 0};
     fast_reply r;
     at_llm_usage u;
-    int n = 0, fr;
+    int n = 0, fr, tools = 0, aside;
     json_t *j;
-    at_buf *b;
+    at_buf *b, out;
     size_t mark;
 
     if (!at_js_obj(root, &it))
@@ -1225,6 +1263,15 @@ int at_openai_response_fast(at_js root, at_attrs *list)
             c = v;
     if (n > 1 || (n == 1 && !fast_reply_read(c, &r)))
         return 0; /* several choices (sorted by index), or beyond us */
+    /* [{"role":..,"parts":[..],"finish_reason":..}]; with tool calls,
+     * written aside first: one only the tree reads leaves the list
+     * untouched */
+    at_buf_init(&out, (size_t)1 << 30);
+    aside = n == 1 && (r.calls.p != NULL || r.fcall.p != NULL);
+    if (aside && fast_reply_write(&out, &r, &tools) < 0) {
+        at_buf_free(&out);
+        return 0;
+    }
     /* at_openai_response from here */
     fast_set_string(list, "gen_ai.response.id", id);
     fast_set_string(list, "gen_ai.response.model", model);
@@ -1237,21 +1284,18 @@ int at_openai_response_fast(at_js root, at_attrs *list)
     at_llm_usage_emit_list(&u, list);
     if (n == 0)
         return 1;
-    /* [{"role":..,"parts":[..],"finish_reason":..}]: no tool calls */
-    b = at_attrs_open(list, &mark);
-    AT_JW_LIT(b, "[{\"role\":");
-    at_jw_jstr(b, r.role, strlen(r.role));
-    AT_JW_LIT(b, ",\"parts\":[");
-    fast_text_raw(b, "refusal", r.refusal,
-                  !fast_text_raw(b, "text", r.content, 1));
-    AT_JW_LIT(b, "]");
-    fr = at_js_kind(r.finish_reason) == AT_JS_STRING;
-    if (fr) {
-        AT_JW_LIT(b, ",\"finish_reason\":");
-        fast_jstr(b, r.finish_reason);
+    if (!aside) {
+        b = at_attrs_open(list, &mark);
+        fast_reply_write(b, &r, &tools); /* no tool calls: cannot fail */
+        at_attrs_close(list, "gen_ai.output.messages", mark, AT_ATTR_RAW, 1);
+    } else if (out.truncated) {
+        list->failed = 1;
+    } else {
+        at_attrs_set_raw(list, "gen_ai.output.messages", out.p, out.len,
+                         !tools);
     }
-    AT_JW_LIT(b, "}]");
-    at_attrs_close(list, "gen_ai.output.messages", mark, AT_ATTR_RAW, 1);
+    at_buf_free(&out);
+    fr = at_js_kind(r.finish_reason) == AT_JS_STRING;
     if (fr) {
         /* the same reason again, as the whole of an array */
         b = at_attrs_open(list, &mark);

@@ -1438,9 +1438,35 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         "{'tools':5,'functions':[{'name':'only'}]}",
         "{'tools':[],'messages':[{'role':'user','content':'x'}]}",
     };
+    static const char *const replies[] = {
+        /* the common one: tool calls, no text */
+        "{'id':'c','model':'m','choices':[{'index':0,'message':{'role':"
+        "'assistant','content':null,'tool_calls':[{'id':'call_1','type':"
+        "'function','function':{'name':'weather','arguments':'{\\'city\\"
+        "':\\'Paris\\'}'}},{'id':'call_2','type':'function','function':{"
+        "'name':'time','arguments':''}}],'refusal':null},'finish_reason':"
+        "'tool_calls'}],'usage':{'prompt_tokens':5,'completion_tokens':3}}",
+        /* text and tool calls, a legacy function_call, odd ones */
+        "{'choices':[{'message':{'role':'assistant','content':'Let me "
+        "look.','refusal':'no','tool_calls':[7,{'id':'x','type':'custom',"
+        "'custom':{'name':'c','input':'raw'}},{'function':{'name':'n',"
+        "'arguments':{'obj':[1,2.5]}}}],'function_call':{'name':'legacy',"
+        "'arguments':'[1,2'}},'finish_reason':'stop'}]}",
+        "{'choices':[{'message':{'tool_calls':[{'id':'d','function':{'name':"
+        "'f','arguments':'{\\'a\\':1,\\'a\\':2}'}}]}}]}",
+        "{'choices':[{'message':{'tool_calls':[{'type':'fun\\u0063tion',"
+        "'function':{'name':'f'}}]}}]}",
+        "{'choices':[{'message':{'tool_calls':[{'function':{'name':'f',"
+        "'arguments':'{\\'b\\':123456789012345678901234567890}'}}]}}]}",
+        "{'choices':[{'message':{'role':'assistant','tool_calls':null,"
+        "'function_call':'str','content':'x'}}]}",
+        "{'choices':[{'message':{'tool_calls':{'id':'not an array'}}}]}",
+        "{'choices':[{'message':{'tool_calls':[{'id':'1'}],'tool_calls':"
+        "null}}]}",
+    };
     char big[16384];
     size_t i, n;
-    long trees0 = at_openai_tree_msgs;
+    long trees0 = at_openai_tree_msgs, hits0;
 
     for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
         char *b = qd(common[i]);
@@ -1460,6 +1486,17 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         free(b);
     }
     cr_expect_gt(at_openai_tree_msgs, trees0, "the odd ones went to trees");
+    hits0 = at_llm_body_fast_hits;
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        char *b = qd(replies[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "reply %zu is JSON", i);
+        decode_both(0, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0,
+                         "a reply with tool calls: no tree");
+        free(b);
+    }
     /* arguments and parameters past the scanner's first token array; an
      * object past the repeated-key check's 64 members */
     n = (size_t)snprintf(big, sizeof(big),
