@@ -22,7 +22,8 @@ apt-get when missing).
 Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
 BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, true-bash, py-tls,
-curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download, micro, sink, mitm),
+agent, curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download, micro, sink, mitm),
+BENCH_AGENT_REQ (requests of the agent loop, default 300),
 BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
 pairs of the hook microbenchmark, default 7), BENCH_MICRO_CALLS (calls per
@@ -75,6 +76,19 @@ CHAT_JSON = json.dumps({
     "usage": {"prompt_tokens": IN_TOK, "completion_tokens": OUT_TOK,
               "total_tokens": IN_TOK + OUT_TOK}}, separators=(",", ":"))
 REQ_BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there"}]}'
+# the agent loop's answer: one tool call, every time
+AGENT_CALL_ID = "call_bench"
+AGENT_JSON = json.dumps({
+    "id": "chatcmpl-bench3", "object": "chat.completion", "created": 1700000000,
+    "model": "gpt-4o-mini-2024-07-18",
+    "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": None,
+        "tool_calls": [{"id": AGENT_CALL_ID, "type": "function", "function": {
+            "name": "search", "arguments": '{"query":"caf\u00e9 prices","top_k":3}'}}],
+        "refusal": None}, "finish_reason": "tool_calls"}],
+    "usage": {"prompt_tokens": IN_TOK, "completion_tokens": OUT_TOK,
+              "total_tokens": IN_TOK + OUT_TOK}}, separators=(",", ":"))
+AGENT_REQ = int(os.environ.get("BENCH_AGENT_REQ", "300"))
 SSE_CHUNKS = 20000
 SSE_REQ = ('{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},'
            '"messages":[{"role":"user","content":"Hello there"}]}')
@@ -290,6 +304,34 @@ def chat_check(n, transport=None, version=None):
     return check
 
 
+def agent_check(n):
+    """The agent loop: n chat spans, each with its tool call; n
+    execute_tool spans, each closed by the next request's tool result (the
+    last by the exit, status unset)."""
+    def check(sp):
+        msg = chat_check(n, "socket", "1.1")(sp)
+        if msg:
+            return msg
+        tools = [s for s in sp if s.get("name") == "execute_tool search"]
+        if len(tools) != n:
+            return "%d execute_tool spans, want %d" % (len(tools), n)
+        closed = 0
+        for s in tools:
+            a = s.get("attributes", {})
+            if a.get("gen_ai.tool.call.id") != AGENT_CALL_ID or \
+               a.get("gen_ai.tool.call.arguments") != {"query": "caf\u00e9 prices", "top_k": 3}:
+                return "wrong tool span: %s" % json.dumps(a)[:300]
+            res = a.get("gen_ai.tool.call.result")
+            if res is not None:
+                if "report-" not in str(res):
+                    return "wrong tool result: %s" % json.dumps(res)[:300]
+                closed += 1
+        if closed != n - 1:
+            return "%d tool spans closed by a result, want %d" % (closed, n - 1)
+        return None
+    return check
+
+
 def process_check(n):
     def check(sp):
         procs = [s for s in sp if s.get("name", "").startswith(("process ", "invoke_agent "))]
@@ -380,8 +422,13 @@ def start_nginx(tmp, www):
     # nginx's `return` answers a POST and discards its body; a static file
     # refuses POST with 405, so error_page turns that into the file.
     body = CHAT_JSON.replace("\\", "\\\\").replace("'", "\\'")
+    agent = AGENT_JSON.replace("\\", "\\\\").replace("'", "\\'")
     locations = """
         location = /v1/chat/completions {
+            default_type application/json;
+            return 200 '%s';
+        }
+        location = /agent/v1/chat/completions {
             default_type application/json;
             return 200 '%s';
         }
@@ -391,7 +438,7 @@ def start_nginx(tmp, www):
             error_page 405 =200 $uri;
         }
         location = /big.bin { default_type application/octet-stream; root %s; }
-""" % (body, www, www)
+""" % (body, agent, www, www)
     conf = """
 worker_processes 1;
 daemon off;
@@ -850,7 +897,7 @@ def main():
                 note="bash and 20 /bin/true")
         if wanted("sink"):
             sink_tp(tmp)
-        if any(wanted(w) for w in ("py-tls", "curl-h1-tls", "curl-h2-tls", "curl-h1-plain",
+        if any(wanted(w) for w in ("py-tls", "agent", "curl-h1-tls", "curl-h2-tls", "curl-h1-plain",
                                    "curl-h1-layer", "sse", "download", "micro",
                                    "mitm")):
             www = make_files(tmp)
@@ -861,6 +908,12 @@ def main():
                 chat_check(NREQ, "openssl"), tmp,
                 cg_argv=[PY, os.path.join(HERE, "py_client.py"), "https", "127.0.0.1", str(TLS_PORT), str(CG_REQ)],
                 ins_target=1.05, wall_target=1.03, note=cgnote)
+        # an agent's loop: growing requests with tool calls and results
+        agent = [PY, os.path.join(HERE, "py_agent.py"), "http", "127.0.0.1", str(PLAIN_PORT)]
+        measure("agent", "python agent loop, %d requests with tool calls, plain h1 "
+                "(bodies growing to ~%d KB)" % (AGENT_REQ, 22),
+                agent + [str(AGENT_REQ)], agent_check(AGENT_REQ), tmp,
+                note="%d requests" % AGENT_REQ)
         for wid, scheme, port, http, label, ver, transport in (
                 ("curl-h1-tls", "https", TLS_PORT, "http1.1", "TLS h1", "1.1", "openssl"),
                 ("curl-h2-tls", "https", H2_PORT, "http2", "TLS h2", "2", "openssl"),

@@ -577,10 +577,23 @@ static __thread at_js_shape body_shapes[BODY_SHAPES] TLS_IE;
 static __thread unsigned body_shape_last TLS_IE, body_shape_next TLS_IE;
 long at_llm_body_redoc_hits; /* tests */
 
+/* The tokens of the last large body, kept for the next (this thread's):
+ * up to BODY_TOKENS_KEPT of them (1 MiB); a larger body's are its own. */
+#define BODY_TOKENS_KEPT 65536
+static __thread at_js_tok *body_tok TLS_IE;
+static __thread uint32_t body_tok_cap TLS_IE;
+static __thread int body_tok_busy TLS_IE; /* a document in them is in use
+                                             (a body's arguments are read
+                                             while the body's are) */
+
 void at_llm_body_shapes_free(void)
 {
     unsigned i;
 
+    free(body_tok);
+    body_tok = NULL;
+    body_tok_cap = 0;
+    body_tok_busy = 0;
     for (i = 0; i < BODY_SHAPES; i++) {
         at_js_shape_free(&body_shapes[i]);
         memset(&body_shapes[i], 0, sizeof(body_shapes[i]));
@@ -612,7 +625,19 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
             }
         }
     }
-    if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root)) {
+    if (n > BODY_TOKENS * 8 && body_tok_cap > BODY_TOKENS &&
+        !body_tok_busy) {
+        /* a large body: straight into the tokens kept from the last one
+         * (an agent's requests grow a little each time: the room a body
+         * n bytes long could need covers the next ones) */
+        if (at_js_doc(p, n, body_tok, body_tok_cap, &b->doc, root)) {
+            b->tok = body_tok;
+            body_tok_busy = 1;
+            return 1;
+        }
+        if (!b->doc.full)
+            return 0;
+    } else if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root)) {
         if (n <= BODY_SHAPE_MAX) {
             i = body_shape_next;
             /* on failure (no memory) the slot is left empty */
@@ -625,8 +650,16 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
     if (!b->doc.full || n / 2 + 2 >= ((size_t)1 << 24))
         return 0;
     /* a value takes two bytes at least, its separator included */
-    b->tok = malloc((n / 2 + 2) * sizeof(*b->tok));
-    if (b->tok == NULL) {
+    if (n / 2 + 2 <= BODY_TOKENS_KEPT && !body_tok_busy) {
+        at_js_tok *t = realloc(body_tok, (n / 2 + 2) * sizeof(*t));
+
+        if (t == NULL)
+            return 0;
+        body_tok = t;
+        body_tok_cap = (uint32_t)(n / 2 + 2);
+        b->tok = body_tok;
+        body_tok_busy = 1;
+    } else if ((b->tok = malloc((n / 2 + 2) * sizeof(*b->tok))) == NULL) {
         b->tok = b->small;
         return 0;
     }
@@ -635,7 +668,9 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
 
 static void body_free(body_scan *b)
 {
-    if (b->tok != b->small)
+    if (b->tok == body_tok)
+        body_tok_busy = 0;
+    else if (b->tok != b->small)
         free(b->tok);
     b->tok = b->small;
 }

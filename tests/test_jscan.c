@@ -1464,8 +1464,8 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         "{'choices':[{'message':{'tool_calls':[{'id':'1'}],'tool_calls':"
         "null}}]}",
     };
-    char big[16384];
-    size_t i, n;
+    char big[32768];
+    size_t i, n, k;
     long trees0 = at_openai_tree_msgs, hits0;
 
     for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
@@ -1498,24 +1498,36 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         free(b);
     }
     /* arguments and parameters past the scanner's first token array; an
-     * object past the repeated-key check's 64 members */
-    n = (size_t)snprintf(big, sizeof(big),
-                         "{\"messages\":[{\"role\":\"assistant\","
-                         "\"tool_calls\":[{\"id\":\"b\",\"function\":{"
-                         "\"name\":\"f\",\"arguments\":\"{");
-    for (i = 0; i < 100; i++)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\\\"k%zu\\\":%zu",
-                              i ? "," : "", i, i);
-    n += (size_t)snprintf(big + n, sizeof(big) - n,
-                          "}\"}}]}],\"tools\":[{\"type\":\"function\","
-                          "\"function\":{\"name\":\"f\",\"parameters\":{");
-    for (i = 0; i < 70; i++)
-        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"p%zu\":[%zu]",
-                              i ? "," : "", i, i);
-    n += (size_t)snprintf(big + n, sizeof(big) - n, "}}}]}");
-    cr_assert_lt(n, sizeof(big) - 1);
-    cr_assert(jansson_ok(big, n));
-    decode_both(1, big, n);
+     * object past the repeated-key check's 64 members; arguments (a key
+     * given twice: the tree reads them) large enough to be scanned into
+     * the tokens kept for large bodies while the body's are in use; the
+     * same body again, into the kept tokens */
+    for (k = 0; k < 2; k++) {
+        n = (size_t)snprintf(big, sizeof(big), "{\"messages\":[");
+        for (i = 0; i < 80; i++)
+            n += (size_t)snprintf(big + n, sizeof(big) - n,
+                                  "{\"role\":\"user\",\"content\":\"m%zu\"},",
+                                  i);
+        n += (size_t)snprintf(big + n, sizeof(big) - n,
+                              "{\"role\":\"assistant\","
+                              "\"tool_calls\":[{\"id\":\"b\",\"function\":{"
+                              "\"name\":\"f\",\"arguments\":\"{");
+        for (i = 0; i < 300; i++)
+            n += (size_t)snprintf(big + n, sizeof(big) - n,
+                                  "%s\\\"k%zu\\\":%zu", i ? "," : "",
+                                  k && i == 299 ? (size_t)0 : i, i);
+        n += (size_t)snprintf(big + n, sizeof(big) - n,
+                              "}\"}}]}],\"tools\":[{\"type\":\"function\","
+                              "\"function\":{\"name\":\"f\",\"parameters\":{");
+        for (i = 0; i < 70; i++)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"p%zu\":[%zu]",
+                                  i ? "," : "", i, i);
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "}}}]}");
+        cr_assert_lt(n, sizeof(big) - 1);
+        cr_assert(jansson_ok(big, n));
+        decode_both(1, big, n);
+        decode_both(1, big, n);
+    }
 }
 
 /* Random chat bodies: members present or not, of any kind, in any order,
