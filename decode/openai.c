@@ -10,6 +10,7 @@
 #include "llm_int.h"
 
 #include "jscan.h"
+#include "jfast.h"
 #include "sink/jw.h"
 
 #include <stddef.h>
@@ -440,18 +441,6 @@ void at_openai_response(const json_t *root, json_t *attrs)
  * compare both on the corpus and on variants of it).  A message or
  * response beyond the common shape goes to the decoders above. */
 
-/* fast_role: a string slice without escapes, copied NUL-terminated into
- * buf (as at_llm_str would give it); 0 when it is not one or too long. */
-static int fast_role(at_js v, char *buf, size_t cap)
-{
-    if (at_js_kind(v) != AT_JS_STRING || v.doc->tok[v.i].esc ||
-        v.n - 2 >= cap)
-        return 0;
-    memcpy(buf, v.p + 1, v.n - 2);
-    buf[v.n - 2] = '\0';
-    return 1;
-}
-
 /* fast_plain_kind: whether an optional string member (content, refusal)
  * is absent, null or a string. */
 static int fast_plain_kind(at_js v)
@@ -459,96 +448,6 @@ static int fast_plain_kind(at_js v)
     int k = at_js_kind(v);
 
     return k == AT_JS_NONE || k == AT_JS_NULL || k == AT_JS_STRING;
-}
-
-/* fast_bytes: the bytes string slice v holds, and their number in *n:
- * inside the slice when it has no escape, else decoded into t (at_buf_free
- * it either way).  NULL when t could not hold them. */
-static const char *fast_bytes(at_js v, at_buf *t, size_t *n)
-{
-    at_buf_init(t, v.n);
-    if (!v.doc->tok[v.i].esc) {
-        *n = v.n - 2;
-        return v.p + 1;
-    }
-    at_js_str_append(v, t);
-    *n = t->len;
-    return t->truncated ? NULL : t->p ? t->p : "";
-}
-
-/* fast_jstr: string slice v as at_jw_jstr writes the bytes it holds.
- * Without escapes the slice is already that (the scanner refused control
- * characters, and '"' and '\\' only come escaped), and with only the
- * escapes at_jw_jstr writes too (at_jw_jstr_canonical). */
-static void fast_jstr(at_buf *b, at_js v)
-{
-    at_buf t;
-    const char *p;
-    size_t n;
-
-    if (!v.doc->tok[v.i].esc || at_jw_jstr_canonical(v.p + 1, v.n - 2)) {
-        at_buf_append(b, v.p, v.n);
-        return;
-    }
-    if ((p = fast_bytes(v, &t, &n)) != NULL)
-        at_jw_jstr(b, p, n);
-    at_buf_free(&t);
-}
-
-/* fast_text_raw: `{"type":<type>,"content":<v>}`, after a comma unless
- * first, when v is a non-empty string (fast_text_part); 1 when written. */
-static int fast_text_raw(at_buf *b, const char *type, at_js v, int first)
-{
-    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
-        return 0;
-    if (!first)
-        AT_JW_LIT(b, ",");
-    AT_JW_LIT(b, "{\"type\":");
-    at_jw_jstr(b, type, strlen(type));
-    AT_JW_LIT(b, ",\"content\":");
-    fast_jstr(b, v);
-    AT_JW_LIT(b, "}");
-    return 1;
-}
-
-/* fast_member: the value of the last member `key` of object slice o (as
- * json_object_get would find it), absent when o is not an object. */
-static at_js fast_member(at_js o, const char *key, size_t n)
-{
-    at_js_it it;
-    at_js k, v, found = {NULL, 0, NULL, 0};
-
-    if (at_js_obj(o, &it))
-        while (at_js_next_member(&it, &k, &v) > 0)
-            if (k.n == n && memcmp(k.p, key, n) == 0)
-                found = v;
-    return found;
-}
-#define FAST_MEMBER(o, lit) fast_member(o, lit, sizeof(lit) - 1)
-
-/* fast_name: a string slice without escapes as a C string in buf (what
- * at_llm_str gives of it): 1; 0 when v is absent or not a string (buf
- * ""); -1 for a string read only the tree's way (escapes, or too long). */
-static int fast_name(at_js v, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    if (at_js_kind(v) != AT_JS_STRING)
-        return 0;
-    return fast_role(v, buf, cap) ? 1 : -1;
-}
-
-/* fast_part_text: {"type":<type>,"content":<v>}, after a comma unless
- * *first (at_llm_part_content with a string). */
-static void fast_part_text(at_buf *b, const char *type, at_js v, int *first)
-{
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"type\":");
-    at_jw_jstr(b, type, strlen(type));
-    AT_JW_LIT(b, ",\"content\":");
-    fast_jstr(b, v);
-    AT_JW_LIT(b, "}");
 }
 
 /* fast_content: add_content's parts of a message's `content`, written to
@@ -562,14 +461,14 @@ static int fast_content(at_buf *b, at_js content, int *first)
 
     if (at_js_kind(content) == AT_JS_STRING) {
         if (!at_js_str_empty(content))
-            fast_part_text(b, "text", content, first);
+            at_jf_part(b, "text", content, first);
         return 0;
     }
     if (!at_js_arr(content, &ai))
         return 0;
     while (at_js_next(&ai, &e) > 0) {
         if (at_js_kind(e) == AT_JS_STRING) {
-            fast_part_text(b, "text", e, first);
+            at_jf_part(b, "text", e, first);
             continue;
         }
         if (!at_js_obj(e, &it))
@@ -583,15 +482,15 @@ static int fast_content(at_buf *b, at_js content, int *first)
             else if (AT_JS_KEY(k, "refusal"))
                 refusal = v;
         }
-        if ((r = fast_name(type, t, sizeof(t))) < 0)
+        if ((r = at_jf_name(type, t, sizeof(t))) < 0)
             return -1;
         if (r == 0)
             continue;
         if (is_text_type(t) && at_js_kind(text) == AT_JS_STRING) {
-            fast_part_text(b, "text", text, first);
+            at_jf_part(b, "text", text, first);
         } else if (strcmp(t, "refusal") == 0 &&
                    at_js_kind(refusal) == AT_JS_STRING) {
-            fast_part_text(b, "refusal", refusal, first);
+            at_jf_part(b, "refusal", refusal, first);
         } else {
             if (!*first)
                 AT_JW_LIT(b, ",");
@@ -625,11 +524,11 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
         else if (AT_JS_KEY(k, "id"))
             id = v;
     }
-    if ((r = fast_name(type, t, sizeof(t))) < 0)
+    if ((r = at_jf_name(type, t, sizeof(t))) < 0)
         return -1;
     has_type = r;
     if (at_js_kind(fn) != AT_JS_OBJECT && has_type)
-        fn = fast_member(tc, t, strlen(t));  /* a custom tool's {"custom":..} */
+        fn = at_jf_member(tc, t, strlen(t));  /* a custom tool's {"custom":..} */
     if (at_js_kind(fn) != AT_JS_OBJECT)
         fn = tc;
     name.p = args.p = input.p = NULL;
@@ -650,11 +549,11 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
     AT_JW_LIT(b, "{\"type\":\"tool_call\"");
     if (at_js_kind(id) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"id\":");
-        fast_jstr(b, id);
+        at_jf_str(b, id);
     }
     if (at_js_kind(name) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"name\":");
-        fast_jstr(b, name);
+        at_jf_str(b, name);
     }
     if (at_js_kind(args) == AT_JS_STRING) {
         at_buf s;
@@ -662,7 +561,7 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
         size_t n;
 
         AT_JW_LIT(b, ",\"arguments\":");
-        p = fast_bytes(args, &s, &n);
+        p = at_jf_bytes(args, &s, &n);
         r = p != NULL ? at_llm_write_args(b, p, n) : -1;
         at_buf_free(&s);
         if (r < 0)
@@ -709,7 +608,7 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
         else if (AT_JS_KEY(k, "tool_call_id"))
             call_id = v;
     }
-    switch (fast_name(role, r, sizeof(r))) {
+    switch (at_jf_name(role, r, sizeof(r))) {
     case 0:
         return 0;
     case -1:
@@ -727,7 +626,7 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
         if (at_js_kind(call_id) == AT_JS_STRING) {
             AT_JW_LIT(b, ",\"id\":");
             mk->id_off = b->len;
-            fast_jstr(b, call_id);
+            at_jf_str(b, call_id);
             mk->id_len = b->len - mk->id_off;
         }
         if (at_js_kind(content) == AT_JS_ARRAY)
@@ -742,7 +641,7 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
         return 1;
     }
     if (at_js_kind(reasoning) == AT_JS_STRING && !at_js_str_empty(reasoning))
-        fast_part_text(b, "reasoning", reasoning, &pfirst);
+        at_jf_part(b, "reasoning", reasoning, &pfirst);
     if (fast_content(b, content, &pfirst) < 0)
         return -1;
     if (at_js_arr(calls, &it)) {
@@ -763,101 +662,31 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
     return 1;
 }
 
-/* tree_message: request_message of m's tree, written to b after a comma
- * unless *first; 0, or -1 when it could not be made or written. */
-static int tree_message(at_buf *b, at_js m, int *first)
+/* tree_request_message: request_message of m's tree. */
+static json_t *tree_request_message(at_js m)
 {
-    json_t *t = at_llm_tree(m), *im = t ? request_message(t) : NULL;
-    int rc = 0;
+    json_t *t = at_llm_tree(m), *im = request_message(t);
 
     json_decref(t);
-    if (im == NULL)
-        return t == NULL ? -1 : 0;  /* no role: nothing, as the tree */
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    rc = at_jw_value(b, im);
-    json_decref(im);
-    return rc;
+    return im;
 }
 
-/* fast_messages: the messages as JSON text, each written by
- * fast_request_message, or from its own tree where that declines; all of
- * them from trees when something fails.  Which messages may hold tool
- * parts is kept with the text (at_attrs_set_marks). */
-long at_openai_tree_msgs; /* tests: messages fast_messages left to trees */
-
+/* fast_messages: the messages as JSON text (at_jf_messages), or all of
+ * them from trees when that fails. */
 static void fast_messages(at_js msgs, at_attrs *list)
 {
     at_js_it mi;
     at_js v;
-    at_buf *b;
     json_t *arr;
-    at_attr_mark *marks = NULL;
-    size_t mark, at, nmarks = 0, cap = 0;
-    int first = 1, any = 0, lost = 0, r;
 
-    if (!at_js_arr(msgs, &mi))
+    if (at_jf_messages(msgs, list, "gen_ai.input.messages",
+                       fast_request_message, tree_request_message))
         return;
-    b = at_attrs_open(list, &mark);
-    AT_JW_LIT(b, "[");
-    while (at_js_next(&mi, &v) > 0) {
-        int was_first = first, tools = 0;
-        at_attr_mark mk = {0, 0, 0, 0, 0};
-
-        at = b->len;
-        r = fast_request_message(b, v, &first, &tools, &mk);
-        if (r < 0) {
-            /* this one from its tree: it may hold anything */
-            at_openai_tree_msgs++;
-            b->len = at;
-            b->p[at] = '\0';
-            first = was_first;
-            tools = 1;
-            mk.responses = 1;
-            mk.id_len = 0;
-            if (tree_message(b, v, &first) < 0)
-                goto trees;
-        }
-        if (!tools || b->len == at)
-            continue;             /* no tool parts, or nothing written */
-        any = 1;
-        if (!was_first)
-            at++;                 /* the comma */
-        if (nmarks == cap) {
-            at_attr_mark *n = realloc(marks, (cap ? 2 * cap : 8) *
-                                                 sizeof(*marks));
-
-            if (n == NULL) {
-                lost = 1;         /* then every message may hold some */
-                continue;
-            }
-            marks = n;
-            cap = cap ? 2 * cap : 8;
-        }
-        mk.off = at;
-        mk.len = b->len - at;
-        marks[nmarks++] = mk;
-    }
-    AT_JW_LIT(b, "]");
-    if (!b->truncated) {
-        if (at_attrs_close(list, "gen_ai.input.messages", mark, AT_ATTR_RAW,
-                           !any) == 0 && any && !lost) {
-            at_attrs_set_marks(list, "gen_ai.input.messages", marks, nmarks);
-            return;
-        }
-        free(marks);
-        return;
-    }
-trees:
-    free(marks);
-    at_attrs_drop(list, mark);
     arr = json_array();
     at_js_arr(msgs, &mi);
     while (at_js_next(&mi, &v) > 0) {
-        json_t *m = at_llm_tree(v), *im = request_message(m);
+        json_t *im = tree_request_message(v);
 
-        json_decref(m);
         if (im != NULL)
             json_array_append_new(arr, im);
     }
@@ -879,14 +708,14 @@ static int fast_definition(at_buf *b, at_js t, const char *type, int *first)
         return 0;
     fn = t;
     if (type == NULL) {
-        switch (fast_name(FAST_MEMBER(t, "type"), ty, sizeof(ty))) {
+        switch (at_jf_name(AT_JF_MEMBER(t, "type"), ty, sizeof(ty))) {
         case -1:
             return -1;
         case 0:
             strcpy(ty, "function");
         }
         type = ty;
-        fn = fast_member(t, ty, strlen(ty));
+        fn = at_jf_member(t, ty, strlen(ty));
         if (at_js_kind(fn) != AT_JS_OBJECT)
             fn = t;
     }
@@ -906,11 +735,11 @@ static int fast_definition(at_buf *b, at_js t, const char *type, int *first)
     at_jw_jstr(b, type, strlen(type));
     if (at_js_kind(name) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"name\":");
-        fast_jstr(b, name);
+        at_jf_str(b, name);
     }
     if (at_js_kind(desc) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"description\":");
-        fast_jstr(b, desc);
+        at_jf_str(b, desc);
     }
     if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
         AT_JW_LIT(b, ",\"parameters\":");
@@ -999,42 +828,10 @@ static int fast_reply_read(at_js c, fast_reply *r)
     }
     if (role.p == NULL)
         strcpy(r->role, "assistant");
-    else if (!fast_role(role, r->role, sizeof(r->role)))
+    else if (!at_jf_word(role, r->role, sizeof(r->role)))
         return 0;
     return fast_plain_kind(r->content) && fast_plain_kind(r->refusal);
 }
-
-/* fast_set_string: at_llm_set_string for a slice. */
-static void fast_set_string(at_attrs *list, const char *key, at_js v)
-{
-    at_buf t;
-    const char *p;
-    size_t n;
-
-    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
-        return;
-    if ((p = fast_bytes(v, &t, &n)) != NULL)
-        at_attrs_set_utf8(list, key, p, n);
-    at_buf_free(&t);
-}
-
-/* fast_count: at_llm_count for a slice: 1 (and *out) for an integer of
- * 0 or more, 0 for anything else but a number, -1 for a number the tree
- * reads as a real (a fraction or an exponent: let read_usage judge it). */
-static int fast_count(at_js v, int64_t *out)
-{
-    int64_t x;
-
-    if (at_js_kind(v) != AT_JS_NUMBER)
-        return 0;
-    if (!at_js_int(v, &x))
-        return -1;
-    if (x < 0)
-        return 0;
-    *out = x;
-    return 1;
-}
-
 
 /* fast_usage_counts: read_usage for an object slice.  0 when one of its
  * counts is a number only the tree reads (u untouched). */
@@ -1061,11 +858,11 @@ static int fast_usage_counts(at_js usage, at_llm_usage *u)
         else if (AT_JS_KEY(k, "completion_tokens_details"))
             cd = v;
     }
-    r[0] = fast_count(pt, &c[0]);
-    r[1] = fast_count(ct, &c[1]);
-    r[2] = fast_count(FAST_MEMBER(pd, "cached_tokens"), &c[2]);
-    r[3] = fast_count(hit, &c[3]);
-    r[4] = fast_count(FAST_MEMBER(cd, "reasoning_tokens"), &c[4]);
+    r[0] = at_jf_count(pt, &c[0]);
+    r[1] = at_jf_count(ct, &c[1]);
+    r[2] = at_jf_count(AT_JF_MEMBER(pd, "cached_tokens"), &c[2]);
+    r[3] = at_jf_count(hit, &c[3]);
+    r[4] = at_jf_count(AT_JF_MEMBER(cd, "reasoning_tokens"), &c[4]);
     for (i = 0; i < 5; i++)
         if (r[i] < 0)
             return 0;
@@ -1080,38 +877,6 @@ static int fast_usage_counts(at_js usage, at_llm_usage *u)
     if (r[4])
         u->reasoning = c[4];
     return 1;
-}
-
-/* fast_count_value: at_llm_count for a slice (a real read from its tree);
- * 1 and *out, or 0. */
-static int fast_count_value(at_js v, int64_t *out)
-{
-    int r = fast_count(v, out);
-    json_t *j;
-
-    if (r >= 0)
-        return r;
-    j = at_llm_tree(v);
-    r = at_llm_count(j, out);
-    json_decref(j);
-    return r;
-}
-
-/* fast_real: at_llm_set_real for a slice: a number, as a real. */
-static void fast_real(at_attrs *list, const char *key, at_js v)
-{
-    int64_t x;
-    json_t *j;
-
-    if (at_js_kind(v) != AT_JS_NUMBER)
-        return;
-    if (at_js_int(v, &x)) {
-        at_attrs_set_real(list, key, (double)x);
-        return;
-    }
-    if ((j = at_llm_tree(v)) != NULL)
-        at_attrs_set_real(list, key, json_number_value(j));
-    json_decref(j);
 }
 
 int at_openai_request_fast(at_js root, at_attrs *list)
@@ -1152,14 +917,14 @@ int at_openai_request_fast(at_js root, at_attrs *list)
             funcs = v;
     }
     /* request_params from here */
-    fast_set_string(list, "gen_ai.request.model", model);
-    if (fast_count_value(max_tokens, &n))
+    at_jf_set_string(list, "gen_ai.request.model", model);
+    if (at_jf_count_value(max_tokens, &n))
         at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
-    fast_real(list, "gen_ai.request.temperature", temperature);
-    fast_real(list, "gen_ai.request.top_p", top_p);
+    at_jf_real(list, "gen_ai.request.temperature", temperature);
+    at_jf_real(list, "gen_ai.request.top_p", top_p);
     if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
         at_attrs_set_bool(list, "gen_ai.request.stream", 1);
-    if (fast_count_value(mct, &n))
+    if (at_jf_count_value(mct, &n))
         at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
     if (at_js_kind(seed) == AT_JS_NUMBER && at_js_int(seed, &n))
         at_attrs_set_i64(list, "gen_ai.request.seed", n);
@@ -1207,8 +972,8 @@ static int fast_reply_write(at_buf *b, const fast_reply *r, int *tools)
     AT_JW_LIT(b, "[{\"role\":");
     at_jw_jstr(b, r->role, strlen(r->role));
     AT_JW_LIT(b, ",\"parts\":[");
-    first = !fast_text_raw(b, "text", r->content, 1);
-    if (fast_text_raw(b, "refusal", r->refusal, first))
+    first = !at_jf_text_part(b, "text", r->content, 1);
+    if (at_jf_text_part(b, "refusal", r->refusal, first))
         first = 0;
     if (at_js_arr(r->calls, &it)) {
         while (at_js_next(&it, &v) > 0) {
@@ -1227,7 +992,7 @@ static int fast_reply_write(at_buf *b, const fast_reply *r, int *tools)
     AT_JW_LIT(b, "]");
     if (at_js_kind(r->finish_reason) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"finish_reason\":");
-        fast_jstr(b, r->finish_reason);
+        at_jf_str(b, r->finish_reason);
     }
     AT_JW_LIT(b, "}]");
     return 0;
@@ -1273,8 +1038,8 @@ int at_openai_response_fast(at_js root, at_attrs *list)
         return 0;
     }
     /* at_openai_response from here */
-    fast_set_string(list, "gen_ai.response.id", id);
-    fast_set_string(list, "gen_ai.response.model", model);
+    at_jf_set_string(list, "gen_ai.response.id", id);
+    at_jf_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
     if (!fast_usage_counts(usage, &u)) {
         j = at_llm_tree(usage);
@@ -1300,7 +1065,7 @@ int at_openai_response_fast(at_js root, at_attrs *list)
         /* the same reason again, as the whole of an array */
         b = at_attrs_open(list, &mark);
         AT_JW_LIT(b, "[");
-        fast_jstr(b, r.finish_reason);
+        at_jf_str(b, r.finish_reason);
         AT_JW_LIT(b, "]");
         at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
                        AT_ATTR_RAW, 0);

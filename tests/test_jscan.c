@@ -1318,7 +1318,7 @@ static char *qd(const char *s)
     return t;
 }
 
-extern long at_openai_tree_msgs;
+extern long at_jf_tree_msgs;
 
 /* An agent's conversation: tool calls, their results, tool definitions;
  * and every variation of them the decoders read.  The scanner decoders
@@ -1466,7 +1466,7 @@ Test(body_fast, agent_conversations_same_as_the_tree)
     };
     char big[32768];
     size_t i, n, k;
-    long trees0 = at_openai_tree_msgs, hits0;
+    long trees0 = at_jf_tree_msgs, hits0;
 
     for (i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
         char *b = qd(common[i]);
@@ -1475,9 +1475,9 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         decode_both(1, b, strlen(b));
         free(b);
     }
-    cr_expect_eq(at_openai_tree_msgs, trees0,
+    cr_expect_eq(at_jf_tree_msgs, trees0,
                  "the common shapes took %ld trees",
-                 at_openai_tree_msgs - trees0);
+                 at_jf_tree_msgs - trees0);
     for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         char *b = qd(variants[i]);
 
@@ -1485,7 +1485,7 @@ Test(body_fast, agent_conversations_same_as_the_tree)
         decode_both(1, b, strlen(b));
         free(b);
     }
-    cr_expect_gt(at_openai_tree_msgs, trees0, "the odd ones went to trees");
+    cr_expect_gt(at_jf_tree_msgs, trees0, "the odd ones went to trees");
     hits0 = at_llm_body_fast_hits;
     for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
         char *b = qd(replies[i]);

@@ -1,0 +1,261 @@
+/* jfast.c - span attributes written straight from the scanner's tokens
+ * (see jfast.h).  Sink thread only. */
+#include "jfast.h"
+
+#include "llm_int.h"
+#include "sink/jw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* at_jf_word: a string slice without escapes, copied NUL-terminated into
+ * buf (as at_llm_str would give it); 0 when it is not one or too long. */
+int at_jf_word(at_js v, char *buf, size_t cap)
+{
+    if (at_js_kind(v) != AT_JS_STRING || v.doc->tok[v.i].esc ||
+        v.n - 2 >= cap)
+        return 0;
+    memcpy(buf, v.p + 1, v.n - 2);
+    buf[v.n - 2] = '\0';
+    return 1;
+}
+
+/* at_jf_bytes: the bytes string slice v holds, and their number in *n:
+ * inside the slice when it has no escape, else decoded into t (at_buf_free
+ * it either way).  NULL when t could not hold them. */
+const char *at_jf_bytes(at_js v, at_buf *t, size_t *n)
+{
+    at_buf_init(t, v.n);
+    if (!v.doc->tok[v.i].esc) {
+        *n = v.n - 2;
+        return v.p + 1;
+    }
+    at_js_str_append(v, t);
+    *n = t->len;
+    return t->truncated ? NULL : t->p ? t->p : "";
+}
+
+/* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds.
+ * Without escapes the slice is already that (the scanner refused control
+ * characters, and '"' and '\\' only come escaped), and with only the
+ * escapes at_jw_jstr writes too (at_jw_jstr_canonical). */
+void at_jf_str(at_buf *b, at_js v)
+{
+    at_buf t;
+    const char *p;
+    size_t n;
+
+    if (!v.doc->tok[v.i].esc || at_jw_jstr_canonical(v.p + 1, v.n - 2)) {
+        at_buf_append(b, v.p, v.n);
+        return;
+    }
+    if ((p = at_jf_bytes(v, &t, &n)) != NULL)
+        at_jw_jstr(b, p, n);
+    at_buf_free(&t);
+}
+
+/* at_jf_text_part: `{"type":<type>,"content":<v>}`, after a comma unless
+ * first, when v is a non-empty string (fast_text_part); 1 when written. */
+int at_jf_text_part(at_buf *b, const char *type, at_js v, int first)
+{
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return 0;
+    if (!first)
+        AT_JW_LIT(b, ",");
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    AT_JW_LIT(b, ",\"content\":");
+    at_jf_str(b, v);
+    AT_JW_LIT(b, "}");
+    return 1;
+}
+
+/* at_jf_member: the value of the last member `key` of object slice o (as
+ * json_object_get would find it), absent when o is not an object. */
+at_js at_jf_member(at_js o, const char *key, size_t n)
+{
+    at_js_it it;
+    at_js k, v, found = {NULL, 0, NULL, 0};
+
+    if (at_js_obj(o, &it))
+        while (at_js_next_member(&it, &k, &v) > 0)
+            if (k.n == n && memcmp(k.p, key, n) == 0)
+                found = v;
+    return found;
+}
+
+/* at_jf_name: a string slice without escapes as a C string in buf (what
+ * at_llm_str gives of it): 1; 0 when v is absent or not a string (buf
+ * ""); -1 for a string read only the tree's way (escapes, or too long). */
+int at_jf_name(at_js v, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (at_js_kind(v) != AT_JS_STRING)
+        return 0;
+    return at_jf_word(v, buf, cap) ? 1 : -1;
+}
+
+/* at_jf_part: {"type":<type>,"content":<v>}, after a comma unless
+ * *first (at_llm_part_content with a string). */
+void at_jf_part(at_buf *b, const char *type, at_js v, int *first)
+{
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    AT_JW_LIT(b, ",\"content\":");
+    at_jf_str(b, v);
+    AT_JW_LIT(b, "}");
+}
+
+/* at_jf_set_string: at_llm_set_string for a slice. */
+void at_jf_set_string(at_attrs *list, const char *key, at_js v)
+{
+    at_buf t;
+    const char *p;
+    size_t n;
+
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return;
+    if ((p = at_jf_bytes(v, &t, &n)) != NULL)
+        at_attrs_set_utf8(list, key, p, n);
+    at_buf_free(&t);
+}
+
+/* at_jf_count: at_llm_count for a slice: 1 (and *out) for an integer of
+ * 0 or more, 0 for anything else but a number, -1 for a number the tree
+ * reads as a real (a fraction or an exponent: let read_usage judge it). */
+int at_jf_count(at_js v, int64_t *out)
+{
+    int64_t x;
+
+    if (at_js_kind(v) != AT_JS_NUMBER)
+        return 0;
+    if (!at_js_int(v, &x))
+        return -1;
+    if (x < 0)
+        return 0;
+    *out = x;
+    return 1;
+}
+
+
+/* at_jf_count_value: at_llm_count for a slice (a real read from its tree);
+ * 1 and *out, or 0. */
+int at_jf_count_value(at_js v, int64_t *out)
+{
+    int r = at_jf_count(v, out);
+    json_t *j;
+
+    if (r >= 0)
+        return r;
+    j = at_llm_tree(v);
+    r = at_llm_count(j, out);
+    json_decref(j);
+    return r;
+}
+
+/* at_jf_real: at_llm_set_real for a slice: a number, as a real. */
+void at_jf_real(at_attrs *list, const char *key, at_js v)
+{
+    int64_t x;
+    json_t *j;
+
+    if (at_js_kind(v) != AT_JS_NUMBER)
+        return;
+    if (at_js_int(v, &x)) {
+        at_attrs_set_real(list, key, (double)x);
+        return;
+    }
+    if ((j = at_llm_tree(v)) != NULL)
+        at_attrs_set_real(list, key, json_number_value(j));
+    json_decref(j);
+}
+
+long at_jf_tree_msgs;
+
+/* tree_message: tree(m) written to b after a comma unless *first; 0, or -1
+ * when it could not be written. */
+static int tree_message(at_buf *b, at_js m, at_jf_tree_fn tree, int *first)
+{
+    json_t *im = tree(m);
+    int rc;
+
+    if (im == NULL)
+        return 0;   /* skipped, as the tree decoder skips it */
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    rc = at_jw_value(b, im);
+    json_decref(im);
+    return rc;
+}
+
+int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
+                   at_jf_msg_fn fast, at_jf_tree_fn tree)
+{
+    at_js_it mi;
+    at_js v;
+    at_buf *b;
+    at_attr_mark *marks = NULL;
+    size_t mark, at, nmarks = 0, cap = 0;
+    int first = 1, any = 0, lost = 0, r;
+
+    if (!at_js_arr(msgs, &mi))
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    while (at_js_next(&mi, &v) > 0) {
+        int was_first = first, tools = 0;
+        at_attr_mark mk = {0, 0, 0, 0, 0};
+
+        at = b->len;
+        r = fast(b, v, &first, &tools, &mk);
+        if (r < 0) {
+            /* this one from its tree: it may hold anything */
+            at_jf_tree_msgs++;
+            b->len = at;
+            b->p[at] = '\0';
+            first = was_first;
+            tools = 1;
+            mk.responses = 1;
+            mk.id_len = 0;
+            if (tree_message(b, v, tree, &first) < 0)
+                goto fail;
+        }
+        if (!tools || b->len == at)
+            continue;             /* no tool parts, or nothing written */
+        any = 1;
+        if (!was_first)
+            at++;                 /* the comma */
+        if (nmarks == cap) {
+            at_attr_mark *n = realloc(marks, (cap ? 2 * cap : 8) *
+                                                 sizeof(*marks));
+
+            if (n == NULL) {
+                lost = 1;         /* then every message may hold some */
+                continue;
+            }
+            marks = n;
+            cap = cap ? 2 * cap : 8;
+        }
+        mk.off = at;
+        mk.len = b->len - at;
+        marks[nmarks++] = mk;
+    }
+    AT_JW_LIT(b, "]");
+    if (b->truncated)
+        goto fail;
+    if (at_attrs_close_k(list, key, strlen(key), mark, AT_ATTR_RAW, !any) == 0 &&
+        any && !lost) {
+        at_attrs_set_marks_k(list, key, strlen(key), marks, nmarks);
+        return 1;
+    }
+    free(marks);
+    return 1;
+fail:
+    free(marks);
+    at_attrs_drop(list, mark);
+    return 0;
+}

@@ -1,0 +1,83 @@
+/* jfast.h - span attributes written straight from the scanner's tokens
+ * (decode/jscan.h), for the decoders' readings of whole bodies without a
+ * tree: what each writes is what the tree decoders would set, byte for
+ * byte, as the span line holds it (the tests compare both).  Sink thread
+ * only. */
+#ifndef AT_JFAST_H
+#define AT_JFAST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attrs.h"
+#include "buf.h"
+#include "jscan.h"
+
+/* at_jf_word: a string slice without escapes, copied NUL-terminated into
+ * buf (as at_llm_str would give it); 0 when it is not one or too long. */
+int at_jf_word(at_js v, char *buf, size_t cap);
+
+/* at_jf_name: at_jf_word for an optional member: 1 when read; 0 when v is
+ * absent or not a string (buf ""); -1 for a string only the tree reads
+ * (escapes, or too long). */
+int at_jf_name(at_js v, char *buf, size_t cap);
+
+/* at_jf_bytes: the bytes string slice v holds, and their number in *n:
+ * inside the slice when it has no escape, else decoded into t (at_buf_free
+ * it either way).  NULL when t could not hold them. */
+const char *at_jf_bytes(at_js v, at_buf *t, size_t *n);
+
+/* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds. */
+void at_jf_str(at_buf *b, at_js v);
+
+/* at_jf_part: {"type":<type>,"content":<string v>}, after a comma unless
+ * *first (at_llm_part_content with a string). */
+void at_jf_part(at_buf *b, const char *type, at_js v, int *first);
+
+/* at_jf_text_part: at_jf_part when v is a non-empty string (at_llm_add_text,
+ * with `first` by value); 1 when written. */
+int at_jf_text_part(at_buf *b, const char *type, at_js v, int first);
+
+/* at_jf_member: the value of the last member `key` of object slice o (as
+ * json_object_get would find it), absent when o is not an object. */
+at_js at_jf_member(at_js o, const char *key, size_t n);
+#define AT_JF_MEMBER(o, lit) at_jf_member(o, lit, sizeof(lit) - 1)
+
+/* at_jf_set_string: at_llm_set_string for a slice (a non-empty string). */
+void at_jf_set_string(at_attrs *list, const char *key, at_js v);
+
+/* at_jf_count: at_llm_count for a slice: 1 (and *out) for an integer of 0
+ * or more, 0 for anything else but a number, -1 for a number the tree
+ * reads as a real (a fraction or an exponent: the caller's tree judges).
+ * at_jf_count_value: the same with the real read from its tree; 1 and
+ * *out, or 0. */
+int at_jf_count(at_js v, int64_t *out);
+int at_jf_count_value(at_js v, int64_t *out);
+
+/* at_jf_real: at_llm_set_real for a slice: a number, as a real. */
+void at_jf_real(at_attrs *list, const char *key, at_js v);
+
+/* A message written as text: 1 when written (mk's `responses` and id set
+ * when it holds a tool_call_response part, *tools when it holds that or a
+ * tool_call part), 0 when there is nothing to write (the tree decoder
+ * skips it), -1 when the tree must judge it (what was written is
+ * dropped). */
+typedef int (*at_jf_msg_fn)(at_buf *b, at_js m, int *first, int *tools,
+                            at_attr_mark *mk);
+/* A message's tree decoding (NULL: skipped, as the tree decoder skips it,
+ * or out of memory). */
+typedef json_t *(*at_jf_tree_fn)(at_js m);
+
+/* at_jf_messages: the array of messages `msgs` as JSON text, attribute
+ * `key`, each written by `fast`, or from `tree` where that declines; which
+ * messages may hold tool parts kept with it (at_attrs_set_marks).  1 when
+ * set; 0 when something failed and the caller must make the attribute
+ * from trees (the list is as it was); msgs not an array: 1, nothing set. */
+int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
+                   at_jf_msg_fn fast, at_jf_tree_fn tree);
+
+/* Tests: messages at_jf_messages left to their trees. */
+extern long at_jf_tree_msgs;
+
+#endif
