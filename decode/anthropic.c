@@ -6,6 +6,8 @@
  */
 #include "llm_int.h"
 #include "jscan.h"
+#include "jfast.h"
+#include "sink/jw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,486 @@ void at_anthropic_response(const json_t *root, json_t *attrs)
     a = json_array();
     json_array_append_new(a, m);
     json_object_set_new_nocheck(attrs, "gen_ai.output.messages", a);
+}
+
+/* ---- whole bodies from the scanner ----------------------------------
+ *
+ * at_anthropic_request and at_anthropic_response read from the scanner's
+ * tokens (see jfast.h): the messages and their blocks written as text,
+ * no tree of the body.  A block only the tree reads sends its message to
+ * the tree (a request) or the whole body (a response). */
+
+/* fast_joined: at_llm_joined_text of an array slice, as a JSON string.
+ * -1 past AT_LLM_TEXT_MAX (the tree cuts it). */
+static int fast_joined(at_buf *b, at_js blocks)
+{
+    at_js_it it;
+    at_js e, t;
+    at_buf j;
+    int rc = 0;
+
+    at_buf_init(&j, AT_LLM_TEXT_MAX);
+    at_js_arr(blocks, &it);
+    while (at_js_next(&it, &e) > 0) {
+        t = AT_JF_MEMBER(e, "text");
+        if (at_js_kind(t) == AT_JS_STRING)
+            at_js_str_append(t, &j);
+        else if (at_js_kind(e) == AT_JS_STRING)
+            at_js_str_append(e, &j);
+    }
+    if (j.truncated)
+        rc = -1;
+    else
+        at_jw_jstr(b, j.p ? j.p : "", j.len);
+    at_buf_free(&j);
+    return rc;
+}
+
+/* fast_block: block_part of one block, after a comma unless *first: 1
+ * written, 0 none (no type), -1 where the tree must judge.  A tool part
+ * sets *tools; a tool_result sets the mark (its id when it is the
+ * message's only one). */
+static int fast_block(at_buf *b, at_js blk, int *first, int *tools,
+                      at_attr_mark *mk)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, type = none, text = none, thinking = none, id = none;
+    at_js name = none, input = none, use_id = none, content = none;
+    char t[64];
+    int r;
+
+    if (at_js_kind(blk) == AT_JS_STRING) {
+        at_jf_part(b, "text", blk, first);
+        return 1;
+    }
+    if (at_js_obj(blk, &it)) {
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                type = v;
+            else if (AT_JS_KEY(k, "text"))
+                text = v;
+            else if (AT_JS_KEY(k, "thinking"))
+                thinking = v;
+            else if (AT_JS_KEY(k, "id"))
+                id = v;
+            else if (AT_JS_KEY(k, "name"))
+                name = v;
+            else if (AT_JS_KEY(k, "input"))
+                input = v;
+            else if (AT_JS_KEY(k, "tool_use_id"))
+                use_id = v;
+            else if (AT_JS_KEY(k, "content"))
+                content = v;
+        }
+    }
+    if ((r = at_jf_name(type, t, sizeof(t))) <= 0)
+        return r;
+    if (strcmp(t, "text") == 0 && at_js_kind(text) == AT_JS_STRING) {
+        at_jf_part(b, "text", text, first);
+        return 1;
+    }
+    if (strcmp(t, "thinking") == 0 && at_js_kind(thinking) == AT_JS_STRING) {
+        at_jf_part(b, "reasoning", thinking, first);
+        return 1;
+    }
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    if (strcmp(t, "tool_use") == 0) {
+        AT_JW_LIT(b, "{\"type\":\"tool_call\"");
+        if (at_js_kind(id) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"id\":");
+            at_jf_str(b, id);
+        }
+        if (at_js_kind(name) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"name\":");
+            at_jf_str(b, name);
+        }
+        if (input.p != NULL) {
+            AT_JW_LIT(b, ",\"arguments\":");
+            if (at_llm_write_js(b, input) < 0)
+                return -1;
+        }
+        AT_JW_LIT(b, "}");
+        *tools = 1;
+        return 1;
+    }
+    if (strcmp(t, "tool_result") == 0) {
+        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
+        if (at_js_kind(use_id) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"id\":");
+            if (!mk->responses) {
+                mk->id_off = b->len;
+                at_jf_str(b, use_id);
+                mk->id_len = b->len - mk->id_off;
+            } else {
+                at_jf_str(b, use_id);
+                mk->id_len = 0;  /* several: any of them may be wanted */
+            }
+        } else {
+            mk->id_len = 0;
+        }
+        mk->responses = 1;
+        AT_JW_LIT(b, ",\"response\":");
+        if (at_js_kind(content) == AT_JS_ARRAY) {
+            if (fast_joined(b, content) < 0)
+                return -1;
+        } else if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
+            if (at_llm_write_js(b, content) < 0)
+                return -1;
+        } else {
+            AT_JW_LIT(b, "\"\"");
+        }
+        AT_JW_LIT(b, "}");
+        *tools = 1;
+        return 1;
+    }
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, t, strlen(t));
+    AT_JW_LIT(b, "}");
+    return 1;
+}
+
+/* fast_parts: content_parts of a content slice (string or block array),
+ * the parts written after a comma unless *first. */
+static int fast_parts(at_buf *b, at_js content, int *first, int *tools,
+                      at_attr_mark *mk)
+{
+    at_js_it it;
+    at_js v;
+
+    if (at_js_kind(content) == AT_JS_STRING) {
+        if (at_jf_text_part(b, "text", content, *first))
+            *first = 0;
+        return 0;
+    }
+    if (at_js_arr(content, &it))
+        while (at_js_next(&it, &v) > 0)
+            if (fast_block(b, v, first, tools, mk) < 0)
+                return -1;
+    return 0;
+}
+
+/* fast_message: one entry of `messages` (an at_jf_msg_fn). */
+static int fast_message(at_buf *b, at_js m, int *first, int *tools,
+                        at_attr_mark *mk)
+{
+    at_js_it it;
+    at_js k, v, role = {NULL, 0, NULL, 0}, content = {NULL, 0, NULL, 0};
+    char r[64];
+    int pfirst = 1, rc;
+
+    if (at_js_obj(m, &it))
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "role"))
+                role = v;
+            else if (AT_JS_KEY(k, "content"))
+                content = v;
+        }
+    if ((rc = at_jf_name(role, r, sizeof(r))) <= 0)
+        return rc;
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"role\":");
+    at_jw_jstr(b, r, strlen(r));
+    AT_JW_LIT(b, ",\"parts\":[");
+    if (fast_parts(b, content, &pfirst, tools, mk) < 0)
+        return -1;
+    AT_JW_LIT(b, "]}");
+    return 1;
+}
+
+/* tree_message: the tree decoder's message for one entry of `messages`. */
+static json_t *tree_message(at_js m)
+{
+    json_t *t = at_llm_tree(m), *im = NULL;
+    const char *role = at_llm_str(t, "role");
+
+    if (role != NULL)
+        im = at_llm_message(role, content_parts(json_object_get(t,
+                                                                "content")));
+    json_decref(t);
+    return im;
+}
+
+/* fast_definitions: tool_definitions of a `tools` slice as JSON text: 1
+ * when set (or nothing to set), 0 when the tree must make it. */
+static int fast_definitions(at_js tools, at_attrs *list)
+{
+    at_js_it it, ti;
+    at_js t, k, v;
+    at_buf *b;
+    size_t mark;
+    int first = 1;
+
+    if (!at_js_arr(tools, &it))
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    while (at_js_next(&it, &t) > 0) {
+        at_js type = {NULL, 0, NULL, 0}, name = type, desc = type;
+        at_js schema = type;
+        char ty[64];
+        int custom, r;
+
+        if (!at_js_obj(t, &ti))
+            continue;
+        while (at_js_next_member(&ti, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                type = v;
+            else if (AT_JS_KEY(k, "name"))
+                name = v;
+            else if (AT_JS_KEY(k, "description"))
+                desc = v;
+            else if (AT_JS_KEY(k, "input_schema"))
+                schema = v;
+        }
+        if ((r = at_jf_name(type, ty, sizeof(ty))) < 0)
+            goto tree;
+        custom = r == 0 || strcmp(ty, "custom") == 0;
+        if (!first)
+            AT_JW_LIT(b, ",");
+        first = 0;
+        AT_JW_LIT(b, "{\"type\":");
+        if (custom)
+            AT_JW_LIT(b, "\"function\"");
+        else
+            at_jw_jstr(b, ty, strlen(ty));
+        if (at_js_kind(name) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"name\":");
+            at_jf_str(b, name);
+        }
+        if (custom) {
+            if (at_js_kind(desc) == AT_JS_STRING) {
+                AT_JW_LIT(b, ",\"description\":");
+                at_jf_str(b, desc);
+            }
+            if (schema.p != NULL && at_js_kind(schema) != AT_JS_NULL) {
+                AT_JW_LIT(b, ",\"parameters\":");
+                if (at_llm_write_js(b, schema) < 0)
+                    goto tree;
+            }
+        }
+        AT_JW_LIT(b, "}");
+    }
+    AT_JW_LIT(b, "]");
+    if (!b->truncated) {
+        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
+        return 1;
+    }
+tree:
+    at_attrs_drop(list, mark);
+    return 0;
+}
+
+int at_anthropic_request_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, model = none, max_tokens = none, temperature = none;
+    at_js top_p = none, stream = none, stop = none, system = none;
+    at_js msgs = none, tools = none;
+    at_buf *b;
+    size_t mark;
+    int64_t n;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    /* the last of each member, as a tree of the body would hold it */
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "messages"))
+            msgs = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "max_tokens"))
+            max_tokens = v;
+        else if (AT_JS_KEY(k, "system"))
+            system = v;
+        else if (AT_JS_KEY(k, "tools"))
+            tools = v;
+        else if (AT_JS_KEY(k, "temperature"))
+            temperature = v;
+        else if (AT_JS_KEY(k, "top_p"))
+            top_p = v;
+        else if (AT_JS_KEY(k, "stream"))
+            stream = v;
+        else if (AT_JS_KEY(k, "stop_sequences"))
+            stop = v;
+    }
+    /* at_llm_request_params */
+    at_jf_set_string(list, "gen_ai.request.model", model);
+    if (at_jf_count_value(max_tokens, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    at_jf_real(list, "gen_ai.request.temperature", temperature);
+    at_jf_real(list, "gen_ai.request.top_p", top_p);
+    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
+        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    /* at_anthropic_request from here */
+    if (at_js_arr(stop, &it)) {
+        int first = 1;
+
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        while (at_js_next(&it, &v) > 0) {
+            if (at_js_kind(v) != AT_JS_STRING)
+                continue;
+            if (!first)
+                AT_JW_LIT(b, ",");
+            first = 0;
+            at_jf_str(b, v);
+        }
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.request.stop_sequences", mark,
+                       AT_ATTR_RAW, 0);
+    }
+    if (at_js_kind(system) == AT_JS_STRING ||
+        at_js_kind(system) == AT_JS_ARRAY) {
+        at_attr_mark mk = {0, 0, 0, 0, 0};
+        int first = 1, tools_seen = 0;
+
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        if (fast_parts(b, system, &first, &tools_seen, &mk) < 0) {
+            json_t *t = at_llm_tree(system), *a = content_parts(t);
+
+            at_attrs_drop(list, mark);
+            json_decref(t);
+            if (json_array_size(a) > 0)
+                at_attrs_set_json(list, "gen_ai.system_instructions", a);
+            else
+                json_decref(a);
+        } else if (first) {
+            at_attrs_drop(list, mark);  /* no parts: not set */
+        } else {
+            AT_JW_LIT(b, "]");
+            at_attrs_close(list, "gen_ai.system_instructions", mark,
+                           AT_ATTR_RAW, 0);
+        }
+    }
+    if (at_js_kind(msgs) == AT_JS_ARRAY &&
+        !at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
+                        tree_message)) {
+        json_t *a = json_array();
+
+        at_js_arr(msgs, &it);
+        while (at_js_next(&it, &v) > 0) {
+            json_t *im = tree_message(v);
+
+            if (im != NULL)
+                json_array_append_new(a, im);
+        }
+        at_attrs_set_json(list, "gen_ai.input.messages", a);
+    }
+    if (!fast_definitions(tools, list)) {
+        json_t *t = at_llm_tree(tools), *defs = tool_definitions(t);
+
+        json_decref(t);
+        if (defs != NULL)
+            at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
+    }
+    return 1;
+}
+
+int at_anthropic_response_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, id = none, model = none, usage = none, stop = none;
+    at_js content = none;
+    at_js in = none, out_n = none, cread = none, cwrite = none;
+    at_llm_usage u;
+    at_attr_mark mk = {0, 0, 0, 0, 0};
+    at_buf out, *b;
+    size_t mark;
+    int first = 1, tools = 0, stop_s, r[4];
+    int64_t c[4];
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "content"))
+            content = v;
+        else if (AT_JS_KEY(k, "id"))
+            id = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "usage"))
+            usage = v;
+        else if (AT_JS_KEY(k, "stop_reason"))
+            stop = v;
+    }
+    stop_s = at_js_kind(stop) == AT_JS_STRING;
+    /* the output message first, aside: a block only the tree reads
+     * leaves the list untouched */
+    at_buf_init(&out, (size_t)1 << 30);
+    if (at_js_kind(content) == AT_JS_ARRAY || stop_s) {
+        AT_JW_LIT(&out, "[{\"role\":\"assistant\",\"parts\":[");
+        if (fast_parts(&out, content, &first, &tools, &mk) < 0) {
+            at_buf_free(&out);
+            return 0;
+        }
+        AT_JW_LIT(&out, "]");
+        if (stop_s) {
+            AT_JW_LIT(&out, ",\"finish_reason\":");
+            at_jf_str(&out, stop);
+        }
+        AT_JW_LIT(&out, "}]");
+    }
+    at_jf_set_string(list, "gen_ai.response.id", id);
+    at_jf_set_string(list, "gen_ai.response.model", model);
+    at_llm_usage_init(&u);
+    if (at_js_obj(usage, &it)) {
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "input_tokens"))
+                in = v;
+            else if (AT_JS_KEY(k, "output_tokens"))
+                out_n = v;
+            else if (AT_JS_KEY(k, "cache_read_input_tokens"))
+                cread = v;
+            else if (AT_JS_KEY(k, "cache_creation_input_tokens"))
+                cwrite = v;
+        }
+        r[0] = at_jf_count(in, &c[0]);
+        r[1] = at_jf_count(out_n, &c[1]);
+        r[2] = at_jf_count(cread, &c[2]);
+        r[3] = at_jf_count(cwrite, &c[3]);
+        if (r[0] < 0 || r[1] < 0 || r[2] < 0 || r[3] < 0) {
+            json_t *j = at_llm_tree(usage);
+
+            read_usage(j, &u);
+            json_decref(j);
+        } else {
+            u.cache_apart = 1;
+            if (r[0])
+                u.input = c[0];
+            if (r[1])
+                u.output = c[1];
+            if (r[2])
+                u.cache_read = c[2];
+            if (r[3])
+                u.cache_creation = c[3];
+        }
+    }
+    at_llm_usage_emit_list(&u, list);
+    if (stop_s) {
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        at_jf_str(b, stop);
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
+                       AT_ATTR_RAW, 0);
+    }
+    if (out.len > 0) {
+        if (out.truncated)
+            list->failed = 1;
+        else
+            at_attrs_set_raw(list, "gen_ai.output.messages", out.p, out.len,
+                             !tools);
+    }
+    at_buf_free(&out);
+    return 1;
 }
 
 /* block_index: a content block's `index`, or -1 when missing or absurd. */

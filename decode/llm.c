@@ -1292,6 +1292,9 @@ static const at_llm_ops *ops_of(at_api api)
                                 .stream = at_openai_stream_event},
         [AT_API_ANTHROPIC_MESSAGES] = {.request = at_anthropic_request,
                                        .response = at_anthropic_response,
+                                       .request_fast = at_anthropic_request_fast,
+                                       .response_fast =
+                                           at_anthropic_response_fast,
                                        .stream = at_anthropic_stream_event},
         [AT_API_OPENAI_RESPONSES] = {.request = at_responses_request,
                                      .response = at_responses_response,

@@ -1017,7 +1017,8 @@ static char *list_text(const at_attrs *l)
  * API, and written from the flat list as the span line holds them (the
  * fast way writes messages as text, the tree way as trees: the bytes must
  * not tell them apart). */
-static void decode_both(int request, const char *p, size_t n)
+static void decode_both_at(const char *host, const char *path, int request,
+                           const char *p, size_t n)
 {
     at_llm_route r;
     json_t *a = json_object(), *b = json_object();
@@ -1025,14 +1026,13 @@ static void decode_both(int request, const char *p, size_t n)
     char *da, *db;
     int ra, rb;
 
-    cr_assert_eq(at_llm_route_find("POST", "api.openai.com",
-                                   "/v1/chat/completions", &r), 1);
+    cr_assert_eq(at_llm_route_find("POST", host, path, &r), 1);
     at_llm_body_fast_off = 0;
     ra = request ? at_llm_request_decode(&r, p, n, a)
-                 : at_llm_response_decode(AT_API_OPENAI_CHAT, p, n, a);
+                 : at_llm_response_decode(r.api, p, n, a);
     at_llm_body_fast_off = 1;
     rb = request ? at_llm_request_decode(&r, p, n, b)
-                 : at_llm_response_decode(AT_API_OPENAI_CHAT, p, n, b);
+                 : at_llm_response_decode(r.api, p, n, b);
     at_llm_body_fast_off = 0;
     da = json_dumps(a, JSON_COMPACT);
     db = json_dumps(b, JSON_COMPACT);
@@ -1049,10 +1049,10 @@ static void decode_both(int request, const char *p, size_t n)
     at_attrs_init(&lb);
     at_llm_body_fast_off = 0;
     ra = request ? at_llm_request_decode_list(&r, p, n, &la)
-                 : at_llm_response_decode_list(AT_API_OPENAI_CHAT, p, n, &la);
+                 : at_llm_response_decode_list(r.api, p, n, &la);
     at_llm_body_fast_off = 1;
     rb = request ? at_llm_request_decode_list(&r, p, n, &lb)
-                 : at_llm_response_decode_list(AT_API_OPENAI_CHAT, p, n, &lb);
+                 : at_llm_response_decode_list(r.api, p, n, &lb);
     at_llm_body_fast_off = 0;
     da = list_text(&la);
     db = list_text(&lb);
@@ -1064,6 +1064,11 @@ static void decode_both(int request, const char *p, size_t n)
     free(db);
     at_attrs_free(&la);
     at_attrs_free(&lb);
+}
+
+static void decode_both(int request, const char *p, size_t n)
+{
+    decode_both_at("api.openai.com", "/v1/chat/completions", request, p, n);
 }
 
 /* Every recorded request and response body (whatever its provider: the
@@ -1082,6 +1087,8 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
         int request = strstr(g.gl_pathv[f], "request.body") != NULL;
 
         decode_both(request, body, len);
+        decode_both_at("api.anthropic.com", "/v1/messages", request, body,
+                       len);
         if (strstr(g.gl_pathv[f], "/chat_basic") != NULL ||
             strstr(g.gl_pathv[f], "/chat_streaming/request") != NULL)
             chat++;
@@ -1093,6 +1100,8 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
             copy[(seed >> 8) % len] =
                 "\"\\{}[]:,0.e-a\xc3 n"[(seed >> 20) % 16];
             decode_both(request, copy, len);
+            decode_both_at("api.anthropic.com", "/v1/messages", request, copy,
+                           len);
             free(copy);
         }
         free(body);
@@ -1530,6 +1539,93 @@ Test(body_fast, agent_conversations_same_as_the_tree)
     }
 }
 
+/* Anthropic Messages: the same, for its blocks (text, thinking, tool_use,
+ * tool_result with text or blocks, images, odd ones), system prompts,
+ * stop sequences, client and server tools; requests and responses. */
+Test(body_fast, anthropic_same_as_the_tree)
+{
+    static const char *const requests[] = {
+        /* a tool loop as the SDK sends it */
+        "{'model':'claude-sonnet-4-5','max_tokens':1024,'system':[{'type':"
+        "'text','text':'Be brief.','cache_control':{'type':'ephemeral'}}],"
+        "'messages':[{'role':'user','content':'Weather in Paris?'},{'role':"
+        "'assistant','content':[{'type':'thinking','thinking':'Use the "
+        "tool.','signature':'abc'},{'type':'text','text':'Checking.'},"
+        "{'type':'tool_use','id':'toolu_1','name':'weather','input':{'city':"
+        "'Paris','days':[1,2.5]}},{'type':'tool_use','id':'toolu_2','name':"
+        "'time','input':{}}]},{'role':'user','content':[{'type':"
+        "'tool_result','tool_use_id':'toolu_1','content':'21C'},{'type':"
+        "'tool_result','tool_use_id':'toolu_2','content':[{'type':'text',"
+        "'text':'12:'},{'type':'text','text':'30'}]}]}],'tools':[{'name':"
+        "'weather','description':'The weather.','input_schema':{'type':"
+        "'object','properties':{'city':{'type':'string'}}}},{'type':"
+        "'web_search_20250305','name':'web_search','max_uses':5}],"
+        "'stop_sequences':['END',7,'STOP'],'temperature':0.5,'top_p':1,"
+        "'stream':true}",
+        "{'model':'m','system':'plain system','messages':[{'role':'user',"
+        "'content':[{'type':'image','source':{'type':'base64','data':'x'}},"
+        "'a string block',{'type':'text'},{'type':'text','text':5},{'text':"
+        "'no type'},7,null,{'type':'te\\u0078t','text':'esc'},{'type':"
+        "'tool_result','tool_use_id':'t','is_error':true},{'type':"
+        "'tool_result','content':null},{'type':'tool_result','tool_use_id':"
+        "'u','content':{'k':[1,{'d':1,'d':2}]}},{'type':'tool_result',"
+        "'tool_use_id':'v','content':[{'type':'image'},'s',{'text':7}]},"
+        "{'type':'tool_use','id':'w','input':null},{'type':'tool_use',"
+        "'name':'n'},{'type':'thinking','thinking':null},{'type':"
+        "'redacted_thinking','data':'x'},{'type':'document'}]},{'role':"
+        "'assistant','content':''},{'role':'assistant','content':{'x':1}},"
+        "{'content':'no role'},{'role':'r\\u00f4le','content':'x'},{'role':"
+        "7},{'role':'user','content':'a','content':'b'}],'tools':[{'type':"
+        "'custom','name':'c','input_schema':null},{'name':'d','description':"
+        "5},{'type':'fun\\u0063tion'},7,{'type':'bash_20250124','name':"
+        "'bash','description':'not kept'}],'stop_sequences':'not an array'}",
+        "{'system':[],'messages':[]}",
+        "{'system':[{'type':'image'}],'messages':{},'tools':{}}",
+        "{'system':[{'type':'text','text':''}],'max_tokens':1.0e3}",
+        "{'system':7,'messages':[{'role':'user','content':[{'type':"
+        "'tool_use','id':'x','input':{'a':1,'a':2}}]}]}",
+    };
+    static const char *const responses[] = {
+        "{'id':'msg_1','type':'message','role':'assistant','model':"
+        "'claude-sonnet-4-5','content':[{'type':'text','text':'Checking.'},"
+        "{'type':'tool_use','id':'toolu_1','name':'weather','input':{"
+        "'city':'Paris'}}],'stop_reason':'tool_use','stop_sequence':null,"
+        "'usage':{'input_tokens':30,'output_tokens':10,"
+        "'cache_read_input_tokens':5,'cache_creation_input_tokens':0}}",
+        "{'content':[],'stop_reason':null,'usage':{'input_tokens':1.5}}",
+        "{'content':'a string','usage':{'output_tokens':-1}}",
+        "{'content':'a string','stop_reason':'end_turn'}",
+        "{'content':[{'type':'thinking','thinking':'t'},{'type':"
+        "'redacted_thinking'},{'type':'text','text':''}],'stop_reason':"
+        "'max_tokens','usage':[]}",
+        "{'content':[{'type':'tool_use','input':{'a':1,'a':2}}]}",
+        "{'content':[{'type':'te\\u0078t','text':'x'}],'id':'a','id':'b'}",
+        "{'type':'error','error':{'type':'overloaded_error'}}",
+    };
+    size_t i;
+    long hits0 = at_llm_body_fast_hits;
+
+    for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+        char *b = qd(requests[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "request %zu is JSON", i);
+        decode_both_at("api.anthropic.com", "/v1/messages", 1, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0, "the loop: no tree");
+        free(b);
+    }
+    for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
+        char *b = qd(responses[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "response %zu is JSON", i);
+        hits0 = at_llm_body_fast_hits;
+        decode_both_at("api.anthropic.com", "/v1/messages", 0, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0, "tool_use: no tree");
+        free(b);
+    }
+}
+
 /* Random chat bodies: members present or not, of any kind, in any order,
  * repeated; both decoders give the same attributes. */
 typedef struct gen {
@@ -1760,6 +1856,104 @@ Test(body_fast, same_attributes_on_random_bodies)
      * jansson API and into a list) */
     cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 4000);
     cr_expect_lt(at_llm_body_fast_hits - hits0, 2 * 8000);
+}
+
+/* Random Anthropic bodies: blocks of every type with members of any
+ * kind, in any order, repeated. */
+static void gen_block_val(gen *g, const char *key, int depth);
+static void gen_blocks(gen *g, int depth)
+{
+    static const char *const bk[] = {"type", "text", "thinking", "id",
+                                     "name", "input", "tool_use_id",
+                                     "content", "type"};
+
+    if (gen_r(g, 4) == 0) {
+        gen_any(g, depth + 1);
+        return;
+    }
+    gen_arr(g, gen_r(g, 4), bk, 9, gen_block_val, depth + 1);
+}
+
+static void gen_block_val(gen *g, const char *key, int depth)
+{
+    static const char *const types[] = {
+        "\"text\"", "\"thinking\"", "\"tool_use\"", "\"tool_result\"",
+        "\"image\"", "\"te\\u0078t\"", "7", "\"redacted_thinking\""};
+
+    if (!strcmp(key, "type") && gen_r(g, 5))
+        gen_s(g, types[gen_r(g, 8)]);
+    else if (!strcmp(key, "content") && depth < 4 && gen_r(g, 2))
+        gen_blocks(g, depth);
+    else if (!strcmp(key, "input") && gen_r(g, 2))
+        gen_s(g, gen_r(g, 2) ? "{\"city\":\"Paris\",\"n\":[1,2.5]}"
+                             : "{\"a\":1,\"a\":2}");
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_amsg_val(gen *g, const char *key, int depth)
+{
+    if (!strcmp(key, "role") && gen_r(g, 4))
+        gen_s(g, gen_r(g, 2) ? "\"user\"" : "\"assistant\"");
+    else if (!strcmp(key, "content") && gen_r(g, 4))
+        gen_blocks(g, depth);
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_aroot_val(gen *g, const char *key, int depth)
+{
+    static const char *const mk[] = {"role", "content", "role", "content"};
+    static const char *const tk[] = {"type", "name", "description",
+                                     "input_schema"};
+    static const char *const uk[] = {"input_tokens", "output_tokens",
+                                     "cache_read_input_tokens",
+                                     "cache_creation_input_tokens"};
+
+    if (!strcmp(key, "messages") && gen_r(g, 5))
+        gen_arr(g, gen_r(g, 4), mk, 4, gen_amsg_val, depth + 1);
+    else if ((!strcmp(key, "system") || !strcmp(key, "content")) &&
+             gen_r(g, 3))
+        gen_blocks(g, depth);
+    else if (!strcmp(key, "tools") && gen_r(g, 3))
+        gen_arr(g, gen_r(g, 3), tk, 4, gen_block_val, depth + 1);
+    else if (!strcmp(key, "usage") && gen_r(g, 4))
+        gen_obj(g, uk, 4, gen_counts, depth + 1);
+    else if (!strcmp(key, "stop_sequences") && gen_r(g, 2))
+        gen_s(g, "[\"a\",7,\"b\\n\"]");
+    else
+        gen_any(g, depth + 1);
+}
+
+Test(body_fast, anthropic_random_bodies)
+{
+    static const char *const qk[] = {"model", "messages", "system", "tools",
+                                     "max_tokens", "stop_sequences",
+                                     "temperature", "stream", "messages"};
+    static const char *const rk[] = {"id", "model", "content", "usage",
+                                     "stop_reason", "content", "type"};
+    gen g;
+    int i, valid = 0;
+    long hits0 = at_llm_body_fast_hits, trees0 = at_jf_tree_msgs;
+
+    g.seed = 777;
+    for (i = 0; i < 4000; i++) {
+        g.n = 0;
+        gen_obj(&g, qk, 9, gen_aroot_val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at("api.anthropic.com", "/v1/messages", 1, g.b, g.n);
+        g.n = 0;
+        gen_obj(&g, rk, 7, gen_aroot_val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at("api.anthropic.com", "/v1/messages", 0, g.b, g.n);
+    }
+    /* nearly all are JSON; most taken by the scanner decoders (twice
+     * each), some of their messages left to trees */
+    cr_expect_gt(valid, 7900, "%d valid", valid);
+    cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 6000, "%ld hits",
+                 at_llm_body_fast_hits - hits0);
+    cr_expect_gt(at_jf_tree_msgs - trees0, 100, "%ld trees",
+                 at_jf_tree_msgs - trees0);
 }
 
 extern long at_llm_body_redoc_hits;

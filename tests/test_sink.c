@@ -1047,6 +1047,102 @@ Test(sink, tool_results_in_a_long_conversation)
     json_decref(want);
 }
 
+/* The same loop with Claude: two tool_use blocks answered by one user
+ * message of two tool_result blocks (a string, text blocks), among older
+ * ones. */
+static json_t *anthropic_tool_run(int fast_off)
+{
+    harness h;
+    char *r1 = q(
+        "{'id':'msg_1','type':'message','role':'assistant','model':"
+        "'claude-sonnet-4-5','content':[{'type':'text','text':'Checking.'},"
+        "{'type':'tool_use','id':'toolu_a','name':'weather','input':{"
+        "'city':'Paris'}},{'type':'tool_use','id':'toolu_b','name':'time',"
+        "'input':{}}],'stop_reason':'tool_use','usage':{'input_tokens':30,"
+        "'output_tokens':10}}");
+    char *b1 = q("{'model':'claude-sonnet-4-5','max_tokens':100,'messages':"
+                 "[{'role':'user','content':'Weather?'}]}");
+    char *b2 = q(
+        "{'model':'claude-sonnet-4-5','max_tokens':100,'system':'Be brief.',"
+        "'messages':[{'role':'user','content':'Weather?'},{'role':"
+        "'assistant','content':[{'type':'tool_use','id':'toolu_old','name':"
+        "'weather','input':{}}]},{'role':'user','content':[{'type':"
+        "'tool_result','tool_use_id':'toolu_old','content':'old'}]},"
+        "{'role':'assistant','content':[{'type':'text','text':'Checking.'},"
+        "{'type':'tool_use','id':'toolu_a','name':'weather','input':{"
+        "'city':'Paris'}},{'type':'tool_use','id':'toolu_b','name':'time',"
+        "'input':{}}]},{'role':'user','content':[{'type':'tool_result',"
+        "'tool_use_id':'toolu_a','content':'21C'},{'type':'tool_result',"
+        "'tool_use_id':'toolu_b','content':[{'type':'text','text':'12:'},"
+        "{'type':'text','text':'30'}]}]}]}");
+    char *rq1, *rq2, *rs1 = json_response(r1), *rs2;
+    json_t *out = json_array(), *sp;
+    size_t i;
+
+    rq1 = fmt("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+              "x-api-key: sk-ant-SECRET\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\n\r\n%s", strlen(b1), b1);
+    rq2 = fmt("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
+              "x-api-key: sk-ant-SECRET\r\nContent-Type: application/json\r\n"
+              "Content-Length: %zu\r\n\r\n%s", strlen(b2), b2);
+    rs2 = json_response(r1);
+    at_llm_body_fast_off = fast_off;
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, "api.anthropic.com", 443);
+    h_out(&h, 1, rq1);
+    h_in(&h, 1, rs1);
+    cr_expect_neq(h.current, 0);
+    h_out(&h, 1, rq2);
+    h_in(&h, 1, rs2);
+    h_finish(&h);
+    at_llm_body_fast_off = 0;
+    json_array_foreach(h.spans, i, sp) {
+        const char *name = json_string_value(json_object_get(sp, "name"));
+
+        if (strncmp(name, "execute_tool ", 13) != 0)
+            continue;
+        json_array_append_new(out, json_pack(
+            "{s:s, s:O?, s:O?, s:O?, s:s}", "name", name,
+            "id", attr(sp, "gen_ai.tool.call.id"),
+            "args", attr(sp, "gen_ai.tool.call.arguments"),
+            "result", attr(sp, "gen_ai.tool.call.result"),
+            "status", status_code(sp)));
+    }
+    free(r1);
+    free(b1);
+    free(b2);
+    free(rq1);
+    free(rs1);
+    free(rq2);
+    free(rs2);
+    h_free(&h);
+    return out;
+}
+
+Test(sink, anthropic_tool_results)
+{
+    json_t *fast = anthropic_tool_run(0), *tree = anthropic_tool_run(1);
+    char *a = json_dumps(fast, JSON_SORT_KEYS | JSON_COMPACT);
+    char *b = json_dumps(tree, JSON_SORT_KEYS | JSON_COMPACT);
+
+    cr_expect_str_eq(a, b, "the fast decoder's text and the tree agree");
+    /* the two answered, then the two the second reply opened, closed at
+     * exit */
+    cr_expect_str_eq(a,
+        "[{\"args\":{\"city\":\"Paris\"},\"id\":\"toolu_a\",\"name\":"
+        "\"execute_tool weather\",\"result\":\"21C\",\"status\":\"ok\"},"
+        "{\"args\":{},\"id\":\"toolu_b\",\"name\":\"execute_tool time\","
+        "\"result\":\"12:30\",\"status\":\"ok\"},"
+        "{\"args\":{},\"id\":\"toolu_b\",\"name\":\"execute_tool time\","
+        "\"result\":null,\"status\":\"unset\"},"
+        "{\"args\":{\"city\":\"Paris\"},\"id\":\"toolu_a\",\"name\":"
+        "\"execute_tool weather\",\"result\":null,\"status\":\"unset\"}]");
+    free(a);
+    free(b);
+    json_decref(fast);
+    json_decref(tree);
+}
+
 /* An unanswered tool call is closed at exit with status unset. */
 Test(sink, tool_open_at_exit)
 {
