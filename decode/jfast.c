@@ -192,15 +192,56 @@ static int tree_message(at_buf *b, at_js m, at_jf_tree_fn tree, int *first)
     return rc;
 }
 
+void at_jf_mark(at_jf_marks *ms, const at_buf *b, size_t off,
+                at_attr_mark mk)
+{
+    ms->any = 1;
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? 2 * ms->cap : 8;
+        at_attr_mark *n = realloc(ms->m, cap * sizeof(*n));
+
+        if (n == NULL) {
+            ms->lost = 1;
+            return;
+        }
+        ms->m = n;
+        ms->cap = cap;
+    }
+    mk.off = off;
+    mk.len = b->len - off;
+    ms->m[ms->n++] = mk;
+}
+
+int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
+                      size_t mark)
+{
+    size_t klen = strlen(key);
+
+    if (list->arena.truncated ||
+        at_attrs_close_k(list, key, klen, mark, AT_ATTR_RAW, !ms->any) < 0) {
+        free(ms->m);
+        ms->m = NULL;
+        at_attrs_drop(list, mark);
+        return -1;
+    }
+    if (ms->any && !ms->lost) {
+        at_attrs_set_marks_k(list, key, klen, ms->m, ms->n);
+        ms->m = NULL;
+    }
+    free(ms->m);
+    ms->m = NULL;
+    return 0;
+}
+
 int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
                    at_jf_msg_fn fast, at_jf_tree_fn tree)
 {
     at_js_it mi;
     at_js v;
     at_buf *b;
-    at_attr_mark *marks = NULL;
-    size_t mark, at, nmarks = 0, cap = 0;
-    int first = 1, any = 0, lost = 0, r;
+    at_jf_marks ms = {NULL, 0, 0, 0, 0};
+    size_t mark, at;
+    int first = 1, r;
 
     if (!at_js_arr(msgs, &mi))
         return 1;
@@ -221,41 +262,15 @@ int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
             tools = 1;
             mk.responses = 1;
             mk.id_len = 0;
-            if (tree_message(b, v, tree, &first) < 0)
-                goto fail;
-        }
-        if (!tools || b->len == at)
-            continue;             /* no tool parts, or nothing written */
-        any = 1;
-        if (!was_first)
-            at++;                 /* the comma */
-        if (nmarks == cap) {
-            at_attr_mark *n = realloc(marks, (cap ? 2 * cap : 8) *
-                                                 sizeof(*marks));
-
-            if (n == NULL) {
-                lost = 1;         /* then every message may hold some */
-                continue;
+            if (tree_message(b, v, tree, &first) < 0) {
+                free(ms.m);
+                at_attrs_drop(list, mark);
+                return 0;
             }
-            marks = n;
-            cap = cap ? 2 * cap : 8;
         }
-        mk.off = at;
-        mk.len = b->len - at;
-        marks[nmarks++] = mk;
+        if (tools && b->len > at)
+            at_jf_mark(&ms, b, was_first ? at : at + 1, mk); /* past the comma */
     }
     AT_JW_LIT(b, "]");
-    if (b->truncated)
-        goto fail;
-    if (at_attrs_close_k(list, key, strlen(key), mark, AT_ATTR_RAW, !any) == 0 &&
-        any && !lost) {
-        at_attrs_set_marks_k(list, key, strlen(key), marks, nmarks);
-        return 1;
-    }
-    free(marks);
-    return 1;
-fail:
-    free(marks);
-    at_attrs_drop(list, mark);
-    return 0;
+    return at_jf_marks_close(&ms, list, key, mark) == 0;
 }

@@ -77,6 +77,21 @@ typedef json_t *(*at_jf_tree_fn)(at_js m);
 int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
                    at_jf_msg_fn fast, at_jf_tree_fn tree);
 
+/* The marks of a messages value being written (at_attrs_set_marks):
+ * at_jf_mark adds one (what a message of b[off..b->len) holds, mk's
+ * responses and id already set); at_jf_marks_close closes the value as
+ * attribute `key` with them (0), or -1 (nothing set) when it could not. */
+typedef struct at_jf_marks {
+    at_attr_mark *m;
+    size_t n, cap;
+    int any;  /* a message holds tool parts */
+    int lost; /* a mark could not be kept: every message may hold some */
+} at_jf_marks;
+void at_jf_mark(at_jf_marks *ms, const at_buf *b, size_t off,
+                at_attr_mark mk);
+int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
+                      size_t mark);
+
 /* Tests: messages at_jf_messages left to their trees. */
 extern long at_jf_tree_msgs;
 

@@ -1298,6 +1298,9 @@ static const at_llm_ops *ops_of(at_api api)
                                        .stream = at_anthropic_stream_event},
         [AT_API_OPENAI_RESPONSES] = {.request = at_responses_request,
                                      .response = at_responses_response,
+                                     .request_fast = at_responses_request_fast,
+                                     .response_fast =
+                                         at_responses_response_fast,
                                      .stream = at_responses_stream_event},
         [AT_API_OPENAI_COMPLETIONS] = {
             .request = at_openai_completions_request,

@@ -20,6 +20,9 @@
  * Runs on the sink thread only.  Entered through llm.c's dispatch.
  */
 #include "llm_int.h"
+#include "jfast.h"
+#include "jscan.h"
+#include "sink/jw.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -363,6 +366,629 @@ void at_responses_response(const json_t *root, json_t *attrs)
     a = json_array();
     json_array_append_new(a, m);
     json_object_set_new_nocheck(attrs, "gen_ai.output.messages", a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Whole bodies from the scanner                                       */
+/* ------------------------------------------------------------------ */
+
+/* at_responses_request and at_responses_response read from the scanner's
+ * tokens (see jfast.h): the input items and output written as text, no
+ * tree of the body.  Anything only the tree reads (a type or role with
+ * escapes, arguments the scanner declines, a key given twice) sends the
+ * whole of `input`, `instructions`, `tools` (a request) or the body (a
+ * response) to the tree. */
+
+/* The members of an item (or content part) the decoders read, the last
+ * of each. */
+typedef struct fast_item {
+    at_js type, role, content, call_id, name, arguments, input, action;
+    at_js output, summary, text, refusal;
+    int has_type, has_role;     /* at_jf_name's answers */
+    char t[64], r[64];
+} fast_item;
+
+/* fast_item_read: the members of item slice v; -1 when its type or role
+ * is a string only the tree reads. */
+static int fast_item_read(at_js v, fast_item *f)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, x;
+
+    f->type = f->role = f->content = f->call_id = f->name = none;
+    f->arguments = f->input = f->action = f->output = f->summary = none;
+    f->text = f->refusal = none;
+    if (at_js_obj(v, &it)) {
+        while (at_js_next_member(&it, &k, &x) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                f->type = x;
+            else if (AT_JS_KEY(k, "role"))
+                f->role = x;
+            else if (AT_JS_KEY(k, "content"))
+                f->content = x;
+            else if (AT_JS_KEY(k, "call_id"))
+                f->call_id = x;
+            else if (AT_JS_KEY(k, "name"))
+                f->name = x;
+            else if (AT_JS_KEY(k, "arguments"))
+                f->arguments = x;
+            else if (AT_JS_KEY(k, "input"))
+                f->input = x;
+            else if (AT_JS_KEY(k, "action"))
+                f->action = x;
+            else if (AT_JS_KEY(k, "output"))
+                f->output = x;
+            else if (AT_JS_KEY(k, "summary"))
+                f->summary = x;
+            else if (AT_JS_KEY(k, "text"))
+                f->text = x;
+            else if (AT_JS_KEY(k, "refusal"))
+                f->refusal = x;
+        }
+    }
+    if ((f->has_type = at_jf_name(f->type, f->t, sizeof(f->t))) < 0 ||
+        (f->has_role = at_jf_name(f->role, f->r, sizeof(f->r))) < 0)
+        return -1;
+    return 0;
+}
+
+/* fast_text: at_llm_add_text of slice v: a part when a non-empty string,
+ * after a comma unless *first. */
+static void fast_text(at_buf *b, const char *type, at_js v, int *first)
+{
+    if (at_jf_text_part(b, type, v, *first))
+        *first = 0;
+}
+
+/* fast_type_part: at_llm_part_type. */
+static void fast_type_part(at_buf *b, const char *type, int *first)
+{
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    AT_JW_LIT(b, "}");
+}
+
+/* fast_content: add_content of a content slice. */
+static int fast_content(at_buf *b, at_js content, int *first)
+{
+    at_js_it ai;
+    at_js e;
+    fast_item p;
+
+    if (at_js_kind(content) == AT_JS_STRING) {
+        fast_text(b, "text", content, first);
+        return 0;
+    }
+    if (!at_js_arr(content, &ai))
+        return 0;
+    while (at_js_next(&ai, &e) > 0) {
+        if (at_js_kind(e) == AT_JS_STRING) {
+            fast_text(b, "text", e, first);
+            continue;
+        }
+        if (fast_item_read(e, &p) < 0)
+            return -1;
+        if (p.has_type && is_text_type(p.t))
+            fast_text(b, "text", p.text, first);
+        else if (p.has_type && strcmp(p.t, "refusal") == 0)
+            fast_text(b, "refusal", p.refusal, first);
+        else if (p.has_type && strcmp(p.t, "reasoning_text") == 0)
+            fast_text(b, "reasoning", p.text, first);
+        else if (p.has_type)
+            fast_type_part(b, p.t, first);
+    }
+    return 0;
+}
+
+/* fast_texts: at_llm_add_text of the "text" of each element of an array
+ * slice (a reasoning item's summary or content). */
+static void fast_texts(at_buf *b, at_js arr, int *first)
+{
+    at_js_it ai;
+    at_js e;
+
+    if (at_js_arr(arr, &ai))
+        while (at_js_next(&ai, &e) > 0)
+            fast_text(b, "reasoning", AT_JF_MEMBER(e, "text"), first);
+}
+
+/* fast_side: item_side_of for a read item. */
+static item_side fast_side(at_js v, const fast_item *f)
+{
+    if (at_js_kind(v) != AT_JS_OBJECT ||
+        (f->has_type && strcmp(f->t, "item_reference") == 0))
+        return SIDE_SKIP;
+    if (!f->has_type || strcmp(f->t, "message") == 0) {
+        if (!f->has_role)
+            return SIDE_SKIP;
+        return strcmp(f->r, "assistant") == 0 ? SIDE_MODEL : SIDE_OWN;
+    }
+    if (ends_with(f->t, "_output") && at_js_kind(f->call_id) == AT_JS_STRING)
+        return SIDE_TOOL;
+    if (f->has_role && strcmp(f->r, "assistant") != 0)
+        return SIDE_OWN;
+    return SIDE_MODEL;
+}
+
+/* fast_model_item: add_model_item; *tools set for a tool call. */
+static int fast_model_item(at_buf *b, const fast_item *f, int *first,
+                           int *tools)
+{
+    at_js args;
+
+    if (!f->has_type || strcmp(f->t, "message") == 0)
+        return fast_content(b, f->content, first);
+    if (strcmp(f->t, "reasoning") == 0) {
+        fast_texts(b, f->summary, first);
+        fast_texts(b, f->content, first);
+        return 0;
+    }
+    if (!ends_with(f->t, "_call") || at_js_kind(f->call_id) != AT_JS_STRING) {
+        fast_type_part(b, f->t, first);
+        return 0;
+    }
+    /* tool_call_part */
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    *tools = 1;
+    AT_JW_LIT(b, "{\"type\":\"tool_call\",\"id\":");
+    at_jf_str(b, f->call_id);
+    AT_JW_LIT(b, ",\"name\":");
+    if (at_js_kind(f->name) == AT_JS_STRING)
+        at_jf_str(b, f->name);
+    else
+        at_jw_jstr(b, f->t, strlen(f->t));
+    args = f->arguments.p ? f->arguments : f->input.p ? f->input : f->action;
+    if (at_js_kind(args) == AT_JS_STRING) {
+        at_buf t;
+        const char *p;
+        size_t n;
+        int r;
+
+        AT_JW_LIT(b, ",\"arguments\":");
+        p = at_jf_bytes(args, &t, &n);
+        r = p != NULL ? at_llm_write_args(b, p, n) : -1;
+        at_buf_free(&t);
+        if (r < 0)
+            return -1;
+    } else if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
+        AT_JW_LIT(b, ",\"arguments\":");
+        if (at_llm_write_js(b, args) < 0)
+            return -1;
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
+}
+
+/* fast_joined: at_llm_joined_text of an array slice, as a JSON string; -1
+ * past AT_LLM_TEXT_MAX. */
+static int fast_joined(at_buf *b, at_js blocks)
+{
+    at_js_it it;
+    at_js e, t;
+    at_buf j;
+    int rc = 0;
+
+    at_buf_init(&j, AT_LLM_TEXT_MAX);
+    at_js_arr(blocks, &it);
+    while (at_js_next(&it, &e) > 0) {
+        t = AT_JF_MEMBER(e, "text");
+        if (at_js_kind(t) == AT_JS_STRING)
+            at_js_str_append(t, &j);
+        else if (at_js_kind(e) == AT_JS_STRING)
+            at_js_str_append(e, &j);
+    }
+    if (j.truncated)
+        rc = -1;
+    else
+        at_jw_jstr(b, j.p ? j.p : "", j.len);
+    at_buf_free(&j);
+    return rc;
+}
+
+/* fast_input: input_messages of an `input` array slice, as attribute
+ * gen_ai.input.messages: 1, or 0 (nothing set) when the tree must. */
+static int fast_input(at_js input, at_attrs *list)
+{
+    at_js_it ii;
+    at_js v;
+    at_buf *b;
+    at_jf_marks ms = {NULL, 0, 0, 0, 0};
+    fast_item f;
+    size_t mark, open_at = 0;
+    int first = 1, open = 0, pfirst = 0, tools = 0;
+
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    at_js_arr(input, &ii);
+    while (at_js_next(&ii, &v) > 0) {
+        item_side side;
+        at_attr_mark mk = {0, 0, 0, 0, 0};
+        size_t at;
+
+        if (fast_item_read(v, &f) < 0)
+            goto tree;
+        side = fast_side(v, &f);
+        if (side == SIDE_SKIP)
+            continue;
+        if (side == SIDE_MODEL) {
+            if (!open) {
+                if (!first)
+                    AT_JW_LIT(b, ",");
+                first = 0;
+                open_at = b->len;
+                AT_JW_LIT(b, "{\"role\":\"assistant\",\"parts\":[");
+                open = 1;
+                pfirst = 1;
+                tools = 0;
+            }
+            if (fast_model_item(b, &f, &pfirst, &tools) < 0)
+                goto tree;
+            continue;
+        }
+        if (open) {
+            AT_JW_LIT(b, "]}");
+            if (tools)
+                at_jf_mark(&ms, b, open_at, mk);
+            open = 0;
+        }
+        if (!first)
+            AT_JW_LIT(b, ",");
+        first = 0;
+        at = b->len;
+        if (side == SIDE_TOOL) {
+            AT_JW_LIT(b, "{\"role\":\"tool\",\"parts\":["
+                         "{\"type\":\"tool_call_response\",\"id\":");
+            mk.id_off = b->len;
+            at_jf_str(b, f.call_id);
+            mk.id_len = b->len - mk.id_off;
+            mk.responses = 1;
+            AT_JW_LIT(b, ",\"response\":");
+            if (at_js_kind(f.output) == AT_JS_ARRAY) {
+                if (fast_joined(b, f.output) < 0)
+                    goto tree;
+            } else if (f.output.p != NULL &&
+                       at_js_kind(f.output) != AT_JS_NULL) {
+                if (at_llm_write_js(b, f.output) < 0)
+                    goto tree;
+            } else {
+                AT_JW_LIT(b, "\"\"");
+            }
+            AT_JW_LIT(b, "}]}");
+            at_jf_mark(&ms, b, at, mk);
+            continue;
+        }
+        /* SIDE_OWN */
+        AT_JW_LIT(b, "{\"role\":");
+        at_jw_jstr(b, f.r, strlen(f.r));
+        AT_JW_LIT(b, ",\"parts\":[");
+        pfirst = 1;
+        if (!f.has_type || strcmp(f.t, "message") == 0) {
+            if (fast_content(b, f.content, &pfirst) < 0)
+                goto tree;
+        } else {
+            fast_type_part(b, f.t, &pfirst);
+        }
+        AT_JW_LIT(b, "]}");
+    }
+    if (open) {
+        at_attr_mark mk = {0, 0, 0, 0, 0};
+
+        AT_JW_LIT(b, "]}");
+        if (tools)
+            at_jf_mark(&ms, b, open_at, mk);
+    }
+    AT_JW_LIT(b, "]");
+    return at_jf_marks_close(&ms, list, "gen_ai.input.messages", mark) == 0;
+tree:
+    at_jf_tree_msgs++;
+    free(ms.m);
+    at_attrs_drop(list, mark);
+    return 0;
+}
+
+/* fast_definitions: tool_definitions of a `tools` slice: 1 when set (or
+ * nothing to set), 0 when the tree must. */
+static int fast_definitions(at_js tools, at_attrs *list)
+{
+    at_js_it it, ti;
+    at_js t, k, v;
+    at_buf *b;
+    size_t mark;
+    int first = 1;
+
+    if (!at_js_arr(tools, &it))
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    while (at_js_next(&it, &t) > 0) {
+        at_js type = {NULL, 0, NULL, 0}, name = type, desc = type;
+        at_js params = type;
+        char ty[64];
+
+        if (!at_js_obj(t, &ti))
+            continue;
+        while (at_js_next_member(&ti, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                type = v;
+            else if (AT_JS_KEY(k, "name"))
+                name = v;
+            else if (AT_JS_KEY(k, "description"))
+                desc = v;
+            else if (AT_JS_KEY(k, "parameters"))
+                params = v;
+        }
+        switch (at_jf_name(type, ty, sizeof(ty))) {
+        case -1:
+            goto tree;
+        case 0:
+            strcpy(ty, "function");
+        }
+        if (!first)
+            AT_JW_LIT(b, ",");
+        first = 0;
+        AT_JW_LIT(b, "{\"type\":");
+        at_jw_jstr(b, ty, strlen(ty));
+        if (at_js_kind(name) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"name\":");
+            at_jf_str(b, name);
+        }
+        if (at_js_kind(desc) == AT_JS_STRING) {
+            AT_JW_LIT(b, ",\"description\":");
+            at_jf_str(b, desc);
+        }
+        if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
+            AT_JW_LIT(b, ",\"parameters\":");
+            if (at_llm_write_js(b, params) < 0)
+                goto tree;
+        }
+        AT_JW_LIT(b, "}");
+    }
+    AT_JW_LIT(b, "]");
+    if (!b->truncated) {
+        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
+        return 1;
+    }
+tree:
+    at_attrs_drop(list, mark);
+    return 0;
+}
+
+/* fast_instructions: gen_ai.system_instructions of an `instructions`
+ * slice (a string or a list of message items): 1 when done, 0 when the
+ * tree must. */
+static int fast_instructions(at_js ins, at_attrs *list)
+{
+    at_js_it it;
+    at_js e;
+    at_buf *b;
+    size_t mark;
+    int first = 1;
+
+    if (at_js_kind(ins) != AT_JS_STRING && at_js_kind(ins) != AT_JS_ARRAY)
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    if (at_js_kind(ins) == AT_JS_STRING) {
+        fast_text(b, "text", ins, &first);
+    } else {
+        at_js_arr(ins, &it);
+        while (at_js_next(&it, &e) > 0)
+            if (fast_content(b, AT_JF_MEMBER(e, "content"), &first) < 0) {
+                at_attrs_drop(list, mark);
+                return 0;
+            }
+    }
+    if (first) {                 /* no parts: not set */
+        at_attrs_drop(list, mark);
+        return 1;
+    }
+    AT_JW_LIT(b, "]");
+    at_attrs_close(list, "gen_ai.system_instructions", mark, AT_ATTR_RAW, 0);
+    return 1;
+}
+
+/* tree_of: the tree decoder's reading of member `input` or `tools` of
+ * the body (a body of that member alone), set in the list. */
+static void tree_of(const char *member, at_js v, at_attrs *list)
+{
+    json_t *root = json_object();
+
+    if (root == NULL ||
+        json_object_set_new_nocheck(root, member, at_llm_tree(v)) < 0) {
+        list->failed = 1;
+    } else if (strcmp(member, "tools") == 0) {
+        json_t *a = tool_definitions(json_object_get(root, "tools"));
+
+        if (a != NULL)
+            at_attrs_set_json(list, "gen_ai.tool.definitions", a);
+    } else if (strcmp(member, "input") == 0) {
+        json_t *a = input_messages(json_object_get(root, "input"));
+
+        if (a != NULL)
+            at_attrs_set_json(list, "gen_ai.input.messages", a);
+    }
+    json_decref(root);
+}
+
+int at_responses_request_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, model = none, max_tokens = none, temperature = none;
+    at_js top_p = none, stream = none, mot = none, ins = none;
+    at_js input = none, tools = none;
+    int64_t n;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "input"))
+            input = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "instructions"))
+            ins = v;
+        else if (AT_JS_KEY(k, "tools"))
+            tools = v;
+        else if (AT_JS_KEY(k, "max_output_tokens"))
+            mot = v;
+        else if (AT_JS_KEY(k, "max_tokens"))
+            max_tokens = v;
+        else if (AT_JS_KEY(k, "temperature"))
+            temperature = v;
+        else if (AT_JS_KEY(k, "top_p"))
+            top_p = v;
+        else if (AT_JS_KEY(k, "stream"))
+            stream = v;
+    }
+    /* at_llm_request_params */
+    at_jf_set_string(list, "gen_ai.request.model", model);
+    if (at_jf_count_value(max_tokens, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    at_jf_real(list, "gen_ai.request.temperature", temperature);
+    at_jf_real(list, "gen_ai.request.top_p", top_p);
+    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
+        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    if (at_jf_count_value(mot, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    /* at_responses_request from here */
+    if (!fast_instructions(ins, list)) {
+        json_t *t = at_llm_tree(ins), *a = json_array(), *e;
+        size_t i;
+
+        json_array_foreach(t, i, e)
+            add_content(a, json_object_get(e, "content"));
+        if (json_array_size(a) > 0)
+            at_attrs_set_json(list, "gen_ai.system_instructions", a);
+        else
+            json_decref(a);
+        json_decref(t);
+    }
+    if (at_js_kind(input) == AT_JS_STRING) {
+        at_buf *b;
+        size_t mark;
+        int first = 1;
+
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[{\"role\":\"user\",\"parts\":[");
+        fast_text(b, "text", input, &first);
+        AT_JW_LIT(b, "]}]");
+        at_attrs_close(list, "gen_ai.input.messages", mark, AT_ATTR_RAW, 1);
+    } else if (at_js_kind(input) == AT_JS_ARRAY && !fast_input(input, list)) {
+        tree_of("input", input, list);
+    }
+    if (!fast_definitions(tools, list))
+        tree_of("tools", tools, list);
+    return 1;
+}
+
+int at_responses_response_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, id = none, model = none, usage = none, status = none;
+    at_js output = none;
+    at_js in = none, out_n = none, det_in = none, det_out = none;
+    at_llm_usage u;
+    at_buf out, *b;
+    fast_item f;
+    size_t mark;
+    int first = 1, tools = 0, st, i, r[4];
+    int64_t c[4];
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "output"))
+            output = v;
+        else if (AT_JS_KEY(k, "id"))
+            id = v;
+        else if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "usage"))
+            usage = v;
+        else if (AT_JS_KEY(k, "status"))
+            status = v;
+    }
+    st = at_js_kind(status) == AT_JS_STRING && !at_js_str_empty(status);
+    /* the output message first, aside: an item only the tree reads
+     * leaves the list untouched */
+    at_buf_init(&out, (size_t)1 << 30);
+    if (at_js_kind(output) == AT_JS_ARRAY || st) {
+        AT_JW_LIT(&out, "[{\"role\":\"assistant\",\"parts\":[");
+        if (at_js_arr(output, &it)) {
+            while (at_js_next(&it, &v) > 0) {
+                if (fast_item_read(v, &f) < 0 ||
+                    (fast_side(v, &f) != SIDE_SKIP &&
+                     fast_model_item(&out, &f, &first, &tools) < 0)) {
+                    at_buf_free(&out);
+                    return 0;
+                }
+            }
+        }
+        AT_JW_LIT(&out, "]");
+        if (st) {
+            AT_JW_LIT(&out, ",\"finish_reason\":");
+            at_jf_str(&out, status);
+        }
+        AT_JW_LIT(&out, "}]");
+    }
+    at_jf_set_string(list, "gen_ai.response.id", id);
+    at_jf_set_string(list, "gen_ai.response.model", model);
+    at_llm_usage_init(&u);
+    if (at_js_obj(usage, &it)) {
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "input_tokens"))
+                in = v;
+            else if (AT_JS_KEY(k, "output_tokens"))
+                out_n = v;
+            else if (AT_JS_KEY(k, "input_tokens_details"))
+                det_in = v;
+            else if (AT_JS_KEY(k, "output_tokens_details"))
+                det_out = v;
+        }
+        r[0] = at_jf_count(in, &c[0]);
+        r[1] = at_jf_count(out_n, &c[1]);
+        r[2] = at_jf_count(AT_JF_MEMBER(det_in, "cached_tokens"), &c[2]);
+        r[3] = at_jf_count(AT_JF_MEMBER(det_out, "reasoning_tokens"), &c[3]);
+        if (r[0] < 0 || r[1] < 0 || r[2] < 0 || r[3] < 0) {
+            json_t *j = at_llm_tree(usage);
+
+            read_usage(j, &u);
+            json_decref(j);
+        } else {
+            int64_t *dst[4] = {&u.input, &u.output, &u.cache_read,
+                               &u.reasoning};
+
+            for (i = 0; i < 4; i++)
+                if (r[i])
+                    *dst[i] = c[i];
+        }
+    }
+    at_llm_usage_emit_list(&u, list);
+    if (st) {
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        at_jf_str(b, status);
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
+                       AT_ATTR_RAW, 0);
+    }
+    if (out.len > 0) {
+        if (out.truncated)
+            list->failed = 1;
+        else
+            at_attrs_set_raw(list, "gen_ai.output.messages", out.p, out.len,
+                             !tools);
+    }
+    at_buf_free(&out);
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1089,6 +1089,7 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
         decode_both(request, body, len);
         decode_both_at("api.anthropic.com", "/v1/messages", request, body,
                        len);
+        decode_both_at("api.openai.com", "/v1/responses", request, body, len);
         if (strstr(g.gl_pathv[f], "/chat_basic") != NULL ||
             strstr(g.gl_pathv[f], "/chat_streaming/request") != NULL)
             chat++;
@@ -1101,6 +1102,8 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
                 "\"\\{}[]:,0.e-a\xc3 n"[(seed >> 20) % 16];
             decode_both(request, copy, len);
             decode_both_at("api.anthropic.com", "/v1/messages", request, copy,
+                           len);
+            decode_both_at("api.openai.com", "/v1/responses", request, copy,
                            len);
             free(copy);
         }
@@ -1954,6 +1957,168 @@ Test(body_fast, anthropic_random_bodies)
                  at_llm_body_fast_hits - hits0);
     cr_expect_gt(at_jf_tree_msgs - trees0, 100, "%ld trees",
                  at_jf_tree_msgs - trees0);
+}
+
+/* The Responses API: input items of every kind (messages of each role,
+ * reasoning, function calls and their outputs, custom and built-in tool
+ * calls, references), merged into assistant messages as the tree does;
+ * instructions; tools; responses with output items and statuses. */
+Test(body_fast, responses_same_as_the_tree)
+{
+    static const char *const requests[] = {
+        /* an Agents SDK loop */
+        "{'model':'gpt-4.1','instructions':'Be brief.','input':[{'role':"
+        "'user','content':'Weather in Paris?'},{'type':'reasoning','id':"
+        "'rs_1','summary':[{'type':'summary_text','text':'Use the tool.'}]},"
+        "{'type':'function_call','call_id':'call_1','name':'weather',"
+        "'arguments':'{\\'city\\':\\'Paris\\'}','id':'fc_1','status':"
+        "'completed'},{'type':'function_call_output','call_id':'call_1',"
+        "'output':'21C'},{'type':'message','role':'assistant','content':"
+        "[{'type':'output_text','text':'21C in Paris.','annotations':[]}]},"
+        "{'role':'user','content':[{'type':'input_text','text':'And "
+        "Lyon?'},{'type':'input_image','image_url':'data:x'}]}],'tools':"
+        "[{'type':'function','name':'weather','description':'Weather.',"
+        "'parameters':{'type':'object','properties':{'city':{'type':"
+        "'string'}}},'strict':true},{'type':'web_search_preview'}],"
+        "'max_output_tokens':500,'temperature':0.3,'stream':true}",
+        "{'input':'just a string','instructions':[{'role':'developer',"
+        "'content':'dev text'},{'content':[{'type':'input_text','text':"
+        "'second'}]},7]}",
+        "{'input':'','instructions':''}",
+        "{'input':[7,'str',null,{'type':'item_reference','id':'x'},{'type':"
+        "'message'},{'role':'system','content':'sys'},{'role':'developer',"
+        "'type':'message','content':[{'type':'refusal','refusal':'no'},"
+        "{'type':'reasoning_text','text':'r'},{'type':'text','text':''},"
+        "'s',7,{'text':'no type'},{'type':'input_file'}]},{'type':"
+        "'custom_tool_call','call_id':'c1','input':'raw'},{'type':"
+        "'custom_tool_call_output','call_id':'c1','output':[{'type':"
+        "'input_text','text':'a'},'b']},{'type':'computer_call','call_id':"
+        "'c2','action':{'type':'click','x':1}},{'type':'computer_call_output',"
+        "'call_id':'c2','output':{'k':1}},{'type':'function_call_output',"
+        "'output':'no call id'},{'type':'web_search_call','id':'ws'},"
+        "{'type':'function_call','call_id':7,'name':'n'},{'type':"
+        "'function_call','call_id':'c3','arguments':'not json'},{'type':"
+        "'function_call','call_id':'c4','arguments':null,'input':'{}'},"
+        "{'type':'function_call_output','call_id':'c4'},{'type':"
+        "'function_call_output','call_id':'c5','output':null},{'type':"
+        "'reasoning','content':[{'type':'reasoning_text','text':'deep'}],"
+        "'summary':[]},{'type':'tool_x','role':'user'},{'type':'tool_y',"
+        "'role':'assistant'},{'role':'assistant','content':'plain'}]}",
+        "{'input':[{'type':'fun\\u0063tion_call','call_id':'c'}]}",
+        "{'input':[{'type':'function_call','call_id':'c','arguments':"
+        "'{\\'a\\':1,\\'a\\':2}'}],'tools':[{'name':'no type'},{'type':"
+        "'fun\\u0063tion'}]}",
+        "{'input':[{'role':'r\\u00f4le','content':'x'}],'max_tokens':5,"
+        "'max_output_tokens':7.0}",
+    };
+    static const char *const responses[] = {
+        "{'id':'resp_1','object':'response','status':'completed','model':"
+        "'gpt-4.1','output':[{'type':'reasoning','summary':[]},{'type':"
+        "'function_call','call_id':'call_1','name':'weather','arguments':"
+        "'{\\'city\\':\\'Paris\\'}'},{'type':'message','role':'assistant',"
+        "'content':[{'type':'output_text','text':'Checking.'}]}],'usage':{"
+        "'input_tokens':30,'input_tokens_details':{'cached_tokens':4},"
+        "'output_tokens':10,'output_tokens_details':{'reasoning_tokens':2},"
+        "'total_tokens':40}}",
+        "{'status':'','output':[]}",
+        "{'status':'incomplete'}",
+        "{'output':[{'type':'item_reference'},7,{'type':'custom_tool_call',"
+        "'call_id':'x','input':'raw'}],'usage':{'input_tokens':1.5}}",
+        "{'output':[{'type':'te\\u0078t'}]}",
+        "{'output':{'not':'an array'},'status':'failed','error':{}}",
+    };
+    size_t i;
+    long hits0;
+
+    for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+        char *b = qd(requests[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "request %zu is JSON", i);
+        hits0 = at_llm_body_fast_hits;
+        decode_both_at("api.openai.com", "/v1/responses", 1, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0, "the loop: no tree");
+        free(b);
+    }
+    for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
+        char *b = qd(responses[i]);
+
+        cr_assert(jansson_ok(b, strlen(b)), "response %zu is JSON", i);
+        hits0 = at_llm_body_fast_hits;
+        decode_both_at("api.openai.com", "/v1/responses", 0, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0, "output: no tree");
+        free(b);
+    }
+}
+
+static void gen_item_val(gen *g, const char *key, int depth)
+{
+    static const char *const types[] = {
+        "\"message\"", "\"reasoning\"", "\"function_call\"",
+        "\"function_call_output\"", "\"custom_tool_call\"",
+        "\"item_reference\"", "\"web_search_call\"", "\"input_text\"",
+        "\"output_text\"", "7"};
+    static const char *const pk[] = {"type", "text", "refusal"};
+
+    if (!strcmp(key, "type") && gen_r(g, 5))
+        gen_s(g, types[gen_r(g, 10)]);
+    else if (!strcmp(key, "role") && gen_r(g, 3))
+        gen_s(g, (const char *[]){"\"user\"", "\"assistant\"",
+                                  "\"developer\""}[gen_r(g, 3)]);
+    else if (!strcmp(key, "call_id") && gen_r(g, 3))
+        gen_s(g, "\"call_1\"");
+    else if ((!strcmp(key, "content") || !strcmp(key, "summary") ||
+              !strcmp(key, "output")) && depth < 4 && gen_r(g, 2))
+        gen_arr(g, gen_r(g, 3), pk, 3, gen_item_val, depth + 1);
+    else if (!strcmp(key, "arguments") && gen_r(g, 2))
+        gen_s(g, gen_r(g, 2) ? "\"{\\\"a\\\":[1,2.5]}\"" : "\"{\\\"a\\\":1,\\\"a\\\":2}\"");
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_rroot_val(gen *g, const char *key, int depth)
+{
+    static const char *const ik[] = {"type", "role", "content", "call_id",
+                                     "name", "arguments", "input", "output",
+                                     "summary", "type"};
+    static const char *const tk[] = {"type", "name", "description",
+                                     "parameters"};
+
+    if ((!strcmp(key, "input") || !strcmp(key, "output") ||
+         !strcmp(key, "instructions")) && gen_r(g, 4))
+        gen_arr(g, gen_r(g, 5), ik, 10, gen_item_val, depth + 1);
+    else if (!strcmp(key, "tools") && gen_r(g, 3))
+        gen_arr(g, gen_r(g, 3), tk, 4, gen_item_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
+}
+
+Test(body_fast, responses_random_bodies)
+{
+    static const char *const qk[] = {"model", "input", "instructions",
+                                     "tools", "max_output_tokens", "input",
+                                     "stream"};
+    static const char *const rk[] = {"id", "model", "output", "usage",
+                                     "status", "output"};
+    gen g;
+    int i, valid = 0;
+    long hits0 = at_llm_body_fast_hits;
+
+    g.seed = 4242;
+    for (i = 0; i < 4000; i++) {
+        g.n = 0;
+        gen_obj(&g, qk, 7, gen_rroot_val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at("api.openai.com", "/v1/responses", 1, g.b, g.n);
+        g.n = 0;
+        gen_obj(&g, rk, 6, gen_rroot_val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at("api.openai.com", "/v1/responses", 0, g.b, g.n);
+    }
+    cr_expect_gt(valid, 7900, "%d valid", valid);
+    cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 6000, "%ld hits",
+                 at_llm_body_fast_hits - hits0);
 }
 
 extern long at_llm_body_redoc_hits;

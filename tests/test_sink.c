@@ -944,14 +944,87 @@ static char *q(const char *s)
 
 extern int at_llm_body_fast_off;
 
-/* One response opens three tools; the next request answers them among
- * the history of older ones (a string, an object, and text blocks the
- * tree joins).  Returns the execute_tool spans' calls, arguments, results
- * and statuses, sorted by call id. */
-static json_t *tool_results_run(int fast_off)
+/* A tool loop through the sink: request b1 answered by r1 (which opens
+ * tools), then request b2 (which answers them) answered by r1 again; the
+ * bodies' ' are made ".  Returns the execute_tool spans' names, calls,
+ * arguments, results and statuses, in the order written, as text. */
+static char *tool_run(const char *host, const char *path, const char *b1,
+                      const char *r1, const char *b2, int fast_off)
 {
     harness h;
-    char *r1 = q(
+    char *body1 = q(b1), *body2 = q(b2), *resp = q(r1);
+    char *rq1 = fmt("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer "
+                    "sk-SECRET\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\n\r\n%s", path, host,
+                    strlen(body1), body1);
+    char *rq2 = fmt("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer "
+                    "sk-SECRET\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\n\r\n%s", path, host,
+                    strlen(body2), body2);
+    char *rs = json_response(resp), *text;
+    json_t *out = json_array(), *sp;
+    size_t i;
+
+    at_llm_body_fast_off = fast_off;
+    h_init(&h, 1 << 20, 1, 8 << 20);
+    h_open(&h, 1, host, 443);
+    h_out(&h, 1, rq1);
+    h_in(&h, 1, rs);
+    cr_expect_neq(h.current, 0, "%s: a tool opened", path);
+    h_out(&h, 1, rq2);
+    h_in(&h, 1, rs);
+    h_finish(&h);
+    at_llm_body_fast_off = 0;
+    json_array_foreach(h.spans, i, sp) {
+        const char *name = json_string_value(json_object_get(sp, "name"));
+
+        if (strncmp(name, "execute_tool ", 13) != 0)
+            continue;
+        json_array_append_new(out, json_pack(
+            "{s:s, s:O?, s:O?, s:O?, s:s}", "name", name,
+            "id", attr(sp, "gen_ai.tool.call.id"),
+            "args", attr(sp, "gen_ai.tool.call.arguments"),
+            "result", attr(sp, "gen_ai.tool.call.result"),
+            "status", status_code(sp)));
+    }
+    text = json_dumps(out, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(out);
+    free(body1);
+    free(body2);
+    free(resp);
+    free(rq1);
+    free(rq2);
+    free(rs);
+    h_free(&h);
+    return text;
+}
+
+/* tool_loop_check: tool_run with the scanner decoders and with the tree
+ * decoders: the same spans, and the ones expected (' made "). */
+static void tool_loop_check(const char *host, const char *path,
+                            const char *b1, const char *r1, const char *b2,
+                            const char *want)
+{
+    char *fast = tool_run(host, path, b1, r1, b2, 0);
+    char *tree = tool_run(host, path, b1, r1, b2, 1);
+    char *w = q(want);
+
+    cr_expect_str_eq(fast, tree, "%s: the scanner's text and the tree agree",
+                     path);
+    cr_expect_str_eq(fast, w, "%s", path);
+    free(fast);
+    free(tree);
+    free(w);
+}
+
+/* One response opens three tools; the next request answers them among
+ * the history of older ones (a string, an object, text blocks the tree
+ * joins); the reply opens them again, closed at exit. */
+Test(sink, tool_results_in_a_long_conversation)
+{
+    tool_loop_check(
+        "api.openai.com", "/v1/chat/completions",
+        "{'model':'gpt-4o','messages':[{'role':'user','content':'Hi'}]}",
         "{'id':'c1','model':'gpt-4o','choices':[{'index':0,'message':{"
         "'role':'assistant','content':null,'tool_calls':["
         "{'id':'call_a','type':'function','function':{'name':'weather',"
@@ -961,8 +1034,7 @@ static json_t *tool_results_run(int fast_off)
         "{'id':'call_c','type':'function','function':{'name':'ls',"
         "'arguments':'{\\'path\\':\\'/tmp\\'}'}}]},"
         "'finish_reason':'tool_calls'}],"
-        "'usage':{'prompt_tokens':30,'completion_tokens':10}}");
-    char *b2 = q(
+        "'usage':{'prompt_tokens':30,'completion_tokens':10}}",
         "{'model':'gpt-4o','messages':[{'role':'system','content':'Be "
         "brief.'},{'role':'user','content':'Weather?'},"
         "{'role':'assistant','content':null,'tool_calls':[{'id':'call_old',"
@@ -979,90 +1051,35 @@ static json_t *tool_results_run(int fast_off)
         "{'role':'tool','tool_call_id':'call_\\u0062','content':"
         "{'h':12,'m':30.5,'tz':'\\u00e9'}},"
         "{'role':'tool','tool_call_id':'call_c','content':[{'type':'text',"
-        "'text':'a.txt '},{'type':'text','text':'b.txt'}]}]}");
-    char *rq1 = openai_request(OPENAI_REQ_BODY), *rs1 = json_response(r1);
-    char *rq2 = openai_request(b2), *rs2 = json_response(OPENAI_RESP_BODY);
-    json_t *out = json_array(), *sp;
-    size_t i;
-
-    at_llm_body_fast_off = fast_off;
-    h_init(&h, 1 << 20, 1, 8 << 20);
-    h_open(&h, 1, "api.openai.com", 443);
-    h_out(&h, 1, rq1);
-    h_in(&h, 1, rs1);
-    cr_expect_neq(h.current, 0);
-    h_out(&h, 1, rq2);
-    h_in(&h, 1, rs2);
-    cr_expect_eq(h.current, 0, "every tool closed (fast_off %d)", fast_off);
-    h_finish(&h);
-    at_llm_body_fast_off = 0;
-    json_array_foreach(h.spans, i, sp) {
-        const char *name = json_string_value(json_object_get(sp, "name"));
-
-        if (strncmp(name, "execute_tool ", 13) != 0)
-            continue;
-        json_array_append_new(out, json_pack(
-            "{s:s, s:O?, s:O?, s:O?, s:s}", "name", name,
-            "id", attr(sp, "gen_ai.tool.call.id"),
-            "args", attr(sp, "gen_ai.tool.call.arguments"),
-            "result", attr(sp, "gen_ai.tool.call.result"),
-            "status", status_code(sp)));
-    }
-    free(r1);
-    free(b2);
-    free(rq1);
-    free(rs1);
-    free(rq2);
-    free(rs2);
-    h_free(&h);
-    return out;
+        "'text':'a.txt '},{'type':'text','text':'b.txt'}]}]}",
+        "[{'args':{'city':'Paris','days':[1,2.5]},'id':'call_a','name':"
+        "'execute_tool weather','result':'21C \\'sunny\\'','status':'ok'},"
+        "{'args':'','id':'call_b','name':'execute_tool time','result':{'h':"
+        "12,'m':30.5,'tz':'\xc3\xa9'},'status':'ok'},"
+        "{'args':{'path':'/tmp'},'id':'call_c','name':'execute_tool ls',"
+        "'result':'a.txt b.txt','status':'ok'},"
+        "{'args':{'path':'/tmp'},'id':'call_c','name':'execute_tool ls',"
+        "'result':null,'status':'unset'},"
+        "{'args':'','id':'call_b','name':'execute_tool time','result':null,"
+        "'status':'unset'},"
+        "{'args':{'city':'Paris','days':[1,2.5]},'id':'call_a','name':"
+        "'execute_tool weather','result':null,'status':'unset'}]");
 }
 
-Test(sink, tool_results_in_a_long_conversation)
+/* The same with Claude: two tool_use blocks answered by one user message
+ * of two tool_result blocks (a string, text blocks), among older ones. */
+Test(sink, anthropic_tool_results)
 {
-    json_t *fast = tool_results_run(0), *tree = tool_results_run(1), *want;
-    char *a, *b;
-
-    want = json_loads(
-        "[{\"name\":\"execute_tool weather\",\"id\":\"call_a\","
-        "\"args\":{\"city\":\"Paris\",\"days\":[1,2.5]},"
-        "\"result\":\"21C \\\"sunny\\\"\",\"status\":\"ok\"},"
-        "{\"name\":\"execute_tool time\",\"id\":\"call_b\",\"args\":\"\","
-        "\"result\":{\"h\":12,\"m\":30.5,\"tz\":\"\\u00e9\"},"
-        "\"status\":\"ok\"},"
-        "{\"name\":\"execute_tool ls\",\"id\":\"call_c\","
-        "\"args\":{\"path\":\"/tmp\"},\"result\":\"a.txt b.txt\","
-        "\"status\":\"ok\"}]", 0, NULL);
-    cr_assert_not_null(want);
-    a = json_dumps(fast, JSON_SORT_KEYS | JSON_COMPACT);
-    b = json_dumps(tree, JSON_SORT_KEYS | JSON_COMPACT);
-    cr_expect_str_eq(a, b, "the fast decoder's text and the tree agree");
-    free(b);
-    b = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
-    cr_expect_str_eq(a, b);
-    free(a);
-    free(b);
-    json_decref(fast);
-    json_decref(tree);
-    json_decref(want);
-}
-
-/* The same loop with Claude: two tool_use blocks answered by one user
- * message of two tool_result blocks (a string, text blocks), among older
- * ones. */
-static json_t *anthropic_tool_run(int fast_off)
-{
-    harness h;
-    char *r1 = q(
+    tool_loop_check(
+        "api.anthropic.com", "/v1/messages",
+        "{'model':'claude-sonnet-4-5','max_tokens':100,'messages':"
+        "[{'role':'user','content':'Weather?'}]}",
         "{'id':'msg_1','type':'message','role':'assistant','model':"
         "'claude-sonnet-4-5','content':[{'type':'text','text':'Checking.'},"
         "{'type':'tool_use','id':'toolu_a','name':'weather','input':{"
         "'city':'Paris'}},{'type':'tool_use','id':'toolu_b','name':'time',"
         "'input':{}}],'stop_reason':'tool_use','usage':{'input_tokens':30,"
-        "'output_tokens':10}}");
-    char *b1 = q("{'model':'claude-sonnet-4-5','max_tokens':100,'messages':"
-                 "[{'role':'user','content':'Weather?'}]}");
-    char *b2 = q(
+        "'output_tokens':10}}",
         "{'model':'claude-sonnet-4-5','max_tokens':100,'system':'Be brief.',"
         "'messages':[{'role':'user','content':'Weather?'},{'role':"
         "'assistant','content':[{'type':'tool_use','id':'toolu_old','name':"
@@ -1074,73 +1091,49 @@ static json_t *anthropic_tool_run(int fast_off)
         "'input':{}}]},{'role':'user','content':[{'type':'tool_result',"
         "'tool_use_id':'toolu_a','content':'21C'},{'type':'tool_result',"
         "'tool_use_id':'toolu_b','content':[{'type':'text','text':'12:'},"
-        "{'type':'text','text':'30'}]}]}]}");
-    char *rq1, *rq2, *rs1 = json_response(r1), *rs2;
-    json_t *out = json_array(), *sp;
-    size_t i;
-
-    rq1 = fmt("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
-              "x-api-key: sk-ant-SECRET\r\nContent-Type: application/json\r\n"
-              "Content-Length: %zu\r\n\r\n%s", strlen(b1), b1);
-    rq2 = fmt("POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n"
-              "x-api-key: sk-ant-SECRET\r\nContent-Type: application/json\r\n"
-              "Content-Length: %zu\r\n\r\n%s", strlen(b2), b2);
-    rs2 = json_response(r1);
-    at_llm_body_fast_off = fast_off;
-    h_init(&h, 1 << 20, 1, 8 << 20);
-    h_open(&h, 1, "api.anthropic.com", 443);
-    h_out(&h, 1, rq1);
-    h_in(&h, 1, rs1);
-    cr_expect_neq(h.current, 0);
-    h_out(&h, 1, rq2);
-    h_in(&h, 1, rs2);
-    h_finish(&h);
-    at_llm_body_fast_off = 0;
-    json_array_foreach(h.spans, i, sp) {
-        const char *name = json_string_value(json_object_get(sp, "name"));
-
-        if (strncmp(name, "execute_tool ", 13) != 0)
-            continue;
-        json_array_append_new(out, json_pack(
-            "{s:s, s:O?, s:O?, s:O?, s:s}", "name", name,
-            "id", attr(sp, "gen_ai.tool.call.id"),
-            "args", attr(sp, "gen_ai.tool.call.arguments"),
-            "result", attr(sp, "gen_ai.tool.call.result"),
-            "status", status_code(sp)));
-    }
-    free(r1);
-    free(b1);
-    free(b2);
-    free(rq1);
-    free(rs1);
-    free(rq2);
-    free(rs2);
-    h_free(&h);
-    return out;
+        "{'type':'text','text':'30'}]}]}]}",
+        "[{'args':{'city':'Paris'},'id':'toolu_a','name':"
+        "'execute_tool weather','result':'21C','status':'ok'},"
+        "{'args':{},'id':'toolu_b','name':'execute_tool time','result':"
+        "'12:30','status':'ok'},"
+        "{'args':{},'id':'toolu_b','name':'execute_tool time','result':null,"
+        "'status':'unset'},"
+        "{'args':{'city':'Paris'},'id':'toolu_a','name':"
+        "'execute_tool weather','result':null,'status':'unset'}]");
 }
 
-Test(sink, anthropic_tool_results)
+/* And with the Responses API: function_call items answered by
+ * function_call_output items, a reasoning item between. */
+Test(sink, responses_tool_results)
 {
-    json_t *fast = anthropic_tool_run(0), *tree = anthropic_tool_run(1);
-    char *a = json_dumps(fast, JSON_SORT_KEYS | JSON_COMPACT);
-    char *b = json_dumps(tree, JSON_SORT_KEYS | JSON_COMPACT);
-
-    cr_expect_str_eq(a, b, "the fast decoder's text and the tree agree");
-    /* the two answered, then the two the second reply opened, closed at
-     * exit */
-    cr_expect_str_eq(a,
-        "[{\"args\":{\"city\":\"Paris\"},\"id\":\"toolu_a\",\"name\":"
-        "\"execute_tool weather\",\"result\":\"21C\",\"status\":\"ok\"},"
-        "{\"args\":{},\"id\":\"toolu_b\",\"name\":\"execute_tool time\","
-        "\"result\":\"12:30\",\"status\":\"ok\"},"
-        "{\"args\":{},\"id\":\"toolu_b\",\"name\":\"execute_tool time\","
-        "\"result\":null,\"status\":\"unset\"},"
-        "{\"args\":{\"city\":\"Paris\"},\"id\":\"toolu_a\",\"name\":"
-        "\"execute_tool weather\",\"result\":null,\"status\":\"unset\"}]");
-    free(a);
-    free(b);
-    json_decref(fast);
-    json_decref(tree);
+    tool_loop_check(
+        "api.openai.com", "/v1/responses",
+        "{'model':'gpt-4.1','input':'Weather?'}",
+        "{'id':'resp_1','status':'completed','model':'gpt-4.1','output':["
+        "{'type':'reasoning','summary':[]},{'type':'function_call',"
+        "'call_id':'call_a','name':'weather','arguments':"
+        "'{\\'city\\':\\'Paris\\'}'},{'type':'function_call','call_id':"
+        "'call_b','name':'time','arguments':'{}'}],'usage':{"
+        "'input_tokens':30,'output_tokens':10}}",
+        "{'model':'gpt-4.1','instructions':'Be brief.','input':[{'role':"
+        "'user','content':'Weather?'},{'type':'function_call','call_id':"
+        "'call_old','name':'weather','arguments':'{}'},{'type':"
+        "'function_call_output','call_id':'call_old','output':'old'},"
+        "{'type':'reasoning','summary':[]},{'type':'function_call',"
+        "'call_id':'call_a','name':'weather','arguments':"
+        "'{\\'city\\':\\'Paris\\'}'},{'type':'function_call','call_id':"
+        "'call_b','name':'time','arguments':'{}'},{'type':"
+        "'function_call_output','call_id':'call_a','output':'21C'},{'type':"
+        "'function_call_output','call_id':'call_b','output':[{'type':"
+        "'input_text','text':'12:'},{'type':'input_text','text':'30'}]}]}",
+        "[{'args':{'city':'Paris'},'id':'call_a','name':"
+        "'execute_tool weather','result':'21C','status':'ok'},"
+        "{'args':{},'id':'call_b','name':'execute_tool time','result':"
+        "'12:30','status':'ok'},"
+        "{'args':{},'id':'call_b','name':'execute_tool time','result':null,"
+        "'status':'unset'},"
+        "{'args':{'city':'Paris'},'id':'call_a','name':"
+        "'execute_tool weather','result':null,'status':'unset'}]");
 }
 
 /* An unanswered tool call is closed at exit with status unset. */
