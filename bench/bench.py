@@ -911,7 +911,7 @@ def main():
         # an agent's loop: growing requests with tool calls and results
         agent = [PY, os.path.join(HERE, "py_agent.py"), "http", "127.0.0.1", str(PLAIN_PORT)]
         measure("agent", "python agent loop, %d requests with tool calls, plain h1 "
-                "(bodies growing to ~%d KB)" % (AGENT_REQ, 22),
+                "(bodies growing to 13 KB)" % AGENT_REQ,
                 agent + [str(AGENT_REQ)], agent_check(AGENT_REQ), tmp,
                 note="%d requests" % AGENT_REQ)
         for wid, scheme, port, http, label, ver, transport in (

@@ -5,23 +5,19 @@ request, the conversation growing to a window of the last WINDOW turns
 definition.  The request bodies are what the official SDKs send (json.dumps
 with its default separators and ASCII escapes); the server answers every
 request with the same tool call."""
-import http.client
 import json
-import ssl
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from py_client import HEADERS, connect  # noqa: E402
 
 WINDOW = 24
 
 def main():
     scheme, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    hdrs = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
-    if scheme == "https":
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection(host, port, context=ctx)
-    else:
-        conn = http.client.HTTPConnection(host, port)
+    hdrs = HEADERS
+    conn = connect(scheme, host, port)
     system = {"role": "system", "content": "You are a careful research assistant. " * 40}
     tools = [{"type": "function", "function": {
         "name": "search", "description": "Search the document store.",

@@ -3,17 +3,25 @@ import http.client
 import ssl
 import sys
 
-def main():
-    scheme, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there"}]}'
-    hdrs = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
+HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
+
+
+def connect(scheme, host, port):
+    """One http.client connection; TLS without verification (the bench's
+    certificate is made at start)."""
     if scheme == "https":
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection(host, port, context=ctx)
-    else:
-        conn = http.client.HTTPConnection(host, port)
+        return http.client.HTTPSConnection(host, port, context=ctx)
+    return http.client.HTTPConnection(host, port)
+
+
+def main():
+    scheme, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there"}]}'
+    hdrs = HEADERS
+    conn = connect(scheme, host, port)
     for _ in range(n):
         conn.request("POST", "/v1/chat/completions", body, hdrs)
         r = conn.getresponse()
@@ -22,4 +30,5 @@ def main():
             sys.exit("bad response %d" % r.status)
     conn.close()
 
-main()
+if __name__ == "__main__":
+    main()

@@ -222,32 +222,6 @@ void at_anthropic_response(const json_t *root, json_t *attrs)
  * no tree of the body.  A block only the tree reads sends its message to
  * the tree (a request) or the whole body (a response). */
 
-/* fast_joined: at_llm_joined_text of an array slice, as a JSON string.
- * -1 past AT_LLM_TEXT_MAX (the tree cuts it). */
-static int fast_joined(at_buf *b, at_js blocks)
-{
-    at_js_it it;
-    at_js e, t;
-    at_buf j;
-    int rc = 0;
-
-    at_buf_init(&j, AT_LLM_TEXT_MAX);
-    at_js_arr(blocks, &it);
-    while (at_js_next(&it, &e) > 0) {
-        t = AT_JF_MEMBER(e, "text");
-        if (at_js_kind(t) == AT_JS_STRING)
-            at_js_str_append(t, &j);
-        else if (at_js_kind(e) == AT_JS_STRING)
-            at_js_str_append(e, &j);
-    }
-    if (j.truncated)
-        rc = -1;
-    else
-        at_jw_jstr(b, j.p ? j.p : "", j.len);
-    at_buf_free(&j);
-    return rc;
-}
-
 /* fast_block: block_part of one block, after a comma unless *first: 1
  * written, 0 none (no type), -1 where the tree must judge.  A tool part
  * sets *tools; a tool_result sets the mark (its id when it is the
@@ -336,7 +310,7 @@ static int fast_block(at_buf *b, at_js blk, int *first, int *tools,
         mk->responses = 1;
         AT_JW_LIT(b, ",\"response\":");
         if (at_js_kind(content) == AT_JS_ARRAY) {
-            if (fast_joined(b, content) < 0)
+            if (at_jf_joined(b, content) < 0)
                 return -1;
         } else if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
             if (at_llm_write_js(b, content) < 0)
@@ -417,86 +391,27 @@ static json_t *tree_message(at_js m)
     return im;
 }
 
-/* fast_definitions: tool_definitions of a `tools` slice as JSON text: 1
- * when set (or nothing to set), 0 when the tree must make it. */
-static int fast_definitions(at_js tools, at_attrs *list)
+/* tool_type: tool_definitions' type of a tool (at_jf_definitions): a
+ * client tool (no type, or "custom") is a "function" with its description
+ * and input_schema; a server tool keeps its type and name. */
+static int tool_type(int r, char ty[64])
 {
-    at_js_it it, ti;
-    at_js t, k, v;
-    at_buf *b;
-    size_t mark;
-    int first = 1;
-
-    if (!at_js_arr(tools, &it))
-        return 1;
-    b = at_attrs_open(list, &mark);
-    AT_JW_LIT(b, "[");
-    while (at_js_next(&it, &t) > 0) {
-        at_js type = {NULL, 0, NULL, 0}, name = type, desc = type;
-        at_js schema = type;
-        char ty[64];
-        int custom, r;
-
-        if (!at_js_obj(t, &ti))
-            continue;
-        while (at_js_next_member(&ti, &k, &v) > 0) {
-            if (AT_JS_KEY(k, "type"))
-                type = v;
-            else if (AT_JS_KEY(k, "name"))
-                name = v;
-            else if (AT_JS_KEY(k, "description"))
-                desc = v;
-            else if (AT_JS_KEY(k, "input_schema"))
-                schema = v;
-        }
-        if ((r = at_jf_name(type, ty, sizeof(ty))) < 0)
-            goto tree;
-        custom = r == 0 || strcmp(ty, "custom") == 0;
-        if (!first)
-            AT_JW_LIT(b, ",");
-        first = 0;
-        AT_JW_LIT(b, "{\"type\":");
-        if (custom)
-            AT_JW_LIT(b, "\"function\"");
-        else
-            at_jw_jstr(b, ty, strlen(ty));
-        if (at_js_kind(name) == AT_JS_STRING) {
-            AT_JW_LIT(b, ",\"name\":");
-            at_jf_str(b, name);
-        }
-        if (custom) {
-            if (at_js_kind(desc) == AT_JS_STRING) {
-                AT_JW_LIT(b, ",\"description\":");
-                at_jf_str(b, desc);
-            }
-            if (schema.p != NULL && at_js_kind(schema) != AT_JS_NULL) {
-                AT_JW_LIT(b, ",\"parameters\":");
-                if (at_llm_write_js(b, schema) < 0)
-                    goto tree;
-            }
-        }
-        AT_JW_LIT(b, "}");
-    }
-    AT_JW_LIT(b, "]");
-    if (!b->truncated) {
-        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
-        return 1;
-    }
-tree:
-    at_attrs_drop(list, mark);
-    return 0;
+    if (r < 0)
+        return -1;
+    if (r > 0 && strcmp(ty, "custom") != 0)
+        return 0;
+    strcpy(ty, "function");
+    return 1;
 }
 
 int at_anthropic_request_fast(at_js root, at_attrs *list)
 {
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
-    at_js k, v, model = none, max_tokens = none, temperature = none;
-    at_js top_p = none, stream = none, stop = none, system = none;
-    at_js msgs = none, tools = none;
+    at_js k, v, stop = none, system = none, msgs = none, tools = none;
+    at_jf_params pr = {none, none, none, none, none};
     at_buf *b;
     size_t mark;
-    int64_t n;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -504,49 +419,18 @@ int at_anthropic_request_fast(at_js root, at_attrs *list)
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "messages"))
             msgs = v;
-        else if (AT_JS_KEY(k, "model"))
-            model = v;
-        else if (AT_JS_KEY(k, "max_tokens"))
-            max_tokens = v;
+        else if (at_jf_param(&pr, k, v))
+            continue;
         else if (AT_JS_KEY(k, "system"))
             system = v;
         else if (AT_JS_KEY(k, "tools"))
             tools = v;
-        else if (AT_JS_KEY(k, "temperature"))
-            temperature = v;
-        else if (AT_JS_KEY(k, "top_p"))
-            top_p = v;
-        else if (AT_JS_KEY(k, "stream"))
-            stream = v;
         else if (AT_JS_KEY(k, "stop_sequences"))
             stop = v;
     }
-    /* at_llm_request_params */
-    at_jf_set_string(list, "gen_ai.request.model", model);
-    if (at_jf_count_value(max_tokens, &n))
-        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
-    at_jf_real(list, "gen_ai.request.temperature", temperature);
-    at_jf_real(list, "gen_ai.request.top_p", top_p);
-    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
-        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    at_jf_params_set(&pr, list);
     /* at_anthropic_request from here */
-    if (at_js_arr(stop, &it)) {
-        int first = 1;
-
-        b = at_attrs_open(list, &mark);
-        AT_JW_LIT(b, "[");
-        while (at_js_next(&it, &v) > 0) {
-            if (at_js_kind(v) != AT_JS_STRING)
-                continue;
-            if (!first)
-                AT_JW_LIT(b, ",");
-            first = 0;
-            at_jf_str(b, v);
-        }
-        AT_JW_LIT(b, "]");
-        at_attrs_close(list, "gen_ai.request.stop_sequences", mark,
-                       AT_ATTR_RAW, 0);
-    }
+    at_jf_strings_set(list, "gen_ai.request.stop_sequences", stop);
     if (at_js_kind(system) == AT_JS_STRING ||
         at_js_kind(system) == AT_JS_ARRAY) {
         at_attr_mark mk = {0, 0, 0, 0, 0};
@@ -585,7 +469,7 @@ int at_anthropic_request_fast(at_js root, at_attrs *list)
         }
         at_attrs_set_json(list, "gen_ai.input.messages", a);
     }
-    if (!fast_definitions(tools, list)) {
+    if (!at_jf_definitions(tools, list, "input_schema", tool_type)) {
         json_t *t = at_llm_tree(tools), *defs = tool_definitions(t);
 
         json_decref(t);
@@ -601,13 +485,10 @@ int at_anthropic_response_fast(at_js root, at_attrs *list)
     at_js_it it;
     at_js k, v, id = none, model = none, usage = none, stop = none;
     at_js content = none;
-    at_js in = none, out_n = none, cread = none, cwrite = none;
     at_llm_usage u;
     at_attr_mark mk = {0, 0, 0, 0, 0};
-    at_buf out, *b;
-    size_t mark;
-    int first = 1, tools = 0, stop_s, r[4];
-    int64_t c[4];
+    at_buf out;
+    int first = 1, tools = 0, stop_s;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -644,53 +525,31 @@ int at_anthropic_response_fast(at_js root, at_attrs *list)
     at_jf_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
     if (at_js_obj(usage, &it)) {
+        at_js c[4] = {none, none, none, none};
+        int64_t *dst[4] = {&u.input, &u.output, &u.cache_read,
+                           &u.cache_creation};
+
         while (at_js_next_member(&it, &k, &v) > 0) {
             if (AT_JS_KEY(k, "input_tokens"))
-                in = v;
+                c[0] = v;
             else if (AT_JS_KEY(k, "output_tokens"))
-                out_n = v;
+                c[1] = v;
             else if (AT_JS_KEY(k, "cache_read_input_tokens"))
-                cread = v;
+                c[2] = v;
             else if (AT_JS_KEY(k, "cache_creation_input_tokens"))
-                cwrite = v;
+                c[3] = v;
         }
-        r[0] = at_jf_count(in, &c[0]);
-        r[1] = at_jf_count(out_n, &c[1]);
-        r[2] = at_jf_count(cread, &c[2]);
-        r[3] = at_jf_count(cwrite, &c[3]);
-        if (r[0] < 0 || r[1] < 0 || r[2] < 0 || r[3] < 0) {
+        if (at_jf_counts(c, dst, 4)) {
+            u.cache_apart = 1;
+        } else {
             json_t *j = at_llm_tree(usage);
 
             read_usage(j, &u);
             json_decref(j);
-        } else {
-            u.cache_apart = 1;
-            if (r[0])
-                u.input = c[0];
-            if (r[1])
-                u.output = c[1];
-            if (r[2])
-                u.cache_read = c[2];
-            if (r[3])
-                u.cache_creation = c[3];
         }
     }
     at_llm_usage_emit_list(&u, list);
-    if (stop_s) {
-        b = at_attrs_open(list, &mark);
-        AT_JW_LIT(b, "[");
-        at_jf_str(b, stop);
-        AT_JW_LIT(b, "]");
-        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
-                       AT_ATTR_RAW, 0);
-    }
-    if (out.len > 0) {
-        if (out.truncated)
-            list->failed = 1;
-        else
-            at_attrs_set_raw(list, "gen_ai.output.messages", out.p, out.len,
-                             !tools);
-    }
+    at_jf_reply_end(list, stop, stop_s, &out, tools);
     at_buf_free(&out);
     return 1;
 }

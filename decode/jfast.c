@@ -173,6 +173,215 @@ void at_jf_real(at_attrs *list, const char *key, at_js v)
     json_decref(j);
 }
 
+int at_jf_param(at_jf_params *p, at_js key, at_js v)
+{
+    if (AT_JS_KEY(key, "model"))
+        p->model = v;
+    else if (AT_JS_KEY(key, "max_tokens"))
+        p->max_tokens = v;
+    else if (AT_JS_KEY(key, "temperature"))
+        p->temperature = v;
+    else if (AT_JS_KEY(key, "top_p"))
+        p->top_p = v;
+    else if (AT_JS_KEY(key, "stream"))
+        p->stream = v;
+    else
+        return 0;
+    return 1;
+}
+
+void at_jf_params_set(const at_jf_params *p, at_attrs *list)
+{
+    int64_t n;
+
+    at_jf_set_string(list, "gen_ai.request.model", p->model);
+    if (at_jf_count_value(p->max_tokens, &n))
+        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
+    at_jf_real(list, "gen_ai.request.temperature", p->temperature);
+    at_jf_real(list, "gen_ai.request.top_p", p->top_p);
+    if (at_js_kind(p->stream) == AT_JS_BOOL && *p->stream.p == 't')
+        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+}
+
+int at_jf_args(at_buf *b, at_js args)
+{
+    at_buf t;
+    const char *p;
+    size_t n;
+    int r;
+
+    if (args.p == NULL || at_js_kind(args) == AT_JS_NULL)
+        return 0;
+    AT_JW_LIT(b, ",\"arguments\":");
+    if (at_js_kind(args) != AT_JS_STRING)
+        return at_llm_write_js(b, args);
+    p = at_jf_bytes(args, &t, &n);
+    r = p != NULL ? at_llm_write_args(b, p, n) : -1;
+    at_buf_free(&t);
+    return r;
+}
+
+int at_jf_joined(at_buf *b, at_js blocks)
+{
+    at_js_it it;
+    at_js e, t;
+    at_buf j;
+    int rc = 0;
+
+    at_buf_init(&j, AT_LLM_TEXT_MAX);
+    at_js_arr(blocks, &it);
+    while (at_js_next(&it, &e) > 0) {
+        t = AT_JF_MEMBER(e, "text");
+        if (at_js_kind(t) == AT_JS_STRING)
+            at_js_str_append(t, &j);
+        else if (at_js_kind(e) == AT_JS_STRING)
+            at_js_str_append(e, &j);
+    }
+    if (j.truncated)
+        rc = -1;
+    else
+        at_jw_jstr(b, j.p ? j.p : "", j.len);
+    at_buf_free(&j);
+    return rc;
+}
+
+int at_jf_definition(at_buf *b, const char *type, at_js name, at_js desc,
+                     at_js params, int *first)
+{
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"type\":");
+    at_jw_jstr(b, type, strlen(type));
+    if (at_js_kind(name) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"name\":");
+        at_jf_str(b, name);
+    }
+    if (at_js_kind(desc) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"description\":");
+        at_jf_str(b, desc);
+    }
+    if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
+        AT_JW_LIT(b, ",\"parameters\":");
+        if (at_llm_write_js(b, params) < 0)
+            return -1;
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
+}
+
+int at_jf_definitions(at_js tools, at_attrs *list, const char *params_key,
+                      int (*type_of)(int r, char ty[64]))
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it, ti;
+    at_js t, k, v;
+    at_buf *b;
+    size_t mark, pk = strlen(params_key);
+    int first = 1;
+
+    if (!at_js_arr(tools, &it))
+        return 1;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    while (at_js_next(&it, &t) > 0) {
+        at_js type = none, name = none, desc = none, params = none;
+        char ty[64];
+        int keep;
+
+        if (!at_js_obj(t, &ti))
+            continue;
+        while (at_js_next_member(&ti, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "type"))
+                type = v;
+            else if (AT_JS_KEY(k, "name"))
+                name = v;
+            else if (AT_JS_KEY(k, "description"))
+                desc = v;
+            else if (k.n == pk && memcmp(k.p, params_key, pk) == 0)
+                params = v;
+        }
+        keep = type_of(at_jf_name(type, ty, sizeof(ty)), ty);
+        if (keep < 0)
+            goto tree;
+        if (!keep)
+            desc = params = none;
+        if (at_jf_definition(b, ty, name, desc, params, &first) < 0)
+            goto tree;
+    }
+    AT_JW_LIT(b, "]");
+    if (!b->truncated) {
+        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
+        return 1;
+    }
+tree:
+    at_attrs_drop(list, mark);
+    return 0;
+}
+
+void at_jf_strings_set(at_attrs *list, const char *key, at_js v)
+{
+    at_js_it it;
+    at_js e;
+    at_buf *b;
+    size_t mark;
+    int first = 1;
+
+    if (!at_js_arr(v, &it))
+        return;
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[");
+    while (at_js_next(&it, &e) > 0) {
+        if (at_js_kind(e) != AT_JS_STRING)
+            continue;
+        if (!first)
+            AT_JW_LIT(b, ",");
+        first = 0;
+        at_jf_str(b, e);
+    }
+    AT_JW_LIT(b, "]");
+    at_attrs_close_k(list, key, strlen(key), mark, AT_ATTR_RAW, 0);
+}
+
+int at_jf_counts(const at_js *v, int64_t *const *dst, int n)
+{
+    int64_t c[8];
+    int r[8], i;
+
+    if (n > 8)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((r[i] = at_jf_count(v[i], &c[i])) < 0)
+            return 0;
+    for (i = 0; i < n; i++)
+        if (r[i])
+            *dst[i] = c[i];
+    return 1;
+}
+
+void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
+                     const at_buf *out, int tools)
+{
+    at_buf *b;
+    size_t mark;
+
+    if (stop_set) {
+        b = at_attrs_open(list, &mark);
+        AT_JW_LIT(b, "[");
+        at_jf_str(b, stop);
+        AT_JW_LIT(b, "]");
+        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
+                       AT_ATTR_RAW, 0);
+    }
+    if (out->len == 0)
+        return;
+    if (out->truncated)
+        list->failed = 1;
+    else
+        at_attrs_set_raw(list, "gen_ai.output.messages", out->p, out->len,
+                         !tools);
+}
+
 long at_jf_tree_msgs;
 
 /* tree_message: tree(m) written to b after a comma unless *first; 0, or -1

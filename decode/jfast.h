@@ -58,6 +58,57 @@ int at_jf_count_value(at_js v, int64_t *out);
 /* at_jf_real: at_llm_set_real for a slice: a number, as a real. */
 void at_jf_real(at_attrs *list, const char *key, at_js v);
 
+/* The members at_llm_request_params reads, the last of each: a decoder's
+ * member loop offers each key to at_jf_param (1 when it was one of them),
+ * then at_jf_params_set sets what at_llm_request_params would. */
+typedef struct at_jf_params {
+    at_js model, max_tokens, temperature, top_p, stream;
+} at_jf_params;
+int at_jf_param(at_jf_params *p, at_js key, at_js v);
+void at_jf_params_set(const at_jf_params *p, at_attrs *list);
+
+/* at_jf_args: `,"arguments":` and a tool call's arguments, unless absent
+ * or null: a string as the JSON it holds (at_llm_args), any other value
+ * as it is.  0, or -1 where the tree must judge them. */
+int at_jf_args(at_buf *b, at_js args);
+
+/* at_jf_joined: at_llm_joined_text of an array slice, as a JSON string;
+ * -1 past AT_LLM_TEXT_MAX (the tree cuts it). */
+int at_jf_joined(at_buf *b, at_js blocks);
+
+/* at_jf_definition: {"type":<type>,"name":..,"description":..,
+ * "parameters":..} of a tool definition, name and description when
+ * strings, parameters when present and not null; after a comma unless
+ * *first.  0, or -1 where the tree must judge the parameters. */
+int at_jf_definition(at_buf *b, const char *type, at_js name, at_js desc,
+                     at_js params, int *first);
+
+/* at_jf_definitions: gen_ai.tool.definitions of a `tools` array slice
+ * whose entries hold their name, description and parameters (under
+ * `params_key`) at the top level: type_of gets at_jf_name's answer for an
+ * entry's "type" (r) and the type read (ty), leaves in ty the type to
+ * write, and returns 1 to keep its description and parameters, 0 to leave
+ * them out, -1 for the tree.  1 when set (or tools is not an array), 0
+ * when the tree must make it (nothing set). */
+int at_jf_definitions(at_js tools, at_attrs *list, const char *params_key,
+                      int (*type_of)(int r, char ty[64]));
+
+/* at_jf_strings_set: attribute `key`, an array of the strings of array
+ * slice v (at_llm_set_stop's way with an array). */
+void at_jf_strings_set(at_attrs *list, const char *key, at_js v);
+
+/* at_jf_counts: token counts: each of the n slices v[i] that is a count
+ * into *dst[i] (absent or not a number: left alone), 1; or 0 and nothing
+ * set when one is a number only the tree reads. */
+int at_jf_counts(const at_js *v, int64_t *const *dst, int n);
+
+/* at_jf_reply_end: what a reply's decoder sets last:
+ * gen_ai.response.finish_reasons, [stop] when stop is a string (and
+ * `stop_set`), then gen_ai.output.messages from `out` when it holds any
+ * (written aside; `tools`: it holds tool calls). */
+void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
+                     const at_buf *out, int tools);
+
 /* A message written as text: 1 when written (mk's `responses` and id set
  * when it holds a tool_call_response part, *tools when it holds that or a
  * tool_call part), 0 when there is nothing to write (the tree decoder

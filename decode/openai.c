@@ -555,22 +555,8 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
         AT_JW_LIT(b, ",\"name\":");
         at_jf_str(b, name);
     }
-    if (at_js_kind(args) == AT_JS_STRING) {
-        at_buf s;
-        const char *p;
-        size_t n;
-
-        AT_JW_LIT(b, ",\"arguments\":");
-        p = at_jf_bytes(args, &s, &n);
-        r = p != NULL ? at_llm_write_args(b, p, n) : -1;
-        at_buf_free(&s);
-        if (r < 0)
-            return -1;
-    } else if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
-        AT_JW_LIT(b, ",\"arguments\":");
-        if (at_llm_write_js(b, args) < 0)
-            return -1;
-    }
+    if (at_jf_args(b, args) < 0)
+        return -1;
     AT_JW_LIT(b, "}");
     return 0;
 }
@@ -728,26 +714,7 @@ static int fast_definition(at_buf *b, at_js t, const char *type, int *first)
         else if (AT_JS_KEY(k, "parameters"))
             params = v;
     }
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"type\":");
-    at_jw_jstr(b, type, strlen(type));
-    if (at_js_kind(name) == AT_JS_STRING) {
-        AT_JW_LIT(b, ",\"name\":");
-        at_jf_str(b, name);
-    }
-    if (at_js_kind(desc) == AT_JS_STRING) {
-        AT_JW_LIT(b, ",\"description\":");
-        at_jf_str(b, desc);
-    }
-    if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
-        AT_JW_LIT(b, ",\"parameters\":");
-        if (at_llm_write_js(b, params) < 0)
-            return -1;
-    }
-    AT_JW_LIT(b, "}");
-    return 0;
+    return at_jf_definition(b, type, name, desc, params, first);
 }
 
 /* fast_definitions: gen_ai.tool.definitions as JSON text, from `tools`
@@ -883,9 +850,9 @@ int at_openai_request_fast(at_js root, at_attrs *list)
 {
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
-    at_js k, v, msgs = none, model = none, max_tokens = none;
-    at_js temperature = none, top_p = none, stream = none, mct = none;
+    at_js k, v, msgs = none, mct = none;
     at_js seed = none, stop = none, tools = none, funcs = none;
+    at_jf_params pr = {none, none, none, none, none};
     json_t *rest = NULL, *defs;
     int64_t n;
 
@@ -895,16 +862,8 @@ int at_openai_request_fast(at_js root, at_attrs *list)
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "messages"))
             msgs = v;
-        else if (AT_JS_KEY(k, "model"))
-            model = v;
-        else if (AT_JS_KEY(k, "max_tokens"))
-            max_tokens = v;
-        else if (AT_JS_KEY(k, "temperature"))
-            temperature = v;
-        else if (AT_JS_KEY(k, "top_p"))
-            top_p = v;
-        else if (AT_JS_KEY(k, "stream"))
-            stream = v;
+        else if (at_jf_param(&pr, k, v))
+            continue;
         else if (AT_JS_KEY(k, "max_completion_tokens"))
             mct = v;
         else if (AT_JS_KEY(k, "seed"))
@@ -917,13 +876,7 @@ int at_openai_request_fast(at_js root, at_attrs *list)
             funcs = v;
     }
     /* request_params from here */
-    at_jf_set_string(list, "gen_ai.request.model", model);
-    if (at_jf_count_value(max_tokens, &n))
-        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
-    at_jf_real(list, "gen_ai.request.temperature", temperature);
-    at_jf_real(list, "gen_ai.request.top_p", top_p);
-    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
-        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    at_jf_params_set(&pr, list);
     if (at_jf_count_value(mct, &n))
         at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
     if (at_js_kind(seed) == AT_JS_NUMBER && at_js_int(seed, &n))

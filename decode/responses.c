@@ -544,51 +544,10 @@ static int fast_model_item(at_buf *b, const fast_item *f, int *first,
     else
         at_jw_jstr(b, f->t, strlen(f->t));
     args = f->arguments.p ? f->arguments : f->input.p ? f->input : f->action;
-    if (at_js_kind(args) == AT_JS_STRING) {
-        at_buf t;
-        const char *p;
-        size_t n;
-        int r;
-
-        AT_JW_LIT(b, ",\"arguments\":");
-        p = at_jf_bytes(args, &t, &n);
-        r = p != NULL ? at_llm_write_args(b, p, n) : -1;
-        at_buf_free(&t);
-        if (r < 0)
-            return -1;
-    } else if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
-        AT_JW_LIT(b, ",\"arguments\":");
-        if (at_llm_write_js(b, args) < 0)
-            return -1;
-    }
+    if (at_jf_args(b, args) < 0)
+        return -1;
     AT_JW_LIT(b, "}");
     return 0;
-}
-
-/* fast_joined: at_llm_joined_text of an array slice, as a JSON string; -1
- * past AT_LLM_TEXT_MAX. */
-static int fast_joined(at_buf *b, at_js blocks)
-{
-    at_js_it it;
-    at_js e, t;
-    at_buf j;
-    int rc = 0;
-
-    at_buf_init(&j, AT_LLM_TEXT_MAX);
-    at_js_arr(blocks, &it);
-    while (at_js_next(&it, &e) > 0) {
-        t = AT_JF_MEMBER(e, "text");
-        if (at_js_kind(t) == AT_JS_STRING)
-            at_js_str_append(t, &j);
-        else if (at_js_kind(e) == AT_JS_STRING)
-            at_js_str_append(e, &j);
-    }
-    if (j.truncated)
-        rc = -1;
-    else
-        at_jw_jstr(b, j.p ? j.p : "", j.len);
-    at_buf_free(&j);
-    return rc;
 }
 
 /* fast_input: input_messages of an `input` array slice, as attribute
@@ -650,7 +609,7 @@ static int fast_input(at_js input, at_attrs *list)
             mk.responses = 1;
             AT_JW_LIT(b, ",\"response\":");
             if (at_js_kind(f.output) == AT_JS_ARRAY) {
-                if (fast_joined(b, f.output) < 0)
+                if (at_jf_joined(b, f.output) < 0)
                     goto tree;
             } else if (f.output.p != NULL &&
                        at_js_kind(f.output) != AT_JS_NULL) {
@@ -692,71 +651,15 @@ tree:
     return 0;
 }
 
-/* fast_definitions: tool_definitions of a `tools` slice: 1 when set (or
- * nothing to set), 0 when the tree must. */
-static int fast_definitions(at_js tools, at_attrs *list)
+/* tool_type: tool_definitions' type of a tool (at_jf_definitions): its
+ * own, "function" when it has none. */
+static int tool_type(int r, char ty[64])
 {
-    at_js_it it, ti;
-    at_js t, k, v;
-    at_buf *b;
-    size_t mark;
-    int first = 1;
-
-    if (!at_js_arr(tools, &it))
-        return 1;
-    b = at_attrs_open(list, &mark);
-    AT_JW_LIT(b, "[");
-    while (at_js_next(&it, &t) > 0) {
-        at_js type = {NULL, 0, NULL, 0}, name = type, desc = type;
-        at_js params = type;
-        char ty[64];
-
-        if (!at_js_obj(t, &ti))
-            continue;
-        while (at_js_next_member(&ti, &k, &v) > 0) {
-            if (AT_JS_KEY(k, "type"))
-                type = v;
-            else if (AT_JS_KEY(k, "name"))
-                name = v;
-            else if (AT_JS_KEY(k, "description"))
-                desc = v;
-            else if (AT_JS_KEY(k, "parameters"))
-                params = v;
-        }
-        switch (at_jf_name(type, ty, sizeof(ty))) {
-        case -1:
-            goto tree;
-        case 0:
-            strcpy(ty, "function");
-        }
-        if (!first)
-            AT_JW_LIT(b, ",");
-        first = 0;
-        AT_JW_LIT(b, "{\"type\":");
-        at_jw_jstr(b, ty, strlen(ty));
-        if (at_js_kind(name) == AT_JS_STRING) {
-            AT_JW_LIT(b, ",\"name\":");
-            at_jf_str(b, name);
-        }
-        if (at_js_kind(desc) == AT_JS_STRING) {
-            AT_JW_LIT(b, ",\"description\":");
-            at_jf_str(b, desc);
-        }
-        if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
-            AT_JW_LIT(b, ",\"parameters\":");
-            if (at_llm_write_js(b, params) < 0)
-                goto tree;
-        }
-        AT_JW_LIT(b, "}");
-    }
-    AT_JW_LIT(b, "]");
-    if (!b->truncated) {
-        at_attrs_close(list, "gen_ai.tool.definitions", mark, AT_ATTR_RAW, 0);
-        return 1;
-    }
-tree:
-    at_attrs_drop(list, mark);
-    return 0;
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        strcpy(ty, "function");
+    return 1;
 }
 
 /* fast_instructions: gen_ai.system_instructions of an `instructions`
@@ -820,9 +723,8 @@ int at_responses_request_fast(at_js root, at_attrs *list)
 {
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
-    at_js k, v, model = none, max_tokens = none, temperature = none;
-    at_js top_p = none, stream = none, mot = none, ins = none;
-    at_js input = none, tools = none;
+    at_js k, v, mot = none, ins = none, input = none, tools = none;
+    at_jf_params pr = {none, none, none, none, none};
     int64_t n;
 
     if (!at_js_obj(root, &it))
@@ -830,31 +732,16 @@ int at_responses_request_fast(at_js root, at_attrs *list)
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "input"))
             input = v;
-        else if (AT_JS_KEY(k, "model"))
-            model = v;
         else if (AT_JS_KEY(k, "instructions"))
             ins = v;
         else if (AT_JS_KEY(k, "tools"))
             tools = v;
         else if (AT_JS_KEY(k, "max_output_tokens"))
             mot = v;
-        else if (AT_JS_KEY(k, "max_tokens"))
-            max_tokens = v;
-        else if (AT_JS_KEY(k, "temperature"))
-            temperature = v;
-        else if (AT_JS_KEY(k, "top_p"))
-            top_p = v;
-        else if (AT_JS_KEY(k, "stream"))
-            stream = v;
+        else
+            at_jf_param(&pr, k, v);
     }
-    /* at_llm_request_params */
-    at_jf_set_string(list, "gen_ai.request.model", model);
-    if (at_jf_count_value(max_tokens, &n))
-        at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
-    at_jf_real(list, "gen_ai.request.temperature", temperature);
-    at_jf_real(list, "gen_ai.request.top_p", top_p);
-    if (at_js_kind(stream) == AT_JS_BOOL && *stream.p == 't')
-        at_attrs_set_bool(list, "gen_ai.request.stream", 1);
+    at_jf_params_set(&pr, list);
     if (at_jf_count_value(mot, &n))
         at_attrs_set_i64(list, "gen_ai.request.max_tokens", n);
     /* at_responses_request from here */
@@ -883,7 +770,7 @@ int at_responses_request_fast(at_js root, at_attrs *list)
     } else if (at_js_kind(input) == AT_JS_ARRAY && !fast_input(input, list)) {
         tree_of("input", input, list);
     }
-    if (!fast_definitions(tools, list))
+    if (!at_jf_definitions(tools, list, "parameters", tool_type))
         tree_of("tools", tools, list);
     return 1;
 }
@@ -894,13 +781,10 @@ int at_responses_response_fast(at_js root, at_attrs *list)
     at_js_it it;
     at_js k, v, id = none, model = none, usage = none, status = none;
     at_js output = none;
-    at_js in = none, out_n = none, det_in = none, det_out = none;
     at_llm_usage u;
-    at_buf out, *b;
+    at_buf out;
     fast_item f;
-    size_t mark;
-    int first = 1, tools = 0, st, i, r[4];
-    int64_t c[4];
+    int first = 1, tools = 0, st;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -943,50 +827,30 @@ int at_responses_response_fast(at_js root, at_attrs *list)
     at_jf_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
     if (at_js_obj(usage, &it)) {
+        at_js c[4] = {none, none, none, none}, det_in = none, det_out = none;
+        int64_t *dst[4] = {&u.input, &u.output, &u.cache_read, &u.reasoning};
+
         while (at_js_next_member(&it, &k, &v) > 0) {
             if (AT_JS_KEY(k, "input_tokens"))
-                in = v;
+                c[0] = v;
             else if (AT_JS_KEY(k, "output_tokens"))
-                out_n = v;
+                c[1] = v;
             else if (AT_JS_KEY(k, "input_tokens_details"))
                 det_in = v;
             else if (AT_JS_KEY(k, "output_tokens_details"))
                 det_out = v;
         }
-        r[0] = at_jf_count(in, &c[0]);
-        r[1] = at_jf_count(out_n, &c[1]);
-        r[2] = at_jf_count(AT_JF_MEMBER(det_in, "cached_tokens"), &c[2]);
-        r[3] = at_jf_count(AT_JF_MEMBER(det_out, "reasoning_tokens"), &c[3]);
-        if (r[0] < 0 || r[1] < 0 || r[2] < 0 || r[3] < 0) {
+        c[2] = AT_JF_MEMBER(det_in, "cached_tokens");
+        c[3] = AT_JF_MEMBER(det_out, "reasoning_tokens");
+        if (!at_jf_counts(c, dst, 4)) {
             json_t *j = at_llm_tree(usage);
 
             read_usage(j, &u);
             json_decref(j);
-        } else {
-            int64_t *dst[4] = {&u.input, &u.output, &u.cache_read,
-                               &u.reasoning};
-
-            for (i = 0; i < 4; i++)
-                if (r[i])
-                    *dst[i] = c[i];
         }
     }
     at_llm_usage_emit_list(&u, list);
-    if (st) {
-        b = at_attrs_open(list, &mark);
-        AT_JW_LIT(b, "[");
-        at_jf_str(b, status);
-        AT_JW_LIT(b, "]");
-        at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
-                       AT_ATTR_RAW, 0);
-    }
-    if (out.len > 0) {
-        if (out.truncated)
-            list->failed = 1;
-        else
-            at_attrs_set_raw(list, "gen_ai.output.messages", out.p, out.len,
-                             !tools);
-    }
+    at_jf_reply_end(list, status, st, &out, tools);
     at_buf_free(&out);
     return 1;
 }

@@ -1542,6 +1542,29 @@ Test(body_fast, agent_conversations_same_as_the_tree)
     }
 }
 
+/* edge_both: bodies (' made ") through decode_both_at for route
+ * host/path, each checked to be JSON; the first must be taken by the
+ * scanner decoders. */
+static void edge_both(const char *host, const char *path, int request,
+                      const char *const *bodies, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char *b = qd(bodies[i]);
+        long hits0 = at_llm_body_fast_hits;
+
+        cr_assert(jansson_ok(b, strlen(b)), "%s %s %zu is JSON", path,
+                  request ? "request" : "response", i);
+        decode_both_at(host, path, request, b, strlen(b));
+        if (i == 0)
+            cr_expect_gt(at_llm_body_fast_hits, hits0,
+                         "%s: the first %s takes no tree", path,
+                         request ? "request" : "response");
+        free(b);
+    }
+}
+
 /* Anthropic Messages: the same, for its blocks (text, thinking, tool_use,
  * tool_result with text or blocks, images, odd ones), system prompts,
  * stop sequences, client and server tools; requests and responses. */
@@ -1605,28 +1628,10 @@ Test(body_fast, anthropic_same_as_the_tree)
         "{'content':[{'type':'te\\u0078t','text':'x'}],'id':'a','id':'b'}",
         "{'type':'error','error':{'type':'overloaded_error'}}",
     };
-    size_t i;
-    long hits0 = at_llm_body_fast_hits;
-
-    for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
-        char *b = qd(requests[i]);
-
-        cr_assert(jansson_ok(b, strlen(b)), "request %zu is JSON", i);
-        decode_both_at("api.anthropic.com", "/v1/messages", 1, b, strlen(b));
-        if (i == 0)
-            cr_expect_gt(at_llm_body_fast_hits, hits0, "the loop: no tree");
-        free(b);
-    }
-    for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
-        char *b = qd(responses[i]);
-
-        cr_assert(jansson_ok(b, strlen(b)), "response %zu is JSON", i);
-        hits0 = at_llm_body_fast_hits;
-        decode_both_at("api.anthropic.com", "/v1/messages", 0, b, strlen(b));
-        if (i == 0)
-            cr_expect_gt(at_llm_body_fast_hits, hits0, "tool_use: no tree");
-        free(b);
-    }
+    edge_both("api.anthropic.com", "/v1/messages", 1, requests,
+              sizeof(requests) / sizeof(requests[0]));
+    edge_both("api.anthropic.com", "/v1/messages", 0, responses,
+              sizeof(responses) / sizeof(responses[0]));
 }
 
 /* Random chat bodies: members present or not, of any kind, in any order,
@@ -1928,6 +1933,30 @@ static void gen_aroot_val(gen *g, const char *key, int depth)
         gen_any(g, depth + 1);
 }
 
+/* random_both: n requests and n responses for route host/path, drawn
+ * with `val` from keys qk and rk, through decode_both_at; returns how
+ * many were JSON. */
+static int random_both(const char *host, const char *path, unsigned seed,
+                       int n, const char *const *qk, size_t nq,
+                       const char *const *rk, size_t nr, gen_val val)
+{
+    gen g;
+    int i, valid = 0;
+
+    g.seed = seed;
+    for (i = 0; i < n; i++) {
+        g.n = 0;
+        gen_obj(&g, qk, nq, val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at(host, path, 1, g.b, g.n);
+        g.n = 0;
+        gen_obj(&g, rk, nr, val, 0);
+        valid += jansson_ok(g.b, g.n);
+        decode_both_at(host, path, 0, g.b, g.n);
+    }
+    return valid;
+}
+
 Test(body_fast, anthropic_random_bodies)
 {
     static const char *const qk[] = {"model", "messages", "system", "tools",
@@ -1935,21 +1964,10 @@ Test(body_fast, anthropic_random_bodies)
                                      "temperature", "stream", "messages"};
     static const char *const rk[] = {"id", "model", "content", "usage",
                                      "stop_reason", "content", "type"};
-    gen g;
-    int i, valid = 0;
     long hits0 = at_llm_body_fast_hits, trees0 = at_jf_tree_msgs;
+    int valid = random_both("api.anthropic.com", "/v1/messages", 777, 4000,
+                            qk, 9, rk, 7, gen_aroot_val);
 
-    g.seed = 777;
-    for (i = 0; i < 4000; i++) {
-        g.n = 0;
-        gen_obj(&g, qk, 9, gen_aroot_val, 0);
-        valid += jansson_ok(g.b, g.n);
-        decode_both_at("api.anthropic.com", "/v1/messages", 1, g.b, g.n);
-        g.n = 0;
-        gen_obj(&g, rk, 7, gen_aroot_val, 0);
-        valid += jansson_ok(g.b, g.n);
-        decode_both_at("api.anthropic.com", "/v1/messages", 0, g.b, g.n);
-    }
     /* nearly all are JSON; most taken by the scanner decoders (twice
      * each), some of their messages left to trees */
     cr_expect_gt(valid, 7900, "%d valid", valid);
@@ -2027,29 +2045,10 @@ Test(body_fast, responses_same_as_the_tree)
         "{'output':[{'type':'te\\u0078t'}]}",
         "{'output':{'not':'an array'},'status':'failed','error':{}}",
     };
-    size_t i;
-    long hits0;
-
-    for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
-        char *b = qd(requests[i]);
-
-        cr_assert(jansson_ok(b, strlen(b)), "request %zu is JSON", i);
-        hits0 = at_llm_body_fast_hits;
-        decode_both_at("api.openai.com", "/v1/responses", 1, b, strlen(b));
-        if (i == 0)
-            cr_expect_gt(at_llm_body_fast_hits, hits0, "the loop: no tree");
-        free(b);
-    }
-    for (i = 0; i < sizeof(responses) / sizeof(responses[0]); i++) {
-        char *b = qd(responses[i]);
-
-        cr_assert(jansson_ok(b, strlen(b)), "response %zu is JSON", i);
-        hits0 = at_llm_body_fast_hits;
-        decode_both_at("api.openai.com", "/v1/responses", 0, b, strlen(b));
-        if (i == 0)
-            cr_expect_gt(at_llm_body_fast_hits, hits0, "output: no tree");
-        free(b);
-    }
+    edge_both("api.openai.com", "/v1/responses", 1, requests,
+              sizeof(requests) / sizeof(requests[0]));
+    edge_both("api.openai.com", "/v1/responses", 0, responses,
+              sizeof(responses) / sizeof(responses[0]));
 }
 
 static void gen_item_val(gen *g, const char *key, int depth)
@@ -2101,21 +2100,10 @@ Test(body_fast, responses_random_bodies)
                                      "stream"};
     static const char *const rk[] = {"id", "model", "output", "usage",
                                      "status", "output"};
-    gen g;
-    int i, valid = 0;
     long hits0 = at_llm_body_fast_hits;
+    int valid = random_both("api.openai.com", "/v1/responses", 4242, 4000,
+                            qk, 7, rk, 6, gen_rroot_val);
 
-    g.seed = 4242;
-    for (i = 0; i < 4000; i++) {
-        g.n = 0;
-        gen_obj(&g, qk, 7, gen_rroot_val, 0);
-        valid += jansson_ok(g.b, g.n);
-        decode_both_at("api.openai.com", "/v1/responses", 1, g.b, g.n);
-        g.n = 0;
-        gen_obj(&g, rk, 6, gen_rroot_val, 0);
-        valid += jansson_ok(g.b, g.n);
-        decode_both_at("api.openai.com", "/v1/responses", 0, g.b, g.n);
-    }
     cr_expect_gt(valid, 7900, "%d valid", valid);
     cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 6000, "%ld hits",
                  at_llm_body_fast_hits - hits0);
