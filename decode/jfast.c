@@ -20,19 +20,21 @@ int at_jf_word(at_js v, char *buf, size_t cap)
     return 1;
 }
 
-/* at_jf_bytes: the bytes string slice v holds, and their number in *n:
- * inside the slice when it has no escape, else decoded into t (at_buf_free
- * it either way).  NULL when t could not hold them. */
-const char *at_jf_bytes(at_js v, at_buf *t, size_t *n)
+const char *at_jf_bytes(at_js v, at_jf_tmp *t, size_t *n)
 {
-    at_buf_init(t, v.n);
+    /* decoding never lengthens a string: a slice shorter than the small
+     * room decodes into it */
+    if (v.n < sizeof(t->small))
+        at_buf_init_fixed(&t->b, t->small, sizeof(t->small));
+    else
+        at_buf_init(&t->b, v.n);
     if (!v.doc->tok[v.i].esc) {
         *n = v.n - 2;
         return v.p + 1;
     }
-    at_js_str_append(v, t);
-    *n = t->len;
-    return t->truncated ? NULL : t->p ? t->p : "";
+    at_js_str_append(v, &t->b);
+    *n = t->b.len;
+    return t->b.truncated ? NULL : t->b.p ? t->b.p : "";
 }
 
 /* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds.
@@ -41,7 +43,7 @@ const char *at_jf_bytes(at_js v, at_buf *t, size_t *n)
  * escapes at_jw_jstr writes too (at_jw_jstr_canonical). */
 void at_jf_str(at_buf *b, at_js v)
 {
-    at_buf t;
+    at_jf_tmp t;
     const char *p;
     size_t n;
 
@@ -51,7 +53,7 @@ void at_jf_str(at_buf *b, at_js v)
     }
     if ((p = at_jf_bytes(v, &t, &n)) != NULL)
         at_jw_jstr(b, p, n);
-    at_buf_free(&t);
+    at_jf_tmp_free(&t);
 }
 
 /* at_jf_text_part: `{"type":<type>,"content":<v>}`, after a comma unless
@@ -112,7 +114,7 @@ void at_jf_part(at_buf *b, const char *type, at_js v, int *first)
 /* at_jf_set_string: at_llm_set_string for a slice. */
 void at_jf_set_string(at_attrs *list, const char *key, at_js v)
 {
-    at_buf t;
+    at_jf_tmp t;
     const char *p;
     size_t n;
 
@@ -120,7 +122,7 @@ void at_jf_set_string(at_attrs *list, const char *key, at_js v)
         return;
     if ((p = at_jf_bytes(v, &t, &n)) != NULL)
         at_attrs_set_utf8(list, key, p, n);
-    at_buf_free(&t);
+    at_jf_tmp_free(&t);
 }
 
 /* at_jf_count: at_llm_count for a slice: 1 (and *out) for an integer of
@@ -205,7 +207,7 @@ void at_jf_params_set(const at_jf_params *p, at_attrs *list)
 
 int at_jf_args(at_buf *b, at_js args)
 {
-    at_buf t;
+    at_jf_tmp t;
     const char *p;
     size_t n;
     int r;
@@ -217,7 +219,7 @@ int at_jf_args(at_buf *b, at_js args)
         return at_llm_write_js(b, args);
     p = at_jf_bytes(args, &t, &n);
     r = p != NULL ? at_llm_write_args(b, p, n) : -1;
-    at_buf_free(&t);
+    at_jf_tmp_free(&t);
     return r;
 }
 

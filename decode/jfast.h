@@ -23,10 +23,21 @@ int at_jf_word(at_js v, char *buf, size_t cap);
  * (escapes, or too long). */
 int at_jf_name(at_js v, char *buf, size_t cap);
 
+/* Room for a string's decoded bytes: on the stack when they are few (a
+ * tool call's arguments, an id), else allocated. */
+typedef struct at_jf_tmp {
+    at_buf b;
+    char small[256];
+} at_jf_tmp;
+
 /* at_jf_bytes: the bytes string slice v holds, and their number in *n:
- * inside the slice when it has no escape, else decoded into t (at_buf_free
- * it either way).  NULL when t could not hold them. */
-const char *at_jf_bytes(at_js v, at_buf *t, size_t *n);
+ * inside the slice when it has no escape, else decoded into t
+ * (at_jf_tmp_free it either way).  NULL when t could not hold them. */
+const char *at_jf_bytes(at_js v, at_jf_tmp *t, size_t *n);
+static inline void at_jf_tmp_free(at_jf_tmp *t)
+{
+    at_buf_free(&t->b);
+}
 
 /* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds. */
 void at_jf_str(at_buf *b, at_js v);

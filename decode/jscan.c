@@ -38,6 +38,12 @@ static const unsigned char short_escape[256] = {
 
 static inline const char *skip_ws(const char *p, const char *end)
 {
+    /* the common cases first: no blank (a blank is a byte <= ' '), or the
+     * one space Python's json.dumps writes after ',' and ':' */
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
+    if (end - p >= 2 && *p == ' ' && (unsigned char)p[1] > ' ')
+        return p + 1;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
@@ -729,20 +735,63 @@ int at_js_int(at_js v, int64_t *out)
  * Returns the decoded length. */
 typedef void (*emit_fn)(void *ctx, const char *p, size_t n);
 
+/* unescape: the escape at p (checked by the scanner) decoded into out,
+ * *k bytes (at most 4); returns the position after it. */
+static const char *unescape(const char *p, char out[4], size_t *k)
+{
+    long u;
+
+    *k = 0;
+    switch (p[1]) {
+    case 'b': out[0] = '\b'; break;
+    case 'f': out[0] = '\f'; break;
+    case 'n': out[0] = '\n'; break;
+    case 'r': out[0] = '\r'; break;
+    case 't': out[0] = '\t'; break;
+    case 'u': break;
+    default: out[0] = p[1]; break;
+    }
+    if (p[1] != 'u') {
+        *k = 1;
+        return p + 2;
+    }
+    u = hex4(p + 2);
+    p += 6;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        u = 0x10000 + ((u - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
+        p += 6;
+    }
+    if (u < 0x80) {
+        out[(*k)++] = (char)u;
+    } else if (u < 0x800) {
+        out[(*k)++] = (char)(0xC0 | (u >> 6));
+        out[(*k)++] = (char)(0x80 | (u & 0x3F));
+    } else if (u < 0x10000) {
+        out[(*k)++] = (char)(0xE0 | (u >> 12));
+        out[(*k)++] = (char)(0x80 | ((u >> 6) & 0x3F));
+        out[(*k)++] = (char)(0x80 | (u & 0x3F));
+    } else {
+        out[(*k)++] = (char)(0xF0 | (u >> 18));
+        out[(*k)++] = (char)(0x80 | ((u >> 12) & 0x3F));
+        out[(*k)++] = (char)(0x80 | ((u >> 6) & 0x3F));
+        out[(*k)++] = (char)(0x80 | (u & 0x3F));
+    }
+    return p;
+}
+
+/* decode: the bytes string value v holds, handed to emit a run at a
+ * time; their number. */
 static size_t decode(at_js v, emit_fn emit, void *ctx)
 {
     const char *p, *end, *run;
-    size_t total = 0;
+    size_t total = 0, k;
+    char out[4];
 
     if (at_js_kind(v) != AT_JS_STRING || v.n < 2)
         return 0;
     p = v.p + 1;
     end = v.p + v.n - 1;
     while (p < end) {
-        char out[4];
-        size_t k = 0;
-        long u;
-
         run = p;
         while (p < end && *p != '\\')
             p++;
@@ -752,44 +801,33 @@ static size_t decode(at_js v, emit_fn emit, void *ctx)
         }
         if (p >= end)
             break;
-        switch (p[1]) { /* the scanner checked every escape */
-        case 'b': out[k++] = '\b'; break;
-        case 'f': out[k++] = '\f'; break;
-        case 'n': out[k++] = '\n'; break;
-        case 'r': out[k++] = '\r'; break;
-        case 't': out[k++] = '\t'; break;
-        case 'u': break;
-        default: out[k++] = p[1]; break;
-        }
-        if (p[1] != 'u') {
-            p += 2;
-        } else {
-            u = hex4(p + 2);
-            p += 6;
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                u = 0x10000 + ((u - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
-                p += 6;
-            }
-            if (u < 0x80) {
-                out[k++] = (char)u;
-            } else if (u < 0x800) {
-                out[k++] = (char)(0xC0 | (u >> 6));
-                out[k++] = (char)(0x80 | (u & 0x3F));
-            } else if (u < 0x10000) {
-                out[k++] = (char)(0xE0 | (u >> 12));
-                out[k++] = (char)(0x80 | ((u >> 6) & 0x3F));
-                out[k++] = (char)(0x80 | (u & 0x3F));
-            } else {
-                out[k++] = (char)(0xF0 | (u >> 18));
-                out[k++] = (char)(0x80 | ((u >> 12) & 0x3F));
-                out[k++] = (char)(0x80 | ((u >> 6) & 0x3F));
-                out[k++] = (char)(0x80 | (u & 0x3F));
-            }
-        }
+        p = unescape(p, out, &k);
         emit(ctx, out, k);
         total += k;
     }
     return total;
+}
+
+/* decode_into: decode's bytes written at w, which has room for the
+ * string's text (decoding never lengthens it); their number. */
+static size_t decode_into(at_js v, char *w)
+{
+    const char *p = v.p + 1, *end = v.p + v.n - 1, *q;
+    char *w0 = w;
+    size_t k;
+
+    while (p < end) {
+        q = memchr(p, '\\', (size_t)(end - p));
+        if (q == NULL)
+            q = end;
+        memcpy(w, p, (size_t)(q - p));
+        w += q - p;
+        if (q == end)
+            break;
+        p = unescape(q, w, &k);
+        w += k;
+    }
+    return (size_t)(w - w0);
 }
 
 /* has_esc: whether string value v holds escapes. */
@@ -849,13 +887,22 @@ static void emit_buf(void *ctx, const char *p, size_t n)
 
 size_t at_js_str_append(at_js v, at_buf *b)
 {
+    char *w;
+    size_t k;
+
     if (at_js_kind(v) != AT_JS_STRING)
         return 0;
     if (!has_esc(v)) {
         at_buf_append(b, v.p + 1, v.n - 2);
         return v.n - 2;
     }
-    return decode(v, emit_buf, b);
+    /* straight into the buffer when it has room for the text; else a run
+     * at a time, what fits kept */
+    if ((w = at_buf_reserve(b, v.n)) == NULL)
+        return decode(v, emit_buf, b);
+    k = decode_into(v, w);
+    at_buf_commit(b, k);
+    return k;
 }
 
 char *at_js_str_dup(at_js v)

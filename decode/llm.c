@@ -458,6 +458,32 @@ static int repeated_key(const at_js_doc_t *d, uint32_t i)
     return 0;
 }
 
+/* write_escaped: string token i holding escapes, decoded and written as
+ * at_jw_jstr writes the bytes (its own frame: write_tok recurses). */
+static __attribute__((noinline)) int write_escaped(at_buf *b,
+                                                   const at_js_doc_t *d,
+                                                   uint32_t i)
+{
+    const at_js_tok *t = &d->tok[i];
+    at_js js = {d->text + t->off, t->len, d, i};
+    at_buf s;
+    char small[256];
+    int rc = 0;
+
+    /* decoding never lengthens a string */
+    if (t->len < sizeof(small))
+        at_buf_init_fixed(&s, small, sizeof(small));
+    else
+        at_buf_init(&s, t->len);
+    at_js_str_append(js, &s);
+    if (s.truncated)
+        rc = -1;
+    else
+        at_jw_jstr(b, s.p ? s.p : "", s.len);
+    at_buf_free(&s);
+    return rc;
+}
+
 /* write_tok: token i as at_jw_value(tree(d, i)) writes it; -1 (something
  * written) where the two could differ: a repeated key, a number too long
  * for tree() to read, a string that could not be decoded. */
@@ -503,23 +529,7 @@ static int write_tok(at_buf *b, const at_js_doc_t *d, uint32_t i)
             at_buf_append(b, p, t->len);
             return 0;
         }
-        js.p = p;
-        js.n = t->len;
-        js.doc = d;
-        js.i = i;
-        {
-            at_buf s;
-            int rc = 0;
-
-            at_buf_init(&s, t->len);
-            at_js_str_append(js, &s);
-            if (s.truncated)
-                rc = -1;
-            else
-                at_jw_jstr(b, s.p ? s.p : "", s.len);
-            at_buf_free(&s);
-            return rc;
-        }
+        return write_escaped(b, d, i);
     case AT_JS_NUMBER: {
         int64_t x;
         char num[64];
