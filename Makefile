@@ -161,10 +161,11 @@ asan:
 	    unit integration
 
 # Under valgrind: the modules that manage memory by hand, the corpus test
-# (every provider decoder over real recordings), and real clients with the
-# shim preloaded.  Every test binary also runs under ASan+UBSan (asan).
+# (every provider decoder over real recordings), the scanner decoders over
+# their edge and random bodies (test_jscan; the localedef one of its tests
+# runs is not ours to check), and real clients with the shim preloaded.  Every test binary also runs under ASan+UBSan (asan).
 VG_TESTS := $(addprefix $(BUILD)/tests/,test_sink test_attrs test_sse test_encoding \
-            test_h2 test_ndjson test_ring test_corpus test_jalloc)
+            test_h2 test_ndjson test_ring test_corpus test_jalloc test_jscan)
 valgrind: $(VG_TESTS) all
 	@VALGRIND=1 scripts/run-unit.sh $(VG_TESTS)
 	@scripts/valgrind-clients.sh $(BUILD)
