@@ -24,6 +24,9 @@
  * Runs on the sink thread only.  Entered through llm.c's dispatch.
  */
 #include "llm_int.h"
+#include "jfast.h"
+#include "jscan.h"
+#include "sink/jw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,12 +226,13 @@ static json_t *tool_definitions(const json_t *tools)
     return defs;
 }
 
-void at_gemini_request(const json_t *root, json_t *attrs)
+/* request_head: what at_gemini_request sets before the messages: the
+ * generation parameters and the system instruction. */
+static void request_head(const json_t *root, json_t *attrs)
 {
     const json_t *gc = get2(root, "generationConfig", "generation_config");
-    const json_t *v, *c;
+    const json_t *v;
     json_t *a;
-    size_t i;
 
     at_llm_set_count(attrs, "gen_ai.request.max_tokens",
                      get2(gc, "maxOutputTokens", "max_output_tokens"));
@@ -252,6 +256,25 @@ void at_gemini_request(const json_t *root, json_t *attrs)
         json_object_set_new_nocheck(attrs, "gen_ai.system_instructions", a);
     else
         json_decref(a);
+}
+
+/* content_message: the input message of one Content (NULL when it is not
+ * an object: skipped). */
+static json_t *content_message(const json_t *c)
+{
+    if (!json_is_object(c))
+        return NULL;
+    return at_llm_message(role_of(c),
+                          content_parts(json_object_get(c, "parts")));
+}
+
+void at_gemini_request(const json_t *root, json_t *attrs)
+{
+    const json_t *v, *c;
+    json_t *a;
+    size_t i;
+
+    request_head(root, attrs);
     v = json_object_get(root, "contents");
     if (json_is_object(v) || json_is_string(v)) {
         /* one Content, or a bare string, where a list belongs: the SDKs
@@ -263,25 +286,261 @@ void at_gemini_request(const json_t *root, json_t *attrs)
             at_llm_add_text(parts, "text", v);
             json_array_append_new(a, at_llm_message("user", parts));
         } else {
-            json_array_append_new(
-                a, at_llm_message(role_of(v), content_parts(json_object_get(
-                                                  v, "parts"))));
+            json_array_append_new(a, content_message(v));
         }
         json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     } else if (json_is_array(v)) {
         a = json_array();
         json_array_foreach(v, i, c) {
-            if (!json_is_object(c))
-                continue;
-            json_array_append_new(
-                a, at_llm_message(role_of(c), content_parts(json_object_get(
-                                                  c, "parts"))));
+            json_t *m = content_message(c);
+
+            if (m != NULL)
+                json_array_append_new(a, m);
         }
         json_object_set_new_nocheck(attrs, "gen_ai.input.messages", a);
     }
     a = tool_definitions(json_object_get(root, "tools"));
     if (a != NULL)
         json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", a);
+}
+
+/* ---- a request's contents from the scanner ------------------------------
+ *
+ * at_gemini_request_fast: the `contents` list (what grows with the
+ * conversation) written as text from the scanner's tokens (see jfast.h);
+ * the parameters, the system instruction and the tools read from trees
+ * of those members alone. */
+
+/* fast_get2: get2 for slices: member `camel` of o, else `snake`. */
+static at_js fast_get2(at_js o, const char *camel, const char *snake)
+{
+    at_js v = at_jf_member(o, camel, strlen(camel));
+
+    return v.p != NULL ? v : at_jf_member(o, snake, strlen(snake));
+}
+
+/* fast_call_id: call_id of a functionCall or functionResponse slice,
+ * written as a JSON string; -1 when its id or name is a string only the
+ * tree reads. */
+static int fast_call_id(at_buf *b, at_js f, long n)
+{
+    char id[64], name[64];
+    int ri = at_jf_name(AT_JF_MEMBER(f, "id"), id, sizeof(id));
+    int rn = at_jf_name(AT_JF_MEMBER(f, "name"), name, sizeof(name));
+    char buf[32];
+
+    if (ri < 0 || rn < 0)
+        return -1;
+    if (ri == 0 || id[0] == '\0') {
+        if (rn > 0 && name[0] != '\0') {
+            at_jw_jstr(b, name, strlen(name));
+            return 0;
+        }
+        snprintf(buf, sizeof(buf), "call_%ld", n);
+        at_jw_jstr(b, buf, strlen(buf));
+        return 0;
+    }
+    at_jw_jstr(b, id, strlen(id));
+    return 0;
+}
+
+/* fast_content: one Content of `contents` (an at_jf_msg_fn). */
+static int fast_content(at_buf *b, at_js c, int *first, int *tools,
+                        at_attr_mark *mk)
+{
+    at_js_it it;
+    at_js k, v, role = {NULL, 0, NULL, 0}, parts = role, p;
+    char r[64];
+    const char *rr = "user";
+    long calls = 0, results = 0;
+    int pfirst = 1, rc;
+    size_t i;
+
+    if (!at_js_obj(c, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "role"))
+            role = v;
+        else if (AT_JS_KEY(k, "parts"))
+            parts = v;
+    }
+    if ((rc = at_jf_name(role, r, sizeof(r))) < 0)
+        return -1;
+    if (rc > 0 && r[0] != '\0')
+        rr = strcmp(r, "model") == 0 ? "assistant"
+             : strcmp(r, "function") == 0 ? "tool" : r;
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"role\":");
+    at_jw_jstr(b, rr, strlen(rr));
+    AT_JW_LIT(b, ",\"parts\":[");
+    if (at_js_arr(parts, &it)) {
+        while (at_js_next(&it, &p) > 0) {
+            at_js text, f;
+
+            if (at_js_kind(p) != AT_JS_OBJECT)
+                continue;
+            text = AT_JF_MEMBER(p, "text");
+            if (at_js_kind(text) == AT_JS_STRING) {
+                at_js th = AT_JF_MEMBER(p, "thought");
+                int thought = at_js_kind(th) == AT_JS_BOOL && *th.p == 't';
+
+                if (at_jf_text_part(b, thought ? "reasoning" : "text", text,
+                                    pfirst))
+                    pfirst = 0;
+                continue;
+            }
+            f = fast_get2(p, "functionCall", "function_call");
+            if (at_js_kind(f) == AT_JS_OBJECT) {
+                at_js args = AT_JF_MEMBER(f, "args");
+                at_js name = AT_JF_MEMBER(f, "name");
+
+                if (!pfirst)
+                    AT_JW_LIT(b, ",");
+                pfirst = 0;
+                AT_JW_LIT(b, "{\"type\":\"tool_call\",\"id\":");
+                if (fast_call_id(b, f, calls++) < 0)
+                    return -1;
+                if (at_js_kind(name) == AT_JS_STRING) {
+                    AT_JW_LIT(b, ",\"name\":");
+                    at_jf_str(b, name);
+                }
+                if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
+                    AT_JW_LIT(b, ",\"arguments\":");
+                    if (at_llm_write_js(b, args) < 0)
+                        return -1;
+                }
+                AT_JW_LIT(b, "}");
+                *tools = 1;
+                continue;
+            }
+            f = fast_get2(p, "functionResponse", "function_response");
+            if (at_js_kind(f) == AT_JS_OBJECT) {
+                at_js resp = AT_JF_MEMBER(f, "response");
+                size_t at;
+
+                if (!pfirst)
+                    AT_JW_LIT(b, ",");
+                pfirst = 0;
+                AT_JW_LIT(b, "{\"type\":\"tool_call_response\",\"id\":");
+                at = b->len;
+                if (fast_call_id(b, f, results++) < 0)
+                    return -1;
+                /* the id of the message's only response marks it */
+                mk->id_off = at;
+                mk->id_len = mk->responses ? 0 : b->len - at;
+                mk->responses = 1;
+                AT_JW_LIT(b, ",\"response\":");
+                if (resp.p == NULL)
+                    AT_JW_LIT(b, "null");
+                else if (at_llm_write_js(b, resp) < 0)
+                    return -1;
+                AT_JW_LIT(b, "}");
+                *tools = 1;
+                continue;
+            }
+            for (i = 0; i < sizeof(other_parts) / sizeof(other_parts[0]);
+                 i++) {
+                if (fast_get2(p, other_parts[i].camel,
+                              other_parts[i].snake).p != NULL) {
+                    if (!pfirst)
+                        AT_JW_LIT(b, ",");
+                    pfirst = 0;
+                    AT_JW_LIT(b, "{\"type\":");
+                    at_jw_jstr(b, other_parts[i].camel,
+                               strlen(other_parts[i].camel));
+                    AT_JW_LIT(b, "}");
+                    break;
+                }
+            }
+        }
+    }
+    AT_JW_LIT(b, "]}");
+    return 1;
+}
+
+/* tree_content: content_message of a slice's tree. */
+static json_t *tree_content(at_js c)
+{
+    json_t *t = at_llm_tree(c), *m = content_message(t);
+
+    json_decref(t);
+    return m;
+}
+
+int at_gemini_request_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, contents = none, tools = none;
+    at_js gc[2] = {none, none}, si[2] = {none, none};
+    json_t *head, *attrs, *a;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "contents"))
+            contents = v;
+        else if (AT_JS_KEY(k, "tools"))
+            tools = v;
+        else if (AT_JS_KEY(k, "generationConfig"))
+            gc[0] = v;
+        else if (AT_JS_KEY(k, "generation_config"))
+            gc[1] = v;
+        else if (AT_JS_KEY(k, "systemInstruction"))
+            si[0] = v;
+        else if (AT_JS_KEY(k, "system_instruction"))
+            si[1] = v;
+    }
+    if (at_js_kind(contents) != AT_JS_ARRAY)
+        return 0;                /* one Content or a string: the tree's */
+    /* the parameters and the system instruction from a body of those
+     * members alone */
+    head = json_object();
+    attrs = json_object();
+    if (head == NULL || attrs == NULL) {
+        json_decref(head);
+        json_decref(attrs);
+        return 0;
+    }
+    if (gc[0].p)
+        json_object_set_new_nocheck(head, "generationConfig", at_llm_tree(gc[0]));
+    if (gc[1].p)
+        json_object_set_new_nocheck(head, "generation_config",
+                                    at_llm_tree(gc[1]));
+    if (si[0].p)
+        json_object_set_new_nocheck(head, "systemInstruction",
+                                    at_llm_tree(si[0]));
+    if (si[1].p)
+        json_object_set_new_nocheck(head, "system_instruction",
+                                    at_llm_tree(si[1]));
+    request_head(head, attrs);
+    json_decref(head);
+    at_attrs_take(list, attrs);
+    if (!at_jf_messages(contents, list, "gen_ai.input.messages", fast_content,
+                        tree_content)) {
+        json_t *msgs = json_array();
+        at_js c;
+
+        at_js_arr(contents, &it);
+        while (at_js_next(&it, &c) > 0) {
+            json_t *m = tree_content(c);
+
+            if (m != NULL)
+                json_array_append_new(msgs, m);
+        }
+        at_attrs_set_json(list, "gen_ai.input.messages", msgs);
+    }
+    if (tools.p != NULL) {
+        json_t *t = at_llm_tree(tools);
+
+        a = tool_definitions(t);
+        json_decref(t);
+        if (a != NULL)
+            at_attrs_set_json(list, "gen_ai.tool.definitions", a);
+    }
+    return 1;
 }
 
 /* read_usage: the counts of a usageMetadata object, over *u.  Cached

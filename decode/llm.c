@@ -1320,6 +1320,7 @@ static const at_llm_ops *ops_of(at_api api)
             .request = at_openai_embeddings_request,
             .response = at_openai_embeddings_response},
         [AT_API_GEMINI_GENERATE] = {.request = at_gemini_request,
+                                    .request_fast = at_gemini_request_fast,
                                     .response = at_gemini_response,
                                     .stream = at_gemini_stream_event,
                                     .array_ok = 1},

@@ -1066,6 +1066,9 @@ static void decode_both_at(const char *host, const char *path, int request,
     at_attrs_free(&lb);
 }
 
+#define GEMINI_HOST "generativelanguage.googleapis.com"
+#define GEMINI_PATH "/v1beta/models/gemini-2.5-flash:generateContent"
+
 static void decode_both(int request, const char *p, size_t n)
 {
     decode_both_at("api.openai.com", "/v1/chat/completions", request, p, n);
@@ -1090,6 +1093,7 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
         decode_both_at("api.anthropic.com", "/v1/messages", request, body,
                        len);
         decode_both_at("api.openai.com", "/v1/responses", request, body, len);
+        decode_both_at(GEMINI_HOST, GEMINI_PATH, request, body, len);
         if (strstr(g.gl_pathv[f], "/chat_basic") != NULL ||
             strstr(g.gl_pathv[f], "/chat_streaming/request") != NULL)
             chat++;
@@ -1105,6 +1109,7 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
                            len);
             decode_both_at("api.openai.com", "/v1/responses", request, copy,
                            len);
+            decode_both_at(GEMINI_HOST, GEMINI_PATH, request, copy, len);
             free(copy);
         }
         free(body);
@@ -2106,6 +2111,104 @@ Test(body_fast, responses_random_bodies)
 
     cr_expect_gt(valid, 7900, "%d valid", valid);
     cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 6000, "%ld hits",
+                 at_llm_body_fast_hits - hits0);
+}
+
+/* Gemini: a request's contents read from the scanner (the small members
+ * from their own trees): parts of every kind in both spellings, call ids
+ * given, named or made up, thoughts, the roles it renames. */
+Test(body_fast, gemini_same_as_the_tree)
+{
+    static const char *const requests[] = {
+        "{'contents':[{'role':'user','parts':[{'text':'Weather in Paris?'}]},"
+        "{'role':'model','parts':[{'text':'thinking','thought':true},"
+        "{'functionCall':{'name':'weather','args':{'city':'Paris'}}},"
+        "{'functionCall':{'id':'c2','name':'time','args':{}}},"
+        "{'function_call':{'args':{'x':1}}}]},{'role':'user','parts':[{"
+        "'functionResponse':{'name':'weather','response':{'t':21}}},{"
+        "'functionResponse':{'id':'c2','name':'time','response':{'h':12}}}"
+        "]}],'systemInstruction':{'parts':[{'text':'Be brief.'}]},"
+        "'generationConfig':{'maxOutputTokens':100,'temperature':0.5,'topP':"
+        "1,'topK':40,'seed':7,'stopSequences':['END']},'tools':[{"
+        "'functionDeclarations':[{'name':'weather','description':'W.',"
+        "'parameters':{'type':'OBJECT'}}]},{'googleSearch':{}}]}",
+        "{'contents':[7,{'parts':[{'text':''},{'inline_data':{'data':'x'}},"
+        "{'fileData':{}},{'executableCode':{}},{'code_execution_result':{}},"
+        "{'other':1},'str',{'text':5,'functionCall':{'name':'n'}},"
+        "{'functionCall':7,'function_call':{'name':'snake ignored'}},"
+        "{'function_response':{'response':null}},{'functionResponse':{}}]},"
+        "{'role':'','parts':[]},{'role':'function','parts':[{"
+        "'functionResponse':{'name':'f','response':'r'}}]},{'role':'r\\u00f4le',"
+        "'parts':[]},{'role':'x','parts':{'text':'not a list'}},{'role':"
+        "'model','parts':[{'functionCall':{'id':'','name':'','args':null}}]},"
+        "{'parts':[{'functionCall':{'id':'a\\u0062','name':'n'}}]},{'parts':"
+        "[{'functionCall':{'args':{'d':1,'d':2}}}]}],'system_instruction':"
+        "'plain','generation_config':{'max_output_tokens':5,'top_p':0.1}}",
+        "{'contents':{'role':'user','parts':[{'text':'one content'}]}}",
+        "{'contents':'a string'}",
+        "{'contents':[],'systemInstruction':7,'tools':{}}",
+    };
+
+    edge_both(GEMINI_HOST, GEMINI_PATH, 1, requests,
+              sizeof(requests) / sizeof(requests[0]));
+}
+
+static void gen_gpart_val(gen *g, const char *key, int depth)
+{
+    static const char *const fk[] = {"id", "name", "args", "response",
+                                     "id"};
+
+    if (!strcmp(key, "text") && gen_r(g, 3))
+        gen_s(g, gen_r(g, 4) ? "\"some text\"" : "\"\"");
+    else if (!strcmp(key, "thought") && gen_r(g, 2))
+        gen_s(g, gen_r(g, 2) ? "true" : "false");
+    else if ((strstr(key, "unction") != NULL) && gen_r(g, 4))
+        gen_obj(g, fk, 5, gen_gpart_val, depth + 1);
+    else if (!strcmp(key, "id") || !strcmp(key, "name"))
+        gen_s(g, (const char *[]){"\"c1\"", "\"\"", "\"f\"", "7"}[gen_r(g, 4)]);
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_gcontent_val(gen *g, const char *key, int depth)
+{
+    static const char *const pk[] = {"text", "thought", "functionCall",
+                                     "function_call", "functionResponse",
+                                     "function_response", "inlineData",
+                                     "text"};
+
+    if (!strcmp(key, "role") && gen_r(g, 4))
+        gen_s(g, (const char *[]){"\"user\"", "\"model\"", "\"function\"",
+                                  "\"\""}[gen_r(g, 4)]);
+    else if (!strcmp(key, "parts") && depth < 4 && gen_r(g, 4))
+        gen_arr(g, gen_r(g, 4), pk, 8, gen_gpart_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_groot_val(gen *g, const char *key, int depth)
+{
+    static const char *const ck[] = {"role", "parts", "parts"};
+
+    if (!strcmp(key, "contents") && gen_r(g, 6))
+        gen_arr(g, gen_r(g, 5), ck, 3, gen_gcontent_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
+}
+
+Test(body_fast, gemini_random_bodies)
+{
+    static const char *const qk[] = {"contents", "systemInstruction",
+                                     "generationConfig", "tools",
+                                     "contents"};
+    long hits0 = at_llm_body_fast_hits;
+    int valid = random_both(GEMINI_HOST, GEMINI_PATH, 99, 4000, qk, 5, qk, 5,
+                            gen_groot_val);
+
+    /* requests only (no scanner path for replies: they go through the
+     * stream merging), those whose contents is a list */
+    cr_expect_gt(valid, 7900, "%d valid", valid);
+    cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 1500, "%ld hits",
                  at_llm_body_fast_hits - hits0);
 }
 

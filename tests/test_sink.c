@@ -1136,6 +1136,31 @@ Test(sink, responses_tool_results)
         "'execute_tool weather','result':null,'status':'unset'}]");
 }
 
+/* And with Gemini: a functionCall without an id (its name is its id)
+ * answered by a functionResponse naming it, among older ones. */
+Test(sink, gemini_tool_results)
+{
+    tool_loop_check(
+        "generativelanguage.googleapis.com",
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        "{'contents':[{'role':'user','parts':[{'text':'Weather?'}]}]}",
+        "{'candidates':[{'content':{'role':'model','parts':[{"
+        "'functionCall':{'name':'weather','args':{'city':'Paris'}}}]},"
+        "'finishReason':'STOP'}],'usageMetadata':{'promptTokenCount':10,"
+        "'candidatesTokenCount':5}}",
+        "{'contents':[{'role':'user','parts':[{'text':'Weather?'}]},{'role':"
+        "'model','parts':[{'functionCall':{'id':'old','name':'time',"
+        "'args':{}}}]},{'role':'user','parts':[{'functionResponse':{'id':"
+        "'old','name':'time','response':{'h':1}}}]},{'role':'model',"
+        "'parts':[{'functionCall':{'name':'weather','args':{'city':"
+        "'Paris'}}}]},{'role':'user','parts':[{'functionResponse':{'name':"
+        "'weather','response':{'t':21}}}]}]}",
+        "[{'args':{'city':'Paris'},'id':'weather','name':"
+        "'execute_tool weather','result':{'t':21},'status':'ok'},"
+        "{'args':{'city':'Paris'},'id':'weather','name':"
+        "'execute_tool weather','result':null,'status':'unset'}]");
+}
+
 /* An unanswered tool call is closed at exit with status unset. */
 Test(sink, tool_open_at_exit)
 {
