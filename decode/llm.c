@@ -1327,6 +1327,7 @@ static const at_llm_ops *ops_of(at_api api)
         [AT_API_GEMINI_EMBED] = {.request = at_gemini_embed_request,
                                  .response = at_gemini_embed_response},
         [AT_API_OLLAMA_CHAT] = {.request = at_ollama_request,
+                                .request_fast = at_ollama_request_fast,
                                 .response = at_ollama_response,
                                 .stream = at_ollama_stream_event},
         [AT_API_OLLAMA_GENERATE] = {.request = at_ollama_request,

@@ -279,6 +279,7 @@ int at_anthropic_request_fast(at_js root, at_attrs *list);
 int at_anthropic_response_fast(at_js root, at_attrs *list);
 int at_responses_request_fast(at_js root, at_attrs *list);
 int at_gemini_request_fast(at_js root, at_attrs *list);
+int at_ollama_request_fast(at_js root, at_attrs *list);
 int at_responses_response_fast(at_js root, at_attrs *list);
 int at_openai_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,

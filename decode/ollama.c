@@ -16,6 +16,9 @@
  * Runs on the sink thread only.  Entered through llm.c's dispatch.
  */
 #include "llm_int.h"
+#include "jfast.h"
+#include "jscan.h"
+#include "sink/jw.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +202,196 @@ void at_ollama_request(const json_t *root, json_t *attrs)
     a = tool_definitions(json_object_get(root, "tools"));
     if (a != NULL)
         json_object_set_new_nocheck(attrs, "gen_ai.tool.definitions", a);
+}
+
+/* ---- a chat request's messages from the scanner -------------------------
+ *
+ * at_ollama_request_fast: the `messages` list (what grows with the
+ * conversation) written as text from the scanner's tokens (see jfast.h);
+ * the other members read by at_ollama_request from a tree of a body
+ * without `messages` and `tools`, the tools from a tree of their own. */
+
+/* fast_nonempty: v when it is a non-empty string, else absent. */
+static at_js fast_nonempty(at_js v)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+
+    return at_js_kind(v) == AT_JS_STRING && !at_js_str_empty(v) ? v : none;
+}
+
+/* fast_message: one entry of `messages` (an at_jf_msg_fn). */
+static int fast_message(at_buf *b, at_js m, int *first, int *tools,
+                        at_attr_mark *mk)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, role = none, content = none, thinking = none, images = none;
+    at_js calls = none, call_id = none, tool_name = none, id;
+    char r[64];
+    int pfirst = 1, rc;
+
+    if (at_js_obj(m, &it))
+        while (at_js_next_member(&it, &k, &v) > 0) {
+            if (AT_JS_KEY(k, "role"))
+                role = v;
+            else if (AT_JS_KEY(k, "content"))
+                content = v;
+            else if (AT_JS_KEY(k, "thinking"))
+                thinking = v;
+            else if (AT_JS_KEY(k, "images"))
+                images = v;
+            else if (AT_JS_KEY(k, "tool_calls"))
+                calls = v;
+            else if (AT_JS_KEY(k, "tool_call_id"))
+                call_id = v;
+            else if (AT_JS_KEY(k, "tool_name"))
+                tool_name = v;
+        }
+    if ((rc = at_jf_name(role, r, sizeof(r))) <= 0)
+        return rc;
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+    AT_JW_LIT(b, "{\"role\":");
+    at_jw_jstr(b, r, strlen(r));
+    AT_JW_LIT(b, ",\"parts\":[");
+    if (strcmp(r, "tool") == 0) {
+        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
+        id = fast_nonempty(call_id);
+        if (id.p == NULL)
+            id = fast_nonempty(tool_name);
+        mk->responses = 1;
+        if (id.p != NULL) {
+            AT_JW_LIT(b, ",\"id\":");
+            mk->id_off = b->len;
+            at_jf_str(b, id);
+            mk->id_len = b->len - mk->id_off;
+        }
+        AT_JW_LIT(b, ",\"response\":");
+        if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
+            if (at_llm_write_js(b, content) < 0)
+                return -1;
+        } else {
+            AT_JW_LIT(b, "\"\"");
+        }
+        AT_JW_LIT(b, "}]}");
+        *tools = 1;
+        return 1;
+    }
+    if (at_jf_text_part(b, "reasoning", thinking, pfirst))
+        pfirst = 0;
+    if (at_jf_text_part(b, "text", content, pfirst))
+        pfirst = 0;
+    if (at_js_arr(images, &it))
+        while (at_js_next(&it, &v) > 0) {
+            if (!pfirst)
+                AT_JW_LIT(b, ",");
+            pfirst = 0;
+            AT_JW_LIT(b, "{\"type\":\"image\"}");
+        }
+    if (at_js_arr(calls, &it)) {
+        while (at_js_next(&it, &v) > 0) {
+            at_js fn, name;
+
+            if (at_js_kind(v) != AT_JS_OBJECT)
+                continue;
+            fn = AT_JF_MEMBER(v, "function");
+            name = AT_JF_MEMBER(fn, "name");
+            id = fast_nonempty(AT_JF_MEMBER(v, "id"));
+            if (id.p == NULL)
+                id = fast_nonempty(name);
+            if (!pfirst)
+                AT_JW_LIT(b, ",");
+            pfirst = 0;
+            AT_JW_LIT(b, "{\"type\":\"tool_call\"");
+            if (id.p != NULL) {
+                AT_JW_LIT(b, ",\"id\":");
+                at_jf_str(b, id);
+            }
+            if (at_js_kind(name) == AT_JS_STRING) {
+                AT_JW_LIT(b, ",\"name\":");
+                at_jf_str(b, name);
+            }
+            if (at_jf_args(b, AT_JF_MEMBER(fn, "arguments")) < 0)
+                return -1;
+            AT_JW_LIT(b, "}");
+            *tools = 1;
+        }
+    }
+    AT_JW_LIT(b, "]}");
+    return 1;
+}
+
+/* tree_message: request_message of a slice's tree. */
+static json_t *tree_message(at_js m)
+{
+    json_t *t = at_llm_tree(m), *im = request_message(t);
+
+    json_decref(t);
+    return im;
+}
+
+int at_ollama_request_fast(at_js root, at_attrs *list)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it;
+    at_js k, v, msgs = none, tools = none;
+    json_t *head, *attrs, *a;
+
+    if (!at_js_obj(root, &it))
+        return 0;
+    head = json_object();
+    if (head == NULL)
+        return 0;
+    /* the last of each member, as a tree of the body would hold it */
+    while (at_js_next_member(&it, &k, &v) > 0) {
+        if (AT_JS_KEY(k, "messages"))
+            msgs = v;
+        else if (AT_JS_KEY(k, "tools"))
+            tools = v;
+        else if (json_object_setn_new_nocheck(head, k.p, k.n, at_llm_tree(v)) <
+                 0) {
+            json_decref(head);
+            return 0;
+        }
+    }
+    if (at_js_kind(msgs) != AT_JS_ARRAY) {
+        json_decref(head);
+        return 0;                /* no chat: the tree's */
+    }
+    /* everything before the messages: the parameters, /api/generate's
+     * members */
+    attrs = json_object();
+    if (attrs == NULL) {
+        json_decref(head);
+        return 0;
+    }
+    at_ollama_request(head, attrs);
+    json_decref(head);
+    at_attrs_take(list, attrs);
+    if (!at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
+                        tree_message)) {
+        json_t *arr = json_array();
+        at_js m;
+
+        at_js_arr(msgs, &it);
+        while (at_js_next(&it, &m) > 0) {
+            json_t *im = tree_message(m);
+
+            if (im != NULL)
+                json_array_append_new(arr, im);
+        }
+        at_attrs_set_json(list, "gen_ai.input.messages", arr);
+    }
+    if (tools.p != NULL) {
+        json_t *t = at_llm_tree(tools);
+
+        a = tool_definitions(t);
+        json_decref(t);
+        if (a != NULL)
+            at_attrs_set_json(list, "gen_ai.tool.definitions", a);
+    }
+    return 1;
 }
 
 /* read_usage: prompt_eval_count and eval_count, over *u. */

@@ -1094,6 +1094,7 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
                        len);
         decode_both_at("api.openai.com", "/v1/responses", request, body, len);
         decode_both_at(GEMINI_HOST, GEMINI_PATH, request, body, len);
+        decode_both_at("localhost:11434", "/api/chat", request, body, len);
         if (strstr(g.gl_pathv[f], "/chat_basic") != NULL ||
             strstr(g.gl_pathv[f], "/chat_streaming/request") != NULL)
             chat++;
@@ -1110,6 +1111,7 @@ Test(body_fast, same_attributes_as_the_tree_decoders_on_the_corpus)
             decode_both_at("api.openai.com", "/v1/responses", request, copy,
                            len);
             decode_both_at(GEMINI_HOST, GEMINI_PATH, request, copy, len);
+            decode_both_at("localhost:11434", "/api/chat", request, copy, len);
             free(copy);
         }
         free(body);
@@ -2207,6 +2209,50 @@ Test(body_fast, gemini_random_bodies)
 
     /* requests only (no scanner path for replies: they go through the
      * stream merging), those whose contents is a list */
+    cr_expect_gt(valid, 7900, "%d valid", valid);
+    cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 1500, "%ld hits",
+                 at_llm_body_fast_hits - hits0);
+}
+
+/* Ollama's /api/chat: messages read from the scanner, the rest from a
+ * tree of the body without them. */
+Test(body_fast, ollama_same_as_the_tree)
+{
+    static const char *const requests[] = {
+        "{'model':'llama3.2','messages':[{'role':'system','content':'Be "
+        "brief.'},{'role':'user','content':'Weather?','images':['aGk=',7]},"
+        "{'role':'assistant','content':'','thinking':'use the tool',"
+        "'tool_calls':[{'function':{'name':'weather','arguments':{'city':"
+        "'Paris'}}},{'id':'c2','function':{'name':'time','arguments':"
+        "'{\\'tz\\':\\'UTC\\'}'}},7,{'function':{'arguments':null}}]},{'role':"
+        "'tool','tool_name':'weather','content':'21C'},{'role':'tool',"
+        "'tool_call_id':'c2','tool_name':'time','content':{'h':12}},{'role':"
+        "'tool','tool_call_id':'','content':null},{'role':'tool'}],'tools':"
+        "[{'type':'function','function':{'name':'weather','parameters':{"
+        "'type':'object'}}}],'options':{'num_predict':100,'temperature':0.2,"
+        "'top_k':40,'seed':1,'stop':['x']},'stream':false}",
+        "{'model':'m','prompt':'generate-style','system':'sys','messages':[{"
+        "'role':'user','content':'both'}]}",
+        "{'messages':[{'content':'no role'},{'role':'r\\u00f4le'},{'role':"
+        "'assistant','tool_calls':[{'function':{'name':'f','arguments':"
+        "'{\\'a\\':1,\\'a\\':2}'}}]},7],'messages':[{'role':'user','content':"
+        "'the last messages win'}]}",
+        "{'messages':{'role':'user'}}",
+    };
+
+    edge_both("localhost:11434", "/api/chat", 1, requests,
+              sizeof(requests) / sizeof(requests[0]));
+}
+
+Test(body_fast, ollama_random_bodies)
+{
+    static const char *const qk[] = {"model", "messages", "options",
+                                     "stream", "messages", "tools",
+                                     "prompt"};
+    long hits0 = at_llm_body_fast_hits;
+    int valid = random_both("localhost:11434", "/api/chat", 5150, 4000, qk,
+                            7, qk, 7, gen_root_val);
+
     cr_expect_gt(valid, 7900, "%d valid", valid);
     cr_expect_gt(at_llm_body_fast_hits - hits0, 2 * 1500, "%ld hits",
                  at_llm_body_fast_hits - hits0);

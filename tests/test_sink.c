@@ -1161,6 +1161,31 @@ Test(sink, gemini_tool_results)
         "'execute_tool weather','result':null,'status':'unset'}]");
 }
 
+/* And with Ollama: a tool call named by its function, answered by a
+ * tool message naming it. */
+Test(sink, ollama_tool_results)
+{
+    tool_loop_check(
+        "localhost:11434", "/api/chat",
+        "{'model':'llama3.2','messages':[{'role':'user','content':'Hi'}],"
+        "'stream':false}",
+        "{'model':'llama3.2','created_at':'2025-01-01T00:00:00Z','message':"
+        "{'role':'assistant','content':'','tool_calls':[{'function':{"
+        "'name':'weather','arguments':{'city':'Paris'}}}]},'done':true,"
+        "'done_reason':'stop','prompt_eval_count':10,'eval_count':5}",
+        "{'model':'llama3.2','stream':false,'messages':[{'role':'user',"
+        "'content':'Hi'},{'role':'assistant','content':'','tool_calls':[{"
+        "'function':{'name':'time','arguments':{}}}]},{'role':'tool',"
+        "'tool_name':'time','content':'12:00'},{'role':'assistant',"
+        "'content':'','tool_calls':[{'function':{'name':'weather',"
+        "'arguments':{'city':'Paris'}}}]},{'role':'tool','tool_name':"
+        "'weather','content':'21C'}]}",
+        "[{'args':{'city':'Paris'},'id':'weather','name':"
+        "'execute_tool weather','result':'21C','status':'ok'},"
+        "{'args':{'city':'Paris'},'id':'weather','name':"
+        "'execute_tool weather','result':null,'status':'unset'}]");
+}
+
 /* An unanswered tool call is closed at exit with status unset. */
 Test(sink, tool_open_at_exit)
 {
