@@ -379,16 +379,13 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
 }
 
 /* tree_message: the tree decoder's message for one entry of `messages`. */
-static json_t *tree_message(at_js m)
+static json_t *tree_message(const json_t *m)
 {
-    json_t *t = at_llm_tree(m), *im = NULL;
-    const char *role = at_llm_str(t, "role");
+    const char *role = at_llm_str(m, "role");
 
-    if (role != NULL)
-        im = at_llm_message(role, content_parts(json_object_get(t,
-                                                                "content")));
-    json_decref(t);
-    return im;
+    if (role == NULL)
+        return NULL;
+    return at_llm_message(role, content_parts(json_object_get(m, "content")));
 }
 
 /* tool_type: tool_definitions' type of a tool (at_jf_definitions): a
@@ -455,20 +452,8 @@ int at_anthropic_request_fast(at_js root, at_attrs *list)
                            AT_ATTR_RAW, 0);
         }
     }
-    if (at_js_kind(msgs) == AT_JS_ARRAY &&
-        !at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
-                        tree_message)) {
-        json_t *a = json_array();
-
-        at_js_arr(msgs, &it);
-        while (at_js_next(&it, &v) > 0) {
-            json_t *im = tree_message(v);
-
-            if (im != NULL)
-                json_array_append_new(a, im);
-        }
-        at_attrs_set_json(list, "gen_ai.input.messages", a);
-    }
+    at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
+                   tree_message);
     if (!at_jf_definitions(tools, list, "input_schema", tool_type)) {
         json_t *t = at_llm_tree(tools), *defs = tool_definitions(t);
 

@@ -460,14 +460,6 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
     return 1;
 }
 
-/* tree_content: content_message of a slice's tree. */
-static json_t *tree_content(at_js c)
-{
-    json_t *t = at_llm_tree(c), *m = content_message(t);
-
-    json_decref(t);
-    return m;
-}
 
 int at_gemini_request_fast(at_js root, at_attrs *list)
 {
@@ -518,20 +510,8 @@ int at_gemini_request_fast(at_js root, at_attrs *list)
     request_head(head, attrs);
     json_decref(head);
     at_attrs_take(list, attrs);
-    if (!at_jf_messages(contents, list, "gen_ai.input.messages", fast_content,
-                        tree_content)) {
-        json_t *msgs = json_array();
-        at_js c;
-
-        at_js_arr(contents, &it);
-        while (at_js_next(&it, &c) > 0) {
-            json_t *m = tree_content(c);
-
-            if (m != NULL)
-                json_array_append_new(msgs, m);
-        }
-        at_attrs_set_json(list, "gen_ai.input.messages", msgs);
-    }
+    at_jf_messages(contents, list, "gen_ai.input.messages", fast_content,
+                   content_message);
     if (tools.p != NULL) {
         json_t *t = at_llm_tree(tools);
 

@@ -390,9 +390,10 @@ long at_jf_tree_msgs;
  * when it could not be written. */
 static int tree_message(at_buf *b, at_js m, at_jf_tree_fn tree, int *first)
 {
-    json_t *im = tree(m);
+    json_t *t = at_llm_tree(m), *im = tree(t);
     int rc;
 
+    json_decref(t);
     if (im == NULL)
         return 0;   /* skipped, as the tree decoder skips it */
     if (!*first)
@@ -444,7 +445,9 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
     return 0;
 }
 
-int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
+/* as_text: at_jf_messages's text; 0 when the trees must make it (the
+ * list as it was). */
+static int as_text(at_js msgs, at_attrs *list, const char *key,
                    at_jf_msg_fn fast, at_jf_tree_fn tree)
 {
     at_js_it mi;
@@ -454,8 +457,7 @@ int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
     size_t mark, at;
     int first = 1, r;
 
-    if (!at_js_arr(msgs, &mi))
-        return 1;
+    at_js_arr(msgs, &mi);
     b = at_attrs_open(list, &mark);
     AT_JW_LIT(b, "[");
     while (at_js_next(&mi, &v) > 0) {
@@ -484,4 +486,24 @@ int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
     }
     AT_JW_LIT(b, "]");
     return at_jf_marks_close(&ms, list, key, mark) == 0;
+}
+
+void at_jf_messages(at_js msgs, at_attrs *list, const char *key,
+                    at_jf_msg_fn fast, at_jf_tree_fn tree)
+{
+    at_js_it mi;
+    at_js v;
+    json_t *arr;
+
+    if (!at_js_arr(msgs, &mi) || as_text(msgs, list, key, fast, tree))
+        return;
+    arr = json_array();
+    while (at_js_next(&mi, &v) > 0) {
+        json_t *t = at_llm_tree(v), *m = tree(t);
+
+        json_decref(t);
+        if (m != NULL)
+            json_array_append_new(arr, m);
+    }
+    at_attrs_set_json_k(list, key, strlen(key), arr);
 }

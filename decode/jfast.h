@@ -127,17 +127,17 @@ void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
  * dropped). */
 typedef int (*at_jf_msg_fn)(at_buf *b, at_js m, int *first, int *tools,
                             at_attr_mark *mk);
-/* A message's tree decoding (NULL: skipped, as the tree decoder skips it,
- * or out of memory). */
-typedef json_t *(*at_jf_tree_fn)(at_js m);
+/* The tree decoder's message for a message's tree (NULL: skipped, as the
+ * tree decoder skips it, or out of memory). */
+typedef json_t *(*at_jf_tree_fn)(const json_t *m);
 
 /* at_jf_messages: the array of messages `msgs` as JSON text, attribute
  * `key`, each written by `fast`, or from `tree` where that declines; which
- * messages may hold tool parts kept with it (at_attrs_set_marks).  1 when
- * set; 0 when something failed and the caller must make the attribute
- * from trees (the list is as it was); msgs not an array: 1, nothing set. */
-int at_jf_messages(at_js msgs, at_attrs *list, const char *key,
-                   at_jf_msg_fn fast, at_jf_tree_fn tree);
+ * messages may hold tool parts kept with it (at_attrs_set_marks).  When
+ * something fails, the attribute is the array of every message's tree.
+ * Nothing when msgs is not an array. */
+void at_jf_messages(at_js msgs, at_attrs *list, const char *key,
+                    at_jf_msg_fn fast, at_jf_tree_fn tree);
 
 /* The marks of a messages value being written (at_attrs_set_marks):
  * at_jf_mark adds one (what a message of b[off..b->len) holds, mk's

@@ -322,14 +322,6 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
     return 1;
 }
 
-/* tree_message: request_message of a slice's tree. */
-static json_t *tree_message(at_js m)
-{
-    json_t *t = at_llm_tree(m), *im = request_message(t);
-
-    json_decref(t);
-    return im;
-}
 
 int at_ollama_request_fast(at_js root, at_attrs *list)
 {
@@ -369,20 +361,8 @@ int at_ollama_request_fast(at_js root, at_attrs *list)
     at_ollama_request(head, attrs);
     json_decref(head);
     at_attrs_take(list, attrs);
-    if (!at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
-                        tree_message)) {
-        json_t *arr = json_array();
-        at_js m;
-
-        at_js_arr(msgs, &it);
-        while (at_js_next(&it, &m) > 0) {
-            json_t *im = tree_message(m);
-
-            if (im != NULL)
-                json_array_append_new(arr, im);
-        }
-        at_attrs_set_json(list, "gen_ai.input.messages", arr);
-    }
+    at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
+                   request_message);
     if (tools.p != NULL) {
         json_t *t = at_llm_tree(tools);
 

@@ -648,36 +648,6 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
     return 1;
 }
 
-/* tree_request_message: request_message of m's tree. */
-static json_t *tree_request_message(at_js m)
-{
-    json_t *t = at_llm_tree(m), *im = request_message(t);
-
-    json_decref(t);
-    return im;
-}
-
-/* fast_messages: the messages as JSON text (at_jf_messages), or all of
- * them from trees when that fails. */
-static void fast_messages(at_js msgs, at_attrs *list)
-{
-    at_js_it mi;
-    at_js v;
-    json_t *arr;
-
-    if (at_jf_messages(msgs, list, "gen_ai.input.messages",
-                       fast_request_message, tree_request_message))
-        return;
-    arr = json_array();
-    at_js_arr(msgs, &mi);
-    while (at_js_next(&mi, &v) > 0) {
-        json_t *im = tree_request_message(v);
-
-        if (im != NULL)
-            json_array_append_new(arr, im);
-    }
-    at_attrs_set_json(list, "gen_ai.input.messages", arr);
-}
 
 /* fast_definition: {"type":..,"name":..,"description":..,"parameters":..}
  * of tool_definitions for one entry of `tools` (or, with `type` given,
@@ -892,7 +862,8 @@ int at_openai_request_fast(at_js root, at_attrs *list)
         }
         json_decref(j);
     }
-    fast_messages(msgs, list);
+    at_jf_messages(msgs, list, "gen_ai.input.messages", fast_request_message,
+                   request_message);
     if (fast_definitions(tools, funcs, list))
         return 1;
     /* tools and functions as a tree, read by tool_definitions */
