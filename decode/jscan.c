@@ -161,12 +161,23 @@ static const char *scan_string(const char *p, const char *end, int *esc)
                 _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
                 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
                              _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')))));
+            unsigned i = 0;
 
+            /* the block's two-byte escapes, one after another, without
+             * loading it again (text that holds JSON has one every few
+             * bytes) */
+            while (m != 0) {
+                i = (unsigned)__builtin_ctz(m);
+                if (i == 15 || s[i] != '\\' || !short_escape[s[i + 1]])
+                    break;   /* the last byte's escape: below */
+                *esc = 1;
+                m &= 0xFFFFFFFFu << (i + 2);
+            }
             if (m == 0) {
                 s += 16;
                 continue;
             }
-            s += __builtin_ctz(m);
+            s += i;
             if (*s == '\\' && e - s >= 2 && short_escape[s[1]]) {
                 *esc = 1;
                 s += 2;

@@ -1325,6 +1325,56 @@ Test(jw, jstr_canonical_is_exactly_at_jw_jstr)
     cr_expect_gt(no, 2000);
 }
 
+/* Escapes at every position of a string and of the scanner's 16-byte
+ * blocks (the document shifted by 0 to 20 blanks), one or two at a time,
+ * valid and not: read as jansson reads them. */
+Test(jscan, escapes_at_every_block_position)
+{
+    static const char *const escs[] = {"\\\"", "\\\\", "\\n", "\\/",
+                                       "\\u0041", "\\x", "\\"};
+    char text[128];
+    size_t shift, at, e1, e2, n;
+    int checked = 0;
+
+    for (shift = 0; shift <= 20; shift++)
+        for (at = 0; at < 40; at++)
+            for (e1 = 0; e1 < 7; e1++)
+                for (e2 = 0; e2 < 8; e2++) {
+                    at_js_tok tk[4];
+                    at_js_doc_t d;
+                    at_js v;
+                    int ok, want;
+
+                    n = 0;
+                    memset(text, ' ', shift);
+                    n = shift;
+                    text[n++] = '"';
+                    memset(text + n, 'a', at);
+                    n += at;
+                    n += (size_t)sprintf(text + n, "%s", escs[e1]);
+                    if (e2 < 7)
+                        n += (size_t)sprintf(text + n, "%s", escs[e2]);
+                    n += (size_t)sprintf(text + n, "bcdefghijklmnopqrstu\"");
+                    want = jansson_ok(text, n);
+                    ok = at_js_doc(text, n, tk, 4, &d, &v);
+                    cr_assert_eq(ok, want, "%.*s", (int)n, text);
+                    if (ok) {
+                        at_buf a;
+                        json_t *j = json_loadb(text, n, JSON_DECODE_ANY, NULL);
+
+                        at_buf_init(&a, 256);
+                        at_js_str_append(v, &a);
+                        cr_assert_eq(a.len, json_string_length(j));
+                        cr_assert(memcmp(a.p, json_string_value(j), a.len) == 0,
+                                  "%.*s", (int)n, text);
+                        at_buf_free(&a);
+                        json_decref(j);
+                        checked++;
+                    }
+                }
+    cr_expect_gt(checked, 20000);
+}
+
 /* qd: a copy of s with ' made " (request texts without a wall of
  * backslashes). */
 static char *qd(const char *s)
