@@ -56,19 +56,11 @@ void at_jf_str(at_buf *b, at_js v)
     at_jf_tmp_free(&t);
 }
 
-/* at_jf_text_part: `{"type":<type>,"content":<v>}`, after a comma unless
- * first, when v is a non-empty string (fast_text_part); 1 when written. */
 int at_jf_text_part(at_buf *b, const char *type, at_js v, int first)
 {
     if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
         return 0;
-    if (!first)
-        AT_JW_LIT(b, ",");
-    AT_JW_LIT(b, "{\"type\":");
-    at_jw_jstr(b, type, strlen(type));
-    AT_JW_LIT(b, ",\"content\":");
-    at_jf_str(b, v);
-    AT_JW_LIT(b, "}");
+    at_jf_part(b, type, v, &first);
     return 1;
 }
 
