@@ -270,9 +270,7 @@ static int fast_block(at_buf *b, at_js blk, int *first, int *tools,
         at_jf_part(b, "reasoning", thinking, first);
         return 1;
     }
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     if (strcmp(t, "tool_use") == 0) {
         AT_JW_LIT(b, "{\"type\":\"tool_call\"");
         if (at_js_kind(id) == AT_JS_STRING) {
@@ -285,7 +283,7 @@ static int fast_block(at_buf *b, at_js blk, int *first, int *tools,
         }
         if (input.p != NULL) {
             AT_JW_LIT(b, ",\"arguments\":");
-            if (at_llm_write_js(b, input) < 0)
+            if (at_jf_write_js(b, input) < 0)
                 return -1;
         }
         AT_JW_LIT(b, "}");
@@ -293,32 +291,9 @@ static int fast_block(at_buf *b, at_js blk, int *first, int *tools,
         return 1;
     }
     if (strcmp(t, "tool_result") == 0) {
-        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
-        if (at_js_kind(use_id) == AT_JS_STRING) {
-            AT_JW_LIT(b, ",\"id\":");
-            if (!mk->responses) {
-                mk->id_off = b->len;
-                at_jf_str(b, use_id);
-                mk->id_len = b->len - mk->id_off;
-            } else {
-                at_jf_str(b, use_id);
-                mk->id_len = 0;  /* several: any of them may be wanted */
-            }
-        } else {
-            mk->id_len = 0;
-        }
-        mk->responses = 1;
-        AT_JW_LIT(b, ",\"response\":");
-        if (at_js_kind(content) == AT_JS_ARRAY) {
-            if (at_jf_joined(b, content) < 0)
-                return -1;
-        } else if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
-            if (at_llm_write_js(b, content) < 0)
-                return -1;
-        } else {
-            AT_JW_LIT(b, "\"\"");
-        }
-        AT_JW_LIT(b, "}");
+        at_jf_response_open(b, use_id, mk);
+        if (at_jf_response_close(b, content, 1) < 0)
+            return -1;
         *tools = 1;
         return 1;
     }
@@ -366,12 +341,7 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
         }
     if ((rc = at_jf_name(role, r, sizeof(r))) <= 0)
         return rc;
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"role\":");
-    at_jw_jstr(b, r, strlen(r));
-    AT_JW_LIT(b, ",\"parts\":[");
+    at_jf_message_open(b, r, first);
     if (fast_parts(b, content, &pfirst, tools, mk) < 0)
         return -1;
     AT_JW_LIT(b, "]}");
@@ -472,8 +442,9 @@ int at_anthropic_response_fast(at_js root, at_attrs *list)
     at_js content = none;
     at_llm_usage u;
     at_attr_mark mk = {0, 0, 0, 0, 0};
-    at_buf out;
-    int first = 1, tools = 0, stop_s;
+    at_buf parts;
+    json_t *j;
+    int first = 1, tools = 0, stop_s, has_msg;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -490,52 +461,20 @@ int at_anthropic_response_fast(at_js root, at_attrs *list)
             stop = v;
     }
     stop_s = at_js_kind(stop) == AT_JS_STRING;
-    /* the output message first, aside: a block only the tree reads
-     * leaves the list untouched */
-    at_buf_init(&out, (size_t)1 << 30);
-    if (at_js_kind(content) == AT_JS_ARRAY || stop_s) {
-        AT_JW_LIT(&out, "[{\"role\":\"assistant\",\"parts\":[");
-        if (fast_parts(&out, content, &first, &tools, &mk) < 0) {
-            at_buf_free(&out);
-            return 0;
-        }
-        AT_JW_LIT(&out, "]");
-        if (stop_s) {
-            AT_JW_LIT(&out, ",\"finish_reason\":");
-            at_jf_str(&out, stop);
-        }
-        AT_JW_LIT(&out, "}]");
+    /* the output message's parts first, aside: a block only the tree
+     * reads leaves the list untouched */
+    at_buf_init(&parts, (size_t)1 << 30);
+    has_msg = at_js_kind(content) == AT_JS_ARRAY || stop_s;
+    if (has_msg && fast_parts(&parts, content, &first, &tools, &mk) < 0) {
+        at_buf_free(&parts);
+        return 0;
     }
-    at_jf_set_string(list, "gen_ai.response.id", id);
-    at_jf_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
-    if (at_js_obj(usage, &it)) {
-        at_js c[4] = {none, none, none, none};
-        int64_t *dst[4] = {&u.input, &u.output, &u.cache_read,
-                           &u.cache_creation};
-
-        while (at_js_next_member(&it, &k, &v) > 0) {
-            if (AT_JS_KEY(k, "input_tokens"))
-                c[0] = v;
-            else if (AT_JS_KEY(k, "output_tokens"))
-                c[1] = v;
-            else if (AT_JS_KEY(k, "cache_read_input_tokens"))
-                c[2] = v;
-            else if (AT_JS_KEY(k, "cache_creation_input_tokens"))
-                c[3] = v;
-        }
-        if (at_jf_counts(c, dst, 4)) {
-            u.cache_apart = 1;
-        } else {
-            json_t *j = at_llm_tree(usage);
-
-            read_usage(j, &u);
-            json_decref(j);
-        }
-    }
-    at_llm_usage_emit_list(&u, list);
-    at_jf_reply_end(list, stop, stop_s, &out, tools);
-    at_buf_free(&out);
+    j = at_llm_tree(usage);       /* a few counts: their tree is cheap */
+    read_usage(j, &u);
+    json_decref(j);
+    at_jf_reply(list, id, model, &u, stop, stop_s, &parts, has_msg, tools);
+    at_buf_free(&parts);
     return 1;
 }
 

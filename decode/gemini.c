@@ -369,12 +369,7 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
     if (rc > 0 && r[0] != '\0')
         rr = strcmp(r, "model") == 0 ? "assistant"
              : strcmp(r, "function") == 0 ? "tool" : r;
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"role\":");
-    at_jw_jstr(b, rr, strlen(rr));
-    AT_JW_LIT(b, ",\"parts\":[");
+    at_jf_message_open(b, rr, first);
     if (at_js_arr(parts, &it)) {
         while (at_js_next(&it, &p) > 0) {
             at_js text, f;
@@ -396,9 +391,7 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
                 at_js args = AT_JF_MEMBER(f, "args");
                 at_js name = AT_JF_MEMBER(f, "name");
 
-                if (!pfirst)
-                    AT_JW_LIT(b, ",");
-                pfirst = 0;
+                at_jf_sep(b, &pfirst);
                 AT_JW_LIT(b, "{\"type\":\"tool_call\",\"id\":");
                 if (fast_call_id(b, f, calls++) < 0)
                     return -1;
@@ -408,7 +401,7 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
                 }
                 if (args.p != NULL && at_js_kind(args) != AT_JS_NULL) {
                     AT_JW_LIT(b, ",\"arguments\":");
-                    if (at_llm_write_js(b, args) < 0)
+                    if (at_jf_write_js(b, args) < 0)
                         return -1;
                 }
                 AT_JW_LIT(b, "}");
@@ -420,21 +413,16 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
                 at_js resp = AT_JF_MEMBER(f, "response");
                 size_t at;
 
-                if (!pfirst)
-                    AT_JW_LIT(b, ",");
-                pfirst = 0;
+                at_jf_sep(b, &pfirst);
                 AT_JW_LIT(b, "{\"type\":\"tool_call_response\",\"id\":");
                 at = b->len;
                 if (fast_call_id(b, f, results++) < 0)
                     return -1;
-                /* the id of the message's only response marks it */
-                mk->id_off = at;
-                mk->id_len = mk->responses ? 0 : b->len - at;
-                mk->responses = 1;
+                at_jf_mark_response(mk, b, at);
                 AT_JW_LIT(b, ",\"response\":");
                 if (resp.p == NULL)
                     AT_JW_LIT(b, "null");
-                else if (at_llm_write_js(b, resp) < 0)
+                else if (at_jf_write_js(b, resp) < 0)
                     return -1;
                 AT_JW_LIT(b, "}");
                 *tools = 1;
@@ -444,9 +432,7 @@ static int fast_content(at_buf *b, at_js c, int *first, int *tools,
                  i++) {
                 if (fast_get2(p, other_parts[i].camel,
                               other_parts[i].snake).p != NULL) {
-                    if (!pfirst)
-                        AT_JW_LIT(b, ",");
-                    pfirst = 0;
+                    at_jf_sep(b, &pfirst);
                     AT_JW_LIT(b, "{\"type\":");
                     at_jw_jstr(b, other_parts[i].camel,
                                strlen(other_parts[i].camel));

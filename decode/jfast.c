@@ -41,19 +41,190 @@ const char *at_jf_bytes(at_js v, at_jf_tmp *t, size_t *n)
  * Without escapes the slice is already that (the scanner refused control
  * characters, and '"' and '\\' only come escaped), and with only the
  * escapes at_jw_jstr writes too (at_jw_jstr_canonical). */
-void at_jf_str(at_buf *b, at_js v)
+int at_jf_str(at_buf *b, at_js v)
 {
     at_jf_tmp t;
     const char *p;
     size_t n;
+    int rc = 0;
 
     if (!v.doc->tok[v.i].esc || at_jw_jstr_canonical(v.p + 1, v.n - 2)) {
         at_buf_append(b, v.p, v.n);
-        return;
+        return 0;
     }
-    if ((p = at_jf_bytes(v, &t, &n)) != NULL)
+    if ((p = at_jf_bytes(v, &t, &n)) != NULL) {
         at_jw_jstr(b, p, n);
+    } else {
+        b->truncated = 1;
+        rc = -1;
+    }
     at_jf_tmp_free(&t);
+    return rc;
+}
+
+/* repeated_key: whether object token i has a key twice (jansson keeps the
+ * last value in the first one's place: a copy in document order would
+ * differ).  Keys never hold escapes (the scanner refuses them), so equal
+ * text is an equal key.  Over 64 members it says yes without looking:
+ * the caller then takes the tree, which is right either way. */
+static int repeated_key(const at_js_doc_t *d, uint32_t i)
+{
+    uint32_t keys[64], m = 0, j, a, b;
+
+    for (j = i + 1; j < d->tok[i].next; j = d->tok[j + 1].next) {
+        if (m == 64)
+            return 1;
+        keys[m++] = j;
+    }
+    for (a = 1; a < m; a++) {
+        const at_js_tok *x = &d->tok[keys[a]];
+
+        for (b = 0; b < a; b++) {
+            const at_js_tok *y = &d->tok[keys[b]];
+
+            if (x->len == y->len &&
+                memcmp(d->text + x->off, d->text + y->off, x->len) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* write_tok: token i as at_jw_value(at_llm_tree) writes it; -1 where the
+ * two could differ (see at_jf_write_js). */
+static int write_tok(at_buf *b, const at_js_doc_t *d, uint32_t i)
+{
+    const at_js_tok *t = &d->tok[i];
+    at_js js = {d->text + t->off, t->len, d, i};
+    uint32_t j;
+    int64_t x;
+    double r;
+
+    switch (t->kind) {
+    case AT_JS_OBJECT:
+        if (repeated_key(d, i))
+            return -1;
+        AT_JW_LIT(b, "{");
+        for (j = i + 1; j < t->next; j = d->tok[j + 1].next) {
+            if (j != i + 1)
+                AT_JW_LIT(b, ",");
+            /* the key's text is what at_jw_jkey writes of it: no escapes,
+             * no control characters, valid UTF-8 */
+            at_buf_append(b, d->text + d->tok[j].off, d->tok[j].len);
+            AT_JW_LIT(b, ":");
+            if (write_tok(b, d, j + 1) < 0)
+                return -1;
+        }
+        AT_JW_LIT(b, "}");
+        return 0;
+    case AT_JS_ARRAY:
+        AT_JW_LIT(b, "[");
+        for (j = i + 1; j < t->next; j = d->tok[j].next) {
+            if (j != i + 1)
+                AT_JW_LIT(b, ",");
+            if (write_tok(b, d, j) < 0)
+                return -1;
+        }
+        AT_JW_LIT(b, "]");
+        return 0;
+    case AT_JS_STRING:
+        return at_jf_str(b, js);
+    case AT_JS_NUMBER:
+        switch (at_llm_number(js, &x, &r)) {
+        case 1:
+            at_jw_i64(b, x);
+            return 0;
+        case 2:
+            return at_jw_real(b, r);
+        default:
+            return -1;
+        }
+    case AT_JS_BOOL:
+        if (*js.p == 't')
+            AT_JW_LIT(b, "true");
+        else
+            AT_JW_LIT(b, "false");
+        return 0;
+    default:
+        AT_JW_LIT(b, "null");
+        return 0;
+    }
+}
+
+int at_jf_write_js(at_buf *b, at_js v)
+{
+    if (v.p == NULL || v.doc == NULL)
+        return -1;
+    return write_tok(b, v.doc, v.i);
+}
+
+int at_jf_write_args(at_buf *b, const char *p, size_t n)
+{
+    at_js_tok small[64], *tok = small;
+    at_js_doc_t doc;
+    at_js root;
+    int rc = -1;
+
+    if (n == 0) {               /* not JSON to jansson either: a string */
+        AT_JW_LIT(b, "\"\"");
+        return 0;
+    }
+    if (at_llm_scan_off)
+        return -1;
+    if (!at_js_doc(p, n, tok, 64, &doc, &root)) {
+        if (!doc.full || n / 2 + 2 >= ((size_t)1 << 24))
+            return -1;          /* jansson may read what the scanner won't */
+        tok = malloc((n / 2 + 2) * sizeof(*tok));
+        if (tok == NULL)
+            return -1;
+        if (!at_js_doc(p, n, tok, (uint32_t)(n / 2 + 2), &doc, &root))
+            goto out;
+    }
+    rc = write_tok(b, &doc, root.i);
+out:
+    if (tok != small)
+        free(tok);
+    return rc;
+}
+
+void at_jf_message_open(at_buf *b, const char *role, int *first)
+{
+    at_jf_sep(b, first);
+    AT_JW_LIT(b, "{\"role\":");
+    at_jw_jstr(b, role, strlen(role));
+    AT_JW_LIT(b, ",\"parts\":[");
+}
+
+void at_jf_response_open(at_buf *b, at_js id, at_attr_mark *mk)
+{
+    size_t at;
+
+    AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
+    if (at_js_kind(id) == AT_JS_STRING) {
+        AT_JW_LIT(b, ",\"id\":");
+        at = b->len;
+        at_jf_str(b, id);
+    } else {
+        at = b->len;
+    }
+    at_jf_mark_response(mk, b, at);
+}
+
+int at_jf_response_close(at_buf *b, at_js v, int empty)
+{
+    if (at_js_kind(v) == AT_JS_ARRAY) {
+        AT_JW_LIT(b, ",\"response\":");
+        if (at_jf_joined(b, v) < 0)
+            return -1;
+    } else if (v.p != NULL && at_js_kind(v) != AT_JS_NULL) {
+        AT_JW_LIT(b, ",\"response\":");
+        if (at_jf_write_js(b, v) < 0)
+            return -1;
+    } else if (empty) {
+        AT_JW_LIT(b, ",\"response\":\"\"");
+    }
+    AT_JW_LIT(b, "}");
+    return 0;
 }
 
 int at_jf_text_part(at_buf *b, const char *type, at_js v, int first)
@@ -93,9 +264,7 @@ int at_jf_name(at_js v, char *buf, size_t cap)
  * *first (at_llm_part_content with a string). */
 void at_jf_part(at_buf *b, const char *type, at_js v, int *first)
 {
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     AT_JW_LIT(b, "{\"type\":");
     at_jw_jstr(b, type, strlen(type));
     AT_JW_LIT(b, ",\"content\":");
@@ -208,9 +377,9 @@ int at_jf_args(at_buf *b, at_js args)
         return 0;
     AT_JW_LIT(b, ",\"arguments\":");
     if (at_js_kind(args) != AT_JS_STRING)
-        return at_llm_write_js(b, args);
+        return at_jf_write_js(b, args);
     p = at_jf_bytes(args, &t, &n);
-    r = p != NULL ? at_llm_write_args(b, p, n) : -1;
+    r = p != NULL ? at_jf_write_args(b, p, n) : -1;
     at_jf_tmp_free(&t);
     return r;
 }
@@ -242,9 +411,7 @@ int at_jf_joined(at_buf *b, at_js blocks)
 int at_jf_definition(at_buf *b, const char *type, at_js name, at_js desc,
                      at_js params, int *first)
 {
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     AT_JW_LIT(b, "{\"type\":");
     at_jw_jstr(b, type, strlen(type));
     if (at_js_kind(name) == AT_JS_STRING) {
@@ -257,7 +424,7 @@ int at_jf_definition(at_buf *b, const char *type, at_js name, at_js desc,
     }
     if (params.p != NULL && at_js_kind(params) != AT_JS_NULL) {
         AT_JW_LIT(b, ",\"parameters\":");
-        if (at_llm_write_js(b, params) < 0)
+        if (at_jf_write_js(b, params) < 0)
             return -1;
     }
     AT_JW_LIT(b, "}");
@@ -328,37 +495,23 @@ void at_jf_strings_set(at_attrs *list, const char *key, at_js v)
     while (at_js_next(&it, &e) > 0) {
         if (at_js_kind(e) != AT_JS_STRING)
             continue;
-        if (!first)
-            AT_JW_LIT(b, ",");
-        first = 0;
+        at_jf_sep(b, &first);
         at_jf_str(b, e);
     }
     AT_JW_LIT(b, "]");
     at_attrs_close_k(list, key, strlen(key), mark, AT_ATTR_RAW, 0);
 }
 
-int at_jf_counts(const at_js *v, int64_t *const *dst, int n)
-{
-    int64_t c[8];
-    int r[8], i;
-
-    if (n > 8)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((r[i] = at_jf_count(v[i], &c[i])) < 0)
-            return 0;
-    for (i = 0; i < n; i++)
-        if (r[i])
-            *dst[i] = c[i];
-    return 1;
-}
-
-void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
-                     const at_buf *out, int tools)
+void at_jf_reply(at_attrs *list, at_js id, at_js model, const at_llm_usage *u,
+                 at_js stop, int stop_set, const at_buf *parts, int has_msg,
+                 int tools)
 {
     at_buf *b;
     size_t mark;
 
+    at_jf_set_string(list, "gen_ai.response.id", id);
+    at_jf_set_string(list, "gen_ai.response.model", model);
+    at_llm_usage_emit_list(u, list);
     if (stop_set) {
         b = at_attrs_open(list, &mark);
         AT_JW_LIT(b, "[");
@@ -367,13 +520,23 @@ void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
         at_attrs_close(list, "gen_ai.response.finish_reasons", mark,
                        AT_ATTR_RAW, 0);
     }
-    if (out->len == 0)
+    if (!has_msg)
         return;
-    if (out->truncated)
+    if (parts->truncated) {
         list->failed = 1;
-    else
-        at_attrs_set_raw(list, "gen_ai.output.messages", out->p, out->len,
-                         !tools);
+        return;
+    }
+    b = at_attrs_open(list, &mark);
+    AT_JW_LIT(b, "[{\"role\":\"assistant\",\"parts\":[");
+    if (parts->len > 0)
+        at_buf_append(b, parts->p, parts->len);
+    AT_JW_LIT(b, "]");
+    if (stop_set) {
+        AT_JW_LIT(b, ",\"finish_reason\":");
+        at_jf_str(b, stop);
+    }
+    AT_JW_LIT(b, "}]");
+    at_attrs_close(list, "gen_ai.output.messages", mark, AT_ATTR_RAW, !tools);
 }
 
 long at_jf_tree_msgs;
@@ -388,9 +551,7 @@ static int tree_message(at_buf *b, at_js m, at_jf_tree_fn tree, int *first)
     json_decref(t);
     if (im == NULL)
         return 0;   /* skipped, as the tree decoder skips it */
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     rc = at_jw_value(b, im);
     json_decref(im);
     return rc;
@@ -399,7 +560,6 @@ static int tree_message(at_buf *b, at_js m, at_jf_tree_fn tree, int *first)
 void at_jf_mark(at_jf_marks *ms, const at_buf *b, size_t off,
                 at_attr_mark mk)
 {
-    ms->any = 1;
     if (ms->n == ms->cap) {
         size_t cap = ms->cap ? 2 * ms->cap : 8;
         at_attr_mark *n = realloc(ms->m, cap * sizeof(*n));
@@ -420,15 +580,16 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
                       size_t mark)
 {
     size_t klen = strlen(key);
+    int any = ms->n > 0 || ms->lost;   /* a message holds tool parts */
 
     if (list->arena.truncated ||
-        at_attrs_close_k(list, key, klen, mark, AT_ATTR_RAW, !ms->any) < 0) {
+        at_attrs_close_k(list, key, klen, mark, AT_ATTR_RAW, !any) < 0) {
         free(ms->m);
         ms->m = NULL;
         at_attrs_drop(list, mark);
         return -1;
     }
-    if (ms->any && !ms->lost) {
+    if (any && !ms->lost) {
         at_attrs_set_marks_k(list, key, klen, ms->m, ms->n);
         ms->m = NULL;
     }
@@ -445,7 +606,7 @@ static int as_text(at_js msgs, at_attrs *list, const char *key,
     at_js_it mi;
     at_js v;
     at_buf *b;
-    at_jf_marks ms = {NULL, 0, 0, 0, 0};
+    at_jf_marks ms = {NULL, 0, 0, 0};
     size_t mark, at;
     int first = 1, r;
 

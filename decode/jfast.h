@@ -13,6 +13,8 @@
 #include "attrs.h"
 #include "buf.h"
 #include "jscan.h"
+#include "llm_int.h"
+#include "sink/jw.h"
 
 /* at_jf_word: a string slice without escapes, copied NUL-terminated into
  * buf (as at_llm_str would give it); 0 when it is not one or too long. */
@@ -39,8 +41,55 @@ static inline void at_jf_tmp_free(at_jf_tmp *t)
     at_buf_free(&t->b);
 }
 
-/* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds. */
-void at_jf_str(at_buf *b, at_js v);
+/* at_jf_str: string slice v as at_jw_jstr writes the bytes it holds.
+ * -1 (b marked truncated, so that what holds it is dropped) when they
+ * could not be decoded for want of memory. */
+int at_jf_str(at_buf *b, at_js v);
+
+/* at_jf_write_js: scanned value v written as at_jw_value(at_llm_tree(v))
+ * would write it, without the tree.  Returns 0, or -1 (something may be
+ * written: the caller drops it) where the two could differ (a key given
+ * twice, a number too long to read): the caller then takes the tree. */
+int at_jf_write_js(at_buf *b, at_js v);
+
+/* at_jf_write_args: at_jw_value(at_llm_args(p, n)) without the tree, or
+ * -1 (something may be written) when the scanner does not read p, or
+ * reads it where at_jf_write_js could differ: the caller then takes the
+ * tree. */
+int at_jf_write_args(at_buf *b, const char *p, size_t n);
+
+/* at_jf_sep: the comma before an element of an array or object being
+ * written, unless it is the first (*first, which it clears). */
+static inline void at_jf_sep(at_buf *b, int *first)
+{
+    if (!*first)
+        AT_JW_LIT(b, ",");
+    *first = 0;
+}
+
+/* at_jf_message_open: `{"role":<role>,"parts":[`, a message being
+ * written, after a comma unless *first. */
+void at_jf_message_open(at_buf *b, const char *role, int *first);
+
+/* at_jf_mark_response: the message being marked holds a
+ * tool_call_response part whose id's text is b[off..b->len) (none when
+ * empty): the mark keeps the id while that is its only such part. */
+static inline void at_jf_mark_response(at_attr_mark *mk, const at_buf *b,
+                                       size_t off)
+{
+    mk->id_len = mk->responses ? 0 : b->len - off;
+    mk->id_off = off;
+    mk->responses = 1;
+}
+
+/* at_jf_response_open: `{"type":"tool_call_response"` and `,"id":<id>`
+ * when id is a string; the message marked (at_jf_mark_response).
+ * at_jf_response_close: `,"response":` and the result's value
+ * (at_llm_tool_result_part's way: a list of blocks as their joined text,
+ * another value as it is; absent or null, "" when `empty`, else no
+ * response at all), and `}`; -1 where the tree must judge it. */
+void at_jf_response_open(at_buf *b, at_js id, at_attr_mark *mk);
+int at_jf_response_close(at_buf *b, at_js v, int empty);
 
 /* at_jf_part: {"type":<type>,"content":<string v>}, after a comma unless
  * *first (at_llm_part_content with a string). */
@@ -108,17 +157,15 @@ int at_jf_definitions(at_js tools, at_attrs *list, const char *params_key,
  * slice v (at_llm_set_stop's way with an array). */
 void at_jf_strings_set(at_attrs *list, const char *key, at_js v);
 
-/* at_jf_counts: token counts: each of the n slices v[i] that is a count
- * into *dst[i] (absent or not a number: left alone), 1; or 0 and nothing
- * set when one is a number only the tree reads. */
-int at_jf_counts(const at_js *v, int64_t *const *dst, int n);
-
-/* at_jf_reply_end: what a reply's decoder sets last:
- * gen_ai.response.finish_reasons, [stop] when stop is a string (and
- * `stop_set`), then gen_ai.output.messages from `out` when it holds any
- * (written aside; `tools`: it holds tool calls). */
-void at_jf_reply_end(at_attrs *list, at_js stop, int stop_set,
-                     const at_buf *out, int tools);
+/* at_jf_reply: what a reply's decoder sets, in the tree decoders' order:
+ * gen_ai.response.id and .model (when non-empty strings), the usage,
+ * gen_ai.response.finish_reasons [stop] when stop is set (a string), and
+ * when has_msg gen_ai.output.messages, the one assistant message
+ * [{"role":"assistant","parts":[<parts>],"finish_reason":stop}] whose
+ * parts were written aside in `parts` (`tools`: they hold tool calls). */
+void at_jf_reply(at_attrs *list, at_js id, at_js model, const at_llm_usage *u,
+                 at_js stop, int stop_set, const at_buf *parts, int has_msg,
+                 int tools);
 
 /* A message written as text: 1 when written (mk's `responses` and id set
  * when it holds a tool_call_response part, *tools when it holds that or a
@@ -146,7 +193,6 @@ void at_jf_messages(at_js msgs, at_attrs *list, const char *key,
 typedef struct at_jf_marks {
     at_attr_mark *m;
     size_t n, cap;
-    int any;  /* a message holds tool parts */
     int lost; /* a mark could not be kept: every message may hold some */
 } at_jf_marks;
 void at_jf_mark(at_jf_marks *ms, const at_buf *b, size_t off,

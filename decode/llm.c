@@ -8,7 +8,6 @@
 #include "llm.h"
 #include "llm_int.h"
 #include "jscan.h"
-#include "sink/jw.h"
 
 #include <locale.h>
 #include "ndjson.h"
@@ -344,6 +343,20 @@ static locale_t c_locale(void)
     return loc;
 }
 
+int at_llm_number(at_js v, int64_t *i, double *r)
+{
+    char num[64];
+
+    if (at_js_int(v, i))
+        return 1;
+    if (v.n >= sizeof(num) || c_locale() == (locale_t)0)
+        return -1;
+    memcpy(num, v.p, v.n);
+    num[v.n] = '\0';
+    *r = strtod_l(num, NULL, c_locale());
+    return 2;
+}
+
 /* tree: the jansson value of token i of a scanned document, built from
  * the tokens (the scanner checked the text: nothing here can be
  * malformed), or NULL on allocation failure. */
@@ -398,24 +411,22 @@ static json_t *tree(const at_js_doc_t *d, uint32_t i)
             at_buf_free(&b);
         }
         return v;
-    case AT_JS_NUMBER:
+    case AT_JS_NUMBER: {
+        double r;
+
         js.p = p;
         js.n = t->len;
         js.doc = d;
         js.i = i;
-        if (at_js_int(js, &x))
+        switch (at_llm_number(js, &x, &r)) {
+        case 1:
             return json_integer((json_int_t)x);
-        if (c_locale() == (locale_t)0)
+        case 2:
+            return json_real(r);
+        default:
             return NULL;
-        {
-            char num[64];
-
-            if (t->len >= sizeof(num))
-                return NULL;
-            memcpy(num, p, t->len);
-            num[t->len] = '\0';
-            return json_real(strtod_l(num, NULL, c_locale()));
         }
+    }
     case AT_JS_BOOL:
         return *p == 't' ? json_true() : json_false();
     default:
@@ -428,143 +439,6 @@ json_t *at_llm_tree(at_js v)
     if (v.p == NULL || v.doc == NULL)
         return NULL;
     return tree(v.doc, v.i);
-}
-
-/* repeated_key: whether object token i has a key twice (jansson keeps the
- * last value in the first one's place: a copy in document order would
- * differ).  Keys never hold escapes (the scanner refuses them), so equal
- * text is an equal key.  Over 64 members it says yes without looking:
- * the caller then takes the tree, which is right either way. */
-static int repeated_key(const at_js_doc_t *d, uint32_t i)
-{
-    uint32_t keys[64], m = 0, j, a, b;
-
-    for (j = i + 1; j < d->tok[i].next; j = d->tok[j + 1].next) {
-        if (m == 64)
-            return 1;
-        keys[m++] = j;
-    }
-    for (a = 1; a < m; a++) {
-        const at_js_tok *x = &d->tok[keys[a]];
-
-        for (b = 0; b < a; b++) {
-            const at_js_tok *y = &d->tok[keys[b]];
-
-            if (x->len == y->len &&
-                memcmp(d->text + x->off, d->text + y->off, x->len) == 0)
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* write_escaped: string token i holding escapes, decoded and written as
- * at_jw_jstr writes the bytes (its own frame: write_tok recurses). */
-static __attribute__((noinline)) int write_escaped(at_buf *b,
-                                                   const at_js_doc_t *d,
-                                                   uint32_t i)
-{
-    const at_js_tok *t = &d->tok[i];
-    at_js js = {d->text + t->off, t->len, d, i};
-    at_buf s;
-    char small[256];
-    int rc = 0;
-
-    /* decoding never lengthens a string */
-    if (t->len < sizeof(small))
-        at_buf_init_fixed(&s, small, sizeof(small));
-    else
-        at_buf_init(&s, t->len);
-    at_js_str_append(js, &s);
-    if (s.truncated)
-        rc = -1;
-    else
-        at_jw_jstr(b, s.p ? s.p : "", s.len);
-    at_buf_free(&s);
-    return rc;
-}
-
-/* write_tok: token i as at_jw_value(tree(d, i)) writes it; -1 (something
- * written) where the two could differ: a repeated key, a number too long
- * for tree() to read, a string that could not be decoded. */
-static int write_tok(at_buf *b, const at_js_doc_t *d, uint32_t i)
-{
-    const at_js_tok *t = &d->tok[i];
-    const char *p = d->text + t->off;
-    uint32_t j;
-    at_js js;
-
-    switch (t->kind) {
-    case AT_JS_OBJECT:
-        if (repeated_key(d, i))
-            return -1;
-        AT_JW_LIT(b, "{");
-        for (j = i + 1; j < t->next; j = d->tok[j + 1].next) {
-            if (j != i + 1)
-                AT_JW_LIT(b, ",");
-            /* the key's text is what at_jw_jkey writes of it: no escapes,
-             * no control characters, valid UTF-8 */
-            at_buf_append(b, d->text + d->tok[j].off, d->tok[j].len);
-            AT_JW_LIT(b, ":");
-            if (write_tok(b, d, j + 1) < 0)
-                return -1;
-        }
-        AT_JW_LIT(b, "}");
-        return 0;
-    case AT_JS_ARRAY:
-        AT_JW_LIT(b, "[");
-        for (j = i + 1; j < t->next; j = d->tok[j].next) {
-            if (j != i + 1)
-                AT_JW_LIT(b, ",");
-            if (write_tok(b, d, j) < 0)
-                return -1;
-        }
-        AT_JW_LIT(b, "]");
-        return 0;
-    case AT_JS_STRING:
-        /* without escapes the text is what at_jw_jstr writes of the bytes
-         * it holds (the scanner refused control characters; '"' and '\\'
-         * only come escaped), and with only escapes it writes too */
-        if (!t->esc || at_jw_jstr_canonical(p + 1, t->len - 2)) {
-            at_buf_append(b, p, t->len);
-            return 0;
-        }
-        return write_escaped(b, d, i);
-    case AT_JS_NUMBER: {
-        int64_t x;
-        char num[64];
-
-        js.p = p;
-        js.n = t->len;
-        js.doc = d;
-        js.i = i;
-        if (at_js_int(js, &x)) {
-            at_jw_i64(b, x);
-            return 0;
-        }
-        if (t->len >= sizeof(num) || c_locale() == (locale_t)0)
-            return -1;
-        memcpy(num, p, t->len);
-        num[t->len] = '\0';
-        return at_jw_real(b, strtod_l(num, NULL, c_locale()));
-    }
-    case AT_JS_BOOL:
-        if (*p == 't')
-            AT_JW_LIT(b, "true");
-        else
-            AT_JW_LIT(b, "false");
-        return 0;
-    default:
-        AT_JW_LIT(b, "null");
-        return 0;
-    }
-}
-
-int at_llm_write_js(at_buf *b, at_js v)
-{
-    if (v.p == NULL || v.doc == NULL)
-        return -1;
-    return write_tok(b, v.doc, v.i);
 }
 
 /* A body read by the scanner: its document and tokens (room for a small
@@ -788,35 +662,6 @@ json_t *at_llm_args(const char *p, size_t n)
     if (v != NULL)
         return v;
     return at_llm_stringn(p, n);
-}
-
-int at_llm_write_args(at_buf *b, const char *p, size_t n)
-{
-    at_js_tok small[64], *tok = small;
-    at_js_doc_t doc;
-    at_js root;
-    int rc = -1;
-
-    if (n == 0) {               /* not JSON to jansson either: a string */
-        AT_JW_LIT(b, "\"\"");
-        return 0;
-    }
-    if (at_llm_scan_off)
-        return -1;
-    if (!at_js_doc(p, n, tok, 64, &doc, &root)) {
-        if (!doc.full || n / 2 + 2 >= ((size_t)1 << 24))
-            return -1;          /* jansson may read what the scanner won't */
-        tok = malloc((n / 2 + 2) * sizeof(*tok));
-        if (tok == NULL)
-            return -1;
-        if (!at_js_doc(p, n, tok, (uint32_t)(n / 2 + 2), &doc, &root))
-            goto out;
-    }
-    rc = write_tok(b, &doc, root.i);
-out:
-    if (tok != small)
-        free(tok);
-    return rc;
 }
 
 json_t *at_llm_part_content(const char *type, json_t *content)

@@ -111,11 +111,13 @@ int at_llm_scan_new(at_llm_stream *s, const char *p, size_t n,
  * failure. */
 json_t *at_llm_tree(at_js v);
 
-/* at_llm_write_js: scanned value v written as at_jw_value(at_llm_tree(v))
- * would write it, without the tree.  Returns 0, or -1 (something may be
- * written: the caller drops it) where the two could differ (a key given
- * twice, a number too long to read): the caller then takes the tree. */
-int at_llm_write_js(at_buf *b, at_js v);
+/* at_llm_number: number value v as at_llm_tree reads it: 1 and *i for an
+ * integer, 2 and *r for a real, -1 when it cannot be read (too long, no C
+ * locale). */
+int at_llm_number(at_js v, int64_t *i, double *r);
+
+/* Tests turn the scanner off (at_llm_parse reads with jansson then). */
+extern int at_llm_scan_off;
 
 /* at_llm_parse: parse `n` bytes as any JSON value (NUL escapes allowed; an
  * integer too big for 64 bits makes the whole text parse again with
@@ -142,11 +144,6 @@ json_t *at_llm_stringn(const char *p, size_t n);
  * allocation failure. */
 json_t *at_llm_args(const char *p, size_t n);
 
-/* at_llm_write_args: at_jw_value(at_llm_args(p, n)) without the tree, or
- * -1 (something may be written) when the scanner does not read p, or
- * reads it where at_llm_write_js could differ: the caller then takes the
- * tree. */
-int at_llm_write_args(at_buf *b, const char *p, size_t n);
 
 /* at_llm_part_content: a new part {"type":type,"content":content}; takes
  * a new reference to `content`.  NULL on allocation failure. */

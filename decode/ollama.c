@@ -249,27 +249,14 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
         }
     if ((rc = at_jf_name(role, r, sizeof(r))) <= 0)
         return rc;
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"role\":");
-    at_jw_jstr(b, r, strlen(r));
-    AT_JW_LIT(b, ",\"parts\":[");
+    at_jf_message_open(b, r, first);
     if (strcmp(r, "tool") == 0) {
-        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
         id = fast_nonempty(call_id);
-        if (id.p == NULL)
-            id = fast_nonempty(tool_name);
-        mk->responses = 1;
-        if (id.p != NULL) {
-            AT_JW_LIT(b, ",\"id\":");
-            mk->id_off = b->len;
-            at_jf_str(b, id);
-            mk->id_len = b->len - mk->id_off;
-        }
+        at_jf_response_open(b, id.p != NULL ? id : fast_nonempty(tool_name),
+                            mk);
         AT_JW_LIT(b, ",\"response\":");
         if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
-            if (at_llm_write_js(b, content) < 0)
+            if (at_jf_write_js(b, content) < 0)
                 return -1;
         } else {
             AT_JW_LIT(b, "\"\"");
@@ -284,9 +271,7 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
         pfirst = 0;
     if (at_js_arr(images, &it))
         while (at_js_next(&it, &v) > 0) {
-            if (!pfirst)
-                AT_JW_LIT(b, ",");
-            pfirst = 0;
+            at_jf_sep(b, &pfirst);
             AT_JW_LIT(b, "{\"type\":\"image\"}");
         }
     if (at_js_arr(calls, &it)) {
@@ -300,9 +285,7 @@ static int fast_message(at_buf *b, at_js m, int *first, int *tools,
             id = fast_nonempty(AT_JF_MEMBER(v, "id"));
             if (id.p == NULL)
                 id = fast_nonempty(name);
-            if (!pfirst)
-                AT_JW_LIT(b, ",");
-            pfirst = 0;
+            at_jf_sep(b, &pfirst);
             AT_JW_LIT(b, "{\"type\":\"tool_call\"");
             if (id.p != NULL) {
                 AT_JW_LIT(b, ",\"id\":");

@@ -492,9 +492,7 @@ static int fast_content(at_buf *b, at_js content, int *first)
                    at_js_kind(refusal) == AT_JS_STRING) {
             at_jf_part(b, "refusal", refusal, first);
         } else {
-            if (!*first)
-                AT_JW_LIT(b, ",");
-            *first = 0;
+            at_jf_sep(b, first);
             AT_JW_LIT(b, "{\"type\":");
             at_jw_jstr(b, t, strlen(t));
             AT_JW_LIT(b, "}");
@@ -543,9 +541,7 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
     }
     if (args.p == NULL)
         args = input;
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     AT_JW_LIT(b, "{\"type\":\"tool_call\"");
     if (at_js_kind(id) == AT_JS_STRING) {
         AT_JW_LIT(b, ",\"id\":");
@@ -600,29 +596,12 @@ static int fast_request_message(at_buf *b, at_js m, int *first, int *tools,
     case -1:
         return -1;
     }
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
-    AT_JW_LIT(b, "{\"role\":");
-    at_jw_jstr(b, r, strlen(r));
-    AT_JW_LIT(b, ",\"parts\":[");
+    at_jf_message_open(b, r, first);
     if (strcmp(r, "tool") == 0) {
-        AT_JW_LIT(b, "{\"type\":\"tool_call_response\"");
-        mk->responses = 1;
-        if (at_js_kind(call_id) == AT_JS_STRING) {
-            AT_JW_LIT(b, ",\"id\":");
-            mk->id_off = b->len;
-            at_jf_str(b, call_id);
-            mk->id_len = b->len - mk->id_off;
-        }
-        if (at_js_kind(content) == AT_JS_ARRAY)
-            return -1;           /* at_llm_joined_text: the tree's */
-        if (content.p != NULL && at_js_kind(content) != AT_JS_NULL) {
-            AT_JW_LIT(b, ",\"response\":");
-            if (at_llm_write_js(b, content) < 0)
-                return -1;
-        }
-        AT_JW_LIT(b, "}]}");
+        at_jf_response_open(b, call_id, mk);
+        if (at_jf_response_close(b, content, 0) < 0)
+            return -1;
+        AT_JW_LIT(b, "]}");
         *tools = 1;
         return 1;
     }

@@ -444,9 +444,7 @@ static void fast_text(at_buf *b, const char *type, at_js v, int *first)
 /* fast_type_part: at_llm_part_type. */
 static void fast_type_part(at_buf *b, const char *type, int *first)
 {
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     AT_JW_LIT(b, "{\"type\":");
     at_jw_jstr(b, type, strlen(type));
     AT_JW_LIT(b, "}");
@@ -532,9 +530,7 @@ static int fast_model_item(at_buf *b, const fast_item *f, int *first,
         return 0;
     }
     /* tool_call_part */
-    if (!*first)
-        AT_JW_LIT(b, ",");
-    *first = 0;
+    at_jf_sep(b, first);
     *tools = 1;
     AT_JW_LIT(b, "{\"type\":\"tool_call\",\"id\":");
     at_jf_str(b, f->call_id);
@@ -557,7 +553,7 @@ static int fast_input(at_js input, at_attrs *list)
     at_js_it ii;
     at_js v;
     at_buf *b;
-    at_jf_marks ms = {NULL, 0, 0, 0, 0};
+    at_jf_marks ms = {NULL, 0, 0, 0};
     fast_item f;
     size_t mark, open_at = 0;
     int first = 1, open = 0, pfirst = 0, tools = 0;
@@ -577,9 +573,7 @@ static int fast_input(at_js input, at_attrs *list)
             continue;
         if (side == SIDE_MODEL) {
             if (!open) {
-                if (!first)
-                    AT_JW_LIT(b, ",");
-                first = 0;
+                at_jf_sep(b, &first);
                 open_at = b->len;
                 AT_JW_LIT(b, "{\"role\":\"assistant\",\"parts\":[");
                 open = 1;
@@ -596,29 +590,14 @@ static int fast_input(at_js input, at_attrs *list)
                 at_jf_mark(&ms, b, open_at, mk);
             open = 0;
         }
-        if (!first)
-            AT_JW_LIT(b, ",");
-        first = 0;
+        at_jf_sep(b, &first);
         at = b->len;
         if (side == SIDE_TOOL) {
-            AT_JW_LIT(b, "{\"role\":\"tool\",\"parts\":["
-                         "{\"type\":\"tool_call_response\",\"id\":");
-            mk.id_off = b->len;
-            at_jf_str(b, f.call_id);
-            mk.id_len = b->len - mk.id_off;
-            mk.responses = 1;
-            AT_JW_LIT(b, ",\"response\":");
-            if (at_js_kind(f.output) == AT_JS_ARRAY) {
-                if (at_jf_joined(b, f.output) < 0)
-                    goto tree;
-            } else if (f.output.p != NULL &&
-                       at_js_kind(f.output) != AT_JS_NULL) {
-                if (at_llm_write_js(b, f.output) < 0)
-                    goto tree;
-            } else {
-                AT_JW_LIT(b, "\"\"");
-            }
-            AT_JW_LIT(b, "}]}");
+            AT_JW_LIT(b, "{\"role\":\"tool\",\"parts\":[");
+            at_jf_response_open(b, f.call_id, &mk);
+            if (at_jf_response_close(b, f.output, 1) < 0)
+                goto tree;
+            AT_JW_LIT(b, "]}");
             at_jf_mark(&ms, b, at, mk);
             continue;
         }
@@ -782,9 +761,10 @@ int at_responses_response_fast(at_js root, at_attrs *list)
     at_js k, v, id = none, model = none, usage = none, status = none;
     at_js output = none;
     at_llm_usage u;
-    at_buf out;
+    at_buf parts;
     fast_item f;
-    int first = 1, tools = 0, st;
+    json_t *j;
+    int first = 1, tools = 0, st, has_msg;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -801,57 +781,26 @@ int at_responses_response_fast(at_js root, at_attrs *list)
             status = v;
     }
     st = at_js_kind(status) == AT_JS_STRING && !at_js_str_empty(status);
-    /* the output message first, aside: an item only the tree reads
-     * leaves the list untouched */
-    at_buf_init(&out, (size_t)1 << 30);
-    if (at_js_kind(output) == AT_JS_ARRAY || st) {
-        AT_JW_LIT(&out, "[{\"role\":\"assistant\",\"parts\":[");
-        if (at_js_arr(output, &it)) {
-            while (at_js_next(&it, &v) > 0) {
-                if (fast_item_read(v, &f) < 0 ||
-                    (fast_side(v, &f) != SIDE_SKIP &&
-                     fast_model_item(&out, &f, &first, &tools) < 0)) {
-                    at_buf_free(&out);
-                    return 0;
-                }
+    /* the output message's parts first, aside: an item only the tree
+     * reads leaves the list untouched */
+    at_buf_init(&parts, (size_t)1 << 30);
+    has_msg = at_js_kind(output) == AT_JS_ARRAY || st;
+    if (at_js_arr(output, &it)) {
+        while (at_js_next(&it, &v) > 0) {
+            if (fast_item_read(v, &f) < 0 ||
+                (fast_side(v, &f) != SIDE_SKIP &&
+                 fast_model_item(&parts, &f, &first, &tools) < 0)) {
+                at_buf_free(&parts);
+                return 0;
             }
         }
-        AT_JW_LIT(&out, "]");
-        if (st) {
-            AT_JW_LIT(&out, ",\"finish_reason\":");
-            at_jf_str(&out, status);
-        }
-        AT_JW_LIT(&out, "}]");
     }
-    at_jf_set_string(list, "gen_ai.response.id", id);
-    at_jf_set_string(list, "gen_ai.response.model", model);
     at_llm_usage_init(&u);
-    if (at_js_obj(usage, &it)) {
-        at_js c[4] = {none, none, none, none}, det_in = none, det_out = none;
-        int64_t *dst[4] = {&u.input, &u.output, &u.cache_read, &u.reasoning};
-
-        while (at_js_next_member(&it, &k, &v) > 0) {
-            if (AT_JS_KEY(k, "input_tokens"))
-                c[0] = v;
-            else if (AT_JS_KEY(k, "output_tokens"))
-                c[1] = v;
-            else if (AT_JS_KEY(k, "input_tokens_details"))
-                det_in = v;
-            else if (AT_JS_KEY(k, "output_tokens_details"))
-                det_out = v;
-        }
-        c[2] = AT_JF_MEMBER(det_in, "cached_tokens");
-        c[3] = AT_JF_MEMBER(det_out, "reasoning_tokens");
-        if (!at_jf_counts(c, dst, 4)) {
-            json_t *j = at_llm_tree(usage);
-
-            read_usage(j, &u);
-            json_decref(j);
-        }
-    }
-    at_llm_usage_emit_list(&u, list);
-    at_jf_reply_end(list, status, st, &out, tools);
-    at_buf_free(&out);
+    j = at_llm_tree(usage);       /* a few counts: their tree is cheap */
+    read_usage(j, &u);
+    json_decref(j);
+    at_jf_reply(list, id, model, &u, status, st, &parts, has_msg, tools);
+    at_buf_free(&parts);
     return 1;
 }
 
