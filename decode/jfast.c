@@ -1,6 +1,7 @@
 /* jfast.c - span attributes written straight from the scanner's tokens
  * (see jfast.h).  Sink thread only. */
 #include "jfast.h"
+#include "jmemo.h"
 
 #include "llm_int.h"
 #include "sink/jw.h"
@@ -600,6 +601,42 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
 
 /* as_text: at_jf_messages's text; 0 when the trees must make it (the
  * list as it was). */
+/* keep: what `fn` wrote for memo entry e (from `at` on, after a comma
+ * unless it was first), for the next body that holds it. */
+static void keep(at_jmemo *jm, at_jm_ent *e, at_jm_fn fn, const at_buf *b,
+                 size_t at, int was_first, int r, int tools,
+                 const at_attr_mark *mk)
+{
+    size_t s = at;
+    at_attr_mark rel = *mk;
+
+    if (b->truncated)
+        return;
+    if (!was_first && b->len > at) {
+        if (b->p[at] != ',')
+            return; /* not a writer whose comma comes first: not kept */
+        s++;
+    }
+    if (rel.responses)
+        rel.id_off -= s;
+    at_jm_write(jm, e, fn, b->p + s, b->len - s, r, tools, &rel);
+}
+
+/* replay: write what entry e holds again. */
+static void replay(const at_jmemo *jm, const at_jm_ent *e, at_buf *b,
+                   int *first, int *tools, at_attr_mark *mk)
+{
+    *tools = e->tools;
+    *mk = e->mk;
+    if (e->out_len > 0) {
+        at_jf_sep(b, first);
+        if (mk->responses)
+            mk->id_off += b->len;
+        at_buf_append(b, at_jm_out(jm, e), e->out_len);
+    }
+    at_jm_write_hits++;
+}
+
 static int as_text(at_js msgs, at_attrs *list, const char *key,
                    at_jf_msg_fn fast, at_jf_tree_fn tree)
 {
@@ -609,6 +646,8 @@ static int as_text(at_js msgs, at_attrs *list, const char *key,
     at_jf_marks ms = {NULL, 0, 0, 0};
     size_t mark, at;
     int first = 1, r;
+    at_jmemo *jm = msgs.doc != NULL ? msgs.doc->memo : NULL;
+    at_jm_fn fn = (at_jm_fn)fast;
 
     at_js_arr(msgs, &mi);
     b = at_attrs_open(list, &mark);
@@ -616,10 +655,16 @@ static int as_text(at_js msgs, at_attrs *list, const char *key,
     while (at_js_next(&mi, &v) > 0) {
         int was_first = first, tools = 0;
         at_attr_mark mk = {0, 0, 0, 0, 0};
+        at_jm_ent *je = jm != NULL ? at_jm_element(jm, v) : NULL;
 
         at = b->len;
-        r = fast(b, v, &first, &tools, &mk);
-        if (r < 0) {
+        if (je != NULL && je->fn == fn) {
+            /* a kept element, byte for byte: what was written for it */
+            replay(jm, je, b, &first, &tools, &mk);
+        } else if ((r = fast(b, v, &first, &tools, &mk)) >= 0) {
+            if (je != NULL)
+                keep(jm, je, fn, b, at, was_first, r, tools, &mk);
+        } else {
             /* this one from its tree: it may hold anything */
             at_jf_tree_msgs++;
             b->len = at;

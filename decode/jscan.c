@@ -1,10 +1,12 @@
 /* jscan.c - validating, allocation-free JSON scanner (see jscan.h). */
 #include "jscan.h"
+#include "jmemo.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +271,7 @@ typedef struct scan {
     const char *base, *end;
     at_js_tok *tok;
     uint32_t n, cap;
+    at_jmemo *memo; /* the last body's elements, or NULL */
 } scan;
 
 /* token: a new token of `kind` starting at p, or -1 when full. */
@@ -298,6 +301,59 @@ static inline const char *finish(scan *sc, long i, const char *e)
 
 static const char *scan_value(scan *sc, const char *p, int depth);
 
+/* memo_element: an element (at p, an object or an array) of an array at
+ * depth 1, with a memo: the tokens of the kept element with the same
+ * text, moved to where it is, else scanned (and kept when it may be met
+ * again).  As scan_value. */
+static const char *memo_element(scan *sc, const char *p, int depth)
+{
+    at_jmemo *m = sc->memo;
+    long e = at_jm_match(m, p, sc->end);
+    uint32_t t0 = sc->n, off = (uint32_t)(p - sc->base), k;
+    const char *q;
+
+    if (e >= 0) {
+        const at_jm_ent *o = &m->ent[e];
+        const at_js_tok *src = at_jm_toks(m, o);
+
+        if (sc->cap - sc->n < o->ntok) {
+            sc->n = sc->cap; /* out of tokens, as the scan would be */
+            return NULL;
+        }
+        k = 0;
+#if defined(__SSE2__)
+        if (sizeof(at_js_tok) == 16 && offsetof(at_js_tok, off) == 0 &&
+            offsetof(at_js_tok, next) == 8) {
+            /* a token is 16 bytes: moved by one addition to its two
+             * positions (the lanes of off and next) */
+            const __m128i d = _mm_set_epi32(0, (int)t0, 0, (int)off);
+
+            for (; k < o->ntok; k++)
+                _mm_storeu_si128((__m128i *)(void *)&sc->tok[t0 + k],
+                                 _mm_add_epi32(_mm_loadu_si128(
+                                     (const __m128i *)(const void *)&src[k]),
+                                               d));
+        }
+#endif
+        for (; k < o->ntok; k++) {
+            at_js_tok t = src[k];
+
+            t.off += off;
+            t.next += t0;
+            sc->tok[t0 + k] = t;
+        }
+        sc->n += o->ntok;
+        at_jm_scan_hits++;
+        at_jm_note(m, e, t0, p, o->len, NULL, 0);
+        return p + o->len;
+    }
+    q = scan_value(sc, p, depth + 1);
+    if (q != NULL && q - p >= AT_JM_MIN_ELEM)
+        at_jm_note(m, -1, t0, p, (uint32_t)(q - p), sc->tok + t0,
+                   sc->n - t0);
+    return q;
+}
+
 /* scan_container: p at '{' or '['; the position after its end, or NULL. */
 static const char *scan_container(scan *sc, const char *p, int depth)
 {
@@ -326,7 +382,11 @@ static const char *scan_container(scan *sc, const char *p, int depth)
                 return NULL;
             p = skip_ws(p + 1, end);
         }
-        p = scan_value(sc, p, depth + 1);
+        if (!obj && depth == 1 && sc->memo != NULL && p < end &&
+            (*p == '{' || *p == '['))
+            p = memo_element(sc, p, depth);
+        else
+            p = scan_value(sc, p, depth + 1);
         if (p == NULL)
             return NULL;
         p = skip_ws(p, end);
@@ -380,8 +440,8 @@ static const char *scan_value(scan *sc, const char *p, int depth)
     }
 }
 
-int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
-              at_js_doc_t *doc, at_js *out)
+static int doc_scan(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+                    at_js_doc_t *doc, at_js *out, at_jmemo *memo)
 {
     scan sc;
     const char *s, *e;
@@ -393,8 +453,10 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     sc.tok = tok;
     sc.n = 0;
     sc.cap = cap;
+    sc.memo = memo;
     doc->full = 0;
     doc->gen = 0;
+    doc->memo = NULL;
     s = skip_ws(p, sc.end);
     e = scan_value(&sc, s, 0);
     if (e == NULL || skip_ws(e, sc.end) != sc.end) {
@@ -409,6 +471,23 @@ int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
     out->n = (size_t)(e - s);
     out->doc = doc;
     out->i = 0;
+    return 1;
+}
+
+int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+              at_js_doc_t *doc, at_js *out)
+{
+    return doc_scan(p, n, tok, cap, doc, out, NULL);
+}
+
+int at_js_doc_memo(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+                   at_js_doc_t *doc, at_js *out, at_jmemo *memo)
+{
+    at_jm_begin(memo);
+    if (!doc_scan(p, n, tok, cap, doc, out, memo))
+        return 0;
+    doc->memo = memo;
+    at_jm_scanned(memo, doc);
     return 1;
 }
 
@@ -621,6 +700,7 @@ void at_js_patch_doc(const at_js_patch *pt, at_js_tok *tok, uint32_t cap,
     doc->cap = cap;
     doc->full = 0;
     doc->gen = pt->gen;
+    doc->memo = NULL;
 }
 
 int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,

@@ -46,6 +46,7 @@ typedef struct at_js_doc_t {
     int full;     /* at_js_doc failed for want of tokens */
     uint32_t gen; /* the generation of the kept shape (at_js_shape) this
                      document has with the same keys, or 0 */
+    struct at_jmemo *memo; /* at_js_doc_memo's memo, or NULL */
 } at_js_doc_t;
 
 /* One value: its raw text, and where its token is. */
@@ -69,6 +70,14 @@ typedef struct at_js_it {
  * values (doc->full is then set). */
 int at_js_doc(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
               at_js_doc_t *doc, at_js *out);
+
+/* at_js_doc_memo: at_js_doc, taking the elements of the arrays at depth 1
+ * that are byte for byte elements of the body `memo` keeps from it (see
+ * decode/jmemo.h), and noting them in it.  The same document, tokens and
+ * answer as at_js_doc. */
+struct at_jmemo;
+int at_js_doc_memo(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+                   at_js_doc_t *doc, at_js *out, struct at_jmemo *memo);
 
 /* A document kept to scan the next one against: in a stream, one chunk
  * is mostly the bytes of the one before (the same keys, ids and model; a

@@ -7,6 +7,7 @@
  */
 #include "llm.h"
 #include "llm_int.h"
+#include "jmemo.h"
 #include "jscan.h"
 
 #include <locale.h>
@@ -470,10 +471,14 @@ static __thread int body_tok_busy TLS_IE; /* a document in them is in use
                                              (a body's arguments are read
                                              while the body's are) */
 
+/* The last request body's elements (decode/jmemo.h), this thread's. */
+static __thread at_jmemo req_memo TLS_IE;
+
 void at_llm_body_shapes_free(void)
 {
     unsigned i;
 
+    at_jm_free(&req_memo);
     free(body_tok);
     body_tok = NULL;
     body_tok_cap = 0;
@@ -487,7 +492,16 @@ void at_llm_body_shapes_free(void)
 /* scan_body: at_js_doc over p[0..n) into b, with as many tokens as it
  * takes.  0 when the scanner declines it.  body_free afterwards, either
  * way. */
-static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
+/* at_js_doc, or at_js_doc_memo with memo m when it is not NULL */
+static int doc_of(const char *p, size_t n, at_js_tok *tok, uint32_t cap,
+                  at_js_doc_t *doc, at_js *root, at_jmemo *m)
+{
+    return m != NULL ? at_js_doc_memo(p, n, tok, cap, doc, root, m)
+                     : at_js_doc(p, n, tok, cap, doc, root);
+}
+
+static int scan_body(body_scan *b, const char *p, size_t n, at_js *root,
+                     at_jmemo *m)
 {
     unsigned k, i;
 
@@ -514,14 +528,14 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
         /* a large body: straight into the tokens kept from the last one
          * (an agent's requests grow a little each time: the room a body
          * n bytes long could need covers the next ones) */
-        if (at_js_doc(p, n, body_tok, body_tok_cap, &b->doc, root)) {
+        if (doc_of(p, n, body_tok, body_tok_cap, &b->doc, root, m)) {
             b->tok = body_tok;
             body_tok_busy = 1;
             return 1;
         }
         if (!b->doc.full)
             return 0;
-    } else if (at_js_doc(p, n, b->tok, BODY_TOKENS, &b->doc, root)) {
+    } else if (doc_of(p, n, b->tok, BODY_TOKENS, &b->doc, root, m)) {
         if (n <= BODY_SHAPE_MAX) {
             i = body_shape_next;
             /* on failure (no memory) the slot is left empty */
@@ -547,7 +561,7 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root)
         b->tok = b->small;
         return 0;
     }
-    return at_js_doc(p, n, b->tok, (uint32_t)(n / 2 + 2), &b->doc, root);
+    return doc_of(p, n, b->tok, (uint32_t)(n / 2 + 2), &b->doc, root, m);
 }
 
 static void body_free(body_scan *b)
@@ -569,7 +583,7 @@ static json_t *scanned(const char *p, size_t n)
     at_js root;
     json_t *v = NULL;
 
-    if (scan_body(&b, p, n, &root))
+    if (scan_body(&b, p, n, &root, NULL))
         v = tree(&b.doc, 0);
     body_free(&b);
     return v;
@@ -1206,35 +1220,39 @@ static void route_facts(const at_llm_route *route, at_attrs *list)
  * and count the bodies they took. */
 int at_llm_body_fast_off;
 long at_llm_body_fast_hits;
+int at_llm_memo_off; /* tests: no request body is kept (decode/jmemo.h) */
 
 /* parse_fast: the body handed to `fast` as the scanner reads it: 1 when
  * it took it.  Else 0, and *root is at_llm_parse(body, len) (the tree is
  * made from the same reading: nothing is read twice). */
 static int parse_fast(const char *body, size_t len,
                       int (*fast)(at_js, at_attrs *), at_attrs *list,
-                      json_t **root)
+                      json_t **root, int request)
 {
     body_scan b;
     at_js r;
+    at_jmemo *m = request && !at_llm_memo_off && len >= AT_JM_MIN_BODY &&
+                          len <= AT_JM_MAX_BODY ? &req_memo : NULL;
+    int took;
 
     if (fast == NULL || at_llm_body_fast_off || at_llm_scan_off ||
         body == NULL) {
         *root = at_llm_parse(body, len);
         return 0;
     }
-    if (!scan_body(&b, body, len, &r)) {
+    if (!scan_body(&b, body, len, &r, m)) {
         body_free(&b);
         *root = jansson_parse(body, len); /* as at_llm_parse would */
         return 0;
     }
-    if (at_js_kind(r) == AT_JS_OBJECT && fast(r, list)) {
-        body_free(&b);
-        at_llm_body_fast_hits++;
-        return 1;
-    }
-    *root = tree(&b.doc, 0);
+    took = at_js_kind(r) == AT_JS_OBJECT && fast(r, list);
+    if (!took)
+        *root = tree(&b.doc, 0);
+    if (m != NULL)
+        at_jm_commit(m); /* its elements: the next body's reference */
     body_free(&b);
-    return 0;
+    at_llm_body_fast_hits += took;
+    return took;
 }
 
 /* decode_into: a tree decoder's attributes, made in an object of their
@@ -1270,7 +1288,7 @@ int at_llm_request_decode_list(const at_llm_route *route, const char *body,
 
     if (route == NULL || list == NULL || (ops = ops_of(route->api)) == NULL)
         return -1;
-    if (parse_fast(body, len, ops->request_fast, list, &root)) {
+    if (parse_fast(body, len, ops->request_fast, list, &root, 1)) {
         route_facts(route, list);
         return 0;
     }
@@ -1350,7 +1368,7 @@ int at_llm_response_decode_list(at_api api, const char *body, size_t len,
 
     if (list == NULL || ops == NULL)
         return -1;
-    if (parse_fast(body, len, ops->response_fast, list, &root))
+    if (parse_fast(body, len, ops->response_fast, list, &root, 0))
         return 0;
     if (root == NULL &&
         (api == AT_API_OLLAMA_CHAT || api == AT_API_OLLAMA_GENERATE))
