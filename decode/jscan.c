@@ -286,6 +286,7 @@ static inline long token(scan *sc, const char *p, uint8_t kind)
     t->kind = kind;
     t->esc = 0;
     t->key = 0;
+    t->spare = 0;
     return (long)sc->n++;
 }
 

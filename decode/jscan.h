@@ -36,6 +36,8 @@ typedef struct at_js_tok {
     uint8_t kind; /* AT_JS_OBJECT, ... (below) */
     uint8_t esc;  /* a string holding escapes */
     uint8_t key;  /* a member's key */
+    uint8_t spare; /* 0: every byte of a token is defined (the memo moves
+                      tokens 16 bytes at a time, decode/jscan.c) */
 } at_js_tok;
 
 /* A scanned document: its text and its tokens (the caller's array). */

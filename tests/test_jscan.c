@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "decode/jmemo.h"
 #include "decode/jscan.h"
 #include "decode/llm.h"
 #include "sink/jw.h"
@@ -2367,4 +2368,331 @@ Test(body_fast, bodies_of_one_shape_by_comparison)
     }
     cr_expect_gt(at_llm_body_redoc_hits - hits0, 1000, "%ld by comparison",
                  at_llm_body_redoc_hits - hits0);
+}
+
+/* ---- the memo of the last request bodies (decode/jmemo.c) ------------ */
+
+extern int at_llm_memo_off;
+
+/* A conversation as an agent sends it, body after body: elements drawn
+ * by `val` from `keys` (a pad member added to most, so that they are long
+ * enough to be kept), and from one body to the next: a few appended, the
+ * oldest few dropped (a window), one replaced, one repeated, a byte
+ * changed (into invalid JSON too), a new conversation, or the other
+ * conversation (two agents of one process alternate). */
+#define CONV_MAX 48
+typedef struct conv {
+    char *el[CONV_MAX];
+    int n;
+} conv;
+
+static char *conv_element(gen *g, const char *const *keys, size_t nkeys,
+                          gen_val val)
+{
+    static const char *const pads[] = {
+        "a plain run of text that makes the element long enough",
+        "escapes \\\" and \\\\ and \\n and caf\\u00e9 \\ud83d\\ude00 too",
+        "short"};
+    char *e;
+
+    g->n = 0;
+    gen_obj(g, keys, nkeys, val, 1);
+    if (gen_r(g, 5) != 0 && g->n < sizeof(g->b) - 200) {
+        g->n--; /* the closing brace */
+        if (g->n > 1)
+            gen_s(g, ",");
+        gen_s(g, "\"x_pad\":\"");
+        gen_s(g, pads[gen_r(g, 3)]);
+        gen_s(g, "\"}");
+    }
+    e = malloc(g->n + 1);
+    cr_assert(e != NULL);
+    memcpy(e, g->b, g->n);
+    e[g->n] = '\0';
+    return e;
+}
+
+static void conv_step(conv *c, conv *other, gen *g, const char *const *keys,
+                      size_t nkeys, gen_val val)
+{
+    int i, k, op = (int)gen_r(g, 10);
+    conv t;
+
+    switch (op) {
+    case 0: /* a new conversation */
+        for (i = 0; i < c->n; i++)
+            free(c->el[i]);
+        c->n = 0;
+        break;
+    case 1: /* the other one's turn */
+        t = *c;
+        *c = *other;
+        *other = t;
+        break;
+    case 2: /* a window: the oldest after the first dropped */
+        k = 1 + (int)gen_r(g, 3);
+        for (i = 0; i < k && c->n > 2; i++) {
+            free(c->el[1]);
+            memmove(&c->el[1], &c->el[2], (size_t)(c->n - 2) * sizeof(char *));
+            c->n--;
+        }
+        break;
+    case 3: /* one replaced */
+        if (c->n > 0) {
+            k = (int)gen_r(g, (unsigned)c->n);
+            free(c->el[k]);
+            c->el[k] = conv_element(g, keys, nkeys, val);
+        }
+        break;
+    case 4: /* one repeated */
+        if (c->n > 0 && c->n < CONV_MAX) {
+            c->el[c->n] = strdup(c->el[gen_r(g, (unsigned)c->n)]);
+            c->n++;
+        }
+        break;
+    case 5: /* a byte changed: another element, or no JSON at all */
+        if (c->n > 0) {
+            char *e = c->el[gen_r(g, (unsigned)c->n)];
+            size_t len = strlen(e);
+
+            e[1 + gen_r(g, (unsigned)(len - 1))] =
+                "\"\\{}[],: a0\x80"[gen_r(g, 12)];
+        }
+        break;
+    default:
+        break;
+    }
+    k = 1 + (int)gen_r(g, 3);
+    for (i = 0; i < k && c->n < CONV_MAX; i++)
+        c->el[c->n++] = conv_element(g, keys, nkeys, val);
+}
+
+static void conv_free(conv *c)
+{
+    int i;
+
+    for (i = 0; i < c->n; i++)
+        free(c->el[i]);
+    c->n = 0;
+}
+
+/* conv_body: the body of c, its elements under `key`, with a tool list
+ * (the same each time) and a long member before or after them. */
+static char *conv_body(const conv *c, gen *g, const char *key, size_t *len)
+{
+    static const char *const seps[] = {",", ", ", ",\n  "};
+    static const char tools[] =
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"search\","
+        "\"description\":\"Search the documents for a text.\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"q\":{\"type\":\"string\"}}}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"fetch\","
+        "\"description\":\"Fetch a page by its address.\"}}]";
+    static const char long_text[] =
+        "a long member that takes the body past the memo's minimum ";
+    const char *sep = seps[gen_r(g, 3)];
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    int i, pad_first = (int)gen_r(g, 2);
+
+#define PUT(s, k)                                   \
+    do {                                            \
+        size_t k_ = (k);                            \
+        while (n + k_ + 1 > cap)                    \
+            cr_assert((b = realloc(b, cap *= 2)) != NULL); \
+        memcpy(b + n, (s), k_);                     \
+        n += k_;                                    \
+    } while (0)
+    cr_assert(b != NULL);
+    PUT("{\"model\":\"m\",", 13);
+    if (pad_first) {
+        PUT("\"x_pad\":\"", 9);
+        for (i = 0; i < 40; i++)
+            PUT(long_text, sizeof(long_text) - 1);
+        PUT("\",", 2);
+    }
+    PUT("\"", 1);
+    PUT(key, strlen(key));
+    PUT("\":[", 3);
+    for (i = 0; i < c->n; i++) {
+        if (i)
+            PUT(sep, strlen(sep));
+        PUT(c->el[i], strlen(c->el[i]));
+    }
+    PUT("],", 2);
+    PUT(tools, sizeof(tools) - 1);
+    if (!pad_first) {
+        PUT(",\"x_pad\":\"", 10);
+        for (i = 0; i < 40; i++)
+            PUT(long_text, sizeof(long_text) - 1);
+        PUT("\"", 1);
+    }
+    PUT("}", 1);
+#undef PUT
+    b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+/* The scanner with the memo against the scanner alone: the same answer,
+ * the same tokens, for conversations of every kind; a memo that holds
+ * nothing of a body only costs lookups.  Some scans run out of tokens
+ * first (as scan_body's first try does) and are made again; some bodies
+ * are scanned and not committed (a decoder that failed). */
+Test(jscan, memo_scan_is_at_js_doc)
+{
+    static const char *const mk[] = {"role", "content", "tool_calls",
+                                     "tool_call_id", "name", "role",
+                                     "content", "reasoning_content"};
+    static at_js_tok t1[65536], t2[65536];
+    at_jmemo m;
+    conv c = {{NULL}, 0}, o = {{NULL}, 0};
+    gen g;
+    int i, took = 0;
+    long hits0 = at_jm_scan_hits;
+
+    memset(&m, 0, sizeof(m));
+    g.seed = 31337;
+    for (i = 0; i < runs(3000); i++) {
+        at_js_doc_t d1, d2;
+        at_js r1, r2;
+        size_t n;
+        char *body;
+        int a, b;
+        uint32_t cap = 65536;
+
+        conv_step(&c, &o, &g, mk, 8, gen_message_val);
+        body = conv_body(&c, &g, gen_r(&g, 4) ? "messages" : "contents", &n);
+        memset(&d1, 0, sizeof(d1));
+        memset(&d2, 0, sizeof(d2));
+        if (gen_r(&g, 8) == 0)
+            cap = 8 + gen_r(&g, 300); /* out of tokens, at some point */
+        a = at_js_doc_memo(body, n, t1, cap, &d1, &r1, &m);
+        b = at_js_doc(body, n, t2, cap, &d2, &r2);
+        cr_assert_eq(a, b, "%.300s", body);
+        cr_assert_eq(d1.full, d2.full);
+        if (a) {
+            cr_assert(same_doc(&d1, &r1, &d2, &r2), "%.300s", body);
+            cr_assert_eq(d1.memo, &m);
+        }
+        if (!a && d1.full) {
+            /* again with room, as scan_body does */
+            a = at_js_doc_memo(body, n, t1, 65536, &d1, &r1, &m);
+            b = at_js_doc(body, n, t2, 65536, &d2, &r2);
+            cr_assert_eq(a, b);
+            if (a)
+                cr_assert(same_doc(&d1, &r1, &d2, &r2), "%.300s", body);
+        }
+        took += a;
+        if (gen_r(&g, 10) != 0)
+            at_jm_commit(&m);
+        free(body);
+    }
+    conv_free(&c);
+    conv_free(&o);
+    at_jm_free(&m);
+    /* most bodies are JSON, and most of their elements came from the memo */
+    cr_expect_gt(took, runs(3000) * 3 / 5, "%d scanned", took);
+    cr_expect_gt(at_jm_scan_hits - hits0, 8L * runs(3000), "%ld hits",
+                 at_jm_scan_hits - hits0);
+}
+
+/* the marks of the messages attribute of l, as offsets in its value */
+static char *marks_text(const at_attrs *l)
+{
+    const at_attr *x = at_attrs_find(l, "gen_ai.input.messages");
+    const at_attr_mark *mk;
+    size_t n, i, off;
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+
+    cr_assert(f != NULL);
+    if (x != NULL && at_attrs_marks(l, x, &mk, &n)) {
+        off = x->v.s.off;
+        for (i = 0; i < n; i++)
+            fprintf(f, "[%zu %zu %zu %zu %d]", mk[i].off - off, mk[i].len,
+                    mk[i].responses && mk[i].id_len ? mk[i].id_off - off : 0,
+                    mk[i].id_len, mk[i].responses);
+    }
+    fclose(f);
+    return s;
+}
+
+/* conv_route: conversations for one route's decoders: each body decoded
+ * with the memo and without it gives the same list and the same marks
+ * (the messages that may hold a tool's result), and the tree decoders
+ * agree (decode_both_at, which reads it with the memo once more). */
+static void conv_route(const char *host, const char *path, const char *key,
+                       const char *const *keys, size_t nkeys, gen_val val,
+                       unsigned seed, int bodies)
+{
+    at_llm_route r;
+    conv c = {{NULL}, 0}, o = {{NULL}, 0};
+    gen g;
+    int i;
+    long scan0 = at_jm_scan_hits, write0 = at_jm_write_hits;
+
+    cr_assert_eq(at_llm_route_find("POST", host, path, &r), 1);
+    g.seed = seed;
+    for (i = 0; i < bodies; i++) {
+        at_attrs la, lb;
+        char *body, *ta, *tb, *ma, *mb;
+        size_t n;
+        int ra, rb;
+
+        conv_step(&c, &o, &g, keys, nkeys, val);
+        body = conv_body(&c, &g, key, &n);
+        at_attrs_init(&la);
+        at_attrs_init(&lb);
+        ra = at_llm_request_decode_list(&r, body, n, &la);
+        at_llm_memo_off = 1;
+        rb = at_llm_request_decode_list(&r, body, n, &lb);
+        at_llm_memo_off = 0;
+        ta = list_text(&la);
+        tb = list_text(&lb);
+        ma = marks_text(&la);
+        mb = marks_text(&lb);
+        cr_assert_eq(ra, rb);
+        cr_assert_str_eq(ta, tb, "%s body %d: %.400s", path, i, body);
+        cr_assert_str_eq(ma, mb, "%s body %d: %.400s", path, i, body);
+        free(ta);
+        free(tb);
+        free(ma);
+        free(mb);
+        at_attrs_free(&la);
+        at_attrs_free(&lb);
+        if (i % 4 == 0)
+            decode_both_at(host, path, 1, body, n);
+        free(body);
+    }
+    conv_free(&c);
+    conv_free(&o);
+    cr_expect_gt(at_jm_scan_hits - scan0, 10L * bodies, "%s: %ld scan hits",
+                 path, at_jm_scan_hits - scan0);
+    if (strcmp(path, "/v1/responses") != 0) /* its items are merged */
+        cr_expect_gt(at_jm_write_hits - write0, 6L * bodies,
+                     "%s: %ld write hits", path, at_jm_write_hits - write0);
+}
+
+Test(body_fast, memo_conversations_same_as_without)
+{
+    static const char *const mk[] = {"role", "content", "tool_calls",
+                                     "tool_call_id", "name", "role",
+                                     "content", "reasoning_content"};
+    static const char *const ak[] = {"role", "content", "role", "content"};
+    static const char *const ik[] = {"type", "role", "content", "call_id",
+                                     "name", "arguments", "input", "output",
+                                     "summary", "type"};
+    static const char *const gk[] = {"role", "parts", "parts"};
+
+    conv_route("api.openai.com", "/v1/chat/completions", "messages", mk, 8,
+               gen_message_val, 1, runs(1500));
+    conv_route("api.anthropic.com", "/v1/messages", "messages", ak, 4,
+               gen_amsg_val, 2, runs(1500));
+    conv_route("api.openai.com", "/v1/responses", "input", ik, 10,
+               gen_item_val, 3, runs(1500));
+    conv_route(GEMINI_HOST, GEMINI_PATH, "contents", gk, 3, gen_gcontent_val,
+               4, runs(1500));
+    conv_route("localhost:11434", "/api/chat", "messages", mk, 8,
+               gen_message_val, 5, runs(1500));
 }
