@@ -601,11 +601,9 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
 
 /* as_text: at_jf_messages's text; 0 when the trees must make it (the
  * list as it was). */
-/* keep: what `fn` wrote for memo entry e (from `at` on, after a comma
- * unless it was first), for the next body that holds it. */
-static void keep(at_jmemo *jm, at_jm_ent *e, at_jm_fn fn, const at_buf *b,
-                 size_t at, int was_first, int r, int tools,
-                 const at_attr_mark *mk)
+void at_jf_keep(at_jmemo *jm, at_jm_ent *e, at_jm_fn fn, const at_buf *b,
+                size_t at, int was_first, int r, int tools,
+                const at_attr_mark *mk)
 {
     size_t s = at;
     at_attr_mark rel = *mk;
@@ -622,9 +620,8 @@ static void keep(at_jmemo *jm, at_jm_ent *e, at_jm_fn fn, const at_buf *b,
     at_jm_write(jm, e, fn, b->p + s, b->len - s, r, tools, &rel);
 }
 
-/* replay: write what entry e holds again. */
-static void replay(const at_jmemo *jm, const at_jm_ent *e, at_buf *b,
-                   int *first, int *tools, at_attr_mark *mk)
+void at_jf_replay(const at_jmemo *jm, const at_jm_ent *e, at_buf *b,
+                  int *first, int *tools, at_attr_mark *mk)
 {
     *tools = e->tools;
     *mk = e->mk;
@@ -660,10 +657,10 @@ static int as_text(at_js msgs, at_attrs *list, const char *key,
         at = b->len;
         if (je != NULL && je->fn == fn) {
             /* a kept element, byte for byte: what was written for it */
-            replay(jm, je, b, &first, &tools, &mk);
+            at_jf_replay(jm, je, b, &first, &tools, &mk);
         } else if ((r = fast(b, v, &first, &tools, &mk)) >= 0) {
             if (je != NULL)
-                keep(jm, je, fn, b, at, was_first, r, tools, &mk);
+                at_jf_keep(jm, je, fn, b, at, was_first, r, tools, &mk);
         } else {
             /* this one from its tree: it may hold anything */
             at_jf_tree_msgs++;

@@ -12,6 +12,7 @@
 
 #include "attrs.h"
 #include "buf.h"
+#include "jmemo.h"
 #include "jscan.h"
 #include "llm_int.h"
 #include "sink/jw.h"
@@ -202,5 +203,18 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
 
 /* Tests: messages at_jf_messages left to their trees. */
 extern long at_jf_tree_msgs;
+
+/* at_jf_keep: what writer fn wrote for memo entry e (decode/jmemo.h), from
+ * `at` on in b (after a comma unless was_first), with its answer r, tool
+ * flag and mark (offsets in b), for the next body that holds the element.
+ * Nothing is kept of a truncated buffer, or of a writer whose output does
+ * not begin with its comma.  at_jf_replay: write what entry e holds again
+ * (after a comma unless *first), its tool flag and its mark (offsets in
+ * b) in *tools and *mk. */
+void at_jf_keep(at_jmemo *jm, at_jm_ent *e, at_jm_fn fn, const at_buf *b,
+                size_t at, int was_first, int r, int tools,
+                const at_attr_mark *mk);
+void at_jf_replay(const at_jmemo *jm, const at_jm_ent *e, at_buf *b,
+                  int *first, int *tools, at_attr_mark *mk);
 
 #endif

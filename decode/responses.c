@@ -547,9 +547,17 @@ static int fast_model_item(at_buf *b, const fast_item *f, int *first,
 }
 
 /* fast_input: input_messages of an `input` array slice, as attribute
- * gen_ai.input.messages: 1, or 0 (nothing set) when the tree must. */
+ * gen_ai.input.messages: 1, or 0 (nothing set) when the tree must.
+ *
+ * With a memo (decode/jmemo.h), an item kept from an earlier body has its
+ * side and what it wrote there (a model item: its parts, without the
+ * assistant message they join; another: its whole message) written again,
+ * and a new one's is kept. */
 static int fast_input(at_js input, at_attrs *list)
 {
+    static const at_attr_mark none = {0, 0, 0, 0, 0};
+    at_jmemo *jm = input.doc != NULL ? input.doc->memo : NULL;
+    const at_jm_fn fn = (at_jm_fn)fast_input;
     at_js_it ii;
     at_js v;
     at_buf *b;
@@ -562,15 +570,25 @@ static int fast_input(at_js input, at_attrs *list)
     AT_JW_LIT(b, "[");
     at_js_arr(input, &ii);
     while (at_js_next(&ii, &v) > 0) {
+        at_jm_ent *je = jm != NULL ? at_jm_element(jm, v) : NULL;
+        const at_jm_ent *kept = je != NULL && je->fn == fn ? je : NULL;
         item_side side;
-        at_attr_mark mk = {0, 0, 0, 0, 0};
+        at_attr_mark mk = none;
         size_t at;
+        int one = 1, t = 0, was;
 
-        if (fast_item_read(v, &f) < 0)
-            goto tree;
-        side = fast_side(v, &f);
-        if (side == SIDE_SKIP)
+        if (kept != NULL) {
+            side = (item_side)kept->r;
+        } else {
+            if (fast_item_read(v, &f) < 0)
+                goto tree;
+            side = fast_side(v, &f);
+        }
+        if (side == SIDE_SKIP) {
+            if (je != NULL && kept == NULL)
+                at_jm_write(jm, je, fn, "", 0, SIDE_SKIP, 0, &none);
             continue;
+        }
         if (side == SIDE_MODEL) {
             if (!open) {
                 at_jf_sep(b, &first);
@@ -580,18 +598,33 @@ static int fast_input(at_js input, at_attrs *list)
                 pfirst = 1;
                 tools = 0;
             }
-            if (fast_model_item(b, &f, &pfirst, &tools) < 0)
-                goto tree;
+            at = b->len;
+            was = pfirst;
+            if (kept != NULL) {
+                at_jf_replay(jm, kept, b, &pfirst, &t, &mk);
+            } else {
+                if (fast_model_item(b, &f, &pfirst, &t) < 0)
+                    goto tree;
+                if (je != NULL)
+                    at_jf_keep(jm, je, fn, b, at, was, SIDE_MODEL, t, &none);
+            }
+            tools |= t;
             continue;
         }
         if (open) {
             AT_JW_LIT(b, "]}");
             if (tools)
-                at_jf_mark(&ms, b, open_at, mk);
+                at_jf_mark(&ms, b, open_at, none);
             open = 0;
         }
         at_jf_sep(b, &first);
         at = b->len;
+        if (kept != NULL) {
+            at_jf_replay(jm, kept, b, &one, &t, &mk);
+            if (side == SIDE_TOOL)
+                at_jf_mark(&ms, b, at, mk);
+            continue;
+        }
         if (side == SIDE_TOOL) {
             AT_JW_LIT(b, "{\"role\":\"tool\",\"parts\":[");
             at_jf_response_open(b, f.call_id, &mk);
@@ -599,27 +632,26 @@ static int fast_input(at_js input, at_attrs *list)
                 goto tree;
             AT_JW_LIT(b, "]}");
             at_jf_mark(&ms, b, at, mk);
-            continue;
+        } else { /* SIDE_OWN */
+            AT_JW_LIT(b, "{\"role\":");
+            at_jw_jstr(b, f.r, strlen(f.r));
+            AT_JW_LIT(b, ",\"parts\":[");
+            pfirst = 1;
+            if (!f.has_type || strcmp(f.t, "message") == 0) {
+                if (fast_content(b, f.content, &pfirst) < 0)
+                    goto tree;
+            } else {
+                fast_type_part(b, f.t, &pfirst);
+            }
+            AT_JW_LIT(b, "]}");
         }
-        /* SIDE_OWN */
-        AT_JW_LIT(b, "{\"role\":");
-        at_jw_jstr(b, f.r, strlen(f.r));
-        AT_JW_LIT(b, ",\"parts\":[");
-        pfirst = 1;
-        if (!f.has_type || strcmp(f.t, "message") == 0) {
-            if (fast_content(b, f.content, &pfirst) < 0)
-                goto tree;
-        } else {
-            fast_type_part(b, f.t, &pfirst);
-        }
-        AT_JW_LIT(b, "]}");
+        if (je != NULL)
+            at_jf_keep(jm, je, fn, b, at, 1, side, 0, &mk);
     }
     if (open) {
-        at_attr_mark mk = {0, 0, 0, 0, 0};
-
         AT_JW_LIT(b, "]}");
         if (tools)
-            at_jf_mark(&ms, b, open_at, mk);
+            at_jf_mark(&ms, b, open_at, none);
     }
     AT_JW_LIT(b, "]");
     return at_jf_marks_close(&ms, list, "gen_ai.input.messages", mark) == 0;

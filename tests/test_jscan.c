@@ -2669,9 +2669,11 @@ static void conv_route(const char *host, const char *path, const char *key,
     conv_free(&o);
     cr_expect_gt(at_jm_scan_hits - scan0, 10L * bodies, "%s: %ld scan hits",
                  path, at_jm_scan_hits - scan0);
-    if (strcmp(path, "/v1/responses") != 0) /* its items are merged */
-        cr_expect_gt(at_jm_write_hits - write0, 6L * bodies,
-                     "%s: %ld write hits", path, at_jm_write_hits - write0);
+    /* (fewer for the Responses API: its random items are more often ones
+     * only the tree reads) */
+    cr_expect_gt(at_jm_write_hits - write0,
+                 (strcmp(path, "/v1/responses") ? 6L : 2L) * bodies,
+                 "%s: %ld write hits", path, at_jm_write_hits - write0);
 }
 
 Test(body_fast, memo_conversations_same_as_without)
