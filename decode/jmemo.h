@@ -41,10 +41,13 @@
  * be more memory than the shim should hold at rest. */
 #define AT_JM_MIN_BODY 2048
 #define AT_JM_MAX_BODY (1u << 20)
-/* The bodies whose elements are kept, and their size at most. */
+/* The bodies whose elements are kept, and how much of them at most: the
+ * texts, and the messages written for them, each up to AT_JM_MAX_TEXT
+ * (a body's new elements are not kept beyond it: they are scanned as any
+ * other), the tokens up to AT_JM_MAX_TOKENS. */
 #define AT_JM_GENS 4
-#define AT_JM_MAX_TEXT (2u << 20)
-#define AT_JM_MAX_TOKENS (1u << 17) /* 2 MiB of them */
+#define AT_JM_MAX_TEXT (1u << 20)
+#define AT_JM_MAX_TOKENS (1u << 16) /* 1 MiB of them */
 
 /* A writer of messages (at_jf_msg_fn), as what identifies one. */
 typedef void (*at_jm_fn)(void);

@@ -2698,3 +2698,49 @@ Test(body_fast, memo_conversations_same_as_without)
     conv_route("localhost:11434", "/api/chat", "messages", mk, 8,
                gen_message_val, 5, runs(1500));
 }
+
+/* The memo at its bounds: bodies of distinct elements whose texts
+ * together are more than it keeps (the ones beyond are scanned), then
+ * bodies that repeat the older ones (kept or not, compacted away or not):
+ * always the document at_js_doc makes. */
+Test(jscan, memo_beyond_what_it_keeps)
+{
+    static at_js_tok t1[200000], t2[200000];
+    at_jmemo m;
+    size_t cap = (size_t)1 << 20, n;
+    char *b = malloc(cap);
+    int round, k;
+    long hits0 = at_jm_scan_hits;
+
+    cr_assert(b != NULL);
+    memset(&m, 0, sizeof(m));
+    for (round = 0; round < 12; round++) {
+        at_js_doc_t d1, d2;
+        at_js r1, r2;
+        int a, c;
+        /* rounds 0-5 new elements each; then the first rounds' again */
+        int base = round < 6 ? round : round - 6;
+
+        n = (size_t)snprintf(b, cap, "{\"messages\":[");
+        for (k = 0; k < 3000; k++)
+            n += (size_t)snprintf(b + n, cap - n,
+                                  "%s{\"role\":\"user\",\"content\":\"message "
+                                  "%d of body %d, long enough to be kept "
+                                  "by the memo \\u00e9\"}",
+                                  k ? "," : "", k, base);
+        n += (size_t)snprintf(b + n, cap - n, "]}");
+        cr_assert(n < cap - 1);
+        a = at_js_doc_memo(b, n, t1, 200000, &d1, &r1, &m);
+        c = at_js_doc(b, n, t2, 200000, &d2, &r2);
+        cr_assert(a && c);
+        cr_assert(same_doc(&d1, &r1, &d2, &r2), "round %d", round);
+        at_jm_commit(&m);
+        cr_assert_leq(m.text_len, AT_JM_MAX_TEXT);
+        cr_assert_leq(m.tok_len, AT_JM_MAX_TOKENS);
+    }
+    /* some were taken from it: the kept part of the bodies repeated */
+    cr_expect_gt(at_jm_scan_hits - hits0, 1000, "%ld hits",
+                 at_jm_scan_hits - hits0);
+    at_jm_free(&m);
+    free(b);
+}
