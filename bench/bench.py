@@ -22,8 +22,10 @@ apt-get when missing).
 Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
 BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, true-bash, py-tls,
-agent, curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download, micro, sink, mitm),
-BENCH_AGENT_REQ (requests of the agent loop, default 300),
+agent, conv (all five of conv-chat, conv-messages, conv-responses, conv-gemini,
+conv-ollama), curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download,
+micro, sink, mitm), BENCH_AGENT_REQ (requests of the agent loop, default 300),
+BENCH_CONV_TURNS (turns of each conversation, default 40),
 BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
 pairs of the hook microbenchmark, default 7), BENCH_MICRO_CALLS (calls per
@@ -330,6 +332,68 @@ def agent_check(n):
             return "%d tool spans closed by a result, want %d" % (closed, n - 1)
         return None
     return check
+
+
+def conv_check(n):
+    """An agent's growing conversation: n chat spans, the k-th with the
+    2k + 2 messages its request held (the memo of the last bodies must
+    not lose or repeat one)."""
+    def check(sp):
+        chats = sorted((s for s in sp if s.get("name", "").startswith(
+                            ("chat ", "generate_content "))),
+                       key=lambda s: s.get("start_time_unix_nano", 0))
+        if len(chats) != n:
+            return "%d chat spans, want %d" % (len(chats), n)
+        for k, s in enumerate(chats):
+            msgs = s.get("attributes", {}).get("gen_ai.input.messages")
+            want = 2 * k + 2 if isinstance(msgs, list) and msgs and \
+                msgs[0].get("role") == "system" else 2 * k + 1
+            if not isinstance(msgs, list) or len(msgs) != want:
+                return "chat span %d: %s input messages, want %d" % (
+                    k, len(msgs) if isinstance(msgs, list) else msgs, want)
+            if k > 0 and "report-%d" % (k - 1) not in json.dumps(msgs[-1]):
+                return "chat span %d: last message %s" % (k, json.dumps(msgs[-1])[:200])
+        return None
+    return check
+
+
+CONV_APIS = (("chat", "Chat Completions"), ("messages", "Anthropic Messages"),
+             ("responses", "Responses API"), ("gemini", "Gemini generateContent"),
+             ("ollama", "Ollama /api/chat"))
+CONV_TURNS = int(os.environ.get("BENCH_CONV_TURNS", "40"))
+
+
+def conversations(tmp):
+    """An agent's conversation with each API, growing without a window,
+    against the mock server (which answers each API in its own format):
+    what the shim costs where an agent's requests are long and each holds
+    the last one."""
+    ids = ["conv-" + a for a, _ in CONV_APIS]
+    if ONLY and not any(w in ONLY for w in ids + ["conv"]):
+        return
+    pf = os.path.join(tmp, "mock.port")
+    mock = subprocess.Popen(SERVER_CPU + [PY, os.path.join(ROOT, "scripts", "mock_llm.py"),
+                                          "--port", "0", "--port-file", pf],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(pf) and open(pf).read().strip():
+                break
+            time.sleep(0.05)
+        port = open(pf).read().strip()
+        for api, label in CONV_APIS:
+            wid = "conv-" + api
+            if ONLY and wid not in ONLY and "conv" not in ONLY:
+                continue
+            argv = [PY, os.path.join(HERE, "py_conv.py"), api, "127.0.0.1", port, str(CONV_TURNS)]
+            if ONLY and "conv" in ONLY:
+                ONLY.append(wid)
+            measure(wid, "python agent conversation, %s, %d turns with tool calls, no window "
+                    "(bodies growing to ~30 KB)" % (label, CONV_TURNS),
+                    argv, conv_check(CONV_TURNS), tmp, note="%d requests" % CONV_TURNS)
+    finally:
+        mock.terminate()
+        mock.wait()
 
 
 def process_check(n):
@@ -914,6 +978,7 @@ def main():
                 "(bodies growing to 13 KB)" % AGENT_REQ,
                 agent + [str(AGENT_REQ)], agent_check(AGENT_REQ), tmp,
                 note="%d requests" % AGENT_REQ)
+        conversations(tmp)
         for wid, scheme, port, http, label, ver, transport in (
                 ("curl-h1-tls", "https", TLS_PORT, "http1.1", "TLS h1", "1.1", "openssl"),
                 ("curl-h2-tls", "https", H2_PORT, "http2", "TLS h2", "2", "openssl"),
