@@ -507,7 +507,9 @@ static int scan_body(body_scan *b, const char *p, size_t n, at_js *root,
 
     b->tok = b->small;
     if (n <= BODY_SHAPE_MAX) {
-        for (k = 0; k < BODY_SHAPES; k++) {
+        /* a request long enough for the memo (an agent's, growing each
+         * turn) is compared with the last shape only */
+        for (k = 0; k < (m != NULL ? 1u : BODY_SHAPES); k++) {
             const at_js_shape *sh;
 
             i = (body_shape_last + k) % BODY_SHAPES;
