@@ -7,7 +7,9 @@
 #include "config.h"
 #include "layout.h"
 #include "log.h"
+#include "sys.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -104,7 +106,10 @@ void at_config_export_context(char *entry)
         return;
     }
     if (environ == NULL || env_count + 2 > sizeof(grown) / sizeof(grown[0])) {
+        int saved = errno;
+
         putenv(entry);
+        errno = saved;
         return;
     }
     for (i = 0; i < env_count; i++)
@@ -124,10 +129,13 @@ int64_t at_parse_size(const char *s)
     char *end;
     unsigned long long v;
     uint64_t mul = 1;
+    int saved;
 
     if (s == NULL || *s < '0' || *s > '9')
         return -1;
+    saved = errno;      /* ERANGE: refused below; the host's is kept */
     v = strtoull(s, &end, 10);
+    errno = saved;
     switch (*end) {
     case 'k': case 'K': mul = 1024; end++; break;
     case 'm': case 'M': mul = 1024 * 1024; end++; break;
@@ -180,22 +188,27 @@ static void make_output_path(void)
     at_cfg.output = at_cfg.output_short;
     if (v == NULL || *v == '\0')
         v = "agenttrace.jsonl";
-    if (v[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
-        c = strlen(cwd);
-    r = strlen(v);
+    if (v[0] != '/') {
+        int saved = errno;
+
+        if (getcwd(cwd, sizeof(cwd)) != NULL)
+            c = at_strlen(cwd);
+        errno = saved;
+    }
+    r = at_strlen(v);
     need = (c > 0 ? c + 1 : 0) + r + 1;    /* with '/' and the NUL */
     if (need > sizeof(output_long))
         return;                 /* output_short is "": refused */
     out = need <= sizeof(at_cfg.output_short) ? at_cfg.output_short
                                               : output_long;
     if (c > 0) {
-        memcpy(out, cwd, c);
+        at_memcpy(out, cwd, c);
         out[c++] = '/';
     } else {
         /* already in the environment as it is: nothing to export */
         at_cfg.output_in_env = v == env_val[ENV_OUTPUT];
     }
-    memcpy(out + c, v, r + 1);
+    at_memcpy(out + c, v, r + 1);
     at_cfg.output = out;
 }
 

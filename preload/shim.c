@@ -336,15 +336,19 @@ __attribute__((noinline)) static void write_process_span_alone(void)
     }
     if (!b.truncated)
         at_writer_write_line(at_cfg.output, b.p, b.len, &st);
-    if (st.failed)
+    if (st.failed) {
+        int saved = errno;
+
         at_log("cannot write %s: %s", at_cfg.output,
                strerror(st.last_errno));
+        errno = saved;
+    }
 }
 
 /* has_status: `status` is the exit status (else exit_code stays) */
 static void at_finish(int has_status, int status)
 {
-    int saved = errno, prev;
+    int prev;
 
     if (atomic_load(&at_state) == AT_OFF)
         return;
@@ -359,7 +363,7 @@ static void at_finish(int has_status, int status)
     prev = atomic_exchange(&at_state, AT_OFF);
     if (prev == AT_RUNNING) {
         struct timespec ts = {0, 100 * 1000000L};
-        int i;
+        int i, saved = errno;
 
         atomic_store(&exit_req, 1);
         atomic_store(&sink_wake, 1);
@@ -369,11 +373,13 @@ static void at_finish(int has_status, int status)
             futex(&sink_done, FUTEX_WAIT_PRIVATE, 0, &ts);
         if (!atomic_load(&sink_done))
             at_log("the sink did not finish in time; spans may be lost");
+        errno = saved;
     } else if (prev == AT_IDLE) {
+        /* system calls made inline: errno is left as it was (and
+         * write_process_span_alone keeps it around strerror) */
         at_proc_describe(&at_self);
         write_process_span_alone();
     }
-    errno = saved;
 }
 
 static void on_exit_cb(int status, void *arg)
@@ -503,16 +509,19 @@ void at_shim_before_fork(void)
 __attribute__((constructor)) static void at_constructor(int argc, char **argv,
                                                         char **envp)
 {
-    int saved = errno;
-
+    /* errno: what runs here makes its system calls inline, which leave it
+     * alone; the few libc calls that may set it keep it themselves
+     * (reading errno is a lazy binding of its own in every process) */
     at_config_load();
-    if (at_cfg.disabled) {
-        errno = saved;
+    if (at_cfg.disabled)
         return;
-    }
     at_identity_init();  /* first: it uses what the scan found where it was */
-    if (!at_cfg.output_in_env)
+    if (!at_cfg.output_in_env) {
+        int saved = errno;
+
         setenv("AGENTTRACE_OUTPUT", at_cfg.output, 1);
+        errno = saved;
+    }
     /* the command as it was started, read now rather than from /proc at
      * exit (no system call; a program that rewrites its argv later, to
      * show a status, does not change its command line) */
@@ -520,5 +529,4 @@ __attribute__((constructor)) static void at_constructor(int argc, char **argv,
     (void)envp;
     /* the fork handlers wait for the first fork (at_shim_before_fork) */
     atomic_store(&at_state, AT_IDLE);
-    errno = saved;
 }

@@ -19,6 +19,7 @@
 #ifndef AT_SYS_H
 #define AT_SYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -94,6 +95,41 @@ static inline uint64_t at_clock_sys_ns(clockid_t id)
 
     at_sys2(SYS_clock_gettime, id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* at_strlen, at_memcpy: strlen and memcpy for the short strings of the
+ * start-up and exit paths (the span file's path, the command line, the
+ * process span's names).  A call to libc's costs every process a lazy
+ * binding (~800 instructions) the first time this library makes it, more
+ * than these strings cost to walk.  The empty asm keeps the compiler from
+ * turning the loops back into calls to libc. */
+static inline size_t at_strlen(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] != '\0') {
+        n++;
+        __asm__("" : "+r"(n));
+    }
+    return n;
+}
+
+static inline void at_memcpy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+
+    for (; n >= 8; n -= 8, d += 8, s += 8) {
+        uint64_t w;
+
+        __builtin_memcpy(&w, s, 8);
+        __builtin_memcpy(d, &w, 8);
+        __asm__("" : "+r"(d));
+    }
+    for (; n > 0; n--) {
+        *d++ = *s++;
+        __asm__("" : "+r"(d));
+    }
 }
 
 #endif

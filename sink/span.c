@@ -18,7 +18,7 @@
 
 #define SDK_VERSION "0.1.0"
 
-/* ---- small string helpers (no libc beyond strlen and memcpy) ------------ */
+/* ---- small string helpers (no libc: preload/sys.h) ---------------------- */
 
 static int str_eq(const char *a, const char *b)
 {
@@ -56,14 +56,22 @@ static int has_prefix_nocase(const char *s, const char *pre, size_t n)
     return 1;
 }
 
+/* at_jw_cstr for the strings written once per process (its names and
+ * command line): without libc's strlen, a binding of its own at a
+ * process's exit (preload/sys.h) */
+static void proc_cstr(at_buf *b, const char *s)
+{
+    at_jw_str(b, s, at_strlen(s));
+}
+
 /* Copy at most cap-1 bytes of s, NUL-terminated. */
 static void copy_str(char *dst, size_t cap, const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = at_strlen(s);
 
     if (n >= cap)
         n = cap - 1;
-    memcpy(dst, s, n);
+    at_memcpy(dst, s, n);
     dst[n] = '\0';
 }
 
@@ -163,7 +171,7 @@ static void put(scrub_out *o, const char *s, size_t n)
         return;
     if (n > o->cap - 1 - o->len)
         n = o->cap - 1 - o->len;
-    memcpy(o->p + o->len, s, n);
+    at_memcpy(o->p + o->len, s, n);
     o->len += n;
     o->p[o->len] = '\0';
 }
@@ -373,15 +381,15 @@ static void resource(at_buf *b, at_proc *p)
 {
     at_proc_describe(p);
     AT_JW_LIT(b, ",\"resource\":{\"service.name\":");
-    at_jw_cstr(b, p->service);
+    proc_cstr(b, p->service);
     AT_JW_LIT(b, ",\"process.pid\":");
     at_jw_i64(b, p->pid);
     AT_JW_LIT(b, ",\"process.parent_pid\":");
     at_jw_i64(b, p->ppid);
     AT_JW_LIT(b, ",\"process.executable.name\":");
-    at_jw_cstr(b, p->exe);
+    proc_cstr(b, p->exe);
     AT_JW_LIT(b, ",\"process.command_line\":");
-    at_jw_cstr(b, p->cmdline);
+    proc_cstr(b, p->cmdline);
     AT_JW_LIT(b, ",\"telemetry.sdk.name\":\"agenttrace\""
                  ",\"telemetry.sdk.language\":\"c\""
                  ",\"telemetry.sdk.version\":\"" SDK_VERSION "\"}");
@@ -457,7 +465,7 @@ static void head(at_buf *b, const at_proc *p, const char *trace_hex,
         PUT(w, j, "\",\"name\":");
         at_buf_commit(b, j);
     }
-    at_jw_cstr(b, name);
+    proc_cstr(b, name);
     w = at_buf_reserve(b, 120);
     if (w == NULL) {
         if (client)
@@ -537,11 +545,11 @@ fail:
 /* Append at most cap - 1 - *len bytes of s to dst at *len. */
 static void cat(char *dst, size_t cap, size_t *len, const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = at_strlen(s);
 
     if (n > cap - 1 - *len)
         n = cap - 1 - *len;
-    memcpy(dst + *len, s, n);
+    at_memcpy(dst + *len, s, n);
     *len += n;
     dst[*len] = '\0';
 }
@@ -575,7 +583,7 @@ void at_span_process_line(at_buf *b, at_proc *p, const char *agent_name,
     if (agent) {
         AT_JW_LIT(b, ",\"attributes\":{\"gen_ai.operation.name\":"
                      "\"invoke_agent\",\"gen_ai.agent.name\":");
-        at_jw_cstr(b, aname);
+        proc_cstr(b, aname);
     } else {
         AT_JW_LIT(b, ",\"attributes\":{\"gen_ai.operation.name\":"
                      "\"process\"");
@@ -583,9 +591,9 @@ void at_span_process_line(at_buf *b, at_proc *p, const char *agent_name,
     AT_JW_LIT(b, ",\"process.pid\":");
     at_jw_i64(b, p->pid);
     AT_JW_LIT(b, ",\"process.executable.name\":");
-    at_jw_cstr(b, p->exe);
+    proc_cstr(b, p->exe);
     AT_JW_LIT(b, ",\"process.command_line\":");
-    at_jw_cstr(b, p->cmdline);
+    proc_cstr(b, p->cmdline);
     if (exit_code >= 0) {
         AT_JW_LIT(b, ",\"process.exit_code\":");
         at_jw_i64(b, exit_code);

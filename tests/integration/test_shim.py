@@ -1655,6 +1655,29 @@ class TestHarmless(ShimTest):
                 self.check_spans(spans)
 
 
+    def test_12e_errno_at_start(self):
+        """The shim's start (its configuration read, the span file's path
+        made absolute and exported, an oversized number refused) leaves
+        the errno a program starts with as it was."""
+        src = os.path.join(self.tmp, "errno_main.c")
+        exe = os.path.join(self.tmp, "errno_main")
+        with open(src, "w") as f:
+            f.write("#include <errno.h>\n#include <stdio.h>\n"
+                    "int main(void) { printf(\"errno %d\\n\", errno); "
+                    "return 0; }\n")
+        subprocess.run(["gcc", "-o", exe, src], check=True)
+        self.assertEqual(run([exe], traced=False).stdout.strip(), b"errno 0")
+        for label, output, extra in (
+                ("absolute path", self.out, {}),
+                ("relative path: getcwd, setenv", "rel.jsonl", {}),
+                ("a size past 64 bits: strtoull's ERANGE", self.out,
+                 {"AGENTTRACE_MAX_BODY": "99999999999999999999999",
+                  "AGENTTRACE_RING_SIZE": "123456789012345678901234567"})):
+            with self.subTest(label):
+                r = run([exe], output=output, env=extra, cwd=self.tmp)
+                self.assertEqual(r.rc, 0, r.describe())
+                self.assertEqual(r.stdout.strip(), b"errno 0", r.describe())
+
     def test_12f_own_libraries(self):
         """The shim needs only libc and exports only its hooks: its
         libraries (jansson, nghttp2, zlib, brotli, zstd) are private
