@@ -149,7 +149,6 @@ static long add(at_jmemo *m, const char *p, uint32_t len,
     at_jm_ent *e;
     at_js_tok *d;
     uint32_t k, base = t[0].off, h;
-
     void *r;
 
     if (m->text_len + len > AT_JM_MAX_TEXT ||
@@ -339,7 +338,9 @@ static int compact(at_jmemo *m)
 void at_jm_commit(at_jmemo *m)
 {
     uint32_t i;
-    uint32_t *l = m->doc != NULL && !m->lost
+    /* a body without elements to keep leaves the last one's as they are
+     * (the next may go on with that conversation) */
+    uint32_t *l = m->doc != NULL && !m->lost && m->ncur > 0
                       ? room32(m->last, &m->last_cap, m->ncur, sizeof(*l))
                       : NULL;
 

@@ -54,9 +54,9 @@ typedef void (*at_jm_fn)(void);
 
 /* An element kept: its text, its tokens (offsets from its start, `next`
  * from its first token), what writer `fn` wrote for it when fn is not
- * NULL (out_len bytes at out_off, without a comma before them; the
- * writer's answer and tool flag; its mark, offsets from the message's
- * start). */
+ * NULL (out_len bytes at `out` in the memo's messages, without a comma
+ * before them; the writer's answer and tool flag; its mark, offsets from
+ * the message's start). */
 typedef struct at_jm_ent {
     uint32_t text, len;
     uint32_t tok, ntok;
