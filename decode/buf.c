@@ -98,3 +98,18 @@ void at_buf_free(at_buf *b)
     b->dropped = 0;
     b->truncated = 0;
 }
+
+void *at_grow(void *p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    size_t c = *cap ? *cap : first;
+    void *q;
+
+    if (need <= *cap)
+        return p;
+    while (c < need)
+        c *= 2;
+    q = realloc(p, c * elem);
+    if (q != NULL)
+        *cap = c;
+    return q;
+}

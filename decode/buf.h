@@ -93,4 +93,10 @@ static inline void at_buf_reset(at_buf *b)
  * may be reused. */
 void at_buf_free(at_buf *b);
 
+/* at_grow: array p, of *cap elements of `elem` bytes, with room for
+ * `need` (its capacity doubled, from `first`, until it holds them): the
+ * array, moved or not, with *cap updated; NULL when memory ran out (p and
+ * *cap are then as they were). */
+void *at_grow(void *p, size_t *cap, size_t need, size_t elem, size_t first);
+
 #endif

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "hpack.h"
 
 /* Largest header block (compressed, all its frames together) kept;
@@ -140,26 +141,6 @@ static uint32_t be32(const unsigned char *b)
            (uint32_t)b[2] << 8 | b[3];
 }
 
-/* grow: make room for `need` elements of `elem` bytes in `p`, whose
- * capacity is *cap elements (doubling, starting at `first`).  Returns the
- * buffer, moved or not, with *cap updated; or NULL when realloc failed, `p`
- * and *cap being then unchanged. */
-static void *grow(void *p, size_t *cap, size_t need, size_t elem,
-                  size_t first)
-{
-    size_t c = *cap ? *cap : first;
-    void *q;
-
-    if (need <= *cap)
-        return p;
-    while (c < need)
-        c *= 2;
-    q = realloc(p, c * elem);
-    if (q != NULL)
-        *cap = c;
-    return q;
-}
-
 at_h2 *at_h2_new(const at_h2_callbacks *cb, void *ud)
 {
     at_h2 *h = calloc(1, sizeof(*h));
@@ -211,7 +192,7 @@ static int add_field(at_h2 *h, const char *name, size_t nlen,
     if (cost > AT_H2_FIELDS_MAX - *size)
         return 0; /* left out: over the limit */
     *size += cost;
-    p = grow(h->arena, &h->arena_cap, need, 1, 1024);
+    p = at_grow(h->arena, &h->arena_cap, need, 1, 1024);
     if (p == NULL)
         return -1;
     h->arena = p;
@@ -219,11 +200,11 @@ static int add_field(at_h2 *h, const char *name, size_t nlen,
         size_t scap = h->fields_cap, fcap = h->fields_cap;
 
         /* spans and fields always have room for fields_cap entries. */
-        p = grow(h->spans, &scap, h->nfields + 1, sizeof(*h->spans), 16);
+        p = at_grow(h->spans, &scap, h->nfields + 1, sizeof(*h->spans), 16);
         if (p == NULL)
             return -1;
         h->spans = p;
-        p = grow(h->fields, &fcap, h->nfields + 1, sizeof(*h->fields), 16);
+        p = at_grow(h->fields, &fcap, h->nfields + 1, sizeof(*h->fields), 16);
         if (p == NULL)
             return -1;
         h->fields = p;
@@ -489,7 +470,7 @@ static long long payload(at_h2 *h, struct h2_dir *d, int from_client,
     case FT_CONTINUATION:
         if (k > AT_H2_BLOCK_MAX - d->block_len)
             return -1;
-        q = grow(d->block, &d->block_cap, d->block_len + k, 1, 1024);
+        q = at_grow(d->block, &d->block_cap, d->block_len + k, 1, 1024);
         if (q == NULL)
             return -1;
         d->block = q;

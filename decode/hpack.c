@@ -11,6 +11,7 @@
  * evicts (section 4.4): its name is copied to the scratch buffer before
  * anything is evicted.
  */
+#include "buf.h"
 #include "hpack.h"
 #include "hpack_huffman.h"
 
@@ -145,18 +146,11 @@ void at_hpack_set_limit(at_hpack *d, uint32_t limit)
 /* grow: make *buf hold at least `need` elements of `size` bytes. */
 static int grow(void *buf, size_t *cap, size_t need, size_t size)
 {
-    void *p;
-    size_t c = *cap ? *cap : 16;
+    void *p = at_grow(*(void **)buf, cap, need, size, 16);
 
-    if (need <= *cap)
-        return 0;
-    while (c < need)
-        c *= 2;
-    p = realloc(*(void **)buf, c * size);
     if (p == NULL)
         return -1;
     *(void **)buf = p;
-    *cap = c;
     return 0;
 }
 

@@ -25,29 +25,12 @@ static uint32_t head_hash(const char *p)
     return (uint32_t)h;
 }
 
-/* room: array p (of *cap items of `size` bytes) grown, doubling, to hold
- * `want`: the array, or NULL when memory ran out (p is then as it was) */
-static void *room(void *p, size_t *cap, size_t want, size_t size, size_t min)
-{
-    size_t c = *cap ? *cap : min;
-    void *n;
-
-    if (want <= *cap)
-        return p;
-    while (c < want)
-        c *= 2;
-    if ((n = realloc(p, c * size)) == NULL)
-        return NULL;
-    *cap = c;
-    return n;
-}
-
-/* the same for a 32-bit count */
+/* at_grow (decode/buf.h) for a 32-bit count */
 static void *room32(void *p, uint32_t *cap, size_t want, size_t size)
 {
     size_t c = *cap;
 
-    p = room(p, &c, want, size, 64);
+    p = at_grow(p, &c, want, size, 64);
     *cap = (uint32_t)c;
     return p;
 }
@@ -158,12 +141,12 @@ static long add(at_jmemo *m, const char *p, uint32_t len,
         NULL)
         return -1;
     m->ent = r;
-    if ((r = room(m->text, &m->text_cap, m->text_len + len, 1, 16384)) ==
-        NULL)
+    if ((r = at_grow(m->text, &m->text_cap, m->text_len + len, 1,
+                     16384)) == NULL)
         return -1;
     m->text = r;
-    if ((r = room(m->tok, &m->tok_cap, m->tok_len + ntok, sizeof(*m->tok),
-                  1024)) == NULL)
+    if ((r = at_grow(m->tok, &m->tok_cap, m->tok_len + ntok,
+                     sizeof(*m->tok), 1024)) == NULL)
         return -1;
     m->tok = r;
     e = &m->ent[m->nent];
@@ -245,7 +228,7 @@ void at_jm_write(at_jmemo *m, at_jm_ent *e, at_jm_fn fn, const char *p,
     char *o;
 
     if (n > AT_JM_MAX_TEXT - m->out_len ||
-        (o = room(m->out, &m->out_cap, m->out_len + n, 1, 16384)) == NULL)
+        (o = at_grow(m->out, &m->out_cap, m->out_len + n, 1, 16384)) == NULL)
         return; /* not kept: written again next time */
     m->out = o;
     memcpy(m->out + m->out_len, p, n);
