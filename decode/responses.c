@@ -1039,6 +1039,100 @@ static void on_error(at_llm_stream *s, const json_t *root)
     json_decref(o);
 }
 
+/* js_index: index_of for a scanned value: a non-negative integer up to
+ * MAX_INDEX, else -1. */
+static long js_index(at_js v)
+{
+    int64_t ix;
+
+    if (!at_js_int(v, &ix) || ix < 0 || ix > MAX_INDEX)
+        return -1;
+    return (long)ix;
+}
+
+/* The fast path (jscan.h) for the events of every token of an answer
+ * (a text's, a refusal's, a reasoning text's or a tool call's arguments'
+ * delta), read from the scanner's tokens against the kept shape of the
+ * event before (they differ in their sequence number, their piece and
+ * their obfuscation pad): the tree's parse was most of their cost.  1 when
+ * taken, with *out as the tree's way would set it; 0 for any other event,
+ * and for one the tree must read (a type spelled with escapes, more
+ * tokens than the room here), which at_responses_stream_event then
+ * parses. */
+static int fast_event(at_llm_stream *s, const char *data, size_t len,
+                      int *out)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_tok tok[32];
+    at_js_doc_t doc;
+    at_js root, k, v, type = none, delta = none, oi = none, ci = none;
+    at_js si = none, index;
+    at_js_it it;
+    at_llm_part_kind kind;
+    at_llm_choice *c;
+    at_llm_part *p;
+    long o, key;
+    int neg = 0;
+
+    if (!at_llm_scan_chunk(s, data, len, tok, 32, &doc, &root) ||
+        !at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v)) {
+        if (AT_JS_KEY(k, "type"))
+            type = v;
+        else if (AT_JS_KEY(k, "delta"))
+            delta = v;
+        else if (AT_JS_KEY(k, "output_index"))
+            oi = v;
+        else if (AT_JS_KEY(k, "content_index"))
+            ci = v;
+        else if (AT_JS_KEY(k, "summary_index"))
+            si = v;
+    }
+    if (at_js_kind(type) != AT_JS_STRING || memchr(type.p, '\\', type.n))
+        return 0;
+    type.p++;
+    type.n -= 2;
+    index = ci;
+    if (AT_JS_KEY(type, "response.output_text.delta")) {
+        kind = AT_PART_TEXT;
+    } else if (AT_JS_KEY(type, "response.refusal.delta")) {
+        kind = AT_PART_REFUSAL;
+    } else if (AT_JS_KEY(type, "response.reasoning_summary_text.delta")) {
+        kind = AT_PART_REASONING;
+        index = si;
+    } else if (AT_JS_KEY(type, "response.reasoning_text.delta")) {
+        kind = AT_PART_REASONING;
+        neg = 1;
+    } else if (AT_JS_KEY(type, "response.function_call_arguments.delta") ||
+               AT_JS_KEY(type, "response.custom_tool_call_input.delta")) {
+        kind = AT_PART_TOOL_CALL;
+        index = none;
+    } else {
+        return 0;
+    }
+    /* as on_delta, with content_key's and index_of's keys */
+    *out = 0;
+    c = at_llm_stream_choice(s, 0);
+    o = js_index(oi);
+    if (kind == AT_PART_TOOL_CALL)
+        key = o < 0 ? LONG_MIN : o;
+    else if (o < 0 || js_index(index) < 0)
+        key = LONG_MIN;
+    else
+        key = neg ? RKEY(o, js_index(index)) : KEY(o, js_index(index));
+    if (c == NULL || key == LONG_MIN || at_js_kind(delta) != AT_JS_STRING ||
+        at_js_str_empty(delta))
+        return 1;
+    p = at_llm_choice_part(c, kind, key, 1);
+    if (p != NULL)
+        *out = at_js_str_append(delta, &p->text) > 0;
+    return 1;
+}
+
+/* Tests turn the fast path off to compare both paths on the same input. */
+int at_responses_fast_off;
+
 int at_responses_stream_event(at_llm_stream *s, const char *event,
                               size_t event_len, const char *data,
                               size_t data_len)
@@ -1052,6 +1146,8 @@ int at_responses_stream_event(at_llm_stream *s, const char *event,
     long oi;
     int out = 0;
 
+    if (!at_responses_fast_off && fast_event(s, data, data_len, &out))
+        return out;
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {
         json_decref(root);

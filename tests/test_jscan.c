@@ -24,6 +24,7 @@ extern int at_openai_fast_off;
 extern long at_openai_tpl_hits;
 extern long at_openai_delta_hits;
 extern int at_anthropic_fast_off;
+extern int at_responses_fast_off;
 
 /* runs: n, or an eighth of it under valgrind (make valgrind runs this
  * test too; the sanitizers' and the plain runs take all of it). */
@@ -392,6 +393,7 @@ static void fast_off(int off)
 {
     at_openai_fast_off = off;
     at_anthropic_fast_off = off;
+    at_responses_fast_off = off;
 }
 
 static void pair_init_api(pair *p, at_api api)
@@ -569,7 +571,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
     for (f = 0; f < g.gl_pathc; f++) {
         size_t len, i = 0;
         char *body = slurp(g.gl_pathv[f], &len);
-        pair p, q, a, b;
+        pair p, q, a, b, r, t;
         unsigned seed = 7;
 
         cr_assert_not_null(body);
@@ -577,6 +579,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_init(&q);
         pair_init_api(&a, AT_API_ANTHROPIC_MESSAGES);
         pair_init_api(&b, AT_API_ANTHROPIC_MESSAGES);
+        pair_init_api(&r, AT_API_OPENAI_RESPONSES);
+        pair_init_api(&t, AT_API_OPENAI_RESPONSES);
         while (i < len) {
             size_t e = i, off = 0;
             char *line;
@@ -591,12 +595,14 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
 
                 pair_feed(&p, line + off, e - i - off);
                 pair_feed(&a, line + off, e - i - off);
+                pair_feed(&r, line + off, e - i - off);
                 memcpy(copy, line + off, e - i - off);
                 seed = seed * 1103515245u + 12345u;
                 copy[(seed >> 8) % (e - i - off)] = "\"\\{}:,0a\xc3"[
                     (seed >> 20) % 9];
                 pair_feed(&q, copy, e - i - off);
                 pair_feed(&b, copy, e - i - off);
+                pair_feed(&t, copy, e - i - off);
                 free(copy);
                 lines++;
             }
@@ -606,6 +612,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_check(&q, g.gl_pathv[f]);
         pair_check(&a, g.gl_pathv[f]);
         pair_check(&b, g.gl_pathv[f]);
+        pair_check(&r, g.gl_pathv[f]);
+        pair_check(&t, g.gl_pathv[f]);
         free(body);
     }
     globfree(&g);
@@ -845,6 +853,115 @@ Test(fast_path, anthropic_same_as_jansson_on_tricky_events)
     for (i = 0; i < n; i++)
         pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
     pair_check(&p, "all events");
+}
+
+/* The Responses API's events: every delta the fast path takes, with
+ * indexes missing, negative, real, too large or given twice, pieces
+ * empty, escaped or not strings, types it leaves to the tree (escaped,
+ * missing, other events), more tokens than its room; then the same in
+ * one stream, and a stream of one shape, as a real answer's. */
+static const char *const responses_events[] = {
+    "{\"type\":\"response.created\",\"sequence_number\":0,\"response\":"
+    "{\"id\":\"resp_1\",\"model\":\"gpt-4.1\",\"status\":\"in_progress\"}}",
+    "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":"
+    "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+    "\"content\":[]}}",
+    "{\"type\":\"response.output_text.delta\",\"sequence_number\":3,"
+    "\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,"
+    "\"delta\":\"Hel\",\"logprobs\":[],\"obfuscation\":\"abcd\"}",
+    "{\"type\":\"response.output_text.delta\",\"sequence_number\":4,"
+    "\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,"
+    "\"delta\":\"lo \\u00e9\\n\\\"q\\\" \\ud83d\\ude00\",\"logprobs\":[],"
+    "\"obfuscation\":\"x\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"content_index\":1,\"delta\":\"second part\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"delta\":\"no content index\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":-1,"
+    "\"content_index\":0,\"delta\":\"negative\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0.0,"
+    "\"content_index\":0,\"delta\":\"real index\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":4096,"
+    "\"content_index\":0,\"delta\":\"too large\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":4095,"
+    "\"content_index\":4095,\"delta\":\"largest\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"output_index\":2,\"content_index\":0,\"delta\":\"a\",\"delta\":\"b\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":7}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"nul \\u0000 inside\"}",
+    "{\"type\":\"response.output_text.delt\\u0061\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"escaped type\"}",
+    "{\"output_index\":0,\"content_index\":0,\"delta\":\"no type\"}",
+    "{\"type\":\"response.refusal.delta\",\"output_index\":1,"
+    "\"content_index\":0,\"delta\":\"I cannot\"}",
+    "{\"type\":\"response.reasoning_summary_text.delta\",\"output_index\":0,"
+    "\"summary_index\":0,\"delta\":\"thinking\"}",
+    "{\"type\":\"response.reasoning_summary_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"summary without its index\"}",
+    "{\"type\":\"response.reasoning_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"raw reasoning\"}",
+    "{\"type\":\"response.output_item.added\",\"output_index\":2,\"item\":"
+    "{\"id\":\"fc_1\",\"type\":\"function_call\",\"call_id\":\"call_1\","
+    "\"name\":\"search\",\"arguments\":\"\"}}",
+    "{\"type\":\"response.function_call_arguments.delta\",\"output_index\":2,"
+    "\"item_id\":\"fc_1\",\"delta\":\"{\\\"q\\\":\"}",
+    "{\"type\":\"response.function_call_arguments.delta\",\"output_index\":2,"
+    "\"delta\":\"1}\"}",
+    "{\"type\":\"response.custom_tool_call_input.delta\",\"output_index\":3,"
+    "\"delta\":\"raw input\"}",
+    "{\"type\":\"response.function_call_arguments.delta\",\"delta\":\"x\"}",
+    "{\"type\":\"response.function_call_arguments.done\",\"output_index\":2,"
+    "\"arguments\":\"{\\\"q\\\":1}\"}",
+    "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"many tokens\",\"logprobs\":[1,2,3,4,"
+    "5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,"
+    "30,31,32,33]}",
+    "{\"type\":\"response.content_part.added\",\"output_index\":0}",
+    "{\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\","
+    "\"status\":\"completed\",\"usage\":{\"input_tokens\":5,"
+    "\"output_tokens\":9,\"total_tokens\":14}}}",
+    "{\"type\":\"error\",\"message\":\"boom\"}",
+    "[1]", "{bad", "{\"type\":7}",
+};
+
+Test(fast_path, responses_same_as_jansson_on_tricky_events)
+{
+    pair p;
+    size_t i, n = sizeof(responses_events) / sizeof(responses_events[0]);
+    char ev[256];
+
+    for (i = 0; i < n; i++) {
+        pair_init_api(&p, AT_API_OPENAI_RESPONSES);
+        pair_feed(&p, responses_events[i], strlen(responses_events[i]));
+        pair_check(&p, responses_events[i]);
+    }
+    pair_init_api(&p, AT_API_OPENAI_RESPONSES);
+    for (i = 0; i < n; i++)
+        pair_feed(&p, responses_events[i], strlen(responses_events[i]));
+    pair_check(&p, "all events");
+    /* an answer's stream: one shape, its pieces and pads changing */
+    pair_init_api(&p, AT_API_OPENAI_RESPONSES);
+    pair_feed(&p, responses_events[0], strlen(responses_events[0]));
+    for (i = 0; i < 500; i++) {
+        int k = snprintf(ev, sizeof(ev),
+                         "{\"type\":\"response.output_text.delta\","
+                         "\"sequence_number\":%zu,\"item_id\":\"msg_1\","
+                         "\"output_index\":0,\"content_index\":%d,"
+                         "\"delta\":\"%s\",\"logprobs\":[],"
+                         "\"obfuscation\":\"%.*s\"}",
+                         i + 2, i % 97 == 0 ? 1 : 0,
+                         (const char *[]){"w ", "\\n", "\\u00e9", "",
+                                          "\\\"x\\\""}[i % 5],
+                         (int)(i % 9), "abcdefghi");
+
+        cr_assert(k > 0 && (size_t)k < sizeof(ev));
+        pair_feed(&p, ev, (size_t)k);
+    }
+    pair_check(&p, "one shape");
 }
 
 /* ------------------------------------- trees from the scanner's tokens */
