@@ -23,8 +23,9 @@ Environment: BENCH_PAIRS (wall pairs, default 11), BENCH_REQ (requests per
 connection, default 2000), BENCH_CG_REQ (requests under callgrind, default
 BENCH_REQ), BENCH_ONLY (comma separated workload ids to run: true, true-bash, py-tls,
 agent, conv (all five of conv-chat, conv-messages, conv-responses, conv-gemini,
-conv-ollama), curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse, download,
-micro, sink, mitm), BENCH_AGENT_REQ (requests of the agent loop, default 300),
+conv-ollama), events, curl-h1-tls, curl-h2-tls, curl-h1-plain, curl-h1-layer, sse,
+download, micro, sink, mitm), BENCH_AGENT_REQ (requests of the agent loop, default 300),
+BENCH_EVENTS (events of each API's streamed answer in `events`, default 5000),
 BENCH_CONV_TURNS (turns of each conversation, default 40),
 BENCH_PORT_BASE (nginx listens on BASE..BASE+3 and mitmdump on BASE+4;
 default 18443, 18444, 18080, 18445 and 18446), BENCH_MICRO_PAIRS (process
@@ -394,6 +395,67 @@ def conversations(tmp):
     finally:
         mock.terminate()
         mock.wait()
+
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
+EVENT_APIS = (("chat", "Chat Completions", "/v1/chat/completions"),
+              ("messages", "Anthropic Messages", "/v1/messages"),
+              ("responses", "Responses API", "/v1/responses"),
+              ("gemini", "Gemini streamGenerateContent",
+               "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+              ("ollama", "Ollama /api/chat (NDJSON)", "/api/chat"))
+
+
+def stream_events(tmp):
+    """What one streamed event costs, API by API: curl -N reading an
+    answer of EVENTS pieces (bench/stream_server.py, plain HTTP, one write
+    per event; a read may carry several), instructions traced - untraced
+    per event under callgrind, and the span checked (the text reassembled,
+    the output tokens)."""
+    if ONLY and "events" not in ONLY:
+        return
+    say("== streamed answers of %d events, curl -N, plain h1: instructions per event" % EVENTS)
+    pf = os.path.join(tmp, "events.port")
+    srv = subprocess.Popen(SERVER_CPU + [PY, os.path.join(HERE, "stream_server.py"), str(EVENTS), pf],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    text = "".join("w%d " % (i % 10) for i in range(EVENTS))
+    try:
+        for _ in range(200):
+            if os.path.exists(pf) and open(pf).read().strip():
+                break
+            time.sleep(0.05)
+        port = open(pf).read().strip()
+        for api, label, path in EVENT_APIS:
+            argv = ["curl", "-sN", "-o", "/dev/null", "-H", "Content-Type: application/json",
+                    "-H", "Authorization: Bearer sk-bench-events",
+                    "-d", '{"model":"m","stream":true,"max_tokens":10,'
+                          '"messages":[{"role":"user","content":"hi"}]}',
+                    "http://127.0.0.1:%s%s" % (port, path)]
+            out = os.path.join(tmp, "events.jsonl")
+            ins = {}
+            for m in ("untraced", "traced"):
+                if os.path.exists(out):
+                    os.unlink(out)
+                ins[m] = callgrind(argv, env_for(m, out), tmp, "events-%s.%s" % (api, m))
+            chat = [s for s in spans(out) if s.get("name", "").startswith(("chat ", "generate_content "))]
+            if len(chat) != 1:
+                die("events %s: %d chat spans" % (api, len(chat)))
+            a = chat[0].get("attributes", {})
+            got = "".join(p.get("content", "") for m in a.get("gen_ai.output.messages", [])
+                          for p in m.get("parts", []) if p.get("type") == "text")
+            if got != text or a.get("gen_ai.usage.output_tokens") != EVENTS:
+                die("events %s: text of %d bytes (want %d), output tokens %r" % (
+                    api, len(got), len(text), a.get("gen_ai.usage.output_tokens")))
+            per = (ins["traced"] - ins["untraced"]) / EVENTS
+            say("   %-30s untraced %d, traced %d: %+.0f instructions an event (ratio %.4f); span ok"
+                % (label, ins["untraced"], ins["traced"], per, ins["traced"] / ins["untraced"]))
+            EVENT_COST[api] = per
+    finally:
+        srv.terminate()
+        srv.wait()
+
+
+EVENT_COST = {}
 
 
 def process_check(n):
@@ -979,6 +1041,7 @@ def main():
                 agent + [str(AGENT_REQ)], agent_check(AGENT_REQ), tmp,
                 note="%d requests" % AGENT_REQ)
         conversations(tmp)
+        stream_events(tmp)
         for wid, scheme, port, http, label, ver, transport in (
                 ("curl-h1-tls", "https", TLS_PORT, "http1.1", "TLS h1", "1.1", "openssl"),
                 ("curl-h2-tls", "https", H2_PORT, "http2", "TLS h2", "2", "openssl"),

@@ -650,6 +650,210 @@ void at_gemini_response(const json_t *root, json_t *attrs)
     at_llm_stream_del(s);
 }
 
+/* ---- the chunks of a streamed answer, from the scanner's tokens ---- */
+
+/* get2 for a member read as a slice: the camelCase one when present */
+#define GET2(camel, snake) ((camel).p != NULL ? (camel) : (snake))
+
+/* at_llm_keep for a slice */
+static void keep_js(char **dst, at_js v)
+{
+    char *d;
+
+    if (*dst != NULL || at_js_kind(v) != AT_JS_STRING ||
+        (d = at_js_str_dup(v)) == NULL)
+        return;
+    if (*d != '\0')
+        *dst = d;
+    else
+        free(d);
+}
+
+/* read_usage for a slice */
+static void usage_js(at_js um, at_llm_usage *u)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js k, v, c[8] = {none, none, none, none, none, none, none, none};
+    static const char names[8][28] = {
+        "promptTokenCount", "prompt_token_count",
+        "candidatesTokenCount", "candidates_token_count",
+        "thoughtsTokenCount", "thoughts_token_count",
+        "cachedContentTokenCount", "cached_content_token_count"};
+    int64_t *fields[4];
+    at_js_it it;
+    int i;
+
+    if (!at_js_obj(um, &it))
+        return;
+    while (at_js_next_member(&it, &k, &v))
+        for (i = 0; i < 8; i++)
+            if (at_js_key_is(k, names[i]))
+                c[i] = v;
+    fields[0] = &u->input;
+    fields[1] = &u->output;
+    fields[2] = &u->reasoning;
+    fields[3] = &u->cache_read;
+    u->reasoning_apart = 1;
+    for (i = 0; i < 4; i++)
+        at_jf_count_value(GET2(c[2 * i], c[2 * i + 1]), fields[i]);
+}
+
+/* other_key: k names a tool call or a part of a kind kept by its type
+ * (candidate_parts reads those when a part has no text) */
+static int other_key(at_js k)
+{
+    size_t i;
+
+    if (AT_JS_KEY(k, "functionCall") || AT_JS_KEY(k, "function_call"))
+        return 1;
+    for (i = 0; i < sizeof(other_parts) / sizeof(other_parts[0]); i++)
+        if (at_js_key_is(k, other_parts[i].camel) ||
+            at_js_key_is(k, other_parts[i].snake))
+            return 1;
+    return 0;
+}
+
+/* fast_parts: candidate_parts for a slice of parts: with `apply`, their
+ * texts folded into choice c (*out set when one carried output); 0 when
+ * a part is beyond the fast way (a tool call, or a part of another kind
+ * without text: the tree reads those). */
+static int fast_parts(at_llm_choice *c, at_js parts, int apply, int *out)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it, pit;
+    at_js part, k, v, text, thought;
+    at_llm_part *p;
+    int other;
+
+    if (!at_js_arr(parts, &it))
+        return 1;
+    while (at_js_next(&it, &part)) {
+        if (!at_js_obj(part, &pit))
+            continue;
+        text = thought = none;
+        other = 0;
+        while (at_js_next_member(&pit, &k, &v)) {
+            if (AT_JS_KEY(k, "text"))
+                text = v;
+            else if (AT_JS_KEY(k, "thought"))
+                thought = v;
+            else if (other_key(k))
+                other = 1;
+        }
+        if (at_js_kind(text) != AT_JS_STRING) {
+            if (other)
+                return 0;
+            continue;
+        }
+        if (!apply || at_js_str_empty(text))
+            continue;
+        if (at_js_kind(thought) == AT_JS_BOOL && thought.p[0] == 't')
+            p = at_llm_choice_part(c, AT_PART_REASONING, KEY_REASONING, 1);
+        else
+            p = at_llm_choice_part(c, AT_PART_TEXT, KEY_TEXT, 1);
+        if (p != NULL && at_js_str_append(text, &p->text) > 0)
+            *out = 1;
+    }
+    return 1;
+}
+
+/* fast_candidates: chunk()'s loop over the candidates for a slice: with
+ * `apply`, folded into the stream; 0 when one is beyond the fast way (a
+ * finish reason, the last chunk's, is read by the tree). */
+static int fast_candidates(at_llm_stream *s, at_js cands, int apply,
+                           int *out)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_it it, cit;
+    at_js cand, k, v, ix, content, parts;
+    at_llm_choice *c;
+    long i = -1;
+    int64_t n;
+
+    if (!at_js_arr(cands, &it))
+        return 1;
+    while (at_js_next(&it, &cand)) {
+        long index = ++i;
+
+        if (!at_js_obj(cand, &cit))
+            continue;
+        ix = content = none;
+        while (at_js_next_member(&cit, &k, &v)) {
+            if (AT_JS_KEY(k, "index"))
+                ix = v;
+            else if (AT_JS_KEY(k, "content"))
+                content = v;
+            else if (AT_JS_KEY(k, "finishReason") ||
+                     AT_JS_KEY(k, "finish_reason"))
+                return 0;
+        }
+        parts = at_jf_member(content, "parts", 5);
+        if (!apply) {
+            if (!fast_parts(NULL, parts, 0, out))
+                return 0;
+            continue;
+        }
+        if (at_js_int(ix, &n)) {
+            if (n < 0 || n > MAX_INDEX)
+                continue;
+            index = (long)n;
+        }
+        if ((c = at_llm_stream_choice(s, index)) != NULL)
+            fast_parts(c, parts, 1, out);
+    }
+    return 1;
+}
+
+/* fast_chunk: chunk() for a chunk read by the scanner against the shape
+ * of the one before (a streamed answer's chunks differ in their text and
+ * their counts): 1 when taken, with *out; 0 for the tree (an error, a
+ * blocked prompt, a finish reason, a tool call, other parts, more tokens
+ * than the room here, a list of chunks), before anything was changed. */
+static int fast_chunk(at_llm_stream *s, const char *data, size_t len,
+                      int *out)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_tok tok[64];
+    at_js_doc_t doc;
+    at_js root, k, v, cands = none, um = none, um2 = none, mv = none;
+    at_js mv2 = none, id = none, id2 = none;
+    at_js_it it;
+
+    if (!at_llm_scan_chunk(s, data, len, tok, 64, &doc, &root) ||
+        !at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v)) {
+        if (AT_JS_KEY(k, "candidates"))
+            cands = v;
+        else if (AT_JS_KEY(k, "usageMetadata"))
+            um = v;
+        else if (AT_JS_KEY(k, "usage_metadata"))
+            um2 = v;
+        else if (AT_JS_KEY(k, "modelVersion"))
+            mv = v;
+        else if (AT_JS_KEY(k, "model_version"))
+            mv2 = v;
+        else if (AT_JS_KEY(k, "responseId"))
+            id = v;
+        else if (AT_JS_KEY(k, "response_id"))
+            id2 = v;
+        else if (AT_JS_KEY(k, "error") || AT_JS_KEY(k, "promptFeedback") ||
+                 AT_JS_KEY(k, "prompt_feedback"))
+            return 0;
+    }
+    *out = 0;
+    if (!fast_candidates(s, cands, 0, out))
+        return 0;
+    keep_js(&s->id, GET2(id, id2));
+    keep_js(&s->model, GET2(mv, mv2));
+    usage_js(GET2(um, um2), &s->usage);
+    fast_candidates(s, cands, 1, out);
+    return 1;
+}
+
+/* Tests turn the fast path off to compare both paths on the same input. */
+int at_gemini_fast_off;
+
 int at_gemini_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len)
@@ -660,6 +864,8 @@ int at_gemini_stream_event(at_llm_stream *s, const char *event,
 
     (void)event;
     (void)event_len; /* Gemini names no events */
+    if (!at_gemini_fast_off && fast_chunk(s, data, data_len, &out))
+        return out;
     root = at_llm_parse(data, data_len);
     if (json_is_object(root)) {
         out = chunk(s, root);

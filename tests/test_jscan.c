@@ -25,6 +25,7 @@ extern long at_openai_tpl_hits;
 extern long at_openai_delta_hits;
 extern int at_anthropic_fast_off;
 extern int at_responses_fast_off;
+extern int at_gemini_fast_off;
 
 /* runs: n, or an eighth of it under valgrind (make valgrind runs this
  * test too; the sanitizers' and the plain runs take all of it). */
@@ -394,6 +395,7 @@ static void fast_off(int off)
     at_openai_fast_off = off;
     at_anthropic_fast_off = off;
     at_responses_fast_off = off;
+    at_gemini_fast_off = off;
 }
 
 static void pair_init_api(pair *p, at_api api)
@@ -571,7 +573,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
     for (f = 0; f < g.gl_pathc; f++) {
         size_t len, i = 0;
         char *body = slurp(g.gl_pathv[f], &len);
-        pair p, q, a, b, r, t;
+        pair p, q, a, b, r, t, gp, gq;
         unsigned seed = 7;
 
         cr_assert_not_null(body);
@@ -581,6 +583,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_init_api(&b, AT_API_ANTHROPIC_MESSAGES);
         pair_init_api(&r, AT_API_OPENAI_RESPONSES);
         pair_init_api(&t, AT_API_OPENAI_RESPONSES);
+        pair_init_api(&gp, AT_API_GEMINI_GENERATE);
+        pair_init_api(&gq, AT_API_GEMINI_GENERATE);
         while (i < len) {
             size_t e = i, off = 0;
             char *line;
@@ -596,6 +600,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
                 pair_feed(&p, line + off, e - i - off);
                 pair_feed(&a, line + off, e - i - off);
                 pair_feed(&r, line + off, e - i - off);
+                pair_feed(&gp, line + off, e - i - off);
                 memcpy(copy, line + off, e - i - off);
                 seed = seed * 1103515245u + 12345u;
                 copy[(seed >> 8) % (e - i - off)] = "\"\\{}:,0a\xc3"[
@@ -603,6 +608,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
                 pair_feed(&q, copy, e - i - off);
                 pair_feed(&b, copy, e - i - off);
                 pair_feed(&t, copy, e - i - off);
+                pair_feed(&gq, copy, e - i - off);
                 free(copy);
                 lines++;
             }
@@ -614,6 +620,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_check(&b, g.gl_pathv[f]);
         pair_check(&r, g.gl_pathv[f]);
         pair_check(&t, g.gl_pathv[f]);
+        pair_check(&gp, g.gl_pathv[f]);
+        pair_check(&gq, g.gl_pathv[f]);
         free(body);
     }
     globfree(&g);
@@ -957,6 +965,98 @@ Test(fast_path, responses_same_as_jansson_on_tricky_events)
                          (const char *[]){"w ", "\\n", "\\u00e9", "",
                                           "\\\"x\\\""}[i % 5],
                          (int)(i % 9), "abcdefghi");
+
+        cr_assert(k > 0 && (size_t)k < sizeof(ev));
+        pair_feed(&p, ev, (size_t)k);
+    }
+    pair_check(&p, "one shape");
+}
+
+/* Gemini's chunks: texts and thoughts in both spellings, indexes of
+ * every kind, candidates and parts that are not objects, the members the
+ * fast path leaves to the tree (a finish reason, tool calls, other parts,
+ * an error, a blocked prompt, a list of chunks, too many tokens); then
+ * all in one stream, and a stream of one shape. */
+static const char *const gemini_chunks[] = {
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hel\"}],"
+    "\"role\":\"model\"},\"index\":0}],\"usageMetadata\":{"
+    "\"promptTokenCount\":5,\"totalTokenCount\":5},\"modelVersion\":"
+    "\"gemini-2.5-flash\",\"responseId\":\"r1\"}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"lo \\u00e9\\n"
+    "\\\"q\\\"\"},{\"text\":\"think\",\"thought\":true},{\"text\":\"\"},"
+    "{\"text\":7},5,{\"thoughtSignature\":\"abc\"}]},\"index\":0}],"
+    "\"usage_metadata\":{\"prompt_token_count\":6,"
+    "\"candidates_token_count\":2.0,\"thoughts_token_count\":-1,"
+    "\"cachedContentTokenCount\":3,\"cached_content_token_count\":4},"
+    "\"model_version\":\"snake\",\"response_id\":\"\\u0000x\"}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"second\"}]},"
+    "\"index\":1},{\"content\":{\"parts\":[{\"text\":\"no index\"}]}},"
+    "{\"content\":{\"parts\":[{\"text\":\"real\"}]},\"index\":1.0},"
+    "{\"content\":{\"parts\":[{\"text\":\"neg\"}]},\"index\":-1},"
+    "{\"content\":{\"parts\":[{\"text\":\"big\"}]},\"index\":65536},"
+    "\"not a candidate\",{\"content\":\"no parts\"},{\"content\":{"
+    "\"parts\":{\"text\":\"not a list\"}}}]}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"largest\"}]},"
+    "\"index\":65535},{\"content\":{\"parts\":[{\"text\":\"not a thought\","
+    "\"thought\":false}]},\"index\":2}],\"usageMetadata\":{"
+    "\"thoughtsTokenCount\":3,\"candidatesTokenCount\":4}}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\","
+    "\"text\":\"b\",\"thought\":false,\"thought\":true}]}}],"
+    "\"modelVersion\":7,\"model_version\":\"ignored\",\"responseId\":\"\"}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"before\"},"
+    "{\"functionCall\":{\"name\":\"search\",\"args\":{\"q\":1}}}]}}]}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"function_call\":{"
+    "\"name\":\"snake\"}}]}}]}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{"
+    "\"mimeType\":\"image/png\"}},{\"text\":\"with text\",\"fileData\":{}}"
+    "]}}]}",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"end\"}]},"
+    "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{"
+    "\"promptTokenCount\":5,\"candidatesTokenCount\":9}}",
+    "{\"candidates\":[{\"finish_reason\":null}]}",
+    "{\"candidates\":[],\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}",
+    "{\"error\":{\"code\":429,\"message\":\"quota\",\"status\":"
+    "\"RESOURCE_EXHAUSTED\"}}",
+    "{\"error\":null,\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
+    "\"ok\"}]}}]}",
+    "[{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"in a list\"}]}"
+    "}]}]",
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"many\"},1,2,3,"
+    "4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,"
+    "29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,"
+    "52,53,54,55,56,57,58,59,60,61,62,63,64]}}]}",
+    "{\"candidates\":7}", "{\"usageMetadata\":[1]}", "[1]", "{bad", "7",
+};
+
+Test(fast_path, gemini_same_as_jansson_on_tricky_chunks)
+{
+    pair p;
+    size_t i, n = sizeof(gemini_chunks) / sizeof(gemini_chunks[0]);
+    char ev[512];
+
+    for (i = 0; i < n; i++) {
+        pair_init_api(&p, AT_API_GEMINI_GENERATE);
+        pair_feed(&p, gemini_chunks[i], strlen(gemini_chunks[i]));
+        pair_check(&p, gemini_chunks[i]);
+    }
+    pair_init_api(&p, AT_API_GEMINI_GENERATE);
+    for (i = 0; i < n; i++)
+        pair_feed(&p, gemini_chunks[i], strlen(gemini_chunks[i]));
+    pair_check(&p, "all chunks");
+    /* an answer's stream: one shape, its texts and counts changing */
+    pair_init_api(&p, AT_API_GEMINI_GENERATE);
+    for (i = 0; i < 500; i++) {
+        int k = snprintf(ev, sizeof(ev),
+                         "{\"candidates\":[{\"content\":{\"parts\":[{"
+                         "\"text\":\"%s\"%s}],\"role\":\"model\"},"
+                         "\"index\":0}],\"usageMetadata\":{"
+                         "\"promptTokenCount\":12,\"candidatesTokenCount\":"
+                         "%zu,\"totalTokenCount\":%zu},\"modelVersion\":"
+                         "\"gemini-2.5-flash\",\"responseId\":\"r%zu\"}",
+                         (const char *[]){"w ", "\\n", "\\u00e9", "",
+                                          "\\\"x\\\""}[i % 5],
+                         i % 37 == 0 ? ",\"thought\":true" : "", i, i + 12,
+                         i / 100);
 
         cr_assert(k > 0 && (size_t)k < sizeof(ev));
         pair_feed(&p, ev, (size_t)k);
