@@ -444,6 +444,85 @@ static void stream_error(at_llm_stream *s, const json_t *root)
     json_decref(o);
 }
 
+/* append_js: append_text for a slice */
+static int append_js(at_llm_choice *c, at_llm_part_kind kind, long key,
+                     at_js v)
+{
+    at_llm_part *p;
+
+    if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
+        return 0;
+    p = at_llm_choice_part(c, kind, key, 1);
+    return p != NULL && at_js_str_append(v, &p->text) > 0;
+}
+
+/* The fast path (jscan.h) for the lines of every token of an answer,
+ * read from the scanner's tokens against the shape of the line before
+ * (they differ in their time and their piece of text): 1 when taken,
+ * with *out as the tree's way would set it; 0 for the tree (an error,
+ * tool calls, the last line (done), more tokens than the room here),
+ * before anything was changed. */
+static int fast_line(at_llm_stream *s, const char *data, size_t len,
+                     int *out)
+{
+    static const at_js none = {NULL, 0, NULL, 0};
+    at_js_tok tok[32];
+    at_js_doc_t doc;
+    at_js root, k, v, model = none, msg = none, thinking = none;
+    at_js response = none, done = none, mthinking = none, content = none;
+    at_js_it it;
+    at_llm_choice *c;
+
+    if (!at_llm_scan_chunk(s, data, len, tok, 32, &doc, &root) ||
+        !at_js_obj(root, &it))
+        return 0;
+    while (at_js_next_member(&it, &k, &v)) {
+        if (AT_JS_KEY(k, "model"))
+            model = v;
+        else if (AT_JS_KEY(k, "message"))
+            msg = v;
+        else if (AT_JS_KEY(k, "thinking"))
+            thinking = v;
+        else if (AT_JS_KEY(k, "response"))
+            response = v;
+        else if (AT_JS_KEY(k, "done"))
+            done = v;
+        else if (AT_JS_KEY(k, "error"))
+            return 0;
+    }
+    if (at_js_kind(done) == AT_JS_BOOL && done.p[0] == 't')
+        return 0;
+    if (at_js_obj(msg, &it)) {
+        while (at_js_next_member(&it, &k, &v)) {
+            if (AT_JS_KEY(k, "thinking"))
+                mthinking = v;
+            else if (AT_JS_KEY(k, "content"))
+                content = v;
+            else if (AT_JS_KEY(k, "tool_calls"))
+                return 0;
+        }
+    }
+    *out = 0;
+    if (at_js_kind(model) == AT_JS_STRING && s->model == NULL) {
+        char *m = at_js_str_dup(model);
+
+        if (m != NULL && *m != '\0')
+            s->model = m;
+        else
+            free(m);
+    }
+    if ((c = at_llm_stream_choice(s, 0)) == NULL)
+        return 1;
+    *out |= append_js(c, AT_PART_REASONING, KEY_REASONING, mthinking);
+    *out |= append_js(c, AT_PART_REASONING, KEY_REASONING, thinking);
+    *out |= append_js(c, AT_PART_TEXT, KEY_TEXT, content);
+    *out |= append_js(c, AT_PART_TEXT, KEY_TEXT, response);
+    return 1;
+}
+
+/* Tests turn the fast path off to compare both paths on the same input. */
+int at_ollama_fast_off;
+
 int at_ollama_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len)
@@ -457,6 +536,8 @@ int at_ollama_stream_event(at_llm_stream *s, const char *event,
 
     (void)event;
     (void)event_len; /* NDJSON lines have no names */
+    if (!at_ollama_fast_off && fast_line(s, data, data_len, &out))
+        return out;
     root = at_llm_parse(data, data_len);
     if (!json_is_object(root)) {
         json_decref(root);

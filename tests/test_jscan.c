@@ -26,6 +26,7 @@ extern long at_openai_delta_hits;
 extern int at_anthropic_fast_off;
 extern int at_responses_fast_off;
 extern int at_gemini_fast_off;
+extern int at_ollama_fast_off;
 
 /* runs: n, or an eighth of it under valgrind (make valgrind runs this
  * test too; the sanitizers' and the plain runs take all of it). */
@@ -396,6 +397,7 @@ static void fast_off(int off)
     at_anthropic_fast_off = off;
     at_responses_fast_off = off;
     at_gemini_fast_off = off;
+    at_ollama_fast_off = off;
 }
 
 static void pair_init_api(pair *p, at_api api)
@@ -573,7 +575,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
     for (f = 0; f < g.gl_pathc; f++) {
         size_t len, i = 0;
         char *body = slurp(g.gl_pathv[f], &len);
-        pair p, q, a, b, r, t, gp, gq;
+        pair p, q, a, b, r, t, gp, gq, op, oq;
         unsigned seed = 7;
 
         cr_assert_not_null(body);
@@ -585,6 +587,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_init_api(&t, AT_API_OPENAI_RESPONSES);
         pair_init_api(&gp, AT_API_GEMINI_GENERATE);
         pair_init_api(&gq, AT_API_GEMINI_GENERATE);
+        pair_init_api(&op, AT_API_OLLAMA_CHAT);
+        pair_init_api(&oq, AT_API_OLLAMA_CHAT);
         while (i < len) {
             size_t e = i, off = 0;
             char *line;
@@ -601,6 +605,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
                 pair_feed(&a, line + off, e - i - off);
                 pair_feed(&r, line + off, e - i - off);
                 pair_feed(&gp, line + off, e - i - off);
+                pair_feed(&op, line + off, e - i - off);
                 memcpy(copy, line + off, e - i - off);
                 seed = seed * 1103515245u + 12345u;
                 copy[(seed >> 8) % (e - i - off)] = "\"\\{}:,0a\xc3"[
@@ -609,6 +614,7 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
                 pair_feed(&b, copy, e - i - off);
                 pair_feed(&t, copy, e - i - off);
                 pair_feed(&gq, copy, e - i - off);
+                pair_feed(&oq, copy, e - i - off);
                 free(copy);
                 lines++;
             }
@@ -622,6 +628,8 @@ Test(fast_path, same_as_jansson_on_every_corpus_line)
         pair_check(&t, g.gl_pathv[f]);
         pair_check(&gp, g.gl_pathv[f]);
         pair_check(&gq, g.gl_pathv[f]);
+        pair_check(&op, g.gl_pathv[f]);
+        pair_check(&oq, g.gl_pathv[f]);
         free(body);
     }
     globfree(&g);
@@ -1057,6 +1065,65 @@ Test(fast_path, gemini_same_as_jansson_on_tricky_chunks)
                                           "\\\"x\\\""}[i % 5],
                          i % 37 == 0 ? ",\"thought\":true" : "", i, i + 12,
                          i / 100);
+
+        cr_assert(k > 0 && (size_t)k < sizeof(ev));
+        pair_feed(&p, ev, (size_t)k);
+    }
+    pair_check(&p, "one shape");
+}
+
+/* Ollama's lines (/api/chat and /api/generate): texts and thinking in
+ * the message and at the top, models of every kind, what the fast path
+ * leaves to the tree (tool calls, the last line, errors, too many
+ * tokens); then all in one stream, and a stream of one shape. */
+static const char *const ollama_lines[] = {
+    "{\"model\":\"llama3.2\",\"created_at\":\"2026-01-01T00:00:00Z\","
+    "\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}",
+    "{\"model\":\"other\",\"message\":{\"role\":\"assistant\",\"content\":"
+    "\"lo \\u00e9\\n\\\"q\\\"\",\"thinking\":\"hmm\"},\"thinking\":\"top\","
+    "\"response\":\"generate\"}",
+    "{\"model\":\"\",\"message\":{\"content\":\"\",\"content\":\"last wins\"}}",
+    "{\"message\":{\"content\":\"text after\"},\"thinking\":\"thinking first\"}",
+    "{\"model\":7,\"message\":\"not an object\",\"response\":5}",
+    "{\"message\":{\"content\":\"nul \\u0000 in\"},\"done\":\"true\"}",
+    "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":"
+    "[{\"function\":{\"name\":\"search\",\"arguments\":{\"q\":1}}}]}}",
+    "{\"message\":{\"tool_calls\":null,\"content\":\"null calls\"}}",
+    "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\","
+    "\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\","
+    "\"prompt_eval_count\":12,\"eval_count\":9}",
+    "{\"error\":\"model not found\"}",
+    "{\"error\":null,\"message\":{\"content\":\"x\"}}",
+    "{\"message\":{\"content\":\"many\"},\"context\":[1,2,3,4,5,6,7,8,9,10,"
+    "11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32]}",
+    "[1]", "{bad", "\"s\"",
+};
+
+Test(fast_path, ollama_same_as_jansson_on_tricky_lines)
+{
+    pair p;
+    size_t i, n = sizeof(ollama_lines) / sizeof(ollama_lines[0]);
+    char ev[512];
+
+    for (i = 0; i < n; i++) {
+        pair_init_api(&p, AT_API_OLLAMA_CHAT);
+        pair_feed(&p, ollama_lines[i], strlen(ollama_lines[i]));
+        pair_check(&p, ollama_lines[i]);
+    }
+    pair_init_api(&p, AT_API_OLLAMA_CHAT);
+    for (i = 0; i < n; i++)
+        pair_feed(&p, ollama_lines[i], strlen(ollama_lines[i]));
+    pair_check(&p, "all lines");
+    pair_init_api(&p, AT_API_OLLAMA_CHAT);
+    for (i = 0; i < 500; i++) {
+        int k = snprintf(ev, sizeof(ev),
+                         "{\"model\":\"llama3.2\",\"created_at\":"
+                         "\"2026-01-01T00:00:00.%06zuZ\",\"message\":{"
+                         "\"role\":\"assistant\",\"content\":\"%s\"%s},"
+                         "\"done\":false}",
+                         i, (const char *[]){"w ", "\\n", "\\u00e9", "",
+                                             "\\\"x\\\""}[i % 5],
+                         i % 41 == 0 ? ",\"thinking\":\"t\"" : "");
 
         cr_assert(k > 0 && (size_t)k < sizeof(ev));
         pair_feed(&p, ev, (size_t)k);
