@@ -1107,6 +1107,11 @@ def table(elapsed):
                 "" if r["ins_u"] is None or r["ins_t"] is None else
                 "  %+.1f instructions" % (r["ins_t"] - r["ins_u"])))
         say("  a second thread alone, untraced: " + MICRO["thread-tax"])
+    if EVENT_COST:
+        say("")
+        say("a streamed event, instructions traced - untraced (curl -N, %d events, plain h1): %s" % (
+            EVENTS, ", ".join("%s %+.0f" % (label, EVENT_COST[api])
+                              for api, label, _ in EVENT_APIS if api in EVENT_COST)))
     if SINK:
         say("")
         say("sink alone: %.0f non-streamed exchanges/s, %.0f stream chunks/s (one thread)" % (
