@@ -335,6 +335,21 @@ def agent_check(n):
     return check
 
 
+def start_server(argv, pf):
+    """A server (argv, pinned to the server's CPU) that writes its port to
+    file pf: the process and the port."""
+    p = subprocess.Popen(SERVER_CPU + argv, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(pf) and open(pf).read().strip():
+            return p, open(pf).read().strip()
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    p.terminate()
+    die("%s did not start" % " ".join(argv[:2]))
+
+
 def conv_check(n):
     """An agent's growing conversation: n chat spans, the k-th with the
     2k + 2 messages its request held (the memo of the last bodies must
@@ -373,15 +388,9 @@ def conversations(tmp):
     if ONLY and not any(w in ONLY for w in ids + ["conv"]):
         return
     pf = os.path.join(tmp, "mock.port")
-    mock = subprocess.Popen(SERVER_CPU + [PY, os.path.join(ROOT, "scripts", "mock_llm.py"),
-                                          "--port", "0", "--port-file", pf],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mock, port = start_server([PY, os.path.join(ROOT, "scripts", "mock_llm.py"),
+                               "--port", "0", "--port-file", pf], pf)
     try:
-        for _ in range(100):
-            if os.path.exists(pf) and open(pf).read().strip():
-                break
-            time.sleep(0.05)
-        port = open(pf).read().strip()
         for api, label in CONV_APIS:
             wid = "conv-" + api
             if ONLY and wid not in ONLY and "conv" not in ONLY:
@@ -416,15 +425,9 @@ def stream_events(tmp):
         return
     say("== streamed answers of %d events, curl -N, plain h1: instructions per event" % EVENTS)
     pf = os.path.join(tmp, "events.port")
-    srv = subprocess.Popen(SERVER_CPU + [PY, os.path.join(HERE, "stream_server.py"), str(EVENTS), pf],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv, port = start_server([PY, os.path.join(HERE, "stream_server.py"), str(EVENTS), pf], pf)
     text = "".join("w%d " % (i % 10) for i in range(EVENTS))
     try:
-        for _ in range(200):
-            if os.path.exists(pf) and open(pf).read().strip():
-                break
-            time.sleep(0.05)
-        port = open(pf).read().strip()
         for api, label, path in EVENT_APIS:
             argv = ["curl", "-sN", "-o", "/dev/null", "-H", "Content-Type: application/json",
                     "-H", "Authorization: Bearer sk-bench-events",

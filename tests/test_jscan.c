@@ -448,6 +448,49 @@ static void pair_check(pair *p, const char *what)
     at_llm_stream_del(p->slow);
 }
 
+/* events_both: each of the n events of `api` alone in a stream of its
+ * own, then all of them in one stream, both ways. */
+static void events_both(at_api api, const char *const *ev, size_t n)
+{
+    pair p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        pair_init_api(&p, api);
+        pair_feed(&p, ev[i], strlen(ev[i]));
+        pair_check(&p, ev[i]);
+    }
+    pair_init_api(&p, api);
+    for (i = 0; i < n; i++)
+        pair_feed(&p, ev[i], strlen(ev[i]));
+    pair_check(&p, "all events");
+}
+
+/* one_shape_both: an answer's stream of `api` both ways: `first` (or
+ * nothing), then 500 events of one shape made by `make` (event i into
+ * b), their pieces changing. */
+typedef int (*event_fn)(char *b, size_t cap, size_t i);
+static const char *const stream_pieces[] = {"w ", "\\n", "\\u00e9", "",
+                                     "\\\"x\\\""};
+
+static void one_shape_both(at_api api, const char *first, event_fn make)
+{
+    pair p;
+    size_t i;
+    char ev[512];
+
+    pair_init_api(&p, api);
+    if (first != NULL)
+        pair_feed(&p, first, strlen(first));
+    for (i = 0; i < 500; i++) {
+        int k = make(ev, sizeof(ev), i);
+
+        cr_assert(k > 0 && (size_t)k < sizeof(ev));
+        pair_feed(&p, ev, (size_t)k);
+    }
+    pair_check(&p, "one shape");
+}
+
 static const char *const chunks[] = {
     "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m-1\","
     "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
@@ -857,18 +900,8 @@ static const char *const anthropic_events[] = {
 
 Test(fast_path, anthropic_same_as_jansson_on_tricky_events)
 {
-    pair p;
-    size_t i, n = sizeof(anthropic_events) / sizeof(anthropic_events[0]);
-
-    for (i = 0; i < n; i++) {
-        pair_init_api(&p, AT_API_ANTHROPIC_MESSAGES);
-        pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
-        pair_check(&p, anthropic_events[i]);
-    }
-    pair_init_api(&p, AT_API_ANTHROPIC_MESSAGES);
-    for (i = 0; i < n; i++)
-        pair_feed(&p, anthropic_events[i], strlen(anthropic_events[i]));
-    pair_check(&p, "all events");
+    events_both(AT_API_ANTHROPIC_MESSAGES, anthropic_events,
+                sizeof(anthropic_events) / sizeof(anthropic_events[0]));
 }
 
 /* The Responses API's events: every delta the fast path takes, with
@@ -944,40 +977,25 @@ static const char *const responses_events[] = {
     "[1]", "{bad", "{\"type\":7}",
 };
 
+/* a delta of an answer's stream, its piece and pad changing */
+static int responses_delta(char *b, size_t cap, size_t i)
+{
+    return snprintf(b, cap,
+                    "{\"type\":\"response.output_text.delta\","
+                    "\"sequence_number\":%zu,\"item_id\":\"msg_1\","
+                    "\"output_index\":0,\"content_index\":%d,"
+                    "\"delta\":\"%s\",\"logprobs\":[],"
+                    "\"obfuscation\":\"%.*s\"}",
+                    i + 2, i % 97 == 0 ? 1 : 0, stream_pieces[i % 5],
+                    (int)(i % 9), "abcdefghi");
+}
+
 Test(fast_path, responses_same_as_jansson_on_tricky_events)
 {
-    pair p;
-    size_t i, n = sizeof(responses_events) / sizeof(responses_events[0]);
-    char ev[256];
-
-    for (i = 0; i < n; i++) {
-        pair_init_api(&p, AT_API_OPENAI_RESPONSES);
-        pair_feed(&p, responses_events[i], strlen(responses_events[i]));
-        pair_check(&p, responses_events[i]);
-    }
-    pair_init_api(&p, AT_API_OPENAI_RESPONSES);
-    for (i = 0; i < n; i++)
-        pair_feed(&p, responses_events[i], strlen(responses_events[i]));
-    pair_check(&p, "all events");
-    /* an answer's stream: one shape, its pieces and pads changing */
-    pair_init_api(&p, AT_API_OPENAI_RESPONSES);
-    pair_feed(&p, responses_events[0], strlen(responses_events[0]));
-    for (i = 0; i < 500; i++) {
-        int k = snprintf(ev, sizeof(ev),
-                         "{\"type\":\"response.output_text.delta\","
-                         "\"sequence_number\":%zu,\"item_id\":\"msg_1\","
-                         "\"output_index\":0,\"content_index\":%d,"
-                         "\"delta\":\"%s\",\"logprobs\":[],"
-                         "\"obfuscation\":\"%.*s\"}",
-                         i + 2, i % 97 == 0 ? 1 : 0,
-                         (const char *[]){"w ", "\\n", "\\u00e9", "",
-                                          "\\\"x\\\""}[i % 5],
-                         (int)(i % 9), "abcdefghi");
-
-        cr_assert(k > 0 && (size_t)k < sizeof(ev));
-        pair_feed(&p, ev, (size_t)k);
-    }
-    pair_check(&p, "one shape");
+    events_both(AT_API_OPENAI_RESPONSES, responses_events,
+                sizeof(responses_events) / sizeof(responses_events[0]));
+    one_shape_both(AT_API_OPENAI_RESPONSES, responses_events[0],
+                   responses_delta);
 }
 
 /* Gemini's chunks: texts and thoughts in both spellings, indexes of
@@ -1036,40 +1054,26 @@ static const char *const gemini_chunks[] = {
     "{\"candidates\":7}", "{\"usageMetadata\":[1]}", "[1]", "{bad", "7",
 };
 
+/* a chunk of an answer's stream, its text and counts changing */
+static int gemini_chunk(char *b, size_t cap, size_t i)
+{
+    return snprintf(b, cap,
+                    "{\"candidates\":[{\"content\":{\"parts\":[{"
+                    "\"text\":\"%s\"%s}],\"role\":\"model\"},"
+                    "\"index\":0}],\"usageMetadata\":{"
+                    "\"promptTokenCount\":12,\"candidatesTokenCount\":"
+                    "%zu,\"totalTokenCount\":%zu},\"modelVersion\":"
+                    "\"gemini-2.5-flash\",\"responseId\":\"r%zu\"}",
+                    stream_pieces[i % 5],
+                    i % 37 == 0 ? ",\"thought\":true" : "",
+                    i, i + 12, i / 100);
+}
+
 Test(fast_path, gemini_same_as_jansson_on_tricky_chunks)
 {
-    pair p;
-    size_t i, n = sizeof(gemini_chunks) / sizeof(gemini_chunks[0]);
-    char ev[512];
-
-    for (i = 0; i < n; i++) {
-        pair_init_api(&p, AT_API_GEMINI_GENERATE);
-        pair_feed(&p, gemini_chunks[i], strlen(gemini_chunks[i]));
-        pair_check(&p, gemini_chunks[i]);
-    }
-    pair_init_api(&p, AT_API_GEMINI_GENERATE);
-    for (i = 0; i < n; i++)
-        pair_feed(&p, gemini_chunks[i], strlen(gemini_chunks[i]));
-    pair_check(&p, "all chunks");
-    /* an answer's stream: one shape, its texts and counts changing */
-    pair_init_api(&p, AT_API_GEMINI_GENERATE);
-    for (i = 0; i < 500; i++) {
-        int k = snprintf(ev, sizeof(ev),
-                         "{\"candidates\":[{\"content\":{\"parts\":[{"
-                         "\"text\":\"%s\"%s}],\"role\":\"model\"},"
-                         "\"index\":0}],\"usageMetadata\":{"
-                         "\"promptTokenCount\":12,\"candidatesTokenCount\":"
-                         "%zu,\"totalTokenCount\":%zu},\"modelVersion\":"
-                         "\"gemini-2.5-flash\",\"responseId\":\"r%zu\"}",
-                         (const char *[]){"w ", "\\n", "\\u00e9", "",
-                                          "\\\"x\\\""}[i % 5],
-                         i % 37 == 0 ? ",\"thought\":true" : "", i, i + 12,
-                         i / 100);
-
-        cr_assert(k > 0 && (size_t)k < sizeof(ev));
-        pair_feed(&p, ev, (size_t)k);
-    }
-    pair_check(&p, "one shape");
+    events_both(AT_API_GEMINI_GENERATE, gemini_chunks,
+                sizeof(gemini_chunks) / sizeof(gemini_chunks[0]));
+    one_shape_both(AT_API_GEMINI_GENERATE, NULL, gemini_chunk);
 }
 
 /* Ollama's lines (/api/chat and /api/generate): texts and thinking in
@@ -1099,36 +1103,23 @@ static const char *const ollama_lines[] = {
     "[1]", "{bad", "\"s\"",
 };
 
+/* a line of an answer's stream, its time and text changing */
+static int ollama_line(char *b, size_t cap, size_t i)
+{
+    return snprintf(b, cap,
+                    "{\"model\":\"llama3.2\",\"created_at\":"
+                    "\"2026-01-01T00:00:00.%06zuZ\",\"message\":{"
+                    "\"role\":\"assistant\",\"content\":\"%s\"%s},"
+                    "\"done\":false}",
+                    i, stream_pieces[i % 5],
+                    i % 41 == 0 ? ",\"thinking\":\"t\"" : "");
+}
+
 Test(fast_path, ollama_same_as_jansson_on_tricky_lines)
 {
-    pair p;
-    size_t i, n = sizeof(ollama_lines) / sizeof(ollama_lines[0]);
-    char ev[512];
-
-    for (i = 0; i < n; i++) {
-        pair_init_api(&p, AT_API_OLLAMA_CHAT);
-        pair_feed(&p, ollama_lines[i], strlen(ollama_lines[i]));
-        pair_check(&p, ollama_lines[i]);
-    }
-    pair_init_api(&p, AT_API_OLLAMA_CHAT);
-    for (i = 0; i < n; i++)
-        pair_feed(&p, ollama_lines[i], strlen(ollama_lines[i]));
-    pair_check(&p, "all lines");
-    pair_init_api(&p, AT_API_OLLAMA_CHAT);
-    for (i = 0; i < 500; i++) {
-        int k = snprintf(ev, sizeof(ev),
-                         "{\"model\":\"llama3.2\",\"created_at\":"
-                         "\"2026-01-01T00:00:00.%06zuZ\",\"message\":{"
-                         "\"role\":\"assistant\",\"content\":\"%s\"%s},"
-                         "\"done\":false}",
-                         i, (const char *[]){"w ", "\\n", "\\u00e9", "",
-                                             "\\\"x\\\""}[i % 5],
-                         i % 41 == 0 ? ",\"thinking\":\"t\"" : "");
-
-        cr_assert(k > 0 && (size_t)k < sizeof(ev));
-        pair_feed(&p, ev, (size_t)k);
-    }
-    pair_check(&p, "one shape");
+    events_both(AT_API_OLLAMA_CHAT, ollama_lines,
+                sizeof(ollama_lines) / sizeof(ollama_lines[0]));
+    one_shape_both(AT_API_OLLAMA_CHAT, NULL, ollama_line);
 }
 
 /* ------------------------------------- trees from the scanner's tokens */
