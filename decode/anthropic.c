@@ -654,7 +654,7 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
         return 1;
     p = at_llm_choice_part(c, kind, (long)ix, 1);
     if (p != NULL)
-        *out = at_js_str_append(piece, &p->text) > 0;
+        *out = at_llm_part_append_js(p, piece);
     return 1;
 }
 

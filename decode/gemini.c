@@ -655,20 +655,6 @@ void at_gemini_response(const json_t *root, json_t *attrs)
 /* get2 for a member read as a slice: the camelCase one when present */
 #define GET2(camel, snake) ((camel).p != NULL ? (camel) : (snake))
 
-/* at_llm_keep for a slice */
-static void keep_js(char **dst, at_js v)
-{
-    char *d;
-
-    if (*dst != NULL || at_js_kind(v) != AT_JS_STRING ||
-        (d = at_js_str_dup(v)) == NULL)
-        return;
-    if (*d != '\0')
-        *dst = d;
-    else
-        free(d);
-}
-
 /* read_usage for a slice */
 static void usage_js(at_js um, at_llm_usage *u)
 {
@@ -751,7 +737,7 @@ static int fast_parts(at_llm_choice *c, at_js parts, int apply, int *out)
             p = at_llm_choice_part(c, AT_PART_REASONING, KEY_REASONING, 1);
         else
             p = at_llm_choice_part(c, AT_PART_TEXT, KEY_TEXT, 1);
-        if (p != NULL && at_js_str_append(text, &p->text) > 0)
+        if (p != NULL && at_llm_part_append_js(p, text))
             *out = 1;
     }
     return 1;
@@ -844,8 +830,8 @@ static int fast_chunk(at_llm_stream *s, const char *data, size_t len,
     *out = 0;
     if (!fast_candidates(s, cands, 0, out))
         return 0;
-    keep_js(&s->id, GET2(id, id2));
-    keep_js(&s->model, GET2(mv, mv2));
+    at_llm_keep_js(&s->id, GET2(id, id2));
+    at_llm_keep_js(&s->model, GET2(mv, mv2));
     usage_js(GET2(um, um2), &s->usage);
     fast_candidates(s, cands, 1, out);
     return 1;

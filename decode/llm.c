@@ -1018,6 +1018,17 @@ void at_llm_keep(char **dst, const json_t *src)
         *dst = strdup(s);
 }
 
+void at_llm_keep_js(char **dst, at_js v)
+{
+    if (*dst != NULL || at_js_str_empty(v))
+        return;
+    *dst = at_js_str_dup(v);
+    if (*dst != NULL && **dst == '\0') { /* "\u0000...": as at_llm_keep */
+        free(*dst);
+        *dst = NULL;
+    }
+}
+
 at_llm_choice *at_llm_stream_choice(at_llm_stream *s, long index)
 {
     size_t i;
@@ -1095,6 +1106,11 @@ int at_llm_part_append_str(at_llm_part *p, const json_t *str)
         return 0;
     return at_llm_part_append(p, json_string_value(str),
                               json_string_length(str));
+}
+
+int at_llm_part_append_js(at_llm_part *p, at_js v)
+{
+    return at_js_str_append(v, &p->text) > 0;
 }
 
 void at_llm_choice_reason(at_llm_choice *c, const json_t *fr)

@@ -243,6 +243,8 @@ int at_llm_error_fill(const json_t *root, at_llm_status *st);
 /* at_llm_keep: when *dst is NULL and `src` is a non-empty string, make *dst
  * a copy of it.  Allocation failure leaves *dst NULL. */
 void at_llm_keep(char **dst, const json_t *src);
+/* at_llm_keep_js: at_llm_keep for a scanned value */
+void at_llm_keep_js(char **dst, at_js v);
 
 /* at_llm_stream_choice: the stream's choice of this index, created (in
  * index order) when missing.  NULL when AT_LLM_MAX_CHOICES are already
@@ -262,6 +264,9 @@ int at_llm_part_append(at_llm_part *p, const char *data, size_t n);
 /* at_llm_part_append_str: as at_llm_part_append with a JSON string (any
  * other value appends nothing and returns 0). */
 int at_llm_part_append_str(at_llm_part *p, const json_t *str);
+/* at_llm_part_append_js: the same with a scanned value (decoded): 1 when
+ * it added bytes */
+int at_llm_part_append_js(at_llm_part *p, at_js v);
 
 /* Provider decoders: the root is a JSON object (a Gemini response may also
  * be an array); they fill attrs.  Stream event functions return what

@@ -453,7 +453,7 @@ static int append_js(at_llm_choice *c, at_llm_part_kind kind, long key,
     if (at_js_kind(v) != AT_JS_STRING || at_js_str_empty(v))
         return 0;
     p = at_llm_choice_part(c, kind, key, 1);
-    return p != NULL && at_js_str_append(v, &p->text) > 0;
+    return p != NULL && at_llm_part_append_js(p, v);
 }
 
 /* The fast path (jscan.h) for the lines of every token of an answer,
@@ -503,14 +503,7 @@ static int fast_line(at_llm_stream *s, const char *data, size_t len,
         }
     }
     *out = 0;
-    if (at_js_kind(model) == AT_JS_STRING && s->model == NULL) {
-        char *m = at_js_str_dup(model);
-
-        if (m != NULL && *m != '\0')
-            s->model = m;
-        else
-            free(m);
-    }
+    at_llm_keep_js(&s->model, model);
     if ((c = at_llm_stream_choice(s, 0)) == NULL)
         return 1;
     *out |= append_js(c, AT_PART_REASONING, KEY_REASONING, mthinking);

@@ -1482,7 +1482,6 @@ static void tpl_apply(const fast_tpl *t, const at_js_patch *pt,
 /* Chunks folded by tpl_delta (tests). */
 long at_openai_delta_hits;
 
-static int fast_append(at_llm_part *p, at_js v);
 
 /* tpl_delta: fast_fold for a chunk of template t (a delta template, see
  * tpl_keep_delta) that differs from the template's shape in its text or
@@ -1506,7 +1505,7 @@ static int tpl_delta(at_llm_stream *s, fast_tpl *t,
             return -1;
     }
     if ((t->has_id && s->id == NULL) || (t->has_model && s->model == NULL))
-        return -1; /* fast_keep would keep a value: the whole fold */
+        return -1; /* at_llm_keep_js would keep a value: the whole fold */
     at_openai_delta_hits++;
     at_js_patch_doc(pt, f->tok, FAST_TOKENS, &f->doc);
     at_js_patch_leaf(pt, tk, f->tok);
@@ -1519,7 +1518,7 @@ static int tpl_delta(at_llm_stream *s, fast_tpl *t,
         /* nothing added since: the look-ups would find the same */
         if (at_js_str_empty(v))
             return 0;
-        return fast_append(&s->choices[t->c_at].parts[t->p_at], v);
+        return at_llm_part_append_js(&s->choices[t->c_at].parts[t->p_at], v);
     }
     ch = at_llm_stream_choice(s, t->delta_index);
     if (ch == NULL || at_js_str_empty(v))
@@ -1533,7 +1532,7 @@ static int tpl_delta(at_llm_stream *s, fast_tpl *t,
     t->c_n = s->nchoices;
     t->p_at = (size_t)(p - ch->parts);
     t->p_n = ch->nparts;
-    return fast_append(p, v);
+    return at_llm_part_append_js(p, v);
 }
 
 /* fast_read: the chunk's slices; 0 when this path cannot take it. */
@@ -1641,24 +1640,6 @@ static int fast_walk(fast_chunk *f, at_js_it it)
     return r == 0;
 }
 
-/* fast_keep: at_llm_keep for a slice. */
-static void fast_keep(char **dst, at_js v)
-{
-    if (*dst != NULL || at_js_str_empty(v))
-        return;
-    *dst = at_js_str_dup(v);
-    if (*dst != NULL && **dst == '\0') { /* "\u0000...": as at_llm_keep */
-        free(*dst);
-        *dst = NULL;
-    }
-}
-
-/* fast_append: append a string slice to a part; 1 when it added bytes. */
-static int fast_append(at_llm_part *p, at_js v)
-{
-    return at_js_str_append(v, &p->text) > 0;
-}
-
 /* fast_usage: usage objects come once a stream: read with jansson. */
 static void fast_usage(at_js v, const char *member, at_llm_usage *u)
 {
@@ -1705,15 +1686,15 @@ static int fast_tool_fragment(at_llm_part *p, const fast_tool *t)
     int out = 0;
 
     if (p->id == NULL && !at_js_str_empty(t->id)) {
-        fast_keep(&p->id, t->id);
+        at_llm_keep_js(&p->id, t->id);
         out = 1;
     }
     if (p->name == NULL && !at_js_str_empty(t->name)) {
-        fast_keep(&p->name, t->name);
+        at_llm_keep_js(&p->name, t->name);
         out = 1;
     }
     if (at_js_kind(t->arguments) == AT_JS_STRING)
-        out |= fast_append(p, t->arguments);
+        out |= at_llm_part_append_js(p, t->arguments);
     return out;
 }
 
@@ -1721,8 +1702,8 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
 {
     int out = 0, i, j;
 
-    fast_keep(&s->id, f->id);
-    fast_keep(&s->model, f->model);
+    at_llm_keep_js(&s->id, f->id);
+    at_llm_keep_js(&s->model, f->model);
     fast_usage(f->usage, NULL, &s->usage);
     fast_usage(f->x_groq, "usage", &s->usage);
     for (i = 0; i < f->nchoices; i++) {
@@ -1743,7 +1724,7 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
             p = at_llm_choice_part(ch, text_parts[j].kind, text_parts[j].key,
                                    1);
             if (p != NULL)
-                out |= fast_append(p, *x);
+                out |= at_llm_part_append_js(p, *x);
         }
         for (j = 0; j < c->ntools; j++) {
             p = fast_tool_part(ch, &c->tools[j]);
@@ -1761,12 +1742,12 @@ static int fast_fold(at_llm_stream *s, const fast_chunk *f)
             p = at_llm_choice_part(ch, text_parts[4].kind, text_parts[4].key,
                                    1);
             if (p != NULL)
-                out |= fast_append(p, *x);
+                out |= at_llm_part_append_js(p, *x);
         }
         if (!at_js_str_empty(c->finish_reason)) {
             free(ch->finish_reason);
             ch->finish_reason = NULL;
-            fast_keep(&ch->finish_reason, c->finish_reason);
+            at_llm_keep_js(&ch->finish_reason, c->finish_reason);
         }
     }
     return out;

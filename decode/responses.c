@@ -1126,7 +1126,7 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
         return 1;
     p = at_llm_choice_part(c, kind, key, 1);
     if (p != NULL)
-        *out = at_js_str_append(delta, &p->text) > 0;
+        *out = at_llm_part_append_js(p, delta);
     return 1;
 }
 
