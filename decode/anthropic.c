@@ -424,13 +424,8 @@ int at_anthropic_request_fast(at_js root, at_attrs *list)
     }
     at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
                    tree_message);
-    if (!at_jf_definitions(tools, list, "input_schema", tool_type)) {
-        json_t *t = at_llm_tree(tools), *defs = tool_definitions(t);
-
-        json_decref(t);
-        if (defs != NULL)
-            at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
-    }
+    if (!at_jf_definitions(tools, list, "input_schema", tool_type))
+        at_jf_tree_definitions(list, tools, tool_definitions);
     return 1;
 }
 

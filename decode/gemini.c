@@ -453,7 +453,7 @@ int at_gemini_request_fast(at_js root, at_attrs *list)
     at_js_it it;
     at_js k, v, contents = none, tools = none;
     at_js gc[2] = {none, none}, si[2] = {none, none};
-    json_t *head, *attrs, *a;
+    json_t *head, *attrs;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -498,14 +498,7 @@ int at_gemini_request_fast(at_js root, at_attrs *list)
     at_attrs_take(list, attrs);
     at_jf_messages(contents, list, "gen_ai.input.messages", fast_content,
                    content_message);
-    if (tools.p != NULL) {
-        json_t *t = at_llm_tree(tools);
-
-        a = tool_definitions(t);
-        json_decref(t);
-        if (a != NULL)
-            at_attrs_set_json(list, "gen_ai.tool.definitions", a);
-    }
+    at_jf_tree_definitions(list, tools, tool_definitions);
     return 1;
 }
 

@@ -702,3 +702,17 @@ void at_jf_messages(at_js msgs, at_attrs *list, const char *key,
     }
     at_attrs_set_json_k(list, key, strlen(key), arr);
 }
+
+void at_jf_tree_definitions(at_attrs *list, at_js tools,
+                            json_t *(*definitions)(const json_t *))
+{
+    json_t *t, *defs;
+
+    if (tools.p == NULL)
+        return;
+    t = at_llm_tree(tools);
+    defs = definitions(t);
+    json_decref(t);
+    if (defs != NULL)
+        at_attrs_set_json(list, "gen_ai.tool.definitions", defs);
+}

@@ -204,6 +204,12 @@ int at_jf_marks_close(at_jf_marks *ms, at_attrs *list, const char *key,
 /* Tests: messages at_jf_messages left to their trees. */
 extern long at_jf_tree_msgs;
 
+/* at_jf_tree_definitions: gen_ai.tool.definitions made by a tree decoder's
+ * `definitions` from the tree of `tools` (nothing when tools is absent or
+ * it makes none). */
+void at_jf_tree_definitions(at_attrs *list, at_js tools,
+                            json_t *(*definitions)(const json_t *));
+
 /* at_jf_keep: what writer fn wrote for memo entry e (decode/jmemo.h), from
  * `at` on in b (after a comma unless was_first), with its answer r, tool
  * flag and mark (offsets in b), for the next body that holds the element.

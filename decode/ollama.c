@@ -311,7 +311,7 @@ int at_ollama_request_fast(at_js root, at_attrs *list)
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it;
     at_js k, v, msgs = none, tools = none;
-    json_t *head, *attrs, *a;
+    json_t *head, *attrs;
 
     if (!at_js_obj(root, &it))
         return 0;
@@ -346,14 +346,7 @@ int at_ollama_request_fast(at_js root, at_attrs *list)
     at_attrs_take(list, attrs);
     at_jf_messages(msgs, list, "gen_ai.input.messages", fast_message,
                    request_message);
-    if (tools.p != NULL) {
-        json_t *t = at_llm_tree(tools);
-
-        a = tool_definitions(t);
-        json_decref(t);
-        if (a != NULL)
-            at_attrs_set_json(list, "gen_ai.tool.definitions", a);
-    }
+    at_jf_tree_definitions(list, tools, tool_definitions);
     return 1;
 }
 
