@@ -418,32 +418,86 @@ void at_jw_key(at_buf *b, const char *k, int first)
     esc(b, k, strlen(k), ctl_jw, first ? 0 : ',', ':');
 }
 
+/* ---- decimal numbers -----------------------------------------------------
+ *
+ * at_jw_dec counts the digits first and then writes them in place from
+ * the last, two at a time from a table of the hundred pairs.  A number of
+ * 20 digits (a timestamp in nanoseconds has 19) is cut into 8-digit
+ * chunks with at most two 64-bit divisions by 10^8; the chunks are written
+ * with 32-bit arithmetic, where dividing by a constant is a short multiply
+ * and shift.  No copy from a scratch buffer. */
+
+static const char pairs[200] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+/* 10^0 .. 10^19: the largest power of ten a uint64_t holds is 10^19 */
+static const uint64_t tens[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+    10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+    100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull,
+    10000000000000000000ull};
+
+/* The number of decimal digits of v (1 for 0).  A number of b bits,
+ * 2^(b-1) <= v < 2^b, has t or t + 1 digits, t = floor(b * log10(2)),
+ * and t + 1 exactly when v >= 10^t; 1233 / 4096 is log10(2) closely
+ * enough for every b up to 64 (test_span.c checks each power of two and
+ * of ten, and their neighbours).  v | 1 makes 0 count as 1 digit, and
+ * moves no other number across a power of ten (10^t is even from 10 up). */
+static inline size_t dec_len(uint64_t v)
+{
+    uint64_t w = v | 1;
+    unsigned bits = 64 - (unsigned)__builtin_clzll(w);
+    unsigned t = (bits * 1233) >> 12;
+
+    return t + (w >= tens[t]);
+}
+
+/* The two digits of d < 100 at p. */
+static inline void put2(char *p, uint32_t d)
+{
+    memcpy(p, pairs + 2 * d, 2);
+}
+
+/* All eight digits of v < 10^8, leading zeros kept, ending at `end`. */
+static inline void put8(char *end, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000;
+
+    put2(end - 8, hi / 100);
+    put2(end - 6, hi % 100);
+    put2(end - 4, lo / 100);
+    put2(end - 2, lo % 100);
+}
+
+/* The digits of v < 10^8, no leading zero, ending at `end`. */
+static inline void put_short(char *end, uint32_t v)
+{
+    while (v >= 100) {
+        end -= 2;
+        put2(end, v % 100);
+        v /= 100;
+    }
+    if (v >= 10)
+        put2(end - 2, v);
+    else
+        end[-1] = (char)('0' + v);
+}
+
 size_t at_jw_dec(char out[20], uint64_t v)
 {
-    static const char pairs[] =
-        "00010203040506070809101112131415161718192021222324252627282930313233"
-        "34353637383940414243444546474849505152535455565758596061626364656667"
-        "6869707172737475767778798081828384858687888990919293949596979899";
-    char tmp[20];
-    size_t i = sizeof(tmp), n;
+    size_t n = dec_len(v);
+    char *end = out + n;
 
-    while (v >= 100) {
-        unsigned d = (unsigned)(v % 100);
-
-        v /= 100;
-        i -= 2;
-        tmp[i] = pairs[2 * d];
-        tmp[i + 1] = pairs[2 * d + 1];
+    while (v >= 100000000) {        /* at most twice */
+        put8(end, (uint32_t)(v % 100000000));
+        v /= 100000000;
+        end -= 8;
     }
-    if (v >= 10) {
-        i -= 2;
-        tmp[i] = pairs[2 * v];
-        tmp[i + 1] = pairs[2 * v + 1];
-    } else {
-        tmp[--i] = (char)('0' + v);
-    }
-    n = sizeof(tmp) - i;
-    memcpy(out, tmp + i, n);
+    put_short(end, (uint32_t)v);
     return n;
 }
 

@@ -13,7 +13,9 @@
  *         escaped, valid UTF-8 kept byte for byte, and each byte that is not
  *         part of a valid UTF-8 sequence (stray continuation bytes, 0xC0,
  *         0xC1, 0xF5..0xFF, truncated sequences, overlong forms, surrogates,
- *         code points above U+10FFFF) replaced by U+FFFD.
+ *         code points above U+10FFFF) replaced by U+FFFD.  at_jw_dec
+ *         writes what printf's %llu writes, and nothing after it, for
+ *         every length and edge (powers of ten and of two, UINT64_MAX).
  *   json  at_jw_json writes exactly what json_dumps(v, JSON_COMPACT)
  *         writes, for a table of awkward documents, trees built in code
  *         (every control character, NULs in keys and values, replaced and
@@ -693,6 +695,58 @@ Test(jw, keys_and_numbers)
     cr_assert_str_eq(json_string_value(json_object_get(o, "e")), "x\ty");
     json_decref(o);
     at_buf_free(&b);
+}
+
+/* at_jw_dec counts the digits first and writes 8-digit chunks: every
+ * length 1..20 and every chunk boundary.  Checked against printf's %llu,
+ * with the bytes after the digits left alone (it writes no NUL), for 0,
+ * each power of ten and its neighbours, each power of two and its
+ * neighbours (the digit count is estimated from the bit length), 9..99
+ * runs, UINT64_MAX, and 1,000,000 random values of every length. */
+static void dec_check(uint64_t v)
+{
+    char got[24], want[24];
+    size_t n;
+    int k;
+
+    memset(got, '#', sizeof(got));
+    n = at_jw_dec(got, v);
+    k = snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+    cr_assert_eq(n, (size_t)k, "length of %s: %zu", want, n);
+    cr_assert(memcmp(got, want, n) == 0, "%s: got %.*s", want, (int)n, got);
+    cr_assert_eq(got[n], '#', "wrote past the digits of %s", want);
+}
+
+Test(jw, dec_against_printf)
+{
+    uint64_t s = 0x2545F4914F6CDD1Dull, p = 1;
+    int i, k;
+
+    for (i = 0; i < 1000; i++)
+        dec_check((uint64_t)i);
+    for (k = 0; k < 20; k++, p *= 10) {
+        dec_check(p - 1);
+        dec_check(p);
+        dec_check(p + 1);
+        dec_check(p * 9 + (p - 1));     /* 99..9 of k + 1 digits */
+    }
+    for (k = 0; k < 64; k++) {
+        uint64_t b = (uint64_t)1 << k;
+
+        dec_check(b - 1);
+        dec_check(b);
+        dec_check(b + 1);
+    }
+    dec_check(UINT64_MAX);
+    dec_check(UINT64_MAX - 1);
+    dec_check(10000000000000000000ull - 1);
+    dec_check(10000000000000000000ull);
+    for (i = 0; i < 1000000; i++) {
+        /* a random length: shift a random value right by 0..63 */
+        uint64_t v = xorshift(&s);
+
+        dec_check(v >> (xorshift(&s) & 63));
+    }
 }
 
 Test(jw, buffer_limit_sticks)
