@@ -7,7 +7,8 @@
  *         before any seeding; trace ids are 32 lowercase hex digits, never
  *         all zero; at_hex/at_hex64 and at_unhex/at_unhex64 round-trip,
  *         accept either case, and refuse anything that is not hex without
- *         reading past the string's end.
+ *         reading past the string's end: every byte value at every
+ *         position against a plain reference.
  *   jw    every string comes out as one JSON string that jansson parses back
  *         to the expected text: quotes, backslashes and control characters
  *         escaped, valid UTF-8 kept byte for byte, and each byte that is not
@@ -457,6 +458,103 @@ Test(ids, unhex_rejects_bad_hex)
         cr_assert_eq(at_unhex64(s, &v), -1, "accepted \"%s\"", bad[i]);
         cr_assert_eq(at_unhex(s, out, 8), -1, "accepted \"%s\"", bad[i]);
         free(s);
+    }
+}
+
+/* The reference the parsers are held to: a hex digit of either case, and
+ * nothing else, NUL included. */
+static int ref_nibble(unsigned c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (int)(c - 'A' + 10);
+    return -1;
+}
+
+/* the byte of two digits the reference accepts */
+static unsigned char ref_byte(const char *s)
+{
+    return (unsigned char)(ref_nibble((unsigned char)s[0]) << 4 |
+                           ref_nibble((unsigned char)s[1]));
+}
+
+/* Every byte value at every one of the 16 positions of a span id, and of
+ * a 16-byte trace id's 32: accepted exactly when the reference takes it,
+ * with the reference's value.  Where the byte is a NUL the string is
+ * allocated to end there, so that ASan and valgrind see any read past
+ * it. */
+Test(ids, unhex_every_byte_at_every_position)
+{
+    static const char digits[] = "0123456789abcdef0123456789ABCDEF";
+    int pos, c;
+
+    for (pos = 0; pos < 32; pos++) {
+        for (c = 0; c < 256; c++) {
+            char *s = malloc(33);
+            unsigned char want[16], got[16];
+            uint64_t v = 0, wantv = 0;
+            int i, ok = ref_nibble((unsigned)c) >= 0;
+
+            cr_assert_not_null(s);
+            memcpy(s, digits, 33);
+            s[pos] = (char)c;
+            if (c == 0) {        /* the string ends at pos: no more bytes */
+                char *t = malloc((size_t)pos + 1);
+
+                cr_assert_not_null(t);
+                memcpy(t, s, (size_t)pos + 1);
+                free(s);
+                s = t;
+            }
+            for (i = 0; ok && i < 16; i++)
+                want[i] = ref_byte(s + 2 * i);
+            for (i = 0; ok && i < 8; i++)
+                wantv = wantv << 8 | want[i];
+            cr_assert_eq(at_unhex(s, got, 16), ok ? 0 : -1,
+                         "byte 0x%02x at %d", c, pos);
+            if (ok)
+                cr_assert(memcmp(got, want, 16) == 0);
+            if (pos < 16) {
+                cr_assert_eq(at_unhex64(s, &v), ok ? 0 : -1,
+                             "byte 0x%02x at %d", c, pos);
+                if (ok)
+                    cr_assert_eq(v, wantv);
+            } else if (c != 0) {
+                /* at_unhex64 reads 16 digits only: a byte after them is
+                 * not its business */
+                cr_assert_eq(at_unhex64(s, &v), 0);
+            }
+            free(s);
+        }
+    }
+}
+
+/* Random ids written with each letter's case chosen at random parse back
+ * to the same value. */
+Test(ids, unhex_mixed_case_round_trips)
+{
+    uint64_t s = 0xDA942042E4DD58B5ull;
+    int k;
+
+    for (k = 0; k < 100000; k++) {
+        uint64_t v = xorshift(&s), back = 0, coin = xorshift(&s);
+        unsigned char b[8], bb[8];
+        char hex[17];
+        int i;
+
+        at_hex64(hex, v);
+        for (i = 0; i < 16; i++)
+            if (hex[i] >= 'a' && (coin >> i & 1))
+                hex[i] = (char)(hex[i] - 'a' + 'A');
+        cr_assert_eq(at_unhex64(hex, &back), 0, "%s", hex);
+        cr_assert_eq(back, v, "%s", hex);
+        for (i = 0; i < 8; i++)
+            b[i] = (unsigned char)(v >> (56 - 8 * i));
+        cr_assert_eq(at_unhex(hex, bb, 8), 0, "%s", hex);
+        cr_assert(memcmp(b, bb, 8) == 0, "%s", hex);
     }
 }
 
