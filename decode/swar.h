@@ -46,4 +46,25 @@ static inline uint64_t at_has_byte(uint64_t w, unsigned char c)
     return (y - AT_ONES) & ~y & AT_HIGH;
 }
 
+/* at_eq_bytes: 0x80 in each byte of w that is c, 0 in every other.
+ * Unlike at_has_byte's, each byte's flag is exact: y = w ^ c.. is zero
+ * in the bytes that match; (y & 0x7f..) + 0x7f.. sets a byte's high bit
+ * when its low seven bits are not all zero, and cannot carry into the
+ * next byte (0x7f + 0x7f < 0x100); or'ed with y, the high bit is clear
+ * exactly in the bytes where y is zero. */
+static inline uint64_t at_eq_bytes(uint64_t w, unsigned char c)
+{
+    uint64_t y = w ^ (AT_ONES * c);
+
+    return ~(((y & ~AT_HIGH) + ~AT_HIGH) | y) & AT_HIGH;
+}
+
+/* at_count_flags: how many bytes of m have their high bit set, m having
+ * no other bit (at_eq_bytes's): the multiply sums the eight 0-or-1 bytes
+ * into the top one, which cannot overflow (8 < 256). */
+static inline unsigned at_count_flags(uint64_t m)
+{
+    return (unsigned)(((m >> 7) * AT_ONES) >> 56);
+}
+
 #endif
