@@ -288,16 +288,20 @@ int at_shim_activate(void)
         atomic_store(&at_state, AT_OFF);
         return 0;
     }
-    /* The sink thread takes no signal of the host's. */
+    /* The sink thread takes no signal of the host's.  sigprocmask, not
+     * pthread_sigmask: in glibc (2.32 on) it is pthread_sigmask, for the
+     * calling thread, leaving glibc's own signals unblocked alike, and it
+     * needs no GLIBC_2.32 version, which every process would check when
+     * the library loads. */
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    sigprocmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     atomic_store(&at_state, AT_RUNNING);
     rc = pthread_create(&th, &attr, sink_main, NULL);
     pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         at_log("cannot start the sink thread (%s); tracing off",
                strerror(rc));
