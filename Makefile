@@ -13,7 +13,10 @@
 
 BUILD   ?= build
 CC      ?= cc
-OPT     ?= -O2
+OPT     ?= -O3
+# Link-time optimisation of the shim's per-request path (see START_OBJ);
+# fat objects, so that the unit tests link the same objects without it.
+LTO     ?= -flto=auto -ffat-lto-objects
 SAN     ?=
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden \
@@ -54,7 +57,7 @@ all: $(BUILD)/libagenttrace.so $(BUILD)/agenttrace-agent \
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(OBJ_LTO) -MMD -MP -c $< -o $@
 
 $(BUILD)/libatcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -89,9 +92,16 @@ START_OBJ := $(addprefix $(BUILD)/obj/,hooks/process.o preload/identity.o \
              sink/jw.o sink/writer.o decode/buf.o)
 LINK_OBJ  := $(START_OBJ) $(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ))
 
+# The rest (hooks, decoders, the sink) is optimised across files at the
+# link: about 10% fewer of the instructions a request costs (curl, 2,000
+# POSTs: 26,200 -> 23,700 per request over untraced).  Not the start
+# path: link-time code generation places functions in its own order, and
+# that path's locality is worth more to an idle process than inlining.
+$(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ)): OBJ_LTO := $(LTO)
+
 $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile \
                            $(BUILD)/jansson/libjansson.a
-	$(CC) -shared -o $@ $(LINK_OBJ) $(LDFLAGS) \
+	$(CC) -shared -o $@ $(LINK_OBJ) $(LDFLAGS) $(if $(LTO),-flto=auto) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
 	    -Wl,-Bsymbolic-functions \
 	    -Wl,-z,nodelete -nostartfiles $(SHIM_LIBS)
@@ -156,7 +166,7 @@ test: deps
 	@$(MAKE) --no-print-directory cli-test
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 LTO= \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    unit integration
 
