@@ -322,8 +322,8 @@ void at_proc_describe_args(at_proc *p, int argc, char *const *argv)
 static void describe_args(at_proc *p, size_t argc, const char *const *argv)
 {
     scrub_out o = {p->cmdline, 0, sizeof(p->cmdline)};
-    int after = 0, is_curl = str_eq(base_name(argv[0]), "curl") ||
-                             str_eq(base_name(argv[0]), "wget");
+    const char *base = base_name(argv[0]);
+    int after = 0, is_curl = str_eq(base, "curl") || str_eq(base, "wget");
     size_t i;
 
     p->cmdline[0] = '\0';
@@ -332,7 +332,7 @@ static void describe_args(at_proc *p, size_t argc, const char *const *argv)
             put(&o, " ", 1);
         after = scrub_arg(&o, argv[i], after, is_curl);
     }
-    copy_str(p->exe, sizeof(p->exe), base_name(argv[0]));
+    copy_str(p->exe, sizeof(p->exe), base);
     copy_str(p->service, sizeof(p->service), p->exe);
     if (is_interpreter(p->exe)) {
         /* interpreters' options whose value is the next argument */
