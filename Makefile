@@ -111,8 +111,13 @@ $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libatcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(BUILD)/libatcore.a $(LDFLAGS) \
-	    -lcriterion -ljansson -lnghttp2 -lz -lbrotlienc -lbrotlidec \
+	    $(if $(LTO),-fno-lto) -lcriterion -ljansson -lnghttp2 -lz -lbrotlienc -lbrotlidec \
 	    -lbrotlicommon -lzstd -lm
+
+# test_oom fails the sink's allocations on purpose: its malloc, calloc,
+# realloc, strdup and strndup are the test's (tests/test_oom.c).
+$(BUILD)/tests/test_oom: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc \
+    -Wl,--wrap=realloc -Wl,--wrap=strdup -Wl,--wrap=strndup
 
 $(BUILD)/agenttrace-agent: scripts/example_agent.c
 	@mkdir -p $(dir $@)

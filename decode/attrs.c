@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sink/jalloc.h"
 #include "sink/jw.h"
 
 /* The arena holds any value a decoder can make (texts are cut at 64 MiB
@@ -429,7 +430,7 @@ static json_t *value_of(const at_attrs *a, const at_attr *x)
     case AT_ATTR_BOOL:
         return json_boolean(x->v.b);
     case AT_ATTR_RAW:
-        return json_loadb(p + x->v.s.off, x->v.s.len,
+        return at_json_loadb(p + x->v.s.off, x->v.s.len,
                           JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     default:
         return NULL;

@@ -720,10 +720,14 @@ int at_js_redoc(const at_js_shape *sh, const char *p, size_t n,
     return 1;
 }
 
+/* On failure the iterator is left empty: a walk over it ends at once. */
 static int iter(at_js v, at_js_it *it, uint8_t kind)
 {
-    if (v.p == NULL || v.doc == NULL || v.doc->tok[v.i].kind != kind)
+    if (v.p == NULL || v.doc == NULL || v.doc->tok[v.i].kind != kind) {
+        it->doc = NULL;
+        it->i = it->end = 0;
         return 0;
+    }
     it->doc = v.doc;
     it->i = v.i + 1;
     it->end = v.doc->tok[v.i].next;

@@ -9,6 +9,7 @@
 #include "llm_int.h"
 #include "jmemo.h"
 #include "jscan.h"
+#include "sink/jalloc.h"
 
 #include <locale.h>
 #include "ndjson.h"
@@ -600,9 +601,9 @@ static json_t *jansson_parse(const char *p, size_t n)
     json_error_t err;
     json_t *v;
 
-    v = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    v = at_json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v == NULL && json_error_code(&err) == json_error_numeric_overflow)
-        v = json_loadb(p, n,
+        v = at_json_loadb(p, n,
                        JSON_DECODE_ANY | JSON_ALLOW_NUL |
                            JSON_DECODE_INT_AS_REAL,
                        &err);

@@ -508,7 +508,7 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
 {
     at_js_it it;
     at_js k, v, type = {NULL, 0, NULL, 0}, fn = {NULL, 0, NULL, 0};
-    at_js id = {NULL, 0, NULL, 0}, name, args, input;
+    at_js id = {NULL, 0, NULL, 0}, name = id, args = id, input = id;
     char t[64];
     int r, has_type;
 
@@ -529,7 +529,6 @@ static int fast_tool_call(at_buf *b, at_js tc, int *first)
         fn = at_jf_member(tc, t, strlen(t));  /* a custom tool's {"custom":..} */
     if (at_js_kind(fn) != AT_JS_OBJECT)
         fn = tc;
-    name.p = args.p = input.p = NULL;
     at_js_obj(fn, &it);
     while (at_js_next_member(&it, &k, &v) > 0) {
         if (AT_JS_KEY(k, "name"))

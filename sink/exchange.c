@@ -548,7 +548,10 @@ void at_sx_out(at_sink *s, at_sconn *c, char *p, size_t n)
             if (h->len == 0)
                 c->head_t0[0] = s->now;
             take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
-            at_buf_append(h, p, take);
+            if (at_buf_append(h, p, take) < 0) {
+                at_sx_ignore(s, c, "out of memory for a request head");
+                return;
+            }
             if (c->mode == AT_MODE_NEW &&
                 !memcmp(h->p, "PRI ", h->len < 4 ? h->len : 4)) {
                 char first[4];
@@ -844,7 +847,10 @@ void at_sx_in(at_sink *s, at_sconn *c, uint64_t off, char *p, size_t n)
             if (h->len == 0)
                 c->head_t0[1] = s->now;
             take = n < MAX_HEAD - h->len ? n : MAX_HEAD - h->len;
-            at_buf_append(h, p, take);
+            if (at_buf_append(h, p, take) < 0) {
+                at_sx_ignore(s, c, "out of memory for a response head");
+                return;
+            }
             memset(&rs, 0, sizeof(rs));
             rs.headers = hdrs;
             rs.num_headers = MAX_HEADERS;

@@ -1,8 +1,11 @@
 /* jalloc.c - per-thread caches of small blocks for the shim's jansson. */
 #include "jalloc.h"
+#include "preload/log.h"
 
 #include <jansson.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +21,11 @@
 #define CACHING 1
 #endif
 
-/* Each block starts with a header of 16 bytes (malloc's alignment kept):
- * a magic number and the block's class, LARGE for a block of its own size.
- * A free block's first bytes link it to the next free block of its class
- * in its thread's cache. */
+/* Each block starts with a header of 32 bytes (malloc's alignment kept):
+ * a magic number and the block's class, LARGE for a block of its own size;
+ * and, for a block made during a guarded load (at_json_loadb), that load's
+ * number and the links of its list.  A free block's first bytes link it
+ * to the next free block of its class in its thread's cache. */
 #define MAGIC 0x6a616c63u /* "jalc" */
 #define LARGE 0xffffu
 #define NCLASS 10
@@ -29,7 +33,8 @@
 typedef struct hdr {
     uint32_t magic;
     uint32_t cls;
-    uint64_t pad;
+    uint64_t load;            /* the guarded load that made it, 0: none */
+    struct hdr *prev, *next;  /* that load's blocks, while it runs */
 } hdr;
 
 typedef struct blk {
@@ -71,6 +76,17 @@ int at_jansson_libc_fgetc(FILE *f)
 }
 
 static __thread cache tc __attribute__((tls_model("initial-exec")));
+
+/* The load in progress on this thread (at_json_loadb): where a failed
+ * allocation jumps, and the blocks made since it began. */
+typedef struct guard {
+    jmp_buf out;
+    hdr blocks;               /* list head: blocks.next is the first */
+    uint64_t id;
+} guard;
+
+static __thread guard *loading __attribute__((tls_model("initial-exec")));
+static __thread uint64_t loads __attribute__((tls_model("initial-exec")));
 static pthread_key_t drain_key;
 static pthread_once_t drain_once = PTHREAD_ONCE_INIT;
 static int drain_ok;
@@ -110,6 +126,27 @@ static void make_key(void)
     drain_ok = pthread_key_create(&drain_key, drain) == 0;
 }
 
+/* Block h joins the list of the load in progress. */
+static void track(hdr *h)
+{
+    guard *g = loading;
+
+    h->load = g->id;
+    h->prev = &g->blocks;
+    h->next = g->blocks.next;
+    if (h->next)
+        h->next->prev = h;
+    g->blocks.next = h;
+}
+
+static void untrack(hdr *h)
+{
+    h->prev->next = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->load = 0;
+}
+
 void *at_jalloc_malloc(size_t n)
 {
     unsigned cls = class_of(n);
@@ -120,15 +157,25 @@ void *at_jalloc_malloc(size_t n)
 
         tc.head[cls] = b->next;
         tc.bytes[cls] -= class_size[cls];
+        h = (hdr *)(void *)b - 1;
+        if (loading)
+            track(h);
         return b;
     }
     if (n > SIZE_MAX - sizeof(hdr))
+        h = NULL;
+    else
+        h = malloc(sizeof(hdr) + (cls == LARGE ? n : class_size[cls]));
+    if (h == NULL) {
+        if (loading)
+            longjmp(loading->out, 1);   /* see at_json_loadb */
         return NULL;
-    h = malloc(sizeof(hdr) + (cls == LARGE ? n : class_size[cls]));
-    if (h == NULL)
-        return NULL;
+    }
     h->magic = MAGIC;
     h->cls = cls;
+    h->load = 0;
+    if (loading)
+        track(h);
     return h + 1;
 }
 
@@ -144,6 +191,12 @@ void at_jalloc_free(void *p)
         /* not one of ours: jansson had it before the install */
         free(p);
         return;
+    }
+    if (h->load) {
+        /* made by a load: still on its list while that load runs */
+        if (loading && h->load == loading->id)
+            untrack(h);
+        h->load = 0;
     }
     cls = h->cls;
     if (CACHING && cls < NCLASS && installed &&
@@ -167,6 +220,52 @@ void at_jalloc_free(void *p)
         return;
     }
     free(h);
+}
+
+/* jansson's lexer does not check that its token buffer grew (load.c,
+ * lex_save): when that allocation fails it goes on with a token cut
+ * short, and then fails an assert (abort: the host killed) or reads past
+ * the buffer.  So a load runs guarded: the first allocation that fails
+ * jumps back here, out of jansson, which holds no lock and no state but
+ * the blocks it was given; those are all on the load's list and are
+ * freed, and the load fails as any invalid document does. */
+json_t *at_json_loadb(const char *p, size_t n, size_t flags,
+                      json_error_t *err)
+{
+    guard g;
+    json_t *v;
+
+    if (!installed || loading)
+        return json_loadb(p, n, flags, err);   /* not ours to guard */
+    memset(&g.blocks, 0, sizeof(g.blocks));
+    g.id = ++loads;
+    if (setjmp(g.out) != 0) {
+        hdr *h;
+
+        loading = NULL;
+        while ((h = g.blocks.next) != NULL) {
+            g.blocks.next = h->next;
+            h->load = 0;
+            at_jalloc_free(h + 1);
+        }
+        if (err) {
+            memset(err, 0, sizeof(*err));
+            snprintf(err->text, sizeof(err->text), "out of memory");
+        }
+        at_log("out of memory reading a JSON document of %zu bytes", n);
+        return NULL;
+    }
+    loading = &g;
+    v = json_loadb(p, n, flags, err);
+    loading = NULL;
+    /* the blocks now belong to the tree (their list is forgotten: a block
+     * is unlinked only while its own load runs) */
+    return v;
+}
+
+void at_jalloc_release(void)
+{
+    drain(&tc);
 }
 
 void at_jalloc_install(void)

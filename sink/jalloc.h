@@ -22,6 +22,7 @@
 #ifndef AT_JALLOC_H
 #define AT_JALLOC_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* Bytes of free blocks one thread keeps per size class. */
@@ -32,6 +33,16 @@ void at_jalloc_free(void *p);
 
 /* at_jalloc_install: make jansson allocate with the two above. */
 void at_jalloc_install(void);
+
+/* at_json_loadb: json_loadb, but an allocation failing during the load
+ * ends it (NULL, err->text "out of memory") with every block it had
+ * freed, where jansson's lexer could otherwise abort the process (see
+ * jalloc.c).  Guarded once at_jalloc_install ran; else json_loadb. */
+json_t *at_json_loadb(const char *p, size_t n, size_t flags,
+                      json_error_t *err);
+
+/* at_jalloc_release: give back the calling thread's cached blocks. */
+void at_jalloc_release(void);
 
 /* at_jalloc_cached: bytes of free blocks the calling thread holds;
  * at_jalloc_caching: 0 when built not to cache (tests). */

@@ -1,6 +1,7 @@
 /* salvage.c - facts from the two ends of an oversized body (salvage.h).
  * Sink thread only. */
 #include "salvage.h"
+#include "sink/jalloc.h"
 
 #include <string.h>
 
@@ -91,7 +92,7 @@ static json_t *find(const char *s, size_t n, const char *key, int last)
         vl = value_len(s + j, n - j);
         if (vl == 0)
             continue;
-        v = json_loadb(s + j, vl, JSON_DECODE_ANY, NULL);
+        v = at_json_loadb(s + j, vl, JSON_DECODE_ANY, NULL);
         if (v == NULL)
             continue;
         json_decref(found);

@@ -9,10 +9,12 @@
 #include "internal.h"
 #include "preload/log.h"
 #include "sink/ids.h"
+#include "sink/jalloc.h"
 #include "sink/jw.h"
 #include "sink/salvage.h"
 #include "decode/jscan.h"
 #include "decode/llm_int.h"
+#include "preload/layout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -428,7 +430,7 @@ static int each_part_text(const char *p, size_t n, const at_attr_mark *marks,
         if (scan_text(&t, p + k->off, k->len)) {
             message_parts(t.root, type, fn, s, e);
         } else {                 /* not expected: jansson's reading */
-            json_t *j = json_loadb(p + k->off, k->len,
+            json_t *j = at_json_loadb(p + k->off, k->len,
                                    JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
             tree_parts(j, type, fn, s, e);
@@ -851,6 +853,49 @@ void at_sink_flush(at_sink *s)
     at_buf_reset(&s->lines);
 }
 
+/* The process span, the last line.  Made in the lines buffer; when that
+ * cannot grow (out of memory), the spans before it are written and the
+ * line is made in memory of its own, as the shim makes it when no sink
+ * ever ran: a stack buffer, or for a long command line a static one (one
+ * sink finishes, once).  Never a torn line. */
+static void process_line(at_sink *s, uint64_t now, int exit_code)
+{
+    AT_LARGE_BSS static char large[64 * 1024 + 1];
+    int agent = s->made_inference || !s->o.proc->traced_parent;
+    size_t mark = s->lines.len;
+    int was_truncated = s->lines.truncated;
+    char small[4096];
+    at_buf b;
+
+    at_span_process_line(&s->lines, s->o.proc, s->o.agent_name, agent, now,
+                         exit_code);
+    if (!s->lines.truncated || was_truncated) {
+        s->stats.spans++;
+        return;
+    }
+    s->lines.len = mark;            /* roll the partial line back */
+    s->lines.truncated = was_truncated;
+    if (s->lines.p)
+        s->lines.p[mark] = '\0';
+    at_sink_flush(s);
+    at_buf_init_fixed(&b, small, sizeof(small));
+    at_span_process_line(&b, s->o.proc, s->o.agent_name, agent, now,
+                         exit_code);
+    if (b.truncated) {
+        at_buf_init_fixed(&b, large, sizeof(large));
+        at_span_process_line(&b, s->o.proc, s->o.agent_name, agent, now,
+                             exit_code);
+    }
+    if (b.truncated) {
+        at_log("the process span could not be made; lost");
+        return;
+    }
+    at_log("out of memory for the process span: written from a buffer of "
+           "its own");
+    if (at_writer_write(s->o.output, b.p, b.len, &s->stats.writer) == 0)
+        s->stats.spans++;
+}
+
 void at_sink_finish(at_sink *s, uint64_t now, int exit_code)
 {
     size_t i;
@@ -873,10 +918,7 @@ void at_sink_finish(at_sink *s, uint64_t now, int exit_code)
         tool_free(t);
     }
     update_current(s);
-    at_span_process_line(&s->lines, s->o.proc, s->o.agent_name,
-                         s->made_inference || !s->o.proc->traced_parent, now,
-                         exit_code);
-    s->stats.spans++;
+    process_line(s, now, exit_code);
     at_sink_flush(s);
     s->finished = 1;
 }
