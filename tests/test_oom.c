@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "preload/log.h"
+#include "decode/buf.h"
 #include "decode/llm.h"
 #include "sink/jalloc.h"
 #include "sink/sink.h"
@@ -138,42 +139,28 @@ static char *slurp(const char *dir, const char *file, size_t *len)
     return p;
 }
 
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void add(text *t, const char *s, size_t n)
+/* The pieces are built in the project's own buffers (decode/buf.h), while
+ * no allocation is planned to fail. */
+static void adds(at_buf *t, const char *s)
 {
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->p = __real_realloc(t->p, t->cap);
-        cr_assert_not_null(t->p);
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
+    cr_assert(at_buf_append(t, s, strlen(s)) == 0);
 }
 
-static void adds(text *t, const char *s)
-{
-    add(t, s, strlen(s));
-}
-
-static void piece_add(exch *e, int dir, text *t)
+static void piece_add(exch *e, int dir, at_buf *t)
 {
     if (e->n == e->cap) {
         e->cap = e->cap ? 2 * e->cap : 16;
         e->pieces = __real_realloc(e->pieces, e->cap * sizeof(piece));
         cr_assert_not_null(e->pieces);
     }
+    cr_assert_not_null(t->p);
     e->pieces[e->n++] = (piece){dir, t->p, t->len};
-    memset(t, 0, sizeof(*t));
+    at_buf_init(t, (size_t)1 << 30);   /* the next piece's, empty */
 }
 
 /* Header lines of a recorded {"Name": "value" | [values]} object, but
  * those named in `skip` (lower case, '|' separated). */
-static void headers(text *t, json_t *h, const char *skip)
+static void headers(at_buf *t, json_t *h, const char *skip)
 {
     const char *k;
     json_t *v, *x;
@@ -211,10 +198,11 @@ static void load_exchange(const char *dir, const char *name)
     const char *url, *host, *path;
     char *body;
     size_t blen, i;
-    text t = {0};
+    at_buf t;
     char line[256];
 
     memset(e, 0, sizeof(*e));
+    at_buf_init(&t, (size_t)1 << 30);
     snprintf(e->name, sizeof(e->name), "%s", name);
     body = slurp(dir, "request.json", &blen);
     rq = json_loadb(body, blen, 0, &err);
@@ -246,7 +234,7 @@ static void load_exchange(const char *dir, const char *name)
     headers(&t, json_object_get(rq, "headers"), "|transfer-encoding|");
     adds(&t, "\r\n");
     body = slurp(dir, "request.body", &blen);
-    add(&t, body, blen);
+    cr_assert(at_buf_append(&t, body, blen) == 0);
     free(body);
     piece_add(e, 0, &t);
 
@@ -265,12 +253,13 @@ static void load_exchange(const char *dir, const char *name)
 
         snprintf(line, sizeof(line), "%zx\r\n", k);
         adds(&t, line);
-        add(&t, body + i, k);
+        cr_assert(at_buf_append(&t, body + i, k) == 0);
         adds(&t, "\r\n");
         piece_add(e, 1, &t);
     }
     adds(&t, "0\r\n\r\n");
     piece_add(e, 1, &t);
+    at_buf_free(&t);
     free(body);
     json_decref(rq);
     json_decref(rs);
