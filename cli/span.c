@@ -272,7 +272,9 @@ int at_cli_span_parse(const char *line, size_t len, at_cli_span *s,
         snprintf(err, errlen, "not JSON: a NUL byte");
         return -1;
     }
-    root = json_loadb(line, len, 0, &jerr);
+    /* JSON_ALLOW_NUL: a string may hold \u0000 (the shim writes a NUL a
+     * model or a tool sent, escaped), which jansson refuses by default */
+    root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
     if (root == NULL) {
         memset(s, 0, sizeof(*s));
         snprintf(err, errlen, "not JSON: %s", jerr.text);

@@ -267,6 +267,30 @@ Test(span, tolerated_oddities)
     at_cli_span_free(&s);
 }
 
+Test(span, a_string_holding_an_escaped_nul)
+{
+    /* what the shim writes for a NUL inside a model's text: valid JSON */
+    const char line[] =
+        "{\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+        "\"span_id\":\"00f067aa0ba902b7\",\"name\":\"chat m\","
+        "\"start_time_unix_nano\":1,\"attributes\":{"
+        "\"gen_ai.operation.name\":\"chat\",\"gen_ai.output.messages\":"
+        "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\","
+        "\"content\":\"a\\u0000b\"}]}]}}";
+    at_cli_span s;
+    char err[128];
+    json_t *m;
+
+    cr_assert_eq(at_cli_span_parse(line, sizeof(line) - 1, &s, err,
+                                   sizeof(err)),
+                 0, "%s", err);
+    m = json_object_get(json_array_get(json_object_get(json_array_get(
+            json_object_get(s.attrs, "gen_ai.output.messages"), 0), "parts"),
+                                       0), "content");
+    cr_assert_eq(json_string_length(m), 3, "the NUL kept");
+    at_cli_span_free(&s);
+}
+
 typedef struct cat_case {
     char attrs[160];
     char name[40];
