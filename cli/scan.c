@@ -198,8 +198,9 @@ static int string(scan *sc, kept *keep)
                 p += 6;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            if (cp == 0)
-                return fail(sc, "\\u0000 is not allowed");
+            /* \u0000 is accepted, as at_cli_span_parse loads lines with
+             * JSON_ALLOW_NUL: a field that holds one ends there as a C
+             * string, as jansson's string value does */
             if (keep)
                 put_utf8(b, cp);
             break;
