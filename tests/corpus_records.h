@@ -34,8 +34,13 @@ typedef struct exch {
     char name[96];
     char sni[256];      /* the host, for TLS ("" for plain HTTP) */
     int tls, port;
-    piece *pieces;
+    piece *pieces;      /* as HTTP/1.1 */
     size_t n, cap;
+    /* the recording itself, for other framings (test_fuzz.c's HTTP/2) */
+    json_t *rq, *rs;    /* request.json, response.json */
+    char *path;         /* the request target */
+    char *req_body, *resp_body;
+    size_t req_len, resp_len;
 } exch;
 
 static exch *corpus;
@@ -157,7 +162,9 @@ static void load_exchange(const char *dir, const char *name)
     adds(&t, "\r\n");
     body = slurp(dir, "request.body", &blen);
     cr_assert(at_buf_append(&t, body, blen) == 0);
-    free(body);
+    e->req_body = body;
+    e->req_len = blen;
+    e->path = strdup(path ? path : "/");
     piece_add(e, 0, &t);
 
     snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n",
@@ -182,9 +189,10 @@ static void load_exchange(const char *dir, const char *name)
     adds(&t, "0\r\n\r\n");
     piece_add(e, 1, &t);
     at_buf_free(&t);
-    free(body);
-    json_decref(rq);
-    json_decref(rs);
+    e->resp_body = body;
+    e->resp_len = blen;
+    e->rq = rq;
+    e->rs = rs;
     n_corpus++;
 }
 

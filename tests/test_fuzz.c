@@ -7,7 +7,8 @@
  * a line that is not a whole span.
  *
  * Each run takes a recorded exchange of ../shared/corpus (or two on one
- * connection, kept alive), breaks it with a few random mutations (a bit
+ * connection, kept alive), as HTTP/1.1 or, one run in three, HTTP/2
+ * (frames and HPACK made by libnghttp2's encoder), breaks it with a few random mutations (a bit
  * flipped, a byte made a delimiter, a range dropped, repeated or cut
  * short, garbage or a huge number put in), plays it into a sink in random
  * pieces, sometimes ended by a reset, and checks every line the sink
@@ -21,6 +22,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <nghttp2/nghttp2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,117 @@ static void mutate(at_buf *b, char *what, size_t cap)
         snprintf(what, cap, "\"%.12s\" put at %zu", huge[k], at);
         break;
     }
+}
+
+/* ---- the same exchanges over HTTP/2 ------------------------------------- */
+
+/* One frame: its 9-byte head, then the payload. */
+static void frame(at_buf *b, unsigned type, unsigned flags, uint32_t stream,
+                  const void *p, size_t n)
+{
+    unsigned char h[9] = {(unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                          (unsigned char)n, (unsigned char)type,
+                          (unsigned char)flags,
+                          (unsigned char)((stream >> 24) & 0x7f),
+                          (unsigned char)(stream >> 16),
+                          (unsigned char)(stream >> 8), (unsigned char)stream};
+
+    cr_assert(at_buf_append(b, h, 9) == 0 &&
+              (n == 0 || at_buf_append(b, p, n) == 0));
+}
+
+/* The recorded headers as HTTP/2 fields after `pseudo` (lower case; the
+ * connection's own dropped), one HEADERS frame, HPACK-encoded by
+ * libnghttp2 (the peer's encoder, with its dynamic table). */
+static void header_frame(at_buf *b, nghttp2_hd_deflater *d, uint32_t stream,
+                         const nghttp2_nv *pseudo, size_t np, json_t *h,
+                         int end_stream)
+{
+    static const char skip[] = "|connection|keep-alive|proxy-connection|"
+                               "transfer-encoding|upgrade|host|";
+    nghttp2_nv nv[96];
+    char names[96][64];
+    size_t n = 0, i, j, bound;
+    const char *k;
+    json_t *v;
+    uint8_t *buf;
+    ssize_t len;
+
+    for (i = 0; i < np; i++)
+        nv[n++] = pseudo[i];
+    json_object_foreach(h, k, v) {
+        char bar[70];
+
+        for (j = 0; k[j] && j < sizeof(names[0]) - 1; j++)
+            names[n][j] = (char)(k[j] >= 'A' && k[j] <= 'Z' ? k[j] + 32 : k[j]);
+        names[n][j] = '\0';
+        snprintf(bar, sizeof(bar), "|%s|", names[n]);
+        if (strstr(skip, bar) || n + 1 >= sizeof(nv) / sizeof(nv[0]))
+            continue;
+        if (json_is_array(v))
+            v = json_array_get(v, 0);
+        nv[n] = (nghttp2_nv){(uint8_t *)names[n],
+                             (uint8_t *)(json_string_value(v)
+                                             ? json_string_value(v) : ""),
+                             j, json_string_value(v)
+                                    ? strlen(json_string_value(v)) : 0,
+                             NGHTTP2_NV_FLAG_NONE};
+        n++;
+    }
+    bound = nghttp2_hd_deflate_bound(d, nv, n);
+    buf = malloc(bound);
+    cr_assert_not_null(buf);
+    len = nghttp2_hd_deflate_hd(d, buf, bound, nv, n);
+    cr_assert(len >= 0 && len < 16384);
+    frame(b, 1 /* HEADERS */, 0x4 /* END_HEADERS */ | (end_stream ? 1 : 0),
+          stream, buf, (size_t)len);
+    free(buf);
+}
+
+static void data_frames(at_buf *b, uint32_t stream, const char *p, size_t n)
+{
+    do {
+        size_t k = n > 16384 ? 16384 : n;
+
+        frame(b, 0 /* DATA */, k == n ? 1 /* END_STREAM */ : 0, stream, p, k);
+        p += k;
+        n -= k;
+    } while (n > 0);
+}
+
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), 0}
+
+/* e on stream `stream` of a connection whose encoders are d[2]; the
+ * prefaces and SETTINGS first when it is the connection's first. */
+static void h2_exchange(const exch *e, uint32_t stream,
+                        nghttp2_hd_deflater *d[2], at_buf *out, at_buf *in)
+{
+    char status[16];
+    const char *method = json_string_value(json_object_get(e->rq, "method"));
+    nghttp2_nv rq[4] = {NV(":method", method ? method : "POST"),
+                        NV(":scheme", e->tls ? "https" : "http"),
+                        NV(":authority", e->sni[0] ? e->sni : "localhost"),
+                        NV(":path", e->path)};
+    nghttp2_nv rs[1];
+
+    if (stream == 1) {
+        cr_assert(at_buf_append(out, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                                24) == 0);
+        frame(out, 4 /* SETTINGS */, 0, 0, NULL, 0);
+        frame(in, 4, 0, 0, NULL, 0);
+        frame(in, 4, 1 /* ACK */, 0, NULL, 0);
+    }
+    header_frame(out, d[0], stream, rq, 4, json_object_get(e->rq, "headers"),
+                 e->req_len == 0);
+    if (e->req_len)
+        data_frames(out, stream, e->req_body, e->req_len);
+    snprintf(status, sizeof(status), "%d",
+             (int)json_integer_value(json_object_get(e->rs, "status")));
+    rs[0] = (nghttp2_nv)NV(":status", status);
+    header_frame(in, d[1], stream, rs, 1, json_object_get(e->rs, "headers"),
+                 e->resp_len == 0);
+    if (e->resp_len)
+        data_frames(in, stream, e->resp_body, e->resp_len);
 }
 
 /* ---- one run ------------------------------------------------------------- */
@@ -288,12 +401,16 @@ static void one_run(player *pl)
 {
     at_buf out, in;
     char what[80];
-    int m, nm, exchanges = 1 + (next() % 4 == 0), x;
+    int m, nm, exchanges = 1 + (next() % 4 == 0), x, h2 = next() % 3 == 0;
     uint64_t conn = ++pl->conn, off[2] = {0, 0};
     const exch *e = NULL;
     at_open_info info;
+    nghttp2_hd_deflater *d[2] = {NULL, NULL};
 
     memset(&info, 0, sizeof(info));
+    if (h2)
+        cr_assert(nghttp2_hd_deflate_new(&d[0], 4096) == 0 &&
+                  nghttp2_hd_deflate_new(&d[1], 4096) == 0);
     for (x = 0; x < exchanges; x++) {
         e = &corpus[below(n_corpus)];
         if (x == 0) {
@@ -302,13 +419,21 @@ static void one_run(player *pl)
             info.port = (uint16_t)e->port;
             info.family = 2;
             info.tls = (uint8_t)e->tls;
+            if (h2 && e->tls) {   /* else HTTP/2 with prior knowledge */
+                memcpy(info.alpn, "h2", 2);
+                info.alpn_len = 2;
+            }
             rec(pl, AT_REC_OPEN, conn, 0, (const char *)&info, sizeof(info));
         }
         at_buf_init(&out, (size_t)1 << 30);
         at_buf_init(&in, (size_t)1 << 30);
-        bytes_of(e, &out, &in);
+        if (h2)
+            h2_exchange(e, 1 + 2 * (uint32_t)x, d, &out, &in);
+        else
+            bytes_of(e, &out, &in);
         nm = 1 + (int)below(4);
-        snprintf(pl->what, sizeof(pl->what), "%s:", e->name);
+        snprintf(pl->what, sizeof(pl->what), "%s%s:", e->name,
+                 h2 ? " (HTTP/2)" : "");
         for (m = 0; m < nm; m++) {
             int req = next() % 4 == 0;
 
@@ -320,6 +445,10 @@ static void one_run(player *pl)
         play(pl, conn, &out, &in, off);
         at_buf_free(&out);
         at_buf_free(&in);
+    }
+    if (h2) {
+        nghttp2_hd_deflate_del(d[0]);
+        nghttp2_hd_deflate_del(d[1]);
     }
     switch (next() % 4) {
     case 0:
@@ -381,4 +510,74 @@ Test(fuzz, broken_exchanges_never_break_the_sink)
             at_llm_body_shapes_free();
         }
     }
+}
+
+/* The HTTP/2 framing above, unbroken, is read as the HTTP/1.1 one is: a
+ * call span for every recording (what makes the broken HTTP/2 runs reach
+ * the decoders rather than stop at a bad preface). */
+Test(fuzz, unbroken_http2_exchanges_are_spans)
+{
+    player pl;
+    size_t i;
+    int calls = 0;
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0;
+
+    memset(&pl, 0, sizeof(pl));
+    pl.t = 1000000;
+    rng = 7;
+    player_start(&pl);
+    for (i = 0; i < n_corpus; i++) {
+        const exch *e = &corpus[i];
+        nghttp2_hd_deflater *d[2];
+        at_open_info info;
+        at_buf out, in;
+        uint64_t conn = ++pl.conn, off[2] = {0, 0};
+
+        cr_assert(nghttp2_hd_deflate_new(&d[0], 4096) == 0 &&
+                  nghttp2_hd_deflate_new(&d[1], 4096) == 0);
+        memset(&info, 0, sizeof(info));
+        snprintf(info.sni, sizeof(info.sni), "%s", e->sni);
+        strcpy(info.addr, "192.0.2.1");
+        info.port = (uint16_t)e->port;
+        info.family = 2;
+        info.tls = (uint8_t)e->tls;
+        if (e->tls) {
+            memcpy(info.alpn, "h2", 2);
+            info.alpn_len = 2;
+        }
+        rec(&pl, AT_REC_OPEN, conn, 0, (const char *)&info, sizeof(info));
+        at_buf_init(&out, (size_t)1 << 30);
+        at_buf_init(&in, (size_t)1 << 30);
+        h2_exchange(e, 1, d, &out, &in);
+        play(&pl, conn, &out, &in, off);
+        rec(&pl, AT_REC_CLOSE, conn, 0, NULL, 0);
+        at_buf_free(&out);
+        at_buf_free(&in);
+        nghttp2_hd_deflate_del(d[0]);
+        nghttp2_hd_deflate_del(d[1]);
+    }
+    at_sink_finish(pl.sink, pl.t, 0);
+    at_sink_del(pl.sink);
+    f = fopen(pl.path, "r");
+    cr_assert_not_null(f);
+    while (getline(&line, &cap, f) > 0) {
+        json_t *sp = json_loads(line, JSON_ALLOW_NUL, NULL);
+        const char *kind = json_string_value(json_object_get(sp, "kind"));
+        json_t *a = json_object_get(sp, "attributes");
+
+        if (kind && strcmp(kind, "client") == 0) {
+            calls++;
+            cr_assert_str_eq(json_string_value(json_object_get(
+                                 a, "agenttrace.http.version")), "2",
+                             "%.300s", line);
+        }
+        json_decref(sp);
+    }
+    free(line);
+    fclose(f);
+    unlink(pl.path);
+    cr_assert_eq(calls, (int)n_corpus, "%d call spans of %zu recordings",
+                 calls, n_corpus);
 }
