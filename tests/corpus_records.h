@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "decode/buf.h"
+#include "preload/ring.h"
+#include "sink/span.h"
 
 #ifndef CORPUS_DIR
 #define CORPUS_DIR "../shared/corpus"
@@ -45,6 +47,36 @@ typedef struct exch {
 
 static exch *corpus;
 static size_t n_corpus;
+
+/* The OPEN record's payload for a connection that carries e: its server
+ * (TLS: its name), and with `h2` ALPN "h2" when it is TLS (plain HTTP/2
+ * is told by its preface). */
+static void open_info(const exch *e, int h2, at_open_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    snprintf(info->sni, sizeof(info->sni), "%s", e->sni);
+    strcpy(info->addr, "192.0.2.1");
+    info->port = (uint16_t)e->port;
+    info->family = 2;
+    info->tls = (uint8_t)e->tls;
+    if (h2 && e->tls) {
+        memcpy(info->alpn, "h2", 2);
+        info->alpn_len = 2;
+    }
+}
+
+/* A process for the sink's spans: this one, in a trace of `fill` bytes,
+ * its span `span`, started at a fixed moment. */
+static void test_proc(at_proc *p, unsigned char fill, uint64_t span)
+{
+    memset(p, 0, sizeof(*p));
+    p->pid = getpid();
+    p->ppid = getppid();
+    memset(p->trace_id, fill, 16);
+    p->span_id = span;
+    p->start_wall_ns = 1700000000000000000ull;
+    p->start_mono_ns = 1000;
+}
 
 static char *slurp(const char *dir, const char *file, size_t *len)
 {

@@ -407,22 +407,13 @@ static void one_run(player *pl)
     at_open_info info;
     nghttp2_hd_deflater *d[2] = {NULL, NULL};
 
-    memset(&info, 0, sizeof(info));
     if (h2)
         cr_assert(nghttp2_hd_deflate_new(&d[0], 4096) == 0 &&
                   nghttp2_hd_deflate_new(&d[1], 4096) == 0);
     for (x = 0; x < exchanges; x++) {
         e = &corpus[below(n_corpus)];
         if (x == 0) {
-            snprintf(info.sni, sizeof(info.sni), "%s", e->sni);
-            strcpy(info.addr, "192.0.2.1");
-            info.port = (uint16_t)e->port;
-            info.family = 2;
-            info.tls = (uint8_t)e->tls;
-            if (h2 && e->tls) {   /* else HTTP/2 with prior knowledge */
-                memcpy(info.alpn, "h2", 2);
-                info.alpn_len = 2;
-            }
+            open_info(e, h2, &info);   /* plain: HTTP/2 by its preface */
             rec(pl, AT_REC_OPEN, conn, 0, (const char *)&info, sizeof(info));
         }
         at_buf_init(&out, (size_t)1 << 30);
@@ -468,13 +459,7 @@ static void setup(void)
     at_log_enabled = getenv("AGENTTRACE_DEBUG") != NULL;
     at_jalloc_install();
     load_corpus();
-    memset(&proc, 0, sizeof(proc));
-    proc.pid = getpid();
-    proc.ppid = getppid();
-    memset(proc.trace_id, 0xcd, 16);
-    proc.span_id = 0x2222222222222222ull;
-    proc.start_wall_ns = 1700000000000000000ull;
-    proc.start_mono_ns = 1000;
+    test_proc(&proc, 0xcd, 0x2222222222222222ull);
 }
 
 TestSuite(fuzz, .init = setup, .timeout = 600);
@@ -537,16 +522,7 @@ Test(fuzz, unbroken_http2_exchanges_are_spans)
 
         cr_assert(nghttp2_hd_deflate_new(&d[0], 4096) == 0 &&
                   nghttp2_hd_deflate_new(&d[1], 4096) == 0);
-        memset(&info, 0, sizeof(info));
-        snprintf(info.sni, sizeof(info.sni), "%s", e->sni);
-        strcpy(info.addr, "192.0.2.1");
-        info.port = (uint16_t)e->port;
-        info.family = 2;
-        info.tls = (uint8_t)e->tls;
-        if (e->tls) {
-            memcpy(info.alpn, "h2", 2);
-            info.alpn_len = 2;
-        }
+        open_info(e, 1, &info);
         rec(&pl, AT_REC_OPEN, conn, 0, (const char *)&info, sizeof(info));
         at_buf_init(&out, (size_t)1 << 30);
         at_buf_init(&in, (size_t)1 << 30);

@@ -156,13 +156,7 @@ static result run(unsigned long k, int after)
     fd = mkstemp(path);
     cr_assert(fd >= 0);
     close(fd);
-    memset(&proc, 0, sizeof(proc));
-    proc.pid = getpid();
-    proc.ppid = getppid();
-    memset(proc.trace_id, 0xab, 16);
-    proc.span_id = 0x1111111111111111ull;
-    proc.start_wall_ns = 1700000000000000000ull;
-    proc.start_mono_ns = 1000;
+    test_proc(&proc, 0xab, 0x1111111111111111ull);
     memset(&o, 0, sizeof(o));
     o.proc = &proc;
     o.output = path;
@@ -182,12 +176,7 @@ static result run(unsigned long k, int after)
             uint64_t conn = i + 1, off[2] = {0, 0};
             at_open_info info;
 
-            memset(&info, 0, sizeof(info));
-            snprintf(info.sni, sizeof(info.sni), "%s", e->sni);
-            strcpy(info.addr, "192.0.2.1");
-            info.port = (uint16_t)e->port;
-            info.family = 2;
-            info.tls = (uint8_t)e->tls;
+            open_info(e, 0, &info);
             rec(s, AT_REC_OPEN, conn, 0, &info, sizeof(info), &t);
             for (j = 0; j < e->n; j++) {
                 piece *p = &e->pieces[j];
