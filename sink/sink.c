@@ -243,6 +243,9 @@ static void strip_content(at_attrs *a)
 
 static void emit(at_sink *s, at_span *sp, at_attrs *a)
 {
+    if (a->failed)
+        at_log("span %s: out of memory; some of its attributes are missing",
+               sp->name ? sp->name : "");
     if (!s->o.capture_content)
         strip_content(a);
     sp->list = a;
