@@ -738,16 +738,17 @@ static int fast_parts(at_llm_choice *c, at_js parts, int apply, int *out)
 
 /* fast_candidates: chunk()'s loop over the candidates for a slice: with
  * `apply`, folded into the stream; 0 when one is beyond the fast way (a
- * finish reason, the last chunk's, is read by the tree). */
+ * key given twice: which of the two the tree keeps is its own). */
 static int fast_candidates(at_llm_stream *s, at_js cands, int apply,
                            int *out)
 {
     static const at_js none = {NULL, 0, NULL, 0};
     at_js_it it, cit;
-    at_js cand, k, v, ix, content, parts;
+    at_js cand, k, v, ix, content, parts, fr, fr2;
     at_llm_choice *c;
     long i = -1;
     int64_t n;
+    int seen;
 
     if (!at_js_arr(cands, &it))
         return 1;
@@ -756,15 +757,26 @@ static int fast_candidates(at_llm_stream *s, at_js cands, int apply,
 
         if (!at_js_obj(cand, &cit))
             continue;
-        ix = content = none;
+        ix = content = fr = fr2 = none;
+        seen = 0;
         while (at_js_next_member(&cit, &k, &v)) {
-            if (AT_JS_KEY(k, "index"))
-                ix = v;
-            else if (AT_JS_KEY(k, "content"))
-                content = v;
-            else if (AT_JS_KEY(k, "finishReason") ||
-                     AT_JS_KEY(k, "finish_reason"))
+            int bit = AT_JS_KEY(k, "index")           ? 1
+                      : AT_JS_KEY(k, "content")       ? 2
+                      : AT_JS_KEY(k, "finishReason")  ? 4
+                      : AT_JS_KEY(k, "finish_reason") ? 8
+                                                      : 0;
+
+            if (seen & bit)
                 return 0;
+            seen |= bit;
+            if (bit == 1)
+                ix = v;
+            else if (bit == 2)
+                content = v;
+            else if (bit == 4)
+                fr = v;
+            else if (bit == 8)
+                fr2 = v;
         }
         parts = at_jf_member(content, "parts", 5);
         if (!apply) {
@@ -777,29 +789,30 @@ static int fast_candidates(at_llm_stream *s, at_js cands, int apply,
                 continue;
             index = (long)n;
         }
-        if ((c = at_llm_stream_choice(s, index)) != NULL)
-            fast_parts(c, parts, 1, out);
+        if ((c = at_llm_stream_choice(s, index)) == NULL)
+            continue;
+        fast_parts(c, parts, 1, out);
+        /* the last chunk's reason (Gemini has no end marker) */
+        fr = GET2(fr, fr2);
+        if (at_js_kind(fr) == AT_JS_STRING && !at_js_str_empty(fr))
+            s->st.done = 1;
+        at_llm_choice_reason_js(c, fr);
     }
     return 1;
 }
 
-/* fast_chunk: chunk() for a chunk read by the scanner against the shape
- * of the one before (a streamed answer's chunks differ in their text and
- * their counts): 1 when taken, with *out; 0 for the tree (an error, a
- * blocked prompt, a finish reason, a tool call, other parts, more tokens
- * than the room here, a list of chunks), before anything was changed. */
-static int fast_chunk(at_llm_stream *s, const char *data, size_t len,
-                      int *out)
+/* fast_root: chunk() for a GenerateContentResponse read by the scanner:
+ * 1 when taken, with *out; 0 for the tree (an error, a blocked prompt, a
+ * tool call, other parts, a key given twice), before anything was
+ * changed. */
+static int fast_root(at_llm_stream *s, at_js root, int *out)
 {
     static const at_js none = {NULL, 0, NULL, 0};
-    at_js_tok tok[64];
-    at_js_doc_t doc;
-    at_js root, k, v, cands = none, um = none, um2 = none, mv = none;
+    at_js k, v, cands = none, um = none, um2 = none, mv = none;
     at_js mv2 = none, id = none, id2 = none;
     at_js_it it;
 
-    if (!at_llm_scan_chunk(s, data, len, tok, 64, &doc, &root) ||
-        !at_js_obj(root, &it))
+    if (!at_js_obj(root, &it))
         return 0;
     while (at_js_next_member(&it, &k, &v)) {
         if (AT_JS_KEY(k, "candidates"))
@@ -827,6 +840,46 @@ static int fast_chunk(at_llm_stream *s, const char *data, size_t len,
     at_llm_keep_js(&s->model, GET2(mv, mv2));
     usage_js(GET2(um, um2), &s->usage);
     fast_candidates(s, cands, 1, out);
+    return 1;
+}
+
+/* fast_chunk: fast_root for a streamed chunk, scanned against the shape
+ * of the one before (a streamed answer's chunks differ in their text and
+ * their counts); 0 also for more tokens than the room here and a list
+ * of chunks. */
+static int fast_chunk(at_llm_stream *s, const char *data, size_t len,
+                      int *out)
+{
+    at_js_tok tok[64];
+    at_js_doc_t doc;
+    at_js root;
+
+    return at_llm_scan_chunk(s, data, len, tok, 64, &doc, &root) &&
+           fast_root(s, root, out);
+}
+
+int at_gemini_response_fast(at_js root, at_attrs *list)
+{
+    at_llm_stream *s = at_llm_stream_new(AT_API_GEMINI_GENERATE);
+    at_llm_status st;
+    json_t *o;
+    int out;
+
+    if (s == NULL)
+        return 0;
+    if (!fast_root(s, root, &out)) {
+        at_llm_stream_del(s);
+        return 0;
+    }
+    /* as at_gemini_response, through the same merging of the stream */
+    o = json_object();
+    if (o == NULL) {
+        at_llm_stream_del(s);
+        return 0;
+    }
+    at_llm_stream_finish(s, o, &st);
+    at_llm_stream_del(s);
+    at_attrs_take(list, o);
     return 1;
 }
 

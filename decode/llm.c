@@ -1123,6 +1123,15 @@ void at_llm_choice_reason(at_llm_choice *c, const json_t *fr)
     at_llm_keep(&c->finish_reason, fr);
 }
 
+void at_llm_choice_reason_js(at_llm_choice *c, at_js fr)
+{
+    if (at_js_kind(fr) != AT_JS_STRING || at_js_str_empty(fr))
+        return;
+    free(c->finish_reason);
+    c->finish_reason = NULL;
+    at_llm_keep_js(&c->finish_reason, fr);
+}
+
 long at_llm_choice_tools(const at_llm_choice *c)
 {
     size_t i;
@@ -1200,6 +1209,7 @@ static const at_llm_ops *ops_of(at_api api)
         [AT_API_GEMINI_GENERATE] = {.request = at_gemini_request,
                                     .request_fast = at_gemini_request_fast,
                                     .response = at_gemini_response,
+                                    .response_fast = at_gemini_response_fast,
                                     .stream = at_gemini_stream_event,
                                     .array_ok = 1},
         [AT_API_GEMINI_EMBED] = {.request = at_gemini_embed_request,

@@ -212,6 +212,8 @@ void at_llm_embedding_dims(json_t *attrs, const json_t *vec);
  * finish reason, replacing an earlier one.  Anything else changes
  * nothing. */
 void at_llm_choice_reason(at_llm_choice *c, const json_t *fr);
+/* the same for a scanned value */
+void at_llm_choice_reason_js(at_llm_choice *c, at_js fr);
 
 /* at_llm_choice_tools: how many tool-call parts choice `c` holds. */
 long at_llm_choice_tools(const at_llm_choice *c);
@@ -309,6 +311,9 @@ int at_responses_stream_event(at_llm_stream *s, const char *event,
  * batchEmbedContents. */
 void at_gemini_request(const json_t *root, json_t *attrs);
 void at_gemini_response(const json_t *root, json_t *attrs);
+/* the same from the scanner's tokens (a reply of one object), into the
+ * list: 0 when it is the tree's to read, with nothing set */
+int at_gemini_response_fast(at_js root, at_attrs *list);
 int at_gemini_stream_event(at_llm_stream *s, const char *event,
                            size_t event_len, const char *data,
                            size_t data_len);

@@ -2540,10 +2540,115 @@ Test(body_fast, gemini_random_bodies)
     int valid = random_both(GEMINI_HOST, GEMINI_PATH, 99, runs(4000), qk, 5, qk, 5,
                             gen_groot_val);
 
-    /* requests only (no scanner path for replies: they go through the
-     * stream merging), those whose contents is a list */
+    /* the requests whose contents is a list (the replies here are
+     * request-shaped: gemini_random_replies makes replies) */
     cr_expect_gt(valid, 2 * runs(4000) * 98 / 100, "%d valid", valid);
     cr_expect_gt(at_llm_body_fast_hits - hits0, runs(4000) * 3 / 4, "%ld hits",
+                 at_llm_body_fast_hits - hits0);
+}
+
+/* Gemini's replies: read from the scanner's tokens through the stream's
+ * merging, as the tree reads them: text and thoughts, finish reasons in
+ * both spellings and of every kind, several candidates, counts; a tool
+ * call, a blocked prompt, an error or a key given twice go to the tree. */
+Test(body_fast, gemini_replies_same_as_the_tree)
+{
+    static const char *const replies[] = {
+        "{'candidates':[{'content':{'role':'model','parts':[{'text':'Hello "
+        "there'}]},'finishReason':'STOP','index':0,'safetyRatings':[{"
+        "'category':'HARM_CATEGORY_HATE_SPEECH','probability':'NEGLIGIBLE'}]"
+        "}],'usageMetadata':{'promptTokenCount':5,'candidatesTokenCount':2,"
+        "'totalTokenCount':7,'promptTokensDetails':[{'modality':'TEXT',"
+        "'tokenCount':5}]},'modelVersion':'gemini-2.5-flash','responseId':"
+        "'r1'}",
+        "{'candidates':[{'content':{'parts':[{'text':'snake'}]},"
+        "'finish_reason':'MAX_TOKENS'}],'usage_metadata':{"
+        "'prompt_token_count':3,'candidates_token_count':1,"
+        "'thoughts_token_count':4,'cached_content_token_count':1},"
+        "'model_version':'m','response_id':'r2'}",
+        "{'candidates':[{'content':{'parts':[{'text':'think','thought':true},"
+        "{'text':'answer'},{'text':''},{'text':'more','thought':false}]},"
+        "'finishReason':'STOP'}],'usageMetadata':{'thoughtsTokenCount':9}}",
+        "{'candidates':[{'index':1,'content':{'parts':[{'text':'b'}]},"
+        "'finishReason':'SAFETY'},{'index':0,'content':{'parts':[{'text':"
+        "'a'}]},'finishReason':'STOP'}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "''}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':7,"
+        "'finish_reason':'STOP'}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "null}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "'ST\\u004fP'}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "'\\u0000STOP'}]}",
+        "{'candidates':[{'content':{'parts':[{'functionCall':{'name':'f',"
+        "'args':{'a':1}}}]},'finishReason':'STOP'}]}",
+        "{'candidates':[],'promptFeedback':{'blockReason':'SAFETY'}}",
+        "{'error':{'code':400,'message':'bad','status':'INVALID_ARGUMENT'}}",
+        "{'candidates':[{'index':70000,'content':{'parts':[{'text':'far'}]},"
+        "'finishReason':'STOP'},{'index':-1,'finishReason':'STOP'},{'index':"
+        "1.5,'content':{'parts':[{'text':'half'}]}}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "'STOP','finishReason':'OTHER'}]}",
+        "{'candidates':{'content':{'parts':[{'text':'not a list'}]}}}",
+        "{'candidates':[7,'s',null,{'content':7},{'content':{'parts':7}},{"
+        "'content':{'parts':[7,{'text':7},{'thought':true}]},'finishReason':"
+        "'STOP'}]}",
+        "{'candidates':[{'content':{'parts':[{'text':'x'}]},'finishReason':"
+        "'STOP'}],'usageMetadata':7,'modelVersion':'','responseId':5}",
+        "{}",
+    };
+
+    edge_both(GEMINI_HOST, GEMINI_PATH, 0, replies,
+              sizeof(replies) / sizeof(replies[0]));
+}
+
+static void gen_gcand_val(gen *g, const char *key, int depth)
+{
+    static const char *const ck[] = {"role", "parts", "parts"};
+
+    if ((!strcmp(key, "finishReason") || !strcmp(key, "finish_reason")) &&
+        gen_r(g, 4))
+        gen_s(g, (const char *[]){"\"STOP\"", "\"\"", "\"MAX_TOKENS\"",
+                                  "7"}[gen_r(g, 4)]);
+    else if (!strcmp(key, "index") && gen_r(g, 2))
+        gen_s(g, (const char *[]){"0", "1", "70000", "-1"}[gen_r(g, 4)]);
+    else if (!strcmp(key, "content") && depth < 4 && gen_r(g, 4))
+        gen_obj(g, ck, 3, gen_gcontent_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
+}
+
+static void gen_greply_val(gen *g, const char *key, int depth)
+{
+    static const char *const ck[] = {"index", "content", "finishReason",
+                                     "finish_reason", "safetyRatings",
+                                     "content"};
+    static const char *const uk[] = {"promptTokenCount",
+                                     "candidatesTokenCount",
+                                     "thoughtsTokenCount",
+                                     "prompt_token_count"};
+
+    if (!strcmp(key, "candidates") && gen_r(g, 6))
+        gen_arr(g, gen_r(g, 3), ck, 6, gen_gcand_val, depth + 1);
+    else if (!strcmp(key, "usageMetadata") && gen_r(g, 3))
+        gen_obj(g, uk, 4, gen_gcand_val, depth + 1);
+    else
+        gen_any(g, depth + 1);
+}
+
+Test(body_fast, gemini_random_replies)
+{
+    static const char *const rk[] = {"candidates", "usageMetadata",
+                                     "modelVersion", "responseId",
+                                     "candidates"};
+    long hits0 = at_llm_body_fast_hits;
+    int valid = random_both(GEMINI_HOST, GEMINI_PATH, 1234, runs(4000), rk,
+                            5, rk, 5, gen_greply_val);
+
+    cr_expect_gt(valid, 2 * runs(4000) * 98 / 100, "%d valid", valid);
+    cr_expect_gt(at_llm_body_fast_hits - hits0, runs(4000), "%ld hits",
                  at_llm_body_fast_hits - hits0);
 }
 
