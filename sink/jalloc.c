@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,7 +87,9 @@ typedef struct guard {
 } guard;
 
 static __thread guard *loading __attribute__((tls_model("initial-exec")));
-static __thread uint64_t loads __attribute__((tls_model("initial-exec")));
+/* loads' numbers: process-wide, and a fork child's go on from its
+ * parent's, so that no block's number is another load's */
+static _Atomic uint64_t loads;
 static pthread_key_t drain_key;
 static pthread_once_t drain_once = PTHREAD_ONCE_INIT;
 static int drain_ok;
@@ -224,24 +227,24 @@ void at_jalloc_free(void *p)
 
 /* jansson's lexer does not check that its token buffer grew (load.c,
  * lex_save): when that allocation fails it goes on with a token cut
- * short, and then fails an assert (abort: the host killed) or reads past
- * the buffer.  So a load runs guarded: the first allocation that fails
- * jumps back here, out of jansson, which holds no lock and no state but
- * the blocks it was given; those are all on the load's list and are
- * freed, and the load fails as any invalid document does. */
+ * short, and then builds a wrong tree, fails an assert (abort: the host
+ * killed) or reads and writes past the buffer.  So a load runs guarded:
+ * the first allocation that fails jumps back here, out of jansson, which
+ * holds no lock and no state but the blocks it was given; those are all
+ * on the load's list and are freed, and the load fails as any invalid
+ * document does.  A block is on a list only while its load runs. */
 json_t *at_json_loadb(const char *p, size_t n, size_t flags,
                       json_error_t *err)
 {
     guard g;
     json_t *v;
+    hdr *h;
 
     if (!installed || loading)
         return json_loadb(p, n, flags, err);   /* not ours to guard */
     memset(&g.blocks, 0, sizeof(g.blocks));
-    g.id = ++loads;
+    g.id = atomic_fetch_add_explicit(&loads, 1, memory_order_relaxed) + 1;
     if (setjmp(g.out) != 0) {
-        hdr *h;
-
         loading = NULL;
         while ((h = g.blocks.next) != NULL) {
             g.blocks.next = h->next;
@@ -258,8 +261,9 @@ json_t *at_json_loadb(const char *p, size_t n, size_t flags,
     loading = &g;
     v = json_loadb(p, n, flags, err);
     loading = NULL;
-    /* the blocks now belong to the tree (their list is forgotten: a block
-     * is unlinked only while its own load runs) */
+    /* the blocks now belong to the tree */
+    for (h = g.blocks.next; h != NULL; h = h->next)
+        h->load = 0;
     return v;
 }
 
