@@ -865,19 +865,21 @@ static void process_line(at_sink *s, uint64_t now, int exit_code)
 {
     AT_LARGE_BSS static char large[64 * 1024 + 1];
     int agent = s->made_inference || !s->o.proc->traced_parent;
-    size_t mark = s->lines.len;
-    int was_truncated = s->lines.truncated;
+    size_t mark;
     char small[4096];
     at_buf b;
 
+    if (s->lines.truncated)
+        at_sink_flush(s);   /* lines were dropped: start from an empty one */
+    mark = s->lines.len;
     at_span_process_line(&s->lines, s->o.proc, s->o.agent_name, agent, now,
                          exit_code);
-    if (!s->lines.truncated || was_truncated) {
+    if (!s->lines.truncated) {
         s->stats.spans++;
         return;
     }
     s->lines.len = mark;            /* roll the partial line back */
-    s->lines.truncated = was_truncated;
+    s->lines.truncated = 0;
     if (s->lines.p)
         s->lines.p[mark] = '\0';
     at_sink_flush(s);
