@@ -9,7 +9,6 @@
  * exiting thread waits a bounded time and then goes on.
  */
 #include "shim.h"
-#include "layout.h"
 #include "clock.h"
 #include "config.h"
 #include "identity.h"
@@ -314,32 +313,18 @@ int at_shim_activate(void)
 
 /* ---- exit --------------------------------------------------------------- */
 
-/* The process span of a process that never started the sink: written
- * from fixed storage (at_finish runs once per process), so that the exit
- * of a process that never called a model allocates nothing.  The stack
- * first: its pages near the top are the process's own already, where
- * the 64 KiB a line may need would cost a fresh page (preload/layout.h);
- * and the process is described (a 4.6 KiB frame) by the caller, not
- * below this one. */
+/* The process span of a process that never started the sink, written
+ * without allocating (at_span_process_write): the exit of a process that
+ * never called a model allocates nothing.  The process is described (a
+ * 4.6 KiB frame) by the caller, not below this one. */
 __attribute__((noinline)) static void write_process_span_alone(void)
 {
-    AT_LARGE_BSS static char line[64 * 1024 + 1];
-    char small[4096];
-    at_buf b;
     at_writer_stats st;
     uint64_t end = at_clock_sys_ns(CLOCK_MONOTONIC);
 
     memset(&st, 0, sizeof(st));
-    at_buf_init_fixed(&b, small, sizeof(small));
-    at_span_process_line(&b, &at_self, at_cfg.agent_name,
-                         !at_self.traced_parent, end, exit_code);
-    if (b.truncated) {
-        at_buf_init_fixed(&b, line, sizeof(line));
-        at_span_process_line(&b, &at_self, at_cfg.agent_name,
-                             !at_self.traced_parent, end, exit_code);
-    }
-    if (!b.truncated)
-        at_writer_write_line(at_cfg.output, b.p, b.len, &st);
+    at_span_process_write(at_cfg.output, &at_self, at_cfg.agent_name,
+                          !at_self.traced_parent, end, exit_code, &st);
     if (st.failed) {
         int saved = errno;
 

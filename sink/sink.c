@@ -14,7 +14,6 @@
 #include "sink/salvage.h"
 #include "decode/jscan.h"
 #include "decode/llm_int.h"
-#include "preload/layout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -858,16 +857,12 @@ void at_sink_flush(at_sink *s)
 
 /* The process span, the last line.  Made in the lines buffer; when that
  * cannot grow (out of memory), the spans before it are written and the
- * line is made in memory of its own, as the shim makes it when no sink
- * ever ran: a stack buffer, or for a long command line a static one (one
- * sink finishes, once).  Never a torn line. */
+ * line is written alone, made in memory of its own as the shim makes it
+ * when no sink ever ran.  Never a torn line. */
 static void process_line(at_sink *s, uint64_t now, int exit_code)
 {
-    AT_LARGE_BSS static char large[64 * 1024 + 1];
     int agent = s->made_inference || !s->o.proc->traced_parent;
     size_t mark;
-    char small[4096];
-    at_buf b;
 
     if (s->lines.truncated)
         at_sink_flush(s);   /* lines were dropped: start from an empty one */
@@ -883,22 +878,12 @@ static void process_line(at_sink *s, uint64_t now, int exit_code)
     if (s->lines.p)
         s->lines.p[mark] = '\0';
     at_sink_flush(s);
-    at_buf_init_fixed(&b, small, sizeof(small));
-    at_span_process_line(&b, s->o.proc, s->o.agent_name, agent, now,
-                         exit_code);
-    if (b.truncated) {
-        at_buf_init_fixed(&b, large, sizeof(large));
-        at_span_process_line(&b, s->o.proc, s->o.agent_name, agent, now,
-                             exit_code);
-    }
-    if (b.truncated) {
-        at_log("the process span could not be made; lost");
-        return;
-    }
-    at_log("out of memory for the process span: written from a buffer of "
-           "its own");
-    if (at_writer_write(s->o.output, b.p, b.len, &s->stats.writer) == 0)
+    at_log("out of memory for the process span: written alone");
+    if (at_span_process_write(s->o.output, s->o.proc, s->o.agent_name,
+                              agent, now, exit_code, &s->stats.writer) == 0)
         s->stats.spans++;
+    else
+        at_log("the process span could not be written; lost");
 }
 
 void at_sink_finish(at_sink *s, uint64_t now, int exit_code)

@@ -8,6 +8,7 @@
 #include "ids.h"
 #include "jw.h"
 #include "decode/attrs.h"
+#include "preload/layout.h"
 #include "preload/sys.h"
 
 #include <fcntl.h>
@@ -599,4 +600,27 @@ void at_span_process_line(at_buf *b, at_proc *p, const char *agent_name,
         at_jw_i64(b, exit_code);
     }
     AT_JW_LIT(b, "},\"events\":[]}\n");
+}
+
+/* The stack first: its pages near the top are the process's own already,
+ * where the 64 KiB a line may need would cost a fresh page
+ * (preload/layout.h). */
+int at_span_process_write(const char *path, at_proc *p,
+                          const char *agent_name, int agent,
+                          uint64_t end_mono, int exit_code,
+                          at_writer_stats *st)
+{
+    AT_LARGE_BSS static char large[64 * 1024 + 1];
+    char small[4096];
+    at_buf b;
+
+    at_buf_init_fixed(&b, small, sizeof(small));
+    at_span_process_line(&b, p, agent_name, agent, end_mono, exit_code);
+    if (b.truncated) {
+        at_buf_init_fixed(&b, large, sizeof(large));
+        at_span_process_line(&b, p, agent_name, agent, end_mono, exit_code);
+    }
+    if (b.truncated)
+        return -1;
+    return at_writer_write_line(path, b.p, b.len, st) == 0 ? 0 : -1;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "decode/buf.h"
+#include "sink/writer.h"
 
 /* The process this library runs in, as the trace sees it. */
 typedef struct at_proc {
@@ -83,5 +84,15 @@ int at_span_line(at_buf *out, const at_proc *p, const at_span *s);
  * exit_code < 0: unknown. */
 void at_span_process_line(at_buf *out, at_proc *p, const char *agent_name,
                           int agent, uint64_t end_mono, int exit_code);
+
+/* at_span_process_write: the same line written alone to `path`, made
+ * without allocating: on the stack, or for a long command line in a
+ * static buffer (one writer a process: the shim when no sink ran, else
+ * the sink when its lines buffer cannot grow).  0 when written; -1 when
+ * it could not be made or written (*st counts a failed write). */
+int at_span_process_write(const char *path, at_proc *p,
+                          const char *agent_name, int agent,
+                          uint64_t end_mono, int exit_code,
+                          at_writer_stats *st);
 
 #endif
