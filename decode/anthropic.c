@@ -604,11 +604,9 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
         else if (AT_JS_KEY(k, "delta"))
             delta = v;
     }
-    if (at_js_kind(type) != AT_JS_STRING || memchr(type.p, '\\', type.n))
+    if (!at_js_bare(type, &type))
         return 0;
     *out = 0;
-    type.p++;
-    type.n -= 2;
     if (AT_JS_KEY(type, "ping") || AT_JS_KEY(type, "content_block_stop"))
         return 1;
     if (!AT_JS_KEY(type, "content_block_delta"))
@@ -627,10 +625,8 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
     }
     if (at_js_kind(dtype) != AT_JS_STRING)
         return 1;
-    if (memchr(dtype.p, '\\', dtype.n))
+    if (!at_js_bare(dtype, &dtype))
         return 0;
-    dtype.p++;
-    dtype.n -= 2;
     if (!at_js_int(index, &ix) || ix < 0 || ix > MAX_INDEX)
         return 1;
     if (AT_JS_KEY(dtype, "text_delta")) {

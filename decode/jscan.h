@@ -208,6 +208,22 @@ static inline int at_js_str_empty(at_js v)
     return v.p == NULL || v.n <= 2 || v.p[0] != '"';
 }
 
+/* at_js_bare: for a string value without escapes (a type name, as the
+ * stream decoders compare them with AT_JS_KEY), its text between the
+ * quotes in *in: 1; else 0 (not a string, or escapes). */
+static inline int at_js_bare(at_js v, at_js *in)
+{
+    if (v.p == NULL || v.n < 2 || v.p[0] != '"' ||
+        (v.doc != NULL ? v.doc->tok[v.i].esc
+                       : memchr(v.p, '\\', v.n) != NULL))
+        return 0;
+    in->p = v.p + 1;
+    in->n = v.n - 2;
+    in->doc = NULL;
+    in->i = 0;
+    return 1;
+}
+
 /* at_js_str_eq: whether string value v decodes to exactly `s`. */
 int at_js_str_eq(at_js v, const char *s);
 

@@ -1089,10 +1089,8 @@ static int fast_event(at_llm_stream *s, const char *data, size_t len,
         else if (AT_JS_KEY(k, "summary_index"))
             si = v;
     }
-    if (at_js_kind(type) != AT_JS_STRING || memchr(type.p, '\\', type.n))
+    if (!at_js_bare(type, &type))
         return 0;
-    type.p++;
-    type.n -= 2;
     index = ci;
     if (AT_JS_KEY(type, "response.output_text.delta")) {
         kind = AT_PART_TEXT;
