@@ -467,6 +467,42 @@ Test(gemini_stream, chunk_by_chunk)
     json_decref(a);
 }
 
+/* A stream whose last chunk is text with its finish reason (read from
+ * the scanner's tokens, as the chunks before it) ends it as the tree's
+ * reading does: the done flag, the reason, the whole text. */
+extern int at_gemini_fast_off;
+
+Test(gemini_stream, last_text_chunk_ends_it)
+{
+    static const char *const last =
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"end.\"}],"
+        "\"role\":\"model\"},\"finishReason\":\"MAX_TOKENS\",\"index\":0}],"
+        "\"usageMetadata\":{\"promptTokenCount\":7,"
+        "\"candidatesTokenCount\":3},\"modelVersion\":\"gemini-2.5-flash\","
+        "\"responseId\":\"abc\"}";
+    json_t *a[2];
+    int off;
+
+    for (off = 0; off < 2; off++) {
+        at_llm_stream *s = at_llm_stream_new(AT_API_GEMINI_GENERATE);
+        at_llm_status st;
+
+        at_gemini_fast_off = off;
+        cr_expect_eq(feed(s, chunks[1]), 1);
+        cr_expect_eq(feed(s, last), 1);
+        at_gemini_fast_off = 0;
+        a[off] = finish(s, &st);
+        cr_expect_eq(st.done, 1, "fast path %s", off ? "off" : "on");
+        expect_json(a[off], "gen_ai.response.finish_reasons",
+                    "[\"MAX_TOKENS\"]");
+        /* candidates 3, and the 12 thoughts an earlier chunk counted */
+        expect_int(a[off], "gen_ai.usage.output_tokens", 15);
+    }
+    cr_expect(json_equal(a[0], a[1]));
+    json_decref(a[0]);
+    json_decref(a[1]);
+}
+
 /* The same chunks as one response array give the same attributes. */
 Test(gemini_stream, same_as_array)
 {
