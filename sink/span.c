@@ -242,15 +242,23 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
             put(o, "REDACTED", 8);
             return 0;
         }
-        /* OpenAI/Anthropic-style keys: sk-<at least 8 key characters> */
-        if (!skip && has_prefix(arg + i, "sk-", 3) &&
+        /* API keys standing alone (a script's text, an argument):
+         * OpenAI/Anthropic-style sk-<at least 8 key characters>, and
+         * Google's AIza<35> */
+        if (!skip &&
             (i == 0 || arg[i - 1] == ' ' || arg[i - 1] == '=' ||
              arg[i - 1] == '"' || arg[i - 1] == '\'' ||
-             arg[i - 1] == ':') &&
-            key_run(arg + i + 3) >= 8) {
-            skip = 3 + key_run(arg + i + 3);
-            put(o, arg + i - run, run);
-            put(o, "REDACTED", 8);
+             arg[i - 1] == ':')) {
+            size_t pre = has_prefix(arg + i, "sk-", 3)    ? 3
+                         : has_prefix(arg + i, "AIza", 4) ? 4
+                                                          : 0;
+            size_t kl = pre ? key_run(arg + i + pre) : 0;
+
+            if ((pre == 3 && kl >= 8) || (pre == 4 && kl >= 35)) {
+                skip = pre + kl;
+                put(o, arg + i - run, run);
+                put(o, "REDACTED", 8);
+            }
         }
         if (skip) {
             i += skip;

@@ -1988,6 +1988,22 @@ Test(proc, scrubs_long_secrets_in_every_form, .timeout = 60)
                  "Cookie: REDACTED https://h/p?page=2&api_key=REDACTED#frag");
 }
 
+/* A Google API key (AIza and 35 key characters) standing in a script's
+ * text or an argument, as sk- keys do; shorter AIza words stay. */
+Test(proc, scrubs_google_keys_in_script_text, .timeout = 60)
+{
+    const char *const argv[] = {
+        "node", "-e",
+        "fetch(u,{headers:{'x-goog-api-key':"
+        "'AIzaSyA0123456789abcdefghijklmnopqrstuv'}})",
+        "GEMINI_API_KEY=AIzaSyB0123456789abcdefghijklmnopqrstuv",
+        "AIzaShort", NULL};
+
+    expect_probe(argv, "node", "node",
+                 "node -e fetch(u,{headers:{'x-goog-api-key':'REDACTED'}}) "
+                 "GEMINI_API_KEY=REDACTED AIzaShort");
+}
+
 Test(proc, interpreter_service_names, .timeout = 60)
 {
     const char *const a1[] = {"python3.12", "-m", "mypkg.main", "--x",
