@@ -97,13 +97,24 @@ LINK_OBJ  := $(START_OBJ) $(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ))
 # POSTs: 26,200 -> 23,700 per request over untraced).  Not the start
 # path: link-time code generation places functions in its own order, and
 # that path's locality is worth more to an idle process than inlining.
-$(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ)): OBJ_LTO := $(LTO)
+# preload/versions.c neither: its top-level assembler must stay in its own
+# object.
+NOLTO_OBJ := $(START_OBJ) $(BUILD)/obj/preload/versions.o
+$(filter-out $(NOLTO_OBJ),$(SHIM_OBJ) $(CORE_OBJ)): OBJ_LTO := $(LTO)
+
+# The shim needs one version of libc's symbols, GLIBC_2.2.5, and the
+# dynamic linker checks one instead of eight in every process: references
+# to functions libc also has at that version, or with no version older
+# than 2.3, go through preload/versions.c.
+V1_WRAP := memcpy clock_gettime dlsym dlopen dladdr pthread_create \
+           pthread_once pthread_key_create pthread_setspecific \
+           pthread_attr_setstacksize __register_atfork newlocale strtod_l
 
 $(BUILD)/libagenttrace.so: $(SHIM_OBJ) $(CORE_OBJ) preload/exports.map Makefile \
                            $(BUILD)/jansson/libjansson.a
 	$(CC) -shared -o $@ $(LINK_OBJ) $(LDFLAGS) $(if $(LTO),-flto=auto) \
 	    -Wl,--version-script=preload/exports.map -Wl,-z,lazy -Wl,-z,defs \
-	    -Wl,-Bsymbolic-functions \
+	    -Wl,-Bsymbolic-functions $(V1_WRAP:%=-Wl,--wrap=%) \
 	    -Wl,-z,nodelete -nostartfiles $(SHIM_LIBS)
 
 # -MMD: a test that includes a source (test_config.c includes
