@@ -102,11 +102,11 @@ LINK_OBJ  := $(START_OBJ) $(filter-out $(START_OBJ),$(SHIM_OBJ) $(CORE_OBJ))
 NOLTO_OBJ := $(START_OBJ) $(BUILD)/obj/preload/versions.o
 $(filter-out $(NOLTO_OBJ),$(SHIM_OBJ) $(CORE_OBJ)): OBJ_LTO := $(LTO)
 
-# The shim needs one version of libc's symbols, GLIBC_2.2.5, and the
-# dynamic linker checks one instead of eight in every process: references
-# to functions libc also has at that version, or with no version older
-# than 2.3, go through preload/versions.c.
-V1_WRAP := memcpy clock_gettime dlsym dlopen dladdr pthread_create \
+# The shim needs two versions of libc's symbols, GLIBC_2.2.5 and memcpy's
+# GLIBC_2.14, and the dynamic linker checks two instead of eight in every
+# process: references to functions libc also has at GLIBC_2.2.5, or with no
+# version older than 2.3, go through preload/versions.c.
+V1_WRAP := clock_gettime dlsym dlopen dladdr pthread_create \
            pthread_once pthread_key_create pthread_setspecific \
            pthread_attr_setstacksize __register_atfork newlocale strtod_l
 

@@ -51,6 +51,7 @@ ROOT = os.path.dirname(HERE)
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
 SHIM = os.path.join(BUILD, "libagenttrace.so")
 EMPTY = os.path.join(BUILD, "bench", "empty.so")
+IDLE = os.path.join(BUILD, "bench", "idle_thread.so")
 PAIRS = int(os.environ.get("BENCH_PAIRS", "11"))
 NREQ = int(os.environ.get("BENCH_REQ", "2000"))
 CG_REQ = int(os.environ.get("BENCH_CG_REQ", str(NREQ)))
@@ -144,6 +145,8 @@ def env_for(mode, out, extra=None):
         e.update(extra or {})
     elif mode == "empty":
         e["LD_PRELOAD"] = EMPTY
+    elif mode == "idle":
+        e["LD_PRELOAD"] = IDLE
     return e
 
 
@@ -282,6 +285,15 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
         record(wid + "-empty", name + ", empty .so (the floor)", ins["empty"] / ins["untraced"],
                statistics.median([a / b for a, b in zip(walls["empty"], walls["untraced"])]),
                None, None, "-", "")
+    if "idle" in modes:
+        per = (ins["idle"] - ins["untraced"]) / (CG_REQ or 1)
+        say("   an idle thread preloaded: wall %.4f, instructions %.4f (%+.0f a request)" % (
+            statistics.median([a / b for a, b in zip(walls["idle"], walls["untraced"])]),
+            ins["idle"] / ins["untraced"], per))
+        record(wid + "-idle", name + ", an idle thread preloaded (what a sink thread costs "
+               "before it does anything)", ins["idle"] / ins["untraced"],
+               statistics.median([a / b for a, b in zip(walls["idle"], walls["untraced"])]),
+               None, None, "-", "%+.0f instructions a request" % per)
 
 
 # ----------------------------------------------------------------- checks
@@ -1001,6 +1013,8 @@ def main():
     os.makedirs(os.path.dirname(EMPTY), exist_ok=True)
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", EMPTY,
                     os.path.join(HERE, "empty.c")], check=True)
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", IDLE,
+                    os.path.join(HERE, "idle_thread.c"), "-lpthread"], check=True)
     tmp = tempfile.mkdtemp(prefix="agenttrace-bench-")
     nginx = None
     t0 = time.time()
@@ -1053,7 +1067,9 @@ def main():
                     curl_posts(tmp, scheme, port, NREQ, http),
                     chat_check(NREQ, transport, ver), tmp,
                     cg_argv=curl_posts(tmp, scheme, port, CG_REQ, http),
-                    ins_target=1.05, wall_target=1.03, note=cgnote)
+                    ins_target=1.05, wall_target=1.03, note=cgnote,
+                    modes=("untraced", "traced", "idle") if wid == "curl-h1-plain"
+                    else ("untraced", "traced"))
         # the libcurl layer (a libcurl on GnuTLS, or AGENTTRACE_LIBCURL=layer):
         # what its debug callback costs, no target of its own
         measure("curl-h1-layer", "curl, %d POSTs, TLS h1, AGENTTRACE_LIBCURL=layer" % NREQ,

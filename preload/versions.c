@@ -2,17 +2,19 @@
  *
  * Every version a library needs from libc is checked when a process loads
  * it: the dynamic linker finds the version among libc's definitions, about
- * 350 instructions each, in every process, whether it ever calls a model
+ * 250 instructions each, in every process, whether it ever calls a model
  * or not.  The shim's code and the static archives it carries (jansson,
  * zlib, brotli, zstd) used to need eight: GLIBC_2.2.5, 2.3, 2.3.2, 2.3.4,
- * 2.4, 2.14, 2.17 and 2.34.  It now needs only GLIBC_2.2.5:
+ * 2.4, 2.14, 2.17 and 2.34.  They now need two, GLIBC_2.2.5 and, for
+ * memcpy, GLIBC_2.14 (memcpy@GLIBC_2.2.5 is memmove, and a jump before
+ * every copy cost a curl request more than the version saves a process):
  *
  * - Functions libc also defines at GLIBC_2.2.5 (the same function: libdl,
  *   libpthread and librt moved into libc in 2.34 and 2.17, and kept their
- *   first versions; memcpy@GLIBC_2.2.5 is memmove, which is a memcpy too):
- *   the link renames the shim's references to __wrap_NAME (-Wl,--wrap,
- *   Makefile), a jump here to NAME@GLIBC_2.2.5.  A jump keeps the return
- *   address, so dlsym(RTLD_NEXT) still sees its caller in the shim.
+ *   first versions): the link renames the shim's references to
+ *   __wrap_NAME (-Wl,--wrap, Makefile), a jump here to NAME@GLIBC_2.2.5.
+ *   A jump keeps the return address, so dlsym(RTLD_NEXT) still sees its
+ *   caller in the shim.
  * - Functions with no such version (__register_atfork, newlocale,
  *   strtod_l): renamed the same way, to a wrapper that looks the function
  *   up the first time it is called.  None is on the start path: fork
@@ -49,7 +51,6 @@
             ".symver at_v1_" #name ", " #name "@GLIBC_2.2.5\n"              \
             ".popsection\n")
 
-AT_V1_JUMP(memcpy);
 AT_V1_JUMP(clock_gettime);
 AT_V1_JUMP(dlsym);
 AT_V1_JUMP(dlopen);
