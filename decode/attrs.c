@@ -86,7 +86,9 @@ static inline unsigned home(const char *key, size_t klen)
 
 static inline int same(const at_attr *x, const char *key, size_t klen)
 {
+    /* (an entry of members has the empty key, and is none) */
     return x->klen == klen && !x->dead &&
+           (klen != 0 || x->kind != AT_ATTR_MEMBERS) &&
            (x->key == key || memcmp(x->key, key, klen) == 0);
 }
 
@@ -132,6 +134,8 @@ static inline void index_add(at_attrs *a, unsigned h)
     a->index[h] = (uint8_t)a->n;
 }
 
+static at_attr *push(at_attrs *a);
+
 /* slot: the entry of key, its old value dropped, or a new one at the
  * end; NULL when out of memory. */
 static at_attr *slot(at_attrs *a, const char *key, size_t klen)
@@ -144,7 +148,21 @@ static at_attr *slot(at_attrs *a, const char *key, size_t klen)
         x->plain = 0;
         return x;
     }
-    if (a->e == NULL || klen > UINT32_MAX)
+    if (klen > UINT32_MAX || (x = push(a)) == NULL)
+        return NULL;
+    index_add(a, h);
+    x->key = key;
+    x->klen = (uint32_t)klen;
+    return x;
+}
+
+/* push: a new entry at the end (not indexed), or NULL when out of
+ * memory. */
+static at_attr *push(at_attrs *a)
+{
+    at_attr *x;
+
+    if (a->e == NULL)
         return NULL;
     if (a->n == a->cap) {
         size_t cap = a->cap * 2;
@@ -159,9 +177,8 @@ static at_attr *slot(at_attrs *a, const char *key, size_t klen)
         a->cap = cap;
     }
     x = &a->e[a->n++];
-    index_add(a, h);
-    x->key = key;
-    x->klen = (uint32_t)klen;
+    x->key = "";
+    x->klen = 0;
     x->dead = 0;
     x->plain = 0;
     x->kind = AT_ATTR_BOOL;
@@ -240,6 +257,24 @@ int at_attrs_close_k(at_attrs *a, const char *key, size_t klen,
         return fail(a);
     x->kind = (uint8_t)kind;
     x->plain = (uint8_t)plain;
+    x->v.s.off = mark;
+    x->v.s.len = n;
+    return 0;
+}
+
+int at_attrs_close_members(at_attrs *a, size_t mark)
+{
+    size_t n = a->arena.len - mark;
+    at_attr *x;
+
+    if (n == 0)
+        return 0;
+    if (at_buf_append(&a->arena, "", 1) < 0 || a->arena.truncated ||
+        (x = push(a)) == NULL) {
+        at_attrs_drop(a, mark);
+        return fail(a);
+    }
+    x->kind = AT_ATTR_MEMBERS;
     x->v.s.off = mark;
     x->v.s.len = n;
     return 0;
@@ -488,6 +523,12 @@ int at_attrs_write(at_buf *b, const at_attrs *a)
 
         if (x->dead)
             continue;
+        if (x->kind == AT_ATTR_MEMBERS) {
+            /* without its first comma when it comes first */
+            at_buf_append(b, p + x->v.s.off + first, x->v.s.len - first);
+            first = 0;
+            continue;
+        }
         at_jw_jkey(b, x->key, x->klen, first);
         first = 0;
         switch (x->kind) {
@@ -522,6 +563,36 @@ int at_attrs_write(at_buf *b, const at_attrs *a)
     return 0;
 }
 
+/* members_to_json: the members of entry x set in o, in their order */
+static int members_to_json(const at_attrs *a, const at_attr *x, json_t *o)
+{
+    at_buf t;
+    json_t *m;
+    const char *k;
+    json_t *v;
+    int rc = 0;
+
+    /* "{" and the members without their first comma, "}" */
+    at_buf_init(&t, x->v.s.len + 2);
+    at_buf_append(&t, "{", 1);
+    at_buf_append(&t, a->arena.p + x->v.s.off + 1, x->v.s.len - 1);
+    at_buf_append(&t, "}", 1);
+    m = t.truncated || t.p == NULL
+            ? NULL
+            : at_json_loadb(t.p, t.len, JSON_ALLOW_NUL, NULL);
+    at_buf_free(&t);
+    if (m == NULL)
+        return -1;
+    json_object_foreach(m, k, v) {
+        if (json_object_set(o, k, v) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(m);
+    return rc;
+}
+
 json_t *at_attrs_to_json(const at_attrs *a)
 {
     json_t *o = json_object();
@@ -534,6 +605,13 @@ json_t *at_attrs_to_json(const at_attrs *a)
 
         if (x->dead)
             continue;
+        if (x->kind == AT_ATTR_MEMBERS) {
+            if (members_to_json(a, x, o) < 0) {
+                json_decref(o);
+                return NULL;
+            }
+            continue;
+        }
         if (json_object_setn_new_nocheck(o, x->key, x->klen,
                                          value_of(a, x)) < 0) {
             json_decref(o);

@@ -34,7 +34,9 @@ typedef enum at_attr_kind {
     AT_ATTR_I64,
     AT_ATTR_REAL,     /* finite */
     AT_ATTR_BOOL,
-    AT_ATTR_RAW       /* JSON text in the arena, as at_jw_value writes */
+    AT_ATTR_RAW,      /* JSON text in the arena, as at_jw_value writes */
+    AT_ATTR_MEMBERS   /* JSON text in the arena of whole members, each
+                         ",\"key\":value" (at_attrs_close_members) */
 } at_attr_kind;
 
 typedef struct at_attr {
@@ -181,6 +183,14 @@ static inline int at_attrs_close(at_attrs *a, const char *key, size_t mark,
     return at_attrs_close_k(a, key, strlen(key), mark, kind, plain);
 }
 void at_attrs_drop(at_attrs *a, size_t mark);
+
+/* at_attrs_close_members: what was appended since mark (at_attrs_open) is
+ * members of the object, each written ",\"key\":value" as at_attrs_write
+ * would write it, in their place among the others.  For the attributes a
+ * span always has, which nothing sets again, reads or deletes: their keys
+ * are not looked up (at_attrs_find and the setters do not see them; a key
+ * set again would be written twice).  Returns as the setters do. */
+int at_attrs_close_members(at_attrs *a, size_t mark);
 
 /* at_attrs_set_marks: `marks` (malloc'ed, n of them; taken, freed on
  * failure) say which messages of RAW value `key` may hold tool parts: all

@@ -91,6 +91,7 @@ struct at_sink {
     at_sink_opts o;
     at_sconn *buckets[256];
     at_buf lines;              /* span lines not yet written */
+    at_buf scratch;            /* a URL before it is written (http_attrs) */
     at_sink_stats stats;
     uint64_t now;              /* time of the record being consumed */
     int made_inference;

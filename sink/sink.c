@@ -22,6 +22,8 @@
 #include <strings.h>
 
 #define LINES_MAX (256u << 20)
+/* a URL is at most a request head long */
+#define SCRATCH_MAX (16u << 20)
 #define FLUSH_AT (1u << 20)
 
 typedef struct at_tool {
@@ -70,6 +72,7 @@ at_sink *at_sink_new(const at_sink_opts *o)
         return NULL;
     s->o = *o;
     at_buf_init(&s->lines, LINES_MAX);
+    at_buf_init(&s->scratch, SCRATCH_MAX);
     return s;
 }
 
@@ -192,38 +195,64 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
     return b.p;
 }
 
+/* str_member: ,"key":"s" (key a literal of plain ASCII), or "\uFFFD" for a
+ * value that is not valid UTF-8, as at_attrs_set_str sets it */
+#define STR_MEMBER(b, key, s, n)                            \
+    do {                                                    \
+        AT_JW_LIT(b, ",\"" key "\":");                      \
+        str_value(b, s, n);                                 \
+    } while (0)
+
+static void str_value(at_buf *b, const char *s, size_t n)
+{
+    if (at_jw_utf8_ok(s, n))
+        at_jw_jstr(b, s, n);
+    else
+        AT_JW_LIT(b, "\"\xEF\xBF\xBD\"");
+}
+
+/* The attributes of every HTTP exchange, written as members at once (no
+ * key of theirs is set again or read: at_attrs_close_members). */
 static void http_attrs(at_sink *s, at_exch *e, at_attrs *a)
 {
     at_buf *b;
     size_t mark;
 
-    at_attrs_set_str(a, "http.request.method", e->method);
-    if (e->status)
-        at_attrs_set_i64(a, "http.response.status_code", e->status);
-    /* written in place; host and target are as the wire had them */
     b = at_attrs_open(a, &mark);
-    url_write(b, e->tls, e->host, e->port, e->target);
-    if (at_jw_utf8_ok(b->p + mark, b->len - mark)) {
-        at_attrs_close(a, "url.full", mark, AT_ATTR_STR, 0);
-    } else {
-        at_attrs_drop(a, mark);
-        at_attrs_set_str(a, "url.full", "\xEF\xBF\xBD");
+    STR_MEMBER(b, "http.request.method", e->method, strlen(e->method));
+    if (e->status) {
+        AT_JW_LIT(b, ",\"http.response.status_code\":");
+        at_jw_i64(b, e->status);
     }
-    at_attrs_set_str(a, "server.address", e->host);
-    at_attrs_set_i64(a, "server.port", e->port);
-    set_own(a, "agenttrace.transport",
-            e->transport == AT_TRANSPORT_OPENSSL ? "openssl"
-            : e->transport == AT_TRANSPORT_LIBCURL ? "libcurl" : "socket");
-    set_own(a, "agenttrace.http.version", e->h2 ? "2" : "1.1");
+    /* host and target are as the wire had them */
+    at_buf_reset(&s->scratch);
+    url_write(&s->scratch, e->tls, e->host, e->port, e->target);
+    if (s->scratch.p != NULL && !s->scratch.truncated)
+        STR_MEMBER(b, "url.full", s->scratch.p, s->scratch.len);
+    else
+        a->failed = 1;   /* out of memory: left out, and said (emit) */
+    STR_MEMBER(b, "server.address", e->host, strlen(e->host));
+    AT_JW_LIT(b, ",\"server.port\":");
+    at_jw_i64(b, e->port);
+    if (e->transport == AT_TRANSPORT_OPENSSL)
+        AT_JW_LIT(b, ",\"agenttrace.transport\":\"openssl\"");
+    else if (e->transport == AT_TRANSPORT_LIBCURL)
+        AT_JW_LIT(b, ",\"agenttrace.transport\":\"libcurl\"");
+    else
+        AT_JW_LIT(b, ",\"agenttrace.transport\":\"socket\"");
+    if (e->h2)
+        AT_JW_LIT(b, ",\"agenttrace.http.version\":\"2\"");
+    else
+        AT_JW_LIT(b, ",\"agenttrace.http.version\":\"1.1\"");
     if (e->undecoded || e->enc_failed)
-        at_attrs_set_bool(a, "agenttrace.undecoded", 1);
+        AT_JW_LIT(b, ",\"agenttrace.undecoded\":true");
     if (e->req_body.truncated || e->resp_body.truncated ||
         (e->enc && at_enc_truncated(e->enc)) ||
         (e->sse_on && e->sse.oversized))
-        at_attrs_set_bool(a, "agenttrace.truncated", 1);
+        AT_JW_LIT(b, ",\"agenttrace.truncated\":true");
     if (e->desync)
-        at_attrs_set_bool(a, "agenttrace.desynchronized", 1);
-    (void)s;
+        AT_JW_LIT(b, ",\"agenttrace.desynchronized\":true");
+    at_attrs_close_members(a, mark);
 }
 
 static void strip_content(at_attrs *a)
@@ -939,5 +968,6 @@ void at_sink_del(at_sink *s)
     }
     at_sx_spare_del(s);
     at_buf_free(&s->lines);
+    at_buf_free(&s->scratch);
     free(s);
 }

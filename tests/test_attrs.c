@@ -12,7 +12,8 @@
  * the getters checked against the model too.  Then: invalid UTF-8 becoming
  * U+FFFD, at_jw_utf8_ok against jansson's check, the getters by kind and
  * on look-alike keys, at_attrs_take, refused settings keeping the earlier
- * value, free/init, and keys needing escapes.  Everything is freed: under
+ * value, free/init, keys needing escapes, and members written at once
+ * (at_attrs_close_members) in their place.  Everything is freed: under
  * valgrind the suite shows no leak. */
 #include <criterion/criterion.h>
 
@@ -816,5 +817,90 @@ Test(attrs, take_keys_with_nul)
     cr_assert_eq(at_attrs_write(&b, &a), 0);
     cr_assert_str_eq(b.p, "{\"k\\u0000a\":1,\"k\\u0000b\":2}");
     at_buf_free(&b);
+    at_attrs_free(&a);
+}
+
+/* Members written at once (at_attrs_close_members): in their place among
+ * the other entries, without their first comma when they come first, as
+ * the same keys set one by one would be; part of at_attrs_to_json; not
+ * seen by look-ups, even of the empty key, and not made out of nothing. */
+static void add_members(at_attrs *a, const char *text)
+{
+    size_t mark;
+    at_buf *b = at_attrs_open(a, &mark);
+
+    at_buf_append(b, text, strlen(text));
+    cr_assert_eq(at_attrs_close_members(a, mark), 0);
+}
+
+Test(attrs, members_written_in_their_place)
+{
+    at_attrs a;
+    json_t *model = json_object();
+    size_t mark;
+
+    at_attrs_init(&a);
+    /* first: its comma dropped */
+    add_members(&a, ",\"m.a\":\"x\",\"m.b\":2");
+    json_object_set_new(model, "m.a", json_string("x"));
+    json_object_set_new(model, "m.b", json_integer(2));
+    at_attrs_set_str(&a, "k", "v");
+    json_object_set_new(model, "k", json_string("v"));
+    /* between others, and once more */
+    add_members(&a, ",\"m.c\":true");
+    json_object_set_new(model, "m.c", json_true());
+    at_attrs_set_i64(&a, "", 7);
+    json_object_set_new(model, "", json_integer(7));
+    add_members(&a, ",\"m.d\":[1,{\"e\":null}]");
+    json_object_set_new(model, "m.d", json_pack("[i,{s:n}]", 1, "e"));
+    /* nothing appended: no entry */
+    at_attrs_open(&a, &mark);
+    cr_assert_eq(at_attrs_close_members(&a, mark), 0);
+    check_same(&a, model);
+    /* keys of members are not looked up; the empty key is the setter's */
+    cr_assert_null(at_attrs_find(&a, "m.a"));
+    cr_assert_null(at_attrs_str(&a, "m.a", NULL));
+    at_attrs_set_i64(&a, "", 8);
+    json_object_set_new(model, "", json_integer(8));
+    at_attrs_del(&a, "");
+    json_object_del(model, "");
+    check_same(&a, model);
+    json_decref(model);
+    at_attrs_free(&a);
+}
+
+Test(attrs, members_alone_and_in_a_long_list)
+{
+    at_attrs a;
+    json_t *model = json_object();
+    static char long_keys[70][8]; /* keys are borrowed: they outlive the list */
+    int i;
+
+    at_attrs_init(&a);
+    add_members(&a, ",\"only\":1");
+    json_object_set_new(model, "only", json_integer(1));
+    check_same(&a, model);
+    /* past the index (the list then scans): the empty key is still not
+     * the members' */
+    for (i = 0; i < 70; i++) {
+        snprintf(long_keys[i], sizeof(long_keys[i]), "k%d", i);
+        at_attrs_set_i64(&a, long_keys[i], i);
+        json_object_set_new(model, long_keys[i], json_integer(i));
+    }
+    add_members(&a, ",\"last\":\"\xc3\xa9\"");
+    json_object_set_new(model, "last", json_string("\xc3\xa9"));
+    at_attrs_set_i64(&a, "", 1);
+    json_object_set_new(model, "", json_integer(1));
+    at_attrs_del(&a, "");
+    json_object_del(model, "");
+    check_write(&a, model);
+    {
+        json_t *o = at_attrs_to_json(&a);
+
+        cr_assert_not_null(o);
+        cr_assert(json_equal(o, model));
+        json_decref(o);
+    }
+    json_decref(model);
     at_attrs_free(&a);
 }

@@ -1659,3 +1659,48 @@ Test(sink, url_full_ports)
         free(u);
     }
 }
+
+/* The attributes of every exchange are written at once (http_attrs): a
+ * Host that needs escapes is escaped, one that is not UTF-8 is written
+ * "\uFFFD" whole, in server.address and in url.full, as the attribute
+ * setters do; every span line stays JSON. */
+Test(sink, http_attributes_of_odd_hosts)
+{
+    static const struct {
+        const char *host, *address, *url;
+    } c[] = {
+        {"a\"b\\c", "a\"b\\c", "https://a\"b\\c/v1/chat/completions"},
+        {"h\xffst", "\xEF\xBF\xBD", "\xEF\xBF\xBD"},
+        {"caf\xc3\xa9.example", "caf\xc3\xa9.example",
+         "https://caf\xc3\xa9.example/v1/chat/completions"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        harness h;
+        char *rq = fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       c[i].host, strlen(OPENAI_REQ_BODY), OPENAI_REQ_BODY);
+        char *rs = json_response(OPENAI_RESP_BODY);
+        json_t *s;
+
+        h_init(&h, 1 << 20, 1, 8 << 20);
+        h_open(&h, 1, "api.openai.com", 443);
+        h_out(&h, 1, rq);
+        h_in(&h, 1, rs);
+        h_finish(&h);
+        s = span_nth(&h, "chat ", 0);
+        cr_assert_not_null(s, "host %zu: no span", i);
+        cr_expect_str_eq(attr_s(s, "server.address"), c[i].address,
+                         "host %zu", i);
+        cr_expect_str_eq(attr_s(s, "url.full"), c[i].url, "host %zu", i);
+        cr_expect_eq(attr_i(s, "server.port"), 443);
+        cr_expect_str_eq(attr_s(s, "http.request.method"), "POST");
+        cr_expect_eq(attr_i(s, "http.response.status_code"), 200);
+        cr_expect_str_eq(attr_s(s, "agenttrace.transport"), "openssl");
+        free(rq);
+        free(rs);
+        h_free(&h);
+    }
+}
