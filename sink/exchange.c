@@ -286,6 +286,24 @@ static void route_of(at_sink *s, const char *method, const char *host,
 
 /* ---- request side ------------------------------------------------------ */
 
+/* port_of: the decimal number from p on (before end), read as strtol
+ * would (spaces and a '+' before it; stops at the first other byte), or -1
+ * when there is none or it is negative; at most 65536 (too large). */
+static long port_of(const char *p, const char *end)
+{
+    long v = 0;
+    int any = 0;
+
+    while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+        p++;
+    if (p < end && *p == '+')
+        p++;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, any = 1)
+        if ((v = v * 10 + (*p - '0')) > 65536)
+            v = 65536;
+    return any ? v : -1;
+}
+
 static void host_port(at_exch *e, const at_sconn *c, const char *v, size_t n)
 {
     size_t hl;
@@ -306,7 +324,7 @@ static void host_port(at_exch *e, const at_sconn *c, const char *v, size_t n)
         memcpy(e->host, v, hl);
         e->host[hl] = '\0';
         if (colon) {
-            long p = strtol(colon + 1, NULL, 10);
+            long p = port_of(colon + 1, v + n);
 
             if (p > 0 && p < 65536)
                 e->port = (int)p;

@@ -1704,3 +1704,43 @@ Test(sink, http_attributes_of_odd_hosts)
         h_free(&h);
     }
 }
+
+/* The port of a Host header, read as strtol would: a number in range is
+ * the port, anything else leaves the connection's. */
+Test(sink, host_header_ports)
+{
+    static const struct {
+        const char *host;
+        int port;
+    } c[] = {
+        {"h:8080", 8080}, {"h: 81", 81},    {"h:+82", 82},
+        {"h:65535", 65535}, {"h:65536", 443}, {"h:999999999999999", 443},
+        {"h:0", 443},     {"h:x", 443},     {"h:-5", 443},
+        {"h:", 443},      {"h:83x", 83},    {"[::1]:8444", 8444},
+        {"[::1]", 443},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        harness h;
+        char *rq = fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       c[i].host, strlen(OPENAI_REQ_BODY), OPENAI_REQ_BODY);
+        char *rs = json_response(OPENAI_RESP_BODY);
+        json_t *s;
+
+        h_init(&h, 1 << 20, 1, 8 << 20);
+        h_open(&h, 1, "api.openai.com", 443);
+        h_out(&h, 1, rq);
+        h_in(&h, 1, rs);
+        h_finish(&h);
+        s = span_nth(&h, "chat ", 0);
+        cr_assert_not_null(s, "%s: no span", c[i].host);
+        cr_expect_eq(attr_i(s, "server.port"), c[i].port, "%s: port %lld",
+                     c[i].host, (long long)attr_i(s, "server.port"));
+        free(rq);
+        free(rs);
+        h_free(&h);
+    }
+}
