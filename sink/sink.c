@@ -633,6 +633,24 @@ void at_sink_request_done(at_sink *s, at_exch *e)
     e->parent_id = at_sink_current_parent(s);
 }
 
+/* The route's operation and provider, written as members at once (no
+ * decoder sets or reads them: at_attrs_close_members). */
+static void route_attrs(const at_exch *e, at_attrs *a)
+{
+    size_t mark;
+    at_buf *b = at_attrs_open(a, &mark);
+
+    if (e->route.operation != NULL) {
+        AT_JW_LIT(b, ",\"gen_ai.operation.name\":");
+        at_jw_jstr(b, e->route.operation, strlen(e->route.operation));
+    }
+    if (e->route.provider != NULL) {
+        AT_JW_LIT(b, ",\"gen_ai.provider.name\":");
+        at_jw_jstr(b, e->route.provider, strlen(e->route.provider));
+    }
+    at_attrs_close_members(a, mark);
+}
+
 static void llm_span(at_sink *s, at_exch *e)
 {
     at_attrs *a = e->attrs ? e->attrs : (e->attrs = exch_attrs());
@@ -645,8 +663,7 @@ static void llm_span(at_sink *s, at_exch *e)
     if (a == NULL)
         return;
     memset(&st, 0, sizeof(st));
-    set_own(a, "gen_ai.operation.name", e->route.operation);
-    set_own(a, "gen_ai.provider.name", e->route.provider);
+    route_attrs(e, a);
     if (e->t_first_chunk && !e->stream && e->t_first_chunk >= e->t_req_end)
         /* a stream sent as one JSON array (Gemini without alt=sse) */
         at_attrs_set_real(
