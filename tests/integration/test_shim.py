@@ -1706,8 +1706,10 @@ class TestHarmless(ShimTest):
         libc = [x for x in re.split(r"File: ", needs)
                 if x.startswith("libc.so.6")]
         self.assertEqual(len(libc), 1, v)
-        self.assertEqual(sorted(re.findall(r"Name: (\S+)", libc[0])),
-                         ["GLIBC_2.14", "GLIBC_2.2.5"], v)
+        # (memcpy's GLIBC_2.14 is absent from `make asan`'s build, where
+        # ASan's own memcpy takes every copy)
+        self.assertIn(sorted(re.findall(r"Name: (\S+)", libc[0])),
+                      (["GLIBC_2.14", "GLIBC_2.2.5"], ["GLIBC_2.2.5"]), v)
 
     def test_12g_host_with_its_own_jansson(self):
         """A host that gives jansson its own allocator
