@@ -128,16 +128,52 @@ static int skip_empty_lines(const char *buf, size_t len, size_t *pos)
     }
 }
 
+/* token_end: the first byte from p on that is not a tchar, or len: 16
+ * bytes at a time with SSE2 over letters, digits and '-' (a header name's
+ * and a method's bytes), the other tchars through the table. */
+static size_t token_end(const char *buf, size_t len, size_t p)
+{
+#ifdef __SSE2__
+    const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1),
+                  d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1),
+                  dash = _mm_set1_epi8('-'), bit = _mm_set1_epi8(0x20);
+
+    while (p + 16 <= len) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + p));
+        /* x | 0x20 is a lowercase letter only for a letter; a byte of 0x80
+         * or more is negative, below both ranges */
+        __m128i l = _mm_or_si128(x, bit);
+        __m128i ok = _mm_or_si128(
+            _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(l, a1),
+                                       _mm_cmpgt_epi8(z1, l)),
+                         _mm_and_si128(_mm_cmpgt_epi8(x, d0),
+                                       _mm_cmpgt_epi8(d9, x))),
+            _mm_cmpeq_epi8(x, dash));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+
+        if (m == 0) {
+            p += 16;
+            continue;
+        }
+        p += (size_t)__builtin_ctz(m);
+        if (!is_tchar((unsigned char)buf[p]))
+            return p;
+        p++;
+    }
+#endif
+    while (p < len && is_tchar((unsigned char)buf[p]))
+        p++;
+    return p;
+}
+
 /* eat_token: consume 1*tchar at *pos followed by the byte `stop` (which is
  * consumed too).  Sets *start and *tlen.  Returns 0, AT_H1_NEED_MORE or
  * AT_H1_ERROR (empty token, or another byte where `stop` must be). */
 static int eat_token(const char *buf, size_t len, size_t *pos, char stop,
                      const char **start, size_t *tlen)
 {
-    size_t p = *pos;
+    size_t p = token_end(buf, len, *pos);
 
-    while (p < len && is_tchar((unsigned char)buf[p]))
-        p++;
     if (p >= len)
         return AT_H1_NEED_MORE;
     if (p == *pos || buf[p] != stop)

@@ -1046,3 +1046,74 @@ Test(http1, find_header_case_at_every_offset)
         }
     }
 }
+
+/* Header names and methods are scanned 16 bytes at a time over letters,
+ * digits and '-' (token_end): for every name length to 40 and every
+ * position, every byte value put there parses exactly when RFC 9110 makes
+ * it a token character (the table a byte loop would use), in a header
+ * name and in a method. */
+Test(http1, token_bytes_at_every_offset)
+{
+    static const char tchars[] = "!#$%&'*+-.^_`|~";
+    at_h1_header h[4];
+    at_h1_request req;
+    char buf[160], name[64];
+    size_t nlen, pos, len;
+    unsigned c;
+
+    for (nlen = 1; nlen <= 40; nlen++) {
+        for (pos = 0; pos < nlen; pos++) {
+            for (c = 0; c < 256; c++) {
+                int tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                            (c >= 'A' && c <= 'Z') ||
+                            (c != 0 && strchr(tchars, (int)c) != NULL);
+                int r, want;
+
+                if (pos == 0 && c == '\n')
+                    continue;   /* a bare LF there is a line end: an empty
+                                   line, which ends a head (or is skipped
+                                   before a request line) */
+                memset(name, 'N', nlen);
+                name[pos] = (char)c;
+                /* in a header name */
+                len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\n");
+                memcpy(buf + len, name, nlen);
+                len += nlen;
+                len += (size_t)sprintf(buf + len, ": v\r\nY: z\r\n\r\n");
+                req.headers = h;
+                req.num_headers = 4;
+                r = at_h1_parse_request(buf, len, &req);
+                /* a ':' there ends the name early: a shorter name whose
+                 * value starts with the rest (valid when pos > 0) */
+                want = tchar || (c == ':' && pos > 0);
+                if (!want) {
+                    cr_assert_lt(r, 0, "name: len %zu pos %zu byte %#x: %d",
+                                 nlen, pos, c, r);
+                } else {
+                    cr_assert_eq(r, (int)len, "name: len %zu pos %zu byte %#x",
+                                 nlen, pos, c);
+                    cr_assert_eq(h[0].name_len, c == ':' ? pos : nlen);
+                    cr_assert(memcmp(h[0].name, name, h[0].name_len) == 0);
+                }
+                /* in a method */
+                len = 0;
+                memcpy(buf, name, nlen);
+                len = nlen;
+                len += (size_t)sprintf(buf + len, " / HTTP/1.1\r\nY: z\r\n\r\n");
+                req.headers = h;
+                req.num_headers = 4;
+                r = at_h1_parse_request(buf, len, &req);
+                if (c == ' ' && pos > 0)
+                    continue;   /* the method ends there: another request */
+                if (!tchar) {
+                    cr_assert_lt(r, 0, "method: len %zu pos %zu byte %#x: %d",
+                                 nlen, pos, c, r);
+                } else {
+                    cr_assert_eq(r, (int)len, "method: len %zu pos %zu byte %#x",
+                                 nlen, pos, c);
+                    cr_assert_eq(req.method_len, nlen);
+                }
+            }
+        }
+    }
+}
