@@ -523,6 +523,25 @@ static enum cl_state content_length(const at_h1_header *h, size_t n,
 
         if (h[i].name_len != 14 || !case_eq(h[i].name, "Content-Length", 14))
             continue;
+        /* one number, as nearly every one is: read without the list */
+        if (h[i].value_len > 0 && h[i].value_len <= 18) {
+            uint64_t v = 0;
+
+            for (k = 0; k < h[i].value_len; k++) {
+                unsigned d = (unsigned char)h[i].value[k] - '0';
+
+                if (d > 9)
+                    break;
+                v = v * 10 + d;
+            }
+            if (k == h[i].value_len) {
+                if (st == CL_VALID && v != seen)
+                    return CL_INVALID;
+                st = CL_VALID;
+                seen = v;
+                continue;
+            }
+        }
         it = list_start(&h[i]);
         while (list_next(&it, &e, &elen)) {
             uint64_t v = 0;
