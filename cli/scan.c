@@ -795,6 +795,8 @@ int at_cli_span_scan(const char *line, size_t len, at_cli_span *s,
         else if (strcmp(s->op, "invoke_agent") == 0 ||
                  strcmp(s->op, "create_agent") == 0)
             s->cat = AT_CAT_AGENT;
+        else if (strcmp(s->op, "process") == 0)
+            s->cat = AT_CAT_PROCESS;
         else
             s->cat = AT_CAT_LLM;
     } else if (strncmp(s->name, "execute_tool ", 13) == 0) {

@@ -133,6 +133,10 @@ static int category(const at_cli_span *s)
         if (strcmp(op, "invoke_agent") == 0 ||
             strcmp(op, "create_agent") == 0)
             return AT_CAT_AGENT;
+        /* the shim's span of a process that is not an agent's (a tool's
+         * subprocess, a shell command) */
+        if (strcmp(op, "process") == 0)
+            return AT_CAT_PROCESS;
         return AT_CAT_LLM; /* chat, text_completion, embeddings... */
     }
     if (strncmp(s->name, "execute_tool ", 13) == 0)

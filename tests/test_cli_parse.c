@@ -306,6 +306,9 @@ static const cat_case span_categories_cases[] = {
     {"{\"gen_ai.operation.name\":\"invoke_agent\"}", "invoke_agent a",
      AT_CAT_AGENT},
     {"{\"process.pid\":1}", "process sh", AT_CAT_PROCESS},
+    /* as the shim writes a process span that is not an agent's */
+    {"{\"gen_ai.operation.name\":\"process\",\"process.pid\":1}",
+     "process true", AT_CAT_PROCESS},
     {"{\"http.request.method\":\"GET\"}", "GET host", AT_CAT_HTTP},
     {"{}", "something", AT_CAT_OTHER},
 };

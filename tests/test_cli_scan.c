@@ -166,6 +166,8 @@ static const corner scan_corners_cases[] = {
     {HEAD ",\"attributes\":[]}"},
     {HEAD ",\"attributes\":{\"gen_ai.operation.name\":\"execute_tool\","
           "\"process.exit_code\":-1}}"},
+    {HEAD ",\"attributes\":{\"gen_ai.operation.name\":\"process\","
+          "\"process.pid\":4,\"process.exit_code\":0}}"},
     {HEAD ",\"start_time_unix_nano\":\"77\",\"end_time_unix_nano\":\"x\"}"},
     {HEAD ",\"start_time_unix_nano\":7.9e2}"},
     {HEAD ",\"parent_span_id\":null}"},
