@@ -353,11 +353,13 @@ void at_cli_stats_print(const at_cli_stats *st, FILE *out, int color)
     at_cli_fmt_time(st->first_ns, t1, sizeof(t1));
     at_cli_fmt_duration(st->last_ns - st->first_ns, t2, sizeof(t2));
     fprintf(out,
-            "%s%llu spans%s from %s over %s: %llu model calls, %llu tool "
-            "calls, %llu HTTP calls, %llu processes, %s%llu failed%s\n",
-            b, (unsigned long long)st->spans, r, t1, t2,
-            (unsigned long long)st->llm, (unsigned long long)st->tools,
-            (unsigned long long)st->http, (unsigned long long)st->procs,
+            "%s%llu span%s%s from %s over %s: %llu model call%s, %llu tool "
+            "call%s, %llu HTTP call%s, %llu process%s, %s%llu failed%s\n",
+            b, (unsigned long long)st->spans, st->spans == 1 ? "" : "s", r,
+            t1, t2, (unsigned long long)st->llm, st->llm == 1 ? "" : "s",
+            (unsigned long long)st->tools, st->tools == 1 ? "" : "s",
+            (unsigned long long)st->http, st->http == 1 ? "" : "s",
+            (unsigned long long)st->procs, st->procs == 1 ? "" : "es",
             st->failed ? red : "", (unsigned long long)st->failed,
             st->failed ? r : "");
 
