@@ -1660,6 +1660,27 @@ Test(sink, url_full_ports)
     }
 }
 
+/* One OpenAI call over TLS (port 443 in the connection's OPEN record)
+ * whose request carries `Host: host`; its span, or NULL.  h_free(h)
+ * after. */
+static json_t *call_with_host(harness *h, const char *host)
+{
+    char *rq = fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
+                   "Content-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   host, strlen(OPENAI_REQ_BODY), OPENAI_REQ_BODY);
+    char *rs = json_response(OPENAI_RESP_BODY);
+
+    h_init(h, 1 << 20, 1, 8 << 20);
+    h_open(h, 1, "api.openai.com", 443);
+    h_out(h, 1, rq);
+    h_in(h, 1, rs);
+    h_finish(h);
+    free(rq);
+    free(rs);
+    return span_nth(h, "chat ", 0);
+}
+
 /* The attributes of every exchange are written at once (http_attrs): a
  * Host that needs escapes is escaped, one that is not UTF-8 is written
  * "\uFFFD" whole, in server.address and in url.full, as the attribute
@@ -1678,19 +1699,8 @@ Test(sink, http_attributes_of_odd_hosts)
 
     for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         harness h;
-        char *rq = fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
-                       "Content-Type: application/json\r\n"
-                       "Content-Length: %zu\r\n\r\n%s",
-                       c[i].host, strlen(OPENAI_REQ_BODY), OPENAI_REQ_BODY);
-        char *rs = json_response(OPENAI_RESP_BODY);
-        json_t *s;
+        json_t *s = call_with_host(&h, c[i].host);
 
-        h_init(&h, 1 << 20, 1, 8 << 20);
-        h_open(&h, 1, "api.openai.com", 443);
-        h_out(&h, 1, rq);
-        h_in(&h, 1, rs);
-        h_finish(&h);
-        s = span_nth(&h, "chat ", 0);
         cr_assert_not_null(s, "host %zu: no span", i);
         cr_expect_str_eq(attr_s(s, "server.address"), c[i].address,
                          "host %zu", i);
@@ -1699,8 +1709,6 @@ Test(sink, http_attributes_of_odd_hosts)
         cr_expect_str_eq(attr_s(s, "http.request.method"), "POST");
         cr_expect_eq(attr_i(s, "http.response.status_code"), 200);
         cr_expect_str_eq(attr_s(s, "agenttrace.transport"), "openssl");
-        free(rq);
-        free(rs);
         h_free(&h);
     }
 }
@@ -1723,24 +1731,11 @@ Test(sink, host_header_ports)
 
     for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         harness h;
-        char *rq = fmt("POST /v1/chat/completions HTTP/1.1\r\nHost: %s\r\n"
-                       "Content-Type: application/json\r\n"
-                       "Content-Length: %zu\r\n\r\n%s",
-                       c[i].host, strlen(OPENAI_REQ_BODY), OPENAI_REQ_BODY);
-        char *rs = json_response(OPENAI_RESP_BODY);
-        json_t *s;
+        json_t *s = call_with_host(&h, c[i].host);
 
-        h_init(&h, 1 << 20, 1, 8 << 20);
-        h_open(&h, 1, "api.openai.com", 443);
-        h_out(&h, 1, rq);
-        h_in(&h, 1, rs);
-        h_finish(&h);
-        s = span_nth(&h, "chat ", 0);
         cr_assert_not_null(s, "%s: no span", c[i].host);
         cr_expect_eq(attr_i(s, "server.port"), c[i].port, "%s: port %lld",
                      c[i].host, (long long)attr_i(s, "server.port"));
-        free(rq);
-        free(rs);
         h_free(&h);
     }
 }
