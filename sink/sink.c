@@ -195,7 +195,7 @@ char *at_url_full(int tls, const char *host, int port, const char *target)
     return b.p;
 }
 
-/* str_member: ,"key":"s" (key a literal of plain ASCII), or "\uFFFD" for a
+/* STR_MEMBER: ,"key":"s" (key a literal of plain ASCII), or "\uFFFD" for a
  * value that is not valid UTF-8, as at_attrs_set_str sets it */
 #define STR_MEMBER(b, key, s, n)                            \
     do {                                                    \
