@@ -14,8 +14,11 @@
  * ../shared/corpus, every recorded exchange of every provider, is played
  * through one sink over HTTP/1.1 records; then again with the k-th
  * allocation failing, for every k, and with every allocation from the
- * k-th on failing.  Under `make asan` the same runs check the error paths
- * for leaks and undefined behaviour.
+ * k-th on failing.  Those runs start from a sink thread's second; a
+ * fresh process's first run, whose one-time allocations they never meet,
+ * is played in a child of its own for each k (oom_fresh).  Under `make
+ * asan` the same runs check the error paths for leaks and undefined
+ * behaviour.
  */
 #include <criterion/criterion.h>
 #include <execinfo.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "corpus_records.h"
@@ -108,6 +112,21 @@ typedef struct result {
 } result;
 
 /* A record as the ring gives it: a copy the sink may change in place. */
+/* In a child of oom_fresh: where a failed check is said before the
+ * child exits 1 (criterion's asserts belong to the test's own process). */
+static int child_fd = -1;
+
+#define CHECK(cond, ...)                                                  \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            if (child_fd >= 0) {                                          \
+                dprintf(child_fd, __VA_ARGS__);                           \
+                _exit(1);                                                 \
+            }                                                             \
+            cr_assert_fail(__VA_ARGS__);                                  \
+        }                                                                 \
+    } while (0)
+
 static void rec(at_sink *s, int kind, uint64_t conn, uint64_t arg,
                 const void *p, size_t len, uint64_t *t)
 {
@@ -118,7 +137,7 @@ static void rec(at_sink *s, int kind, uint64_t conn, uint64_t arg,
     if (len > copy_cap) {
         copy_cap = len;
         copy = __real_realloc(copy, copy_cap);
-        cr_assert_not_null(copy);
+        CHECK(copy != NULL, "no memory for a record");
     }
     if (len)
         memcpy(copy, p, len);
@@ -154,7 +173,7 @@ static result run(unsigned long k, int after)
     int nts = 0;
 
     fd = mkstemp(path);
-    cr_assert(fd >= 0);
+    CHECK(fd >= 0, "mkstemp");
     close(fd);
     test_proc(&proc, 0xab, 0x1111111111111111ull);
     memset(&o, 0, sizeof(o));
@@ -199,16 +218,16 @@ static result run(unsigned long k, int after)
     r.calls = calls;
 
     f = fopen(path, "r");
-    cr_assert_not_null(f);
+    CHECK(f != NULL, "k=%lu: no span file", k);
     while (getline(&line, &cap, f) > 0) {
         json_error_t err;
         json_t *sp = json_loads(line, 0, &err), *a;
         const char *name;
 
-        cr_assert_not_null(sp, "k=%lu%s: a line that is not JSON: %.200s (%s)",
+        CHECK(sp != NULL, "k=%lu%s: a line that is not JSON: %.200s (%s)",
                            k, after ? "+" : "", line, err.text);
         name = json_string_value(json_object_get(sp, "name"));
-        cr_assert(name && json_is_string(json_object_get(sp, "span_id")) &&
+        CHECK(name && json_is_string(json_object_get(sp, "span_id")) &&
                       json_is_string(json_object_get(sp, "trace_id")),
                   "k=%lu: a line that is not a span: %.200s", k, line);
         a = json_object_get(sp, "attributes");
@@ -294,27 +313,44 @@ Test(oom, baseline_captures_the_corpus)
 /* Each allocation failing alone: the runs end, every line is a span, and
  * one failure costs at most the exchange it hit (and the tool spans that
  * exchange would have opened). */
+/* A run with allocation k failing once, against the reference run: at
+ * most the exchange it hit lost (its call span and the tool spans its
+ * response opened), no line more, the process span last.  NULL, or why
+ * not (in why). */
+static const char *judge_once(const result *r, const result *ref,
+                              unsigned long k, char *why, size_t n)
+{
+    if (!r->started)
+        return NULL;   /* no sink: the shim traces nothing, by design */
+    if (r->client < ref->client - 1)
+        snprintf(why, n, "allocation %lu of %lu failing lost %d call spans",
+                 k, r->calls, ref->client - r->client);
+    else if (r->tools < ref->tools - ref->tools_at_once)
+        snprintf(why, n, "allocation %lu failing lost %d tool spans", k,
+                 ref->tools - r->tools);
+    else if (r->lines > ref->lines)
+        snprintf(why, n, "allocation %lu: %d lines", k, r->lines);
+    else if (!r->process)
+        snprintf(why, n, "allocation %lu: no process span last", k);
+    else
+        return NULL;
+    return why;
+}
+
 Test(oom, every_allocation_failing_once)
 {
     unsigned long k, hit = 0;
+    char why[200];
 
     for (k = first_k(); k <= last_k(); k++) {
         result r = run(k, 0);
+        const char *bad;
 
         if (failed == 0)
             continue;   /* this run made fewer allocations */
         hit++;
-        if (!r.started)
-            continue;   /* no sink: the shim traces nothing, by design */
-        cr_assert_geq(r.client, whole.client - 1,
-                      "allocation %lu of %lu failing lost %d call spans", k,
-                      r.calls, whole.client - r.client);
-        cr_assert_geq(r.tools, whole.tools - whole.tools_at_once,
-                      "allocation %lu failing lost %d tool spans", k,
-                      whole.tools - r.tools);
-        cr_assert_leq(r.lines, whole.lines, "allocation %lu: %d lines",
-                      k, r.lines);
-        cr_assert(r.process, "allocation %lu: no process span last", k);
+        bad = judge_once(&r, &whole, k, why, sizeof(why));
+        cr_assert_null(bad, "%s", bad);
     }
     if (!getenv("AT_OOM_K"))
         cr_assert_geq(hit, whole.calls * 9 / 10, "only %lu runs failed one",
@@ -392,4 +428,91 @@ Test(oom, json_loads_failing_at_every_allocation)
     }
     cr_assert_geq(docs, 25, "only %zu JSON request bodies", docs);
     cr_assert_geq(total, 1000, "only %lu failed loads", total);
+}
+
+/* ---- a process's first run ------------------------------------------------ */
+
+/* The runs above start from a sink thread's second run: what a thread
+ * makes once and keeps (jansson trees the decoders keep, buffers grown on
+ * a first body: 231 of a first run's 702 allocations natively) is made
+ * before them, and never fails.  Here each run is a fresh process's first:
+ * a child of this test's process, which has played nothing, makes its
+ * k-th allocation fail, judges its run as above and says why on a pipe
+ * when it fails.  Every k natively; under ASan, whose allocator takes
+ * every jansson block from malloc (several times as many), a k in every
+ * so many, at most 300 runs. */
+static result fresh_run(unsigned long k, int *status, char *why, size_t n)
+{
+    result r = {0};
+    int p[2];
+    pid_t pid;
+    ssize_t got, at = 0;
+
+    cr_assert_eq(pipe(p), 0);
+    pid = fork();
+    cr_assert(pid >= 0, "fork");
+    if (pid == 0) {
+        close(p[0]);
+        child_fd = p[1];
+        r = run(k, 0);
+        if (write(p[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+            _exit(2);
+        _exit(0);
+    }
+    close(p[1]);
+    /* the result, or the message of a failed check */
+    while (at < (ssize_t)n - 1 &&
+           (got = read(p[0], why + at, (size_t)(n - 1 - (size_t)at))) > 0)
+        at += got;
+    why[at] = '\0';
+    close(p[0]);
+    cr_assert_eq(waitpid(pid, status, 0), pid);
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0 &&
+        at == (ssize_t)sizeof(r))
+        memcpy(&r, why, sizeof(r));
+    return r;
+}
+
+/* every k natively (a first run makes about 700 allocations); a sample
+ * under ASan, where each run is slower and makes several times as many */
+#ifdef __SANITIZE_ADDRESS__
+#define FRESH_RUNS_MAX 300
+#else
+#define FRESH_RUNS_MAX 2000
+#endif
+
+static void setup_fresh(void)
+{
+    at_log_enabled = getenv("AGENTTRACE_DEBUG") != NULL;
+    at_jalloc_install();
+    load_corpus();
+}
+
+TestSuite(oom_fresh, .init = setup_fresh, .timeout = 600);
+
+Test(oom_fresh, every_first_run_allocation_failing_once)
+{
+    char why[4096], judged[200];
+    int status;
+    result ref = fresh_run(0, &status, why, sizeof(why)), r;
+    unsigned long k, step, runs = 0;
+    const char *bad;
+
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the reference run: %s", why);
+    cr_assert_gt(ref.calls, 100, "a first run of %lu allocations", ref.calls);
+    cr_assert(ref.process && ref.client == (int)n_corpus,
+              "the reference run: %d call spans", ref.client);
+    step = ref.calls > FRESH_RUNS_MAX ? ref.calls / FRESH_RUNS_MAX + 1 : 1;
+    for (k = first_k(); k <= (getenv("AT_OOM_K") ? first_k() : ref.calls);
+         k += step) {
+        r = fresh_run(k, &status, why, sizeof(why));
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "allocation %lu of a first run failing: %s (status %#x)",
+                  k, why, status);
+        bad = judge_once(&r, &ref, k, judged, sizeof(judged));
+        cr_assert_null(bad, "a first run: %s", bad);
+        runs++;
+    }
+    cr_assert_geq(runs, 100, "only %lu first runs", runs);
 }
