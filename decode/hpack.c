@@ -310,6 +310,33 @@ long at_hpack_huffman(const uint8_t *in, size_t n, char *out)
     return o;
 }
 
+/* huffman_memo: at_hpack_huffman, the output copied from the memo when
+ * the same bytes were decoded lately (the memo keeps what it decodes) */
+static long huffman_memo(at_hpack *d, const uint8_t *in, size_t n, char *out)
+{
+    at_hpack_memo *m;
+    long o;
+
+    if (n == 0 || n > AT_HPACK_MEMO_IN)
+        return at_hpack_huffman(in, n, out);
+    /* the slot: from the length and three of the bytes, mixed */
+    m = &d->memo[(((uint32_t)n * 0x9E3779B1u) ^ (in[0] * 0x85EBCA6Bu) ^
+                  (in[n / 2] * 0xC2B2AE35u) ^ (in[n - 1] * 0x27D4EB2Fu)) >>
+                 28 & (AT_HPACK_MEMO - 1)];
+    if (m->in_len == n && memcmp(m->in, in, n) == 0) {
+        memcpy(out, m->out, m->out_len);
+        return m->out_len;
+    }
+    o = at_hpack_huffman(in, n, out);
+    if (o >= 0 && (size_t)o <= sizeof(m->out)) {
+        m->in_len = (uint8_t)n;
+        m->out_len = (uint8_t)o;
+        memcpy(m->in, in, n);
+        memcpy(m->out, out, (size_t)o);
+    }
+    return o;
+}
+
 /* get_string: a string literal (section 5.2), raw or Huffman-decoded into
  * scratch + *used (which advances).  Returns 0 or -1. */
 static int get_string(at_hpack *d, const uint8_t **pp, const uint8_t *end,
@@ -327,7 +354,7 @@ static int get_string(at_hpack *d, const uint8_t **pp, const uint8_t *end,
         *slen = len;
     } else {
         /* at_hpack_decode made room for the block's worst case */
-        o = at_hpack_huffman(p, len, d->scratch + *used);
+        o = huffman_memo(d, p, len, d->scratch + *used);
         if (o < 0)
             return -1;
         *s = d->scratch + *used;

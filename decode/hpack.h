@@ -33,6 +33,19 @@ typedef struct at_hpack_entry {
     uint32_t name_len, value_len;
 } at_hpack_entry;
 
+/* The last Huffman strings decoded, by their bytes: a client's and a
+ * server's encoders send the same literals block after block (a path, a
+ * length, a server's name, a header never indexed), and a string whose
+ * bytes were decoded before is copied from here instead. */
+#define AT_HPACK_MEMO 16
+#define AT_HPACK_MEMO_IN 48     /* Huffman bytes of a string kept */
+typedef struct at_hpack_memo {
+    uint8_t in_len;             /* 0: empty */
+    uint8_t out_len;
+    uint8_t in[AT_HPACK_MEMO_IN];
+    char out[AT_HPACK_MEMO_IN * 8 / 5];
+} at_hpack_memo;
+
 typedef struct at_hpack {
     uint32_t limit;        /* SETTINGS_HEADER_TABLE_SIZE (default 4096) */
     uint32_t max;          /* current maximum size (<= limit) */
@@ -46,6 +59,7 @@ typedef struct at_hpack {
     /* Huffman output of the field being decoded */
     char *scratch;
     size_t scratch_cap;
+    at_hpack_memo memo[AT_HPACK_MEMO];
 } at_hpack;
 
 /* at_hpack_emit: one decoded field; name and value are valid until the

@@ -557,3 +557,50 @@ Test(hpack, random_and_mutated_blocks_are_safe)
         at_hpack_free(&d);
     }
 }
+
+/* The memo of Huffman strings (huffman_memo): literals sent again and
+ * again, never indexed, as a client's and a server's encoders send them,
+ * from a pool of values longer and shorter than what the memo keeps, more
+ * than it has slots and some differing only in their middle bytes or
+ * their last (the same slot, other text), each block checked against what
+ * was encoded. */
+Test(hpack, repeated_literals_through_the_memo)
+{
+    static const char *pool[] = {
+        "/v1/chat/completions", "/v1/chat/completionz", "/v1/chat/complexions",
+        "application/json", "application/jsoN", "nginx/1.22.1", "curl/7.88.1",
+        "Mon, 07 Dec 2026 10:00:00 GMT", "Mon, 07 Dec 2026 10:00:01 GMT",
+        "79", "80", "a", "",
+        "a value long enough that its Huffman bytes are more than the memo "
+        "keeps, so it is decoded every time",
+        "a value long enough that its Huffman bytes are more than the memo "
+        "keeps, so it is decoded every timf",
+        "text/event-stream; charset=utf-8", "keep-alive", "gzip, deflate, br",
+        "x-request-id-0123456789abcdef", "x-request-id-0123456789abcdeg",
+    };
+    static const char *names[] = {":path", "content-type", "server",
+                                  "user-agent", "date", "x-custom-header"};
+    got_t *g = calloc(1, sizeof(*g));
+    nghttp2_hd_deflater *def;
+    at_hpack d;
+    size_t b, i, np = sizeof(pool) / sizeof(*pool);
+
+    cr_assert_eq(nghttp2_hd_deflate_new(&def, 0), 0);
+    at_hpack_init(&d);
+    at_hpack_set_limit(&d, 0);
+    for (b = 0; b < 3000; b++) {
+        nghttp2_nv nv[8];
+        size_t n = 1 + rnd(8);
+
+        for (i = 0; i < n; i++) {
+            const char *v = pool[rnd(np)];
+
+            nv[i] = mknv(names[rnd(sizeof(names) / sizeof(*names))], v,
+                         strlen(v), NGHTTP2_NV_FLAG_NO_INDEX);
+        }
+        round_trip(def, &d, nv, n, g);
+    }
+    nghttp2_hd_deflate_del(def);
+    at_hpack_free(&d);
+    free(g);
+}
