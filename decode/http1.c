@@ -506,6 +506,31 @@ static enum te_state transfer_encoding(const at_h1_header *h, size_t n)
 /* Content-Length as seen over all its field lines. */
 enum cl_state { CL_ABSENT, CL_VALID, CL_INVALID };
 
+/* add_length: one element of a Content-Length value into the lengths
+ * seen so far; -1 when it is not a number up to INT64_MAX or differs from
+ * one seen before. */
+static int add_length(const char *e, size_t elen, enum cl_state *st,
+                      uint64_t *seen)
+{
+    uint64_t v = 0;
+    size_t k;
+
+    if (elen == 0)
+        return -1;
+    for (k = 0; k < elen; k++) {
+        unsigned d = (unsigned char)e[k] - '0';
+
+        if (d > 9 || v > ((uint64_t)INT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (*st == CL_VALID && v != *seen)
+        return -1;
+    *st = CL_VALID;
+    *seen = v;
+    return 0;
+}
+
 /* content_length: all Content-Length values must be decimal numbers no
  * larger than INT64_MAX and all equal ("10, 10" or two lines of "10" are
  * one length).  Sets *out when CL_VALID. */
@@ -514,52 +539,29 @@ static enum cl_state content_length(const at_h1_header *h, size_t n,
 {
     enum cl_state st = CL_ABSENT;
     uint64_t seen = 0;
-    size_t i;
+    size_t i, k;
 
     for (i = 0; i < n; i++) {
         list_iter it;
         const char *e;
-        size_t elen, k;
+        size_t elen;
 
         if (h[i].name_len != 14 || !case_eq(h[i].name, "Content-Length", 14))
             continue;
-        /* one number, as nearly every one is: read without the list */
-        if (h[i].value_len > 0 && h[i].value_len <= 18) {
-            uint64_t v = 0;
-
-            for (k = 0; k < h[i].value_len; k++) {
-                unsigned d = (unsigned char)h[i].value[k] - '0';
-
-                if (d > 9)
-                    break;
-                v = v * 10 + d;
-            }
-            if (k == h[i].value_len) {
-                if (st == CL_VALID && v != seen)
-                    return CL_INVALID;
-                st = CL_VALID;
-                seen = v;
-                continue;
-            }
+        /* one number, as nearly every one is: no list to split */
+        for (k = 0; k < h[i].value_len &&
+                    (unsigned)((unsigned char)h[i].value[k] - '0') <= 9u;
+             k++)
+            ;
+        if (k > 0 && k == h[i].value_len) {
+            if (add_length(h[i].value, k, &st, &seen) < 0)
+                return CL_INVALID;
+            continue;
         }
         it = list_start(&h[i]);
-        while (list_next(&it, &e, &elen)) {
-            uint64_t v = 0;
-
-            if (elen == 0)
+        while (list_next(&it, &e, &elen))
+            if (add_length(e, elen, &st, &seen) < 0)
                 return CL_INVALID;
-            for (k = 0; k < elen; k++) {
-                unsigned d = (unsigned char)e[k] - '0';
-
-                if (d > 9 || v > ((uint64_t)INT64_MAX - d) / 10)
-                    return CL_INVALID;
-                v = v * 10 + d;
-            }
-            if (st == CL_VALID && v != seen)
-                return CL_INVALID;
-            st = CL_VALID;
-            seen = v;
-        }
     }
     *out = seen;
     return st;
