@@ -793,10 +793,8 @@ static int fast_candidates(at_llm_stream *s, at_js cands, int apply,
             continue;
         fast_parts(c, parts, 1, out);
         /* the last chunk's reason (Gemini has no end marker) */
-        fr = GET2(fr, fr2);
-        if (at_js_kind(fr) == AT_JS_STRING && !at_js_str_empty(fr))
+        if (at_llm_choice_reason_js(c, GET2(fr, fr2)))
             s->st.done = 1;
-        at_llm_choice_reason_js(c, fr);
     }
     return 1;
 }

@@ -1123,13 +1123,14 @@ void at_llm_choice_reason(at_llm_choice *c, const json_t *fr)
     at_llm_keep(&c->finish_reason, fr);
 }
 
-void at_llm_choice_reason_js(at_llm_choice *c, at_js fr)
+int at_llm_choice_reason_js(at_llm_choice *c, at_js fr)
 {
     if (at_js_kind(fr) != AT_JS_STRING || at_js_str_empty(fr))
-        return;
+        return 0;
     free(c->finish_reason);
     c->finish_reason = NULL;
     at_llm_keep_js(&c->finish_reason, fr);
+    return 1;
 }
 
 long at_llm_choice_tools(const at_llm_choice *c)

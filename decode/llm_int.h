@@ -212,8 +212,8 @@ void at_llm_embedding_dims(json_t *attrs, const json_t *vec);
  * finish reason, replacing an earlier one.  Anything else changes
  * nothing. */
 void at_llm_choice_reason(at_llm_choice *c, const json_t *fr);
-/* the same for a scanned value */
-void at_llm_choice_reason_js(at_llm_choice *c, at_js fr);
+/* the same for a scanned value: 1 when it was a reason */
+int at_llm_choice_reason_js(at_llm_choice *c, at_js fr);
 
 /* at_llm_choice_tools: how many tool-call parts choice `c` holds. */
 long at_llm_choice_tools(const at_llm_choice *c);
