@@ -274,27 +274,28 @@ def measure(wid, name, argv, check, tmp, cg_argv=None, ins_target=None,
         "" if cg_argv is None else "  [callgrind: %s]" % note))
     say("   peak RSS KiB (one run, /usr/bin/time): %s; traced - untraced %+d KiB" % (
         ", ".join("%s %d" % (m, rss[m][0]) for m in modes), rss["traced"][0] - rss["untraced"][0]))
-    if "empty" in modes:
-        er = statistics.median([a / b for a, b in zip(walls["empty"], walls["untraced"])])
-        say("   empty .so: wall %.4f, instructions %.4f" % (er, ins["empty"] / ins["untraced"]))
+    # the floors: a preloaded library that does nothing, or only starts a
+    # thread; their wall ratios are medians of their own pairs' ratios
+    floor = {m: (statistics.median([a / b for a, b in zip(walls[m], walls["untraced"])]),
+                 ins[m] / ins["untraced"]) for m in ("empty", "idle") if m in modes}
+    if "empty" in floor:
+        say("   empty .so: wall %.4f, instructions %.4f" % floor["empty"])
+    if "idle" in floor:
+        # (run only where callgrind's run is CG_REQ requests)
+        per = (ins["idle"] - ins["untraced"]) / (CG_REQ or 1)
+        say("   an idle thread preloaded: wall %.4f, instructions %.4f (%+.0f a request)" % (
+            floor["idle"] + (per,)))
     say("   spans checked in %d traced runs: ok" % checked)
     record(wid, name, ins_ratio, wall_ratio, ins_target, wall_target,
            "%d runs ok" % checked, note)
     RESULTS[-1]["untraced_s"] = med["untraced"]
-    if "empty" in modes:
-        record(wid + "-empty", name + ", empty .so (the floor)", ins["empty"] / ins["untraced"],
-               statistics.median([a / b for a, b in zip(walls["empty"], walls["untraced"])]),
-               None, None, "-", "")
-    if "idle" in modes:
-        per = (ins["idle"] - ins["untraced"]) / (CG_REQ or 1)
-        say("   an idle thread preloaded: wall %.4f, instructions %.4f (%+.0f a request)" % (
-            statistics.median([a / b for a, b in zip(walls["idle"], walls["untraced"])]),
-            ins["idle"] / ins["untraced"], per))
+    if "empty" in floor:
+        record(wid + "-empty", name + ", empty .so (the floor)", floor["empty"][1],
+               floor["empty"][0], None, None, "-", "")
+    if "idle" in floor:
         record(wid + "-idle", name + ", an idle thread preloaded (what a sink thread costs "
-               "before it does anything)", ins["idle"] / ins["untraced"],
-               statistics.median([a / b for a, b in zip(walls["idle"], walls["untraced"])]),
+               "before it does anything)", floor["idle"][1], floor["idle"][0],
                None, None, "-", "%+.0f instructions a request" % per)
-
 
 # ----------------------------------------------------------------- checks
 
