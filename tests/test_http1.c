@@ -929,6 +929,24 @@ Test(http1, chunked_after_end_and_error)
     }
 }
 
+/* parse_between: at_h1_parse_request (four header slots, h) of `pre`, the
+ * n bytes of `mid`, then `post`, made in buf; *len is its length. */
+static int parse_between(char *buf, size_t *len, const char *pre,
+                         const char *mid, size_t n, const char *post,
+                         at_h1_request *req, at_h1_header *h)
+{
+    size_t l = strlen(pre);
+
+    memcpy(buf, pre, l);
+    memcpy(buf + l, mid, n);
+    l += n;
+    l += (size_t)sprintf(buf + l, "%s", post);
+    *len = l;
+    req->headers = h;
+    req->num_headers = 4;
+    return at_h1_parse_request(buf, l, req);
+}
+
 /* Field values of every length to 40, with each byte value at each
  * position: a value is read 16 bytes at a time, so a byte that ends it
  * (CR, LF), is allowed inside it (HTAB, SP, visible, obs-text) or refuses
@@ -952,13 +970,8 @@ Test(http1, field_values_at_every_offset)
 
                 memset(val, 'v', vlen);
                 val[pos] = (char)c;
-                len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nX: ");
-                memcpy(buf + len, val, vlen);
-                len += vlen;
-                len += (size_t)sprintf(buf + len, "\r\nY: z\r\n\r\n");
-                req.headers = h;
-                req.num_headers = 4;
-                r = at_h1_parse_request(buf, len, &req);
+                r = parse_between(buf, &len, "GET / HTTP/1.1\r\nX: ", val,
+                                  vlen, "\r\nY: z\r\n\r\n", &req, h);
                 if (c == '\r') {
                     /* a bare CR inside the value: not a line end */
                     cr_assert_eq(r, AT_H1_ERROR, "len %zu pos %zu", vlen,
@@ -1076,13 +1089,8 @@ Test(http1, token_bytes_at_every_offset)
                 memset(name, 'N', nlen);
                 name[pos] = (char)c;
                 /* in a header name */
-                len = (size_t)sprintf(buf, "GET / HTTP/1.1\r\n");
-                memcpy(buf + len, name, nlen);
-                len += nlen;
-                len += (size_t)sprintf(buf + len, ": v\r\nY: z\r\n\r\n");
-                req.headers = h;
-                req.num_headers = 4;
-                r = at_h1_parse_request(buf, len, &req);
+                r = parse_between(buf, &len, "GET / HTTP/1.1\r\n", name, nlen,
+                                  ": v\r\nY: z\r\n\r\n", &req, h);
                 /* a ':' there ends the name early: a shorter name whose
                  * value starts with the rest (valid when pos > 0) */
                 want = tchar || (c == ':' && pos > 0);
@@ -1096,13 +1104,8 @@ Test(http1, token_bytes_at_every_offset)
                     cr_assert(memcmp(h[0].name, name, h[0].name_len) == 0);
                 }
                 /* in a method */
-                len = 0;
-                memcpy(buf, name, nlen);
-                len = nlen;
-                len += (size_t)sprintf(buf + len, " / HTTP/1.1\r\nY: z\r\n\r\n");
-                req.headers = h;
-                req.num_headers = 4;
-                r = at_h1_parse_request(buf, len, &req);
+                r = parse_between(buf, &len, "", name, nlen,
+                                  " / HTTP/1.1\r\nY: z\r\n\r\n", &req, h);
                 if (c == ' ' && pos > 0)
                     continue;   /* the method ends there: another request */
                 if (!tchar) {
