@@ -132,23 +132,33 @@ static const word secret_options[] = {
 /* curl's and wget's "-u user:password" */
 static const word user_options[] = {W("-u"), W("--user"), W("--password"),
                                     W("--http-password"), {"", 0}};
+/* The same names given a value inside a script's text or an argument
+ * ('cookie': 'v', "Authorization": "Basic v", api_key="v", Cookie: v),
+ * and the SDKs' keyword for a key. */
+static const word secret_names[] = {
+    W("authorization"), W("proxy-authorization"), W("x-api-key"),
+    W("api-key"), W("api_key"), W("apikey"), W("x-goog-api-key"),
+    W("cookie"), W("set-cookie"), {"", 0}};
 static const word secret_params[] = {
     W("key="), W("api_key="), W("apikey="), W("api-key="), W("token="),
     W("access_token="), W("password="), W("secret="), W("sig="),
     W("signature="), {"", 0}};
 
-/* How many key characters (letters, digits, '_', '-') s starts with. */
+/* a key character: a letter, a digit, '_' or '-' */
+static int is_key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* How many key characters s starts with. */
 static size_t key_run(const char *s)
 {
     size_t n = 0;
 
-    for (;; n++) {
-        char c = s[n];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return n;
-    }
+    while (is_key_char(s[n]))
+        n++;
+    return n;
 }
 
 /* How many bytes s starts with that are none of '&', '#', ' '. */
@@ -159,6 +169,57 @@ static size_t param_run(const char *s)
     while (s[n] && s[n] != '&' && s[n] != '#' && s[n] != ' ')
         n++;
     return n;
+}
+
+/* ends_value: whether c ends a value opened by quote q (0: none) after
+ * separator sep (named_value) */
+static int ends_value(char c, char q, char sep)
+{
+    if (q)
+        return c == q;
+    return c == '\'' || c == '"' || c == '\n' || c == ',' || c == '}' ||
+           (sep == '=' && (c == ' ' || c == ';' || c == ')'));
+}
+
+/* named_value: when s starts with a secret name (a whole word) given a
+ * value, its quotes, ':' or '=' and spaces after it, where the value
+ * starts (> 0) and in *vlen its length: up to its closing quote when it
+ * is quoted, else up to a quote, a line's end, ',' or '}', and after '='
+ * (a shell's assignment, a keyword argument) a space, ';' or ')' too.  0
+ * when not, or when the value is empty. */
+static size_t named_value(const char *s, size_t *vlen)
+{
+    char c = (char)(s[0] | 0x20), q = 0, sep;
+    size_t k, j, n;
+
+    /* the names' first letters: most positions end here */
+    if (c != 'a' && c != 'p' && c != 'x' && c != 'c' && c != 's')
+        return 0;
+    for (k = 0; secret_names[k].n; k++) {
+        n = secret_names[k].n;
+        if (!has_prefix_nocase(s, secret_names[k].s, n) || is_key_char(s[n]))
+            continue;
+        j = n;
+        if (s[j] == '\'' || s[j] == '"')
+            j++;
+        while (s[j] == ' ')
+            j++;
+        sep = s[j];
+        if (sep != ':' && sep != '=')
+            continue;
+        j++;
+        while (s[j] == ' ')
+            j++;
+        if (s[j] == '\'' || s[j] == '"')
+            q = s[j++];
+        for (n = 0; s[j + n] && !ends_value(s[j + n], q, sep); n++)
+            ;
+        if (n == 0)
+            return 0;
+        *vlen = n;
+        return j;
+    }
+    return 0;
 }
 
 typedef struct scrub_out {
@@ -233,6 +294,16 @@ static int scrub_arg(scrub_out *o, const char *arg, int secret_value,
                     put(o, "REDACTED", 8);
                     break;
                 }
+            }
+        }
+        /* a secret name given a value in a script's text */
+        if (!skip && (i == 0 || !is_key_char(arg[i - 1]))) {
+            size_t vl, v = named_value(arg + i, &vl);
+
+            if (v) {
+                put(o, arg + i - run, run + v);
+                put(o, "REDACTED", 8);
+                skip = v + vl;
             }
         }
         /* "Bearer <token>" */

@@ -2120,3 +2120,33 @@ Test(proc, regression_python_dash_u_loses_the_script_name, .timeout = 60)
 
     expect_probe(argv, "python3", "agent.py", "python3 -u agent.py");
 }
+
+/* A secret header or an SDK's key given a value inside a script's text
+ * (python -c, node -e, sh -c) is redacted whatever the key looks like:
+ * quoted or not, ':' or '=', any case; the names' look-alikes and a name
+ * without a value stay. */
+Test(proc, scrubs_secret_names_in_script_text, .timeout = 60)
+{
+    const char *const argv[] = {
+        "python3", "-c",
+        "requests.post(u, headers={'Cookie': 'session=abc; id=7', "
+        "\"Authorization\": \"Basic dXNlcjpwYXNz\"}, "
+        "json={'x-api-key' : 'gsk_live0123'}); "
+        "OpenAI(api_key=\"mistral0123\"); cookies={'cookiejar': 1}; "
+        "print('authorization')",
+        NULL};
+    const char *const sh[] = {
+        "sh", "-c",
+        "curl -H 'cookie: a=b; c=d' -H \"Set-Cookie: x=y\" u; APIKEY=k9 run",
+        NULL};
+
+    expect_probe(argv, "python3", "python3",
+                 "python3 -c requests.post(u, headers={'Cookie': 'REDACTED', "
+                 "\"Authorization\": \"REDACTED\"}, "
+                 "json={'x-api-key' : 'REDACTED'}); "
+                 "OpenAI(api_key=\"REDACTED\"); cookies={'cookiejar': 1}; "
+                 "print('authorization')");
+    expect_probe(sh, "sh", "sh",
+                 "sh -c curl -H 'cookie: REDACTED' -H \"Set-Cookie: REDACTED\" "
+                 "u; APIKEY=REDACTED run");
+}
